@@ -1,0 +1,303 @@
+/* api: route matching, replies, problem+json, metrics. See api.h. */
+#include "api.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+double api_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- route matching ---------------------------------------------------------- */
+
+/* Matches path against pattern segment by segment; fills params when r != NULL. */
+static int path_matches(const char *pattern, const char *path, api_req *r)
+{
+    const char *p = pattern, *s = path;
+    int np = 0;
+
+    while (*p && *s) {
+        if (*p != '/' || *s != '/') return 0;
+        p++, s++;
+        size_t pl = strcspn(p, "/"), sl = strcspn(s, "/");
+        if (pl >= 2 && p[0] == '{' && p[pl - 1] == '}') {
+            if (sl == 0 || sl >= API_PARAM_MAX || np >= API_MAX_PARAMS || pl - 2 >= 32)
+                return 0;
+            if (r) {
+                memcpy(r->param_name[np], p + 1, pl - 2);
+                r->param_name[np][pl - 2] = 0;
+                memcpy(r->param[np], s, sl);
+                r->param[np][sl] = 0;
+            }
+            np++;
+        } else if (pl != sl || memcmp(p, s, pl) != 0) {
+            return 0;
+        }
+        p += pl, s += sl;
+    }
+    if (*p || *s) return 0;
+    if (r) r->n_params = np;
+    return 1;
+}
+
+static int method_matches(const char *route_method, const char *method)
+{
+    return strcmp(route_method, method) == 0 ||
+           (strcmp(method, "HEAD") == 0 && strcmp(route_method, "GET") == 0);
+}
+
+/* Appends m to the comma-separated list unless it is there already. */
+static void allow_add(char *allow, size_t cap, const char *m)
+{
+    size_t ml = strlen(m), len = strlen(allow);
+    for (const char *a = allow; *a;) {
+        size_t l = strcspn(a, ",");
+        if (l == ml && memcmp(a, m, ml) == 0) return;
+        a += l;
+        while (*a == ',' || *a == ' ') a++;
+    }
+    if (len + ml + 3 > cap) return;
+    snprintf(allow + len, cap - len, "%s%s", len ? ", " : "", m);
+}
+
+int api_route_find(const api_route *routes, const char *method, const char *path,
+                   api_req *r, char *allow, size_t cap)
+{
+    int path_seen = 0;
+
+    if (allow && cap) allow[0] = 0;
+    for (int i = 0; routes[i].method; i++) {
+        if (!path_matches(routes[i].pattern, path, NULL)) continue;
+        path_seen = 1;
+        if (method_matches(routes[i].method, method)) {
+            if (r) {
+                path_matches(routes[i].pattern, path, r);
+                r->route = &routes[i];
+                r->route_index = i;
+            }
+            return API_MATCH_OK;
+        }
+        if (allow && cap) {
+            allow_add(allow, cap, routes[i].method);
+            if (strcmp(routes[i].method, "GET") == 0) allow_add(allow, cap, "HEAD");
+        }
+    }
+    return path_seen ? API_MATCH_NO_METHOD : API_MATCH_NO_PATH;
+}
+
+const char *api_param(const api_req *r, const char *name)
+{
+    for (int i = 0; i < r->n_params; i++)
+        if (strcmp(r->param_name[i], name) == 0) return r->param[i];
+    return NULL;
+}
+
+/* ---- replies ----------------------------------------------------------------- */
+
+int api_reply(api_req *r, int status, struct MHD_Response *resp)
+{
+    int rc = 0;
+    if (!resp) return DC_ENOMEM;
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (MHD_queue_response(r->conn, (unsigned)status, resp) != MHD_YES) rc = DC_EIO;
+    else r->status = status;
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+static int reply_mem(api_req *r, int status, const char *ctype, const void *buf, size_t len,
+                     enum MHD_ResponseMemoryMode mode)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)buf, mode);
+    if (!resp) return DC_ENOMEM;
+    if (ctype) MHD_add_response_header(resp, "Content-Type", ctype);
+    r->bytes = len;
+    return api_reply(r, status, resp);
+}
+
+int api_reply_buf(api_req *r, int status, const char *ctype, const void *buf, size_t len)
+{
+    return reply_mem(r, status, ctype, buf, len, MHD_RESPMEM_MUST_COPY);
+}
+
+int api_reply_static(api_req *r, int status, const char *ctype, const void *buf, size_t len)
+{
+    return reply_mem(r, status, ctype, buf, len, MHD_RESPMEM_PERSISTENT);
+}
+
+/* Serialises j (stolen) and queues it with ctype plus an optional header. */
+static int reply_json_ex(api_req *r, int status, const char *ctype, json_t *j,
+                         const char *hname, const char *hvalue)
+{
+    struct MHD_Response *resp;
+    char *text = NULL;
+    size_t len;
+    int rc;
+
+    if (!j || !(text = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII))) {
+        rc = DC_ENOMEM;
+        goto out;
+    }
+    len = strlen(text);
+    text[len++] = '\n'; /* json_dumps' NUL becomes a newline: nicer for curl */
+    resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        rc = DC_ENOMEM;
+        goto out;
+    }
+    text = NULL; /* owned by resp now */
+    MHD_add_response_header(resp, "Content-Type", ctype);
+    if (hname) MHD_add_response_header(resp, hname, hvalue);
+    r->bytes = len;
+    rc = api_reply(r, status, resp);
+out:
+    free(text);
+    json_decref(j);
+    return rc;
+}
+
+int api_reply_json(api_req *r, int status, json_t *j)
+{
+    return reply_json_ex(r, status, "application/json", j, NULL, NULL);
+}
+
+static int problem_v(api_req *r, int status, const char *type, const char *title,
+                     json_t *extra, const char *hname, const char *hvalue, const char *fmt,
+                     va_list ap)
+{
+    char detail[1024];
+    json_t *j;
+
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    j = json_object();
+    if (extra && j) json_object_update(j, extra);
+    json_decref(extra);
+    if (!j) return DC_ENOMEM;
+    json_object_set_new(j, "type", json_string(type ? type : "about:blank"));
+    json_object_set_new(j, "title", json_string(title ? title : api_status_text(status)));
+    json_object_set_new(j, "status", json_integer(status));
+    json_object_set_new(j, "detail", json_string(detail));
+    if (r->path) json_object_set_new(j, "instance", json_string(r->path));
+    return reply_json_ex(r, status, "application/problem+json", j, hname, hvalue);
+}
+
+int api_problem(api_req *r, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = problem_v(r, status, NULL, NULL, NULL, NULL, NULL, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int api_problem_ex(api_req *r, int status, const char *type, const char *title,
+                   json_t *extra, const char *hname, const char *hvalue, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = problem_v(r, status, type, title, extra, hname, hvalue, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+const char *api_status_text(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    default: return status < 400 ? "OK" : status < 500 ? "Client Error" : "Server Error";
+    }
+}
+
+/* ---- metrics ----------------------------------------------------------------- */
+
+enum { STATUS_MIN = 100, STATUS_N = 500 }; /* counts statuses 100..599 */
+
+struct api_metrics {
+    pthread_mutex_t mu;
+    int n_routes;                /* slots: n_routes + 1 (the last: no route matched) */
+    unsigned long long *counts;  /* (n_routes + 1) x STATUS_N */
+};
+
+api_metrics *api_metrics_new(int n_routes)
+{
+    api_metrics *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->n_routes = n_routes;
+    m->counts = calloc((size_t)(n_routes + 1) * STATUS_N, sizeof *m->counts);
+    if (!m->counts || pthread_mutex_init(&m->mu, NULL) != 0) {
+        free(m->counts);
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void api_metrics_free(api_metrics *m)
+{
+    if (!m) return;
+    pthread_mutex_destroy(&m->mu);
+    free(m->counts);
+    free(m);
+}
+
+void api_metrics_count(api_metrics *m, int route_index, int status)
+{
+    if (!m || status < STATUS_MIN || status >= STATUS_MIN + STATUS_N) return;
+    if (route_index < 0 || route_index >= m->n_routes) route_index = m->n_routes;
+    pthread_mutex_lock(&m->mu);
+    m->counts[(size_t)route_index * STATUS_N + (size_t)(status - STATUS_MIN)]++;
+    pthread_mutex_unlock(&m->mu);
+}
+
+char *api_metrics_text(api_metrics *m, const api_route *routes)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return NULL;
+    fputs("# HELP deepclust_http_requests_total HTTP requests answered, by route and status.\n"
+          "# TYPE deepclust_http_requests_total counter\n", f);
+    pthread_mutex_lock(&m->mu);
+    for (int i = 0; i <= m->n_routes; i++)
+        for (int s = 0; s < STATUS_N; s++) {
+            unsigned long long c = m->counts[(size_t)i * STATUS_N + (size_t)s];
+            if (!c) continue;
+            if (i < m->n_routes)
+                fprintf(f, "deepclust_http_requests_total{method=\"%s\",route=\"%s\","
+                        "status=\"%d\"} %llu\n", routes[i].method, routes[i].pattern,
+                        s + STATUS_MIN, c);
+            else
+                fprintf(f, "deepclust_http_requests_total{method=\"\",route=\"unmatched\","
+                        "status=\"%d\"} %llu\n", s + STATUS_MIN, c);
+        }
+    pthread_mutex_unlock(&m->mu);
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}

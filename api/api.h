@@ -1,0 +1,160 @@
+/* api: the HTTP surface of deepclust: the route table, per-request state, reply helpers
+ * and problem+json errors. server/http.c runs the libmicrohttpd daemon and drives
+ * every request through this module:
+ *
+ *   1. api_route_find() matches method + path against api_routes[]: no pattern fits ->
+ *      404, a pattern fits but not the method -> 405 with an Allow header;
+ *   2. the bearer token is checked (unless the route is API_ROUTE_PUBLIC) -> 401;
+ *   3. Content-Length over the route's max_body -> 413, before any byte is read;
+ *   4. the body is accumulated into req->body (or fed to the route's on_body hook);
+ *   5. the route's handler runs once, with the whole body, and queues one reply.
+ *
+ * Adding a route: write a handler and add one row to api_routes[] in routes.c:
+ *
+ *   static int h_job_get(api_req *r)
+ *   {
+ *       const char *id = api_param(r, "id");          // from "/v1/jobs/{id}"
+ *       json_t *j = ...;                               // look it up
+ *       if (!j) return api_problem(r, 404, "no job %s", id);
+ *       return api_reply_json(r, 200, j);              // steals j
+ *   }
+ *   { "GET", "/v1/jobs/{id}", h_job_get, 0, NULL, 0 },
+ *
+ * Handlers return 0 once they have queued a reply, or a negative DC_E* code; a handler
+ * that fails without replying gets a generic 500 problem. Everything a handler needs
+ * lives in api_req (valid until the request completes); the service-wide state is
+ * req->ctx. Handlers must not block on training or long SQLite work. */
+#ifndef DC_API_H
+#define DC_API_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stddef.h>
+
+#include "dc_err.h"
+
+typedef struct api_req api_req;
+
+/* Replies once the body is complete. Returns 0 or a negative DC_E* code. */
+typedef int (*api_handler)(api_req *r);
+
+/* Streaming body hook (for uploads that must not sit in memory): called with each
+ * chunk as it arrives, instead of accumulating into r->body; keep state in r->user.
+ * A negative return stops the upload: the handler still runs and should reply with
+ * an error (r->body_error holds the code). */
+typedef int (*api_body_fn)(api_req *r, const char *data, size_t len);
+
+enum {
+    API_ROUTE_PUBLIC = 1u << 0, /* no bearer token needed (health checks) */
+};
+
+typedef struct api_route {
+    const char *method;  /* "GET", "POST", "DELETE", ...; a GET route also serves HEAD */
+    const char *pattern; /* "/v1/jobs/{id}/cancel": "{name}" matches one non-empty segment */
+    api_handler handler;
+    size_t max_body;     /* bytes; 0 = no body allowed; checked against Content-Length
+                            and again while reading (chunked uploads) */
+    api_body_fn on_body; /* NULL: accumulate into r->body (keep max_body small then) */
+    unsigned flags;      /* API_ROUTE_* */
+} api_route;
+
+/* The route table, terminated by a row with method == NULL (routes.c). */
+extern const api_route api_routes[];
+int api_route_count(void);
+
+/* Request counters for GET /metrics: by route (index into api_routes, or the last slot
+ * for requests that matched none) and status code. Thread-safe. */
+typedef struct api_metrics api_metrics;
+api_metrics *api_metrics_new(int n_routes);
+void api_metrics_free(api_metrics *m);
+void api_metrics_count(api_metrics *m, int route_index, int status); /* -1: no route */
+/* Appends the Prometheus text of the counters to a malloc'd string; NULL on ENOMEM. */
+char *api_metrics_text(api_metrics *m, const api_route *routes);
+
+/* Service-wide state shared by every request; read-only once the daemon runs (except
+ * metrics, which locks). Owned by the server. */
+typedef struct api_ctx {
+    const char *version;     /* DC_VERSION */
+    const char *db_path;
+    int schema_version;      /* of the database at start-up */
+    const char *token;       /* bearer token; NULL or "" = no authentication */
+    int workers;             /* training worker threads (configured) */
+    double started;          /* api_now() at start-up */
+    api_metrics *metrics;
+    void *server;            /* for later routes: the server's own state (store, queue) */
+} api_ctx;
+
+enum { API_MAX_PARAMS = 4, API_PARAM_MAX = 128 };
+
+struct api_req {
+    struct MHD_Connection *conn;
+    api_ctx *ctx;
+    const api_route *route;  /* NULL when none matched */
+    int route_index;         /* into api_routes, -1 when none matched */
+    const char *method;      /* borrowed from MHD, valid for the request */
+    const char *path;        /* likewise */
+    int n_params;            /* {name} captures of the pattern, in order */
+    char param_name[API_MAX_PARAMS][32];
+    char param[API_MAX_PARAMS][API_PARAM_MAX];
+    char *body;              /* accumulated body, NUL-terminated; NULL when empty */
+    size_t body_len;
+    size_t body_cap;
+    int body_error;          /* 0, or why reading the body stopped (413, hook error) */
+    double t0;               /* api_now() when the request arrived */
+    int status;              /* of the reply queued (0 before) */
+    size_t bytes;            /* body bytes of the reply queued */
+    void *user;              /* handler / on_body state, freed by user_free */
+    void (*user_free)(void *);
+};
+
+/* Monotonic seconds. */
+double api_now(void);
+
+/* Outcome of matching a method and a path against a table. */
+enum { API_MATCH_OK = 0, API_MATCH_NO_PATH = 404, API_MATCH_NO_METHOD = 405 };
+
+/* Finds the route for method + path in routes (terminated by method == NULL). On
+ * API_MATCH_OK, fills r->route, r->route_index and the {name} params. On
+ * API_MATCH_NO_METHOD, writes the allowed methods ("GET, HEAD, POST") to allow
+ * (cap bytes). r may be NULL to only test. */
+int api_route_find(const api_route *routes, const char *method, const char *path,
+                   api_req *r, char *allow, size_t cap);
+
+/* Value of a {name} capture, or NULL. */
+const char *api_param(const api_req *r, const char *name);
+
+/* Queues resp with status and records both for the access log and metrics. Takes
+ * ownership of resp (destroyed here). Returns 0, or DC_EIO when MHD refuses. */
+int api_reply(api_req *r, int status, struct MHD_Response *resp);
+
+/* Replies with buf (copied) and a Content-Type. */
+int api_reply_buf(api_req *r, int status, const char *content_type, const void *buf,
+                  size_t len);
+
+/* Replies with buf, which must outlive the response (static data). */
+int api_reply_static(api_req *r, int status, const char *content_type, const void *buf,
+                     size_t len);
+
+/* Replies with j as application/json; steals the reference to j (j NULL -> 500). */
+int api_reply_json(api_req *r, int status, json_t *j);
+
+/* Replies application/problem+json {type, title, status, detail, instance}; type is
+ * "about:blank" and title the status' reason phrase. Returns 0 or DC_EIO. */
+int api_problem(api_req *r, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The general form: type (NULL = "about:blank"), title (NULL = reason phrase), extra
+ * members merged into the object (stolen; may be NULL; e.g. {"field": "cluster.tol"}),
+ * and one extra header (name NULL = none; e.g. "Allow"). */
+int api_problem_ex(api_req *r, int status, const char *type, const char *title,
+                   json_t *extra, const char *hdr_name, const char *hdr_value,
+                   const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+
+/* Reason phrase of an HTTP status ("Not Found"). */
+const char *api_status_text(int status);
+
+/* The embedded api/openapi.yaml (cmake/embed_file.cmake). */
+extern const char openapi_yaml[];
+extern const size_t openapi_yaml_len;
+
+#endif

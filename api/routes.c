@@ -1,0 +1,81 @@
+/* routes: the route table of the deepclust API and its handlers. One row per route;
+ * see api.h for how a request reaches a handler and how to add one. */
+#include "api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* GET /healthz: liveness, version and schema; never needs a token. */
+static int h_healthz(api_req *r)
+{
+    json_t *j = json_pack("{s:s, s:s, s:i, s:I}", "status", "ok", "version", r->ctx->version,
+                          "schema_version", r->ctx->schema_version, "uptime_s",
+                          (json_int_t)(api_now() - r->ctx->started));
+    return api_reply_json(r, 200, j);
+}
+
+/* GET /openapi.yaml: the embedded API description. */
+static int h_openapi(api_req *r)
+{
+    return api_reply_static(r, 200, "text/yaml; charset=utf-8", openapi_yaml,
+                            openapi_yaml_len);
+}
+
+/* GET /metrics: Prometheus text exposition. */
+static int h_metrics(api_req *r)
+{
+    char *counters = NULL, *text = NULL;
+    size_t len = 0;
+    FILE *f = NULL;
+    int rc;
+
+    counters = api_metrics_text(r->ctx->metrics, api_routes);
+    f = open_memstream(&text, &len);
+    if (!counters || !f) {
+        rc = DC_ENOMEM;
+        goto out;
+    }
+    fputs(counters, f);
+    fprintf(f, "# HELP deepclust_uptime_seconds Seconds since the service started.\n"
+               "# TYPE deepclust_uptime_seconds gauge\n"
+               "deepclust_uptime_seconds %.3f\n"
+               "# HELP deepclust_build_info Version of the running binary.\n"
+               "# TYPE deepclust_build_info gauge\n"
+               "deepclust_build_info{version=\"%s\"} 1\n"
+               "# HELP deepclust_schema_version Database schema version at start-up.\n"
+               "# TYPE deepclust_schema_version gauge\n"
+               "deepclust_schema_version %d\n"
+               "# HELP deepclust_workers Training worker threads configured.\n"
+               "# TYPE deepclust_workers gauge\n"
+               "deepclust_workers %d\n",
+            api_now() - r->ctx->started, r->ctx->version, r->ctx->schema_version,
+            r->ctx->workers);
+    if (fclose(f) != 0) {
+        f = NULL;
+        rc = DC_ENOMEM;
+        goto out;
+    }
+    f = NULL;
+    rc = api_reply_buf(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+out:
+    if (f) fclose(f);
+    free(text);
+    free(counters);
+    return rc;
+}
+
+/* method, pattern, handler, max_body (bytes), on_body, flags */
+const api_route api_routes[] = {
+    {"GET", "/healthz", h_healthz, 0, NULL, API_ROUTE_PUBLIC},
+    {"GET", "/openapi.yaml", h_openapi, 0, NULL, 0},
+    {"GET", "/metrics", h_metrics, 0, NULL, 0},
+    {NULL, NULL, NULL, 0, NULL, 0},
+};
+
+int api_route_count(void)
+{
+    int n = 0;
+    while (api_routes[n].method) n++;
+    return n;
+}

@@ -1,0 +1,170 @@
+/* cli_serve: `deepclust serve`: opens (and migrates) the database, starts the HTTP
+ * daemon and waits for SIGINT/SIGTERM, then stops the daemon, closes the database and
+ * exits 0. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "cli.h"
+#include "http.h"
+#include "store.h"
+
+static const char serve_usage[] =
+    "usage: deepclust serve [options]\n"
+    "\n"
+    "Runs the deepclust HTTP service until SIGINT or SIGTERM.\n"
+    "\n"
+    "options (environment variable in brackets; flags win):\n"
+    "  --db PATH          SQLite database, created and migrated if needed\n"
+    "                     [DEEPCLUST_DB] (default ./deepclust.db)\n"
+    "  --host ADDR        address to listen on [DEEPCLUST_HOST] (default 127.0.0.1)\n"
+    "  --port N           TCP port, 0 = any free port (printed at start)\n"
+    "                     [DEEPCLUST_PORT] (default 8080)\n"
+    "  --workers N        training worker threads (default 1)\n"
+    "  --http-threads N   HTTP connection threads (default 4)\n"
+    "  --token TOKEN      require 'Authorization: Bearer TOKEN' on every route but\n"
+    "                     /healthz [DEEPCLUST_TOKEN] (prefer the variable: flags show\n"
+    "                     in ps)\n"
+    "  --no-access-log    do not log one line per request on stderr\n"
+    "  -h, --help         this help\n";
+
+/* Self-pipe: the handler writes the signal number, the main thread reads it. */
+static int stop_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char b = (unsigned char)sig;
+    if (write(stop_pipe[1], &b, 1) < 0) { /* nothing to do: the pipe is full already */ }
+    errno = saved;
+}
+
+static const char *env_or(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : dflt;
+}
+
+int cli_serve(int argc, char **argv)
+{
+    const char *db = env_or("DEEPCLUST_DB", "./deepclust.db");
+    const char *host = env_or("DEEPCLUST_HOST", "127.0.0.1");
+    const char *port_s = env_or("DEEPCLUST_PORT", "8080");
+    const char *token = env_or("DEEPCLUST_TOKEN", NULL);
+    int port = 0, workers = 1, http_threads = 4, access_log = 1, rc = CLI_FAIL, signals = 0;
+    struct sigaction sa = {0}, old_int, old_term, old_pipe;
+    http_server *http = NULL;
+    store *st = NULL;
+    api_ctx ctx = {0};
+    dc_err e = {0};
+
+    for (int i = 1; i < argc; i++) {
+        const char *v = NULL;
+        int m;
+        if (cli_is_help(argv[i])) {
+            fputs(serve_usage, stdout);
+            return CLI_OK;
+        } else if ((m = cli_flag(argc, argv, &i, "db", &v))) {
+            if (m < 0) return CLI_USAGE;
+            db = v;
+        } else if ((m = cli_flag(argc, argv, &i, "host", &v))) {
+            if (m < 0) return CLI_USAGE;
+            host = v;
+        } else if ((m = cli_flag(argc, argv, &i, "port", &v))) {
+            if (m < 0) return CLI_USAGE;
+            port_s = v;
+        } else if ((m = cli_flag(argc, argv, &i, "workers", &v))) {
+            if (m < 0 || cli_int("workers", v, 1, 256, &workers) < 0) return CLI_USAGE;
+        } else if ((m = cli_flag(argc, argv, &i, "http-threads", &v))) {
+            if (m < 0 || cli_int("http-threads", v, 1, 256, &http_threads) < 0)
+                return CLI_USAGE;
+        } else if ((m = cli_flag(argc, argv, &i, "token", &v))) {
+            if (m < 0) return CLI_USAGE;
+            token = v;
+        } else if (strcmp(argv[i], "--no-access-log") == 0) {
+            access_log = 0;
+        } else {
+            fprintf(stderr, "deepclust serve: unknown argument '%s'\n%s", argv[i], serve_usage);
+            return CLI_USAGE;
+        }
+    }
+    if (cli_int("port", port_s, 0, 65535, &port) < 0) return CLI_USAGE;
+    if (!*db) {
+        fprintf(stderr, "deepclust serve: --db is empty\n");
+        return CLI_USAGE;
+    }
+
+    if (store_open(&st, db, &e) < 0) {
+        fprintf(stderr, "deepclust: %s\n", e.msg);
+        goto out;
+    }
+    ctx.version = DC_VERSION;
+    ctx.db_path = db;
+    ctx.schema_version = store_schema_version(st);
+    ctx.token = token && *token ? token : NULL;
+    ctx.workers = workers;
+    ctx.started = api_now();
+    ctx.metrics = api_metrics_new(api_route_count());
+    if (!ctx.metrics) {
+        fprintf(stderr, "deepclust: out of memory\n");
+        goto out;
+    }
+
+    /* Signals before the daemon, so that an early SIGTERM is not lost. */
+    if (pipe(stop_pipe) != 0) {
+        fprintf(stderr, "deepclust: pipe: %s\n", strerror(errno));
+        goto out;
+    }
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, &old_pipe);
+    signals = 1;
+
+    http_config hc = {.host = host, .port = port, .threads = http_threads,
+                      .access_log = access_log};
+    if (http_start(&http, &hc, &ctx, &e) < 0) {
+        fprintf(stderr, "deepclust: %s\n", e.msg);
+        goto out;
+    }
+    const char *h = http_host(http);
+    int v6 = strchr(h, ':') != NULL;
+    fprintf(stderr, "deepclust listening on http://%s%s%s:%d (db %s, schema %d, workers %d%s)\n",
+            v6 ? "[" : "", h, v6 ? "]" : "", http_port(http), db, ctx.schema_version, workers,
+            ctx.token ? ", token required" : "");
+    fflush(stderr);
+
+    for (;;) {
+        unsigned char b;
+        ssize_t n = read(stop_pipe[0], &b, 1);
+        if (n == 1) {
+            fprintf(stderr, "deepclust: %s received, shutting down\n",
+                    b == SIGINT ? "SIGINT" : b == SIGTERM ? "SIGTERM" : "signal");
+            break;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        fprintf(stderr, "deepclust: waiting for signals failed: %s\n",
+                n < 0 ? strerror(errno) : "pipe closed");
+        goto out;
+    }
+    rc = CLI_OK;
+out:
+    http_stop(http); /* waits for the connection threads */
+    store_close(st);
+    api_metrics_free(ctx.metrics);
+    if (signals) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+        sigaction(SIGPIPE, &old_pipe, NULL);
+    }
+    for (int k = 0; k < 2; k++)
+        if (stop_pipe[k] >= 0) close(stop_pipe[k]), stop_pipe[k] = -1;
+    if (rc == CLI_OK) fprintf(stderr, "deepclust: stopped\n");
+    return rc;
+}

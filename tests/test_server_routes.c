@@ -1,0 +1,134 @@
+/* test_server_routes: route matching (api_route_find) on a table shaped like the v1
+ * API: exact paths, {id} captures, 404 vs 405 with the Allow list, HEAD served by GET
+ * routes, over-long segments; the real table's invariants; the metrics text. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "check.h"
+
+static int h_dummy(api_req *r) { return 0; }
+
+static const api_route table[] = {
+    {"GET", "/healthz", h_dummy, 0, NULL, API_ROUTE_PUBLIC},
+    {"GET", "/v1/jobs", h_dummy, 0, NULL, 0},
+    {"POST", "/v1/jobs", h_dummy, 65536, NULL, 0},
+    {"GET", "/v1/jobs/{id}", h_dummy, 0, NULL, 0},
+    {"DELETE", "/v1/jobs/{id}", h_dummy, 0, NULL, 0},
+    {"POST", "/v1/jobs/{id}/cancel", h_dummy, 0, NULL, 0},
+    {"GET", "/v1/models/{model}/clusters/{k}", h_dummy, 0, NULL, 0},
+    {NULL, NULL, NULL, 0, NULL, 0},
+};
+
+static int find(const char *method, const char *path, api_req *r, char *allow)
+{
+    memset(r, 0, sizeof *r);
+    r->route_index = -1;
+    return api_route_find(table, method, path, r, allow, 64);
+}
+
+int main(void)
+{
+    api_req r;
+    char allow[64];
+
+    CHECK_EQ_INT(find("GET", "/healthz", &r, allow), API_MATCH_OK);
+    CHECK_EQ_INT(r.route_index, 0);
+    CHECK_EQ_INT(r.n_params, 0);
+
+    CHECK_EQ_INT(find("POST", "/v1/jobs", &r, allow), API_MATCH_OK);
+    CHECK_EQ_INT(r.route_index, 2);
+    CHECK(r.route == &table[2]);
+
+    CHECK_EQ_INT(find("GET", "/v1/jobs/job_42", &r, allow), API_MATCH_OK);
+    CHECK_EQ_INT(r.route_index, 3);
+    CHECK_EQ_INT(r.n_params, 1);
+    CHECK_MSG(api_param(&r, "id") && strcmp(api_param(&r, "id"), "job_42") == 0,
+              "id: expected job_42, got %s", api_param(&r, "id") ? api_param(&r, "id") : "NULL");
+    CHECK(api_param(&r, "nope") == NULL);
+
+    CHECK_EQ_INT(find("POST", "/v1/jobs/abc/cancel", &r, allow), API_MATCH_OK);
+    CHECK_EQ_INT(r.route_index, 5);
+    CHECK(strcmp(api_param(&r, "id"), "abc") == 0);
+
+    CHECK_EQ_INT(find("GET", "/v1/models/m1/clusters/7", &r, allow), API_MATCH_OK);
+    CHECK_EQ_INT(r.n_params, 2);
+    CHECK(strcmp(api_param(&r, "model"), "m1") == 0);
+    CHECK(strcmp(api_param(&r, "k"), "7") == 0);
+
+    /* HEAD is served by GET routes. */
+    CHECK_EQ_INT(find("HEAD", "/v1/jobs/x", &r, allow), API_MATCH_OK);
+    CHECK_EQ_INT(r.route_index, 3);
+
+    /* Unknown paths: 404 (empty segment, trailing slash, extra or missing segments). */
+    CHECK_EQ_INT(find("GET", "/v1/jobs/", &r, allow), API_MATCH_NO_PATH);
+    CHECK_EQ_INT(find("GET", "/healthz/", &r, allow), API_MATCH_NO_PATH);
+    CHECK_EQ_INT(find("GET", "/v1/jobs/a/b", &r, allow), API_MATCH_NO_PATH);
+    CHECK_EQ_INT(find("GET", "/v1", &r, allow), API_MATCH_NO_PATH);
+    CHECK_EQ_INT(find("GET", "/", &r, allow), API_MATCH_NO_PATH);
+    CHECK_EQ_INT(find("GET", "", &r, allow), API_MATCH_NO_PATH);
+    CHECK_EQ_INT(find("GET", "/healthzz", &r, allow), API_MATCH_NO_PATH);
+    CHECK_EQ_INT(r.route_index, -1);
+    {
+        char longp[400] = "/v1/jobs/";
+        memset(longp + 9, 'x', 300);
+        longp[309] = 0;
+        CHECK_EQ_INT(find("GET", longp, &r, allow), API_MATCH_NO_PATH);
+    }
+
+    /* Known path, wrong method: 405 and the methods that would do. */
+    CHECK_EQ_INT(find("PUT", "/v1/jobs", &r, allow), API_MATCH_NO_METHOD);
+    CHECK_MSG(strcmp(allow, "GET, HEAD, POST") == 0, "Allow: expected 'GET, HEAD, POST', got '%s'",
+              allow);
+    CHECK_EQ_INT(find("POST", "/v1/jobs/j1", &r, allow), API_MATCH_NO_METHOD);
+    CHECK_MSG(strcmp(allow, "GET, HEAD, DELETE") == 0,
+              "Allow: expected 'GET, HEAD, DELETE', got '%s'", allow);
+    CHECK_EQ_INT(find("GET", "/v1/jobs/j1/cancel", &r, allow), API_MATCH_NO_METHOD);
+    CHECK_MSG(strcmp(allow, "POST") == 0, "Allow: expected 'POST', got '%s'", allow);
+    CHECK(r.route == NULL);
+    CHECK_EQ_INT(api_route_find(table, "DELETE", "/healthz", NULL, NULL, 0),
+                 API_MATCH_NO_METHOD);
+
+    /* The real table: health is public, the others need the token, GETs take no body. */
+    int n = api_route_count(), saw_health = 0;
+    CHECK(n >= 3);
+    for (int i = 0; i < n; i++) {
+        const api_route *rt = &api_routes[i];
+        CHECK_MSG(rt->handler != NULL, "route %s %s has no handler", rt->method, rt->pattern);
+        CHECK_MSG(rt->pattern[0] == '/', "pattern %s must start with /", rt->pattern);
+        if (strcmp(rt->pattern, "/healthz") == 0) {
+            saw_health = 1;
+            CHECK(rt->flags & API_ROUTE_PUBLIC);
+        } else {
+            CHECK_MSG(!(rt->flags & API_ROUTE_PUBLIC), "%s should need the token", rt->pattern);
+        }
+        if (strcmp(rt->method, "GET") == 0) CHECK_EQ_INT(rt->max_body, 0);
+    }
+    CHECK(saw_health);
+    CHECK_EQ_INT(api_route_find(api_routes, "GET", "/openapi.yaml", NULL, NULL, 0), API_MATCH_OK);
+    CHECK_EQ_INT(api_route_find(api_routes, "GET", "/metrics", NULL, NULL, 0), API_MATCH_OK);
+    CHECK(openapi_yaml_len > 0 && strncmp(openapi_yaml, "openapi: 3.1", 12) == 0);
+
+    /* Metrics: counters by route and status, unmatched in their own series. */
+    api_metrics *m = api_metrics_new(2);
+    CHECK(m != NULL);
+    if (m) {
+        api_metrics_count(m, 0, 200);
+        api_metrics_count(m, 0, 200);
+        api_metrics_count(m, 1, 404);
+        api_metrics_count(m, -1, 404);
+        api_metrics_count(m, 0, 999); /* out of range: ignored */
+        char *t = api_metrics_text(m, table);
+        CHECK(t != NULL);
+        if (t) {
+            CHECK_MSG(strstr(t, "deepclust_http_requests_total{method=\"GET\",route=\"/healthz\","
+                                "status=\"200\"} 2\n") != NULL, "got:\n%s", t);
+            CHECK_MSG(strstr(t, "route=\"/v1/jobs\",status=\"404\"} 1\n") != NULL, "got:\n%s", t);
+            CHECK_MSG(strstr(t, "route=\"unmatched\",status=\"404\"} 1\n") != NULL, "got:\n%s", t);
+            CHECK(strstr(t, "999") == NULL);
+            free(t);
+        }
+        api_metrics_free(m);
+    }
+    return CHECK_DONE();
+}

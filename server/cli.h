@@ -22,6 +22,8 @@
 /* X(name, one-line summary), in the order `deepclust help` lists them. */
 #define CLI_COMMANDS(X)                                         \
     X(serve, "run the HTTP service (REST API, job workers)")   \
+    X(train, "train a clustering model on data files (all methods)")  \
+    X(predict, "soft cluster assignments of new samples from a saved model") \
     X(version, "print the version and the schema it knows")
 
 #define CLI_DECLARE_(name, summary) int cli_##name(int argc, char **argv);

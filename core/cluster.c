@@ -1,0 +1,360 @@
+/* cluster: method dispatch, model, prediction and serialisation (see cluster.h). */
+#include "cluster.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cluster_internal.h"
+#include "data.h"
+#include "dec_math.h"
+#include "kmeans.h"
+#include "metrics.h"
+
+static const char *method_names[CM_COUNT] = {"kmeans", "ae_kmeans", "dec", "idec", "dcec", "vae"};
+
+const char *cluster_method_name(cluster_method m)
+{
+    return m >= 0 && m < CM_COUNT ? method_names[m] : "unknown";
+}
+
+int cluster_method_parse(const char *name)
+{
+    for (int i = 0; i < CM_COUNT; i++)
+        if (name && strcmp(name, method_names[i]) == 0) return i;
+    return -1;
+}
+
+void cluster_spec_default(cluster_spec *s, cluster_method m, int k)
+{
+    memset(s, 0, sizeof *s);
+    s->method = m;
+    s->k = k;
+    s->n_hidden = 4;
+    int dims[4] = {500, 500, 2000, 10};
+    memcpy(s->hidden, dims, sizeof dims);
+    s->embed_dim = 10;
+    s->pretrain_epochs = 100;
+    s->batch = 256;
+    s->pretrain_opt = OPT_ADAM;
+    s->pretrain_lr = 1e-3;
+    s->pretrain_momentum = 0.9;
+    s->n_init = 20;
+    s->kmeans_max_iter = 300;
+    s->kmeans_tol = 1e-4;
+    s->alpha = 1.0;
+    s->update_interval = 140;
+    s->tol = 0.001;
+    s->maxiter = 20000;
+    s->gamma = 0.1;
+    s->cluster_opt = OPT_SGD;
+    s->cluster_lr = 0.01;
+    s->cluster_momentum = 0.9;
+    if (m == CM_DCEC) { /* DCEC-keras: Adam for both phases */
+        s->cluster_opt = OPT_ADAM;
+        s->cluster_lr = 1e-3;
+    }
+    s->latent = 20;
+    s->vae_epochs = 50;
+    s->vae_conv = 0;
+    s->vae_bce = 1;
+    s->vae_rec_weight = 1.0;
+}
+
+#define RANGE(field, lo, hi)                                                           \
+    do {                                                                               \
+        if (!(s->field >= (lo) && s->field <= (hi)))                                   \
+            return dc_err_set(err, DC_EINVAL, "%s must be in [%g, %g], got %g", #field, \
+                              (double)(lo), (double)(hi), (double)s->field);           \
+    } while (0)
+
+int cluster_spec_check(const cluster_spec *s, const dataset *ds, dc_err *err)
+{
+    if (s->method < 0 || s->method >= CM_COUNT)
+        return dc_err_set(err, DC_EINVAL, "unknown method %d", s->method);
+    RANGE(k, 1, 10000);
+    RANGE(n_init, 1, 1000);
+    RANGE(kmeans_max_iter, 1, 100000);
+    RANGE(kmeans_tol, 0, 1);
+    if (ds) {
+        if (ds->n < s->k)
+            return dc_err_set(err, DC_EINVAL, "k must be at most the number of samples (%lld), got %d",
+                              (long long)ds->n, s->k);
+        if (s->method == CM_DCEC && (ds->h < 8 || ds->w < 8))
+            return dc_err_set(err, DC_EINVAL,
+                              "dcec needs image data (h, w >= 8); this dataset has no image shape");
+        if (s->method == CM_VAE && s->vae_conv && (ds->h < 4 || ds->w < 4))
+            return dc_err_set(err, DC_EINVAL, "a convolutional vae needs image data");
+    }
+    if (s->method == CM_KMEANS) return 0;
+    RANGE(n_hidden, 1, CLUSTER_MAX_DIMS);
+    for (int i = 0; i < s->n_hidden; i++)
+        if (s->hidden[i] < 1 || s->hidden[i] > 100000)
+            return dc_err_set(err, DC_EINVAL, "hidden[%d] must be in [1, 100000], got %d", i,
+                              s->hidden[i]);
+    RANGE(embed_dim, 1, 10000);
+    RANGE(pretrain_epochs, 0, 100000);
+    RANGE(batch, 1, 65536);
+    RANGE(pretrain_opt, 0, 1);
+    RANGE(pretrain_lr, 1e-9, 10);
+    RANGE(pretrain_momentum, 0, 0.9999);
+    RANGE(alpha, 1e-6, 1e6);
+    RANGE(update_interval, 1, 10000000);
+    RANGE(tol, 0, 1);
+    RANGE(maxiter, 0, 100000000);
+    RANGE(gamma, 0, 1e6);
+    RANGE(cluster_opt, 0, 1);
+    RANGE(cluster_lr, 1e-9, 10);
+    RANGE(cluster_momentum, 0, 0.9999);
+    if (s->method == CM_VAE) {
+        RANGE(latent, 1, 4096);
+        RANGE(vae_epochs, 0, 100000);
+        RANGE(vae_rec_weight, 0, 1e6);
+    }
+    return 0;
+}
+
+double cluster__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void cluster__event_init(cluster_event *ev, const char *phase, int iter, int total)
+{
+    memset(ev, 0, sizeof *ev);
+    ev->phase = phase;
+    ev->iter = iter;
+    ev->total = total;
+    ev->loss = ev->loss_rec = ev->loss_kl = ev->label_change = NAN;
+    ev->acc = ev->nmi = ev->ari = NAN;
+}
+
+int cluster__emit(cluster_run *run, cluster_event *ev)
+{
+    ev->elapsed_s = cluster__now() - run->t0;
+    return run->cb ? run->cb(run->ctx, ev) : 0;
+}
+
+void cluster__score(cluster_run *run, const int32_t *pred, cluster_event *ev)
+{
+    metrics_scores sc;
+    if (run->labels && metrics_all((const int *)pred, (const int *)run->labels, (size_t)run->n,
+                                   &sc, NULL) == 0) {
+        ev->acc = sc.acc;
+        ev->nmi = sc.nmi;
+        ev->ari = sc.ari;
+    }
+}
+
+/* Lloyd iterations: a "kmeans" event at most once a second (progress, cancellation). */
+static int kmeans_cb(void *user, int init, int iter, double inertia)
+{
+    cluster_run *run = user;
+    double now = cluster__now();
+    if (now - run->last_emit < 1.0) return 0;
+    run->last_emit = now;
+    cluster_event ev;
+    cluster__event_init(&ev, "kmeans", init + 1, run->n_init);
+    ev.loss = inertia;
+    /* raw k-means is the whole run; after pretraining it is a short step */
+    ev.progress = run->kmeans_only ? (double)init / run->n_init : run->w_pretrain;
+    (void)iter;
+    return cluster__emit(run, &ev);
+}
+
+typedef struct pre_ctx {
+    cluster_run *run;
+    int total;
+} pre_ctx;
+
+static int pretrain_cb(void *ctx, int epoch, double loss, double elapsed)
+{
+    pre_ctx *pc = ctx;
+    cluster_event ev;
+    cluster__event_init(&ev, "pretrain", epoch, pc->total);
+    ev.loss = ev.loss_rec = loss;
+    ev.progress = pc->run->w_pretrain * epoch / (pc->total > 0 ? pc->total : 1);
+    return cluster__emit(pc->run, &ev);
+}
+
+/* k-means on z (n, e) -> m->mu, labels into lab. Emits one "kmeans" event. */
+static int fit_centroids(cluster_model *m, const float *z, int64_t n, cluster_run *run,
+                         int32_t *lab, dc_err *err)
+{
+    kmeans_opts ko;
+    kmeans_result kr = {0};
+    kmeans_opts_default(&ko);
+    ko.n_init = m->spec.n_init;
+    ko.max_iter = m->spec.kmeans_max_iter;
+    ko.tol = m->spec.kmeans_tol;
+    ko.seed = m->spec.seed;
+    ko.progress = kmeans_cb;
+    ko.progress_user = run;
+    run->n_init = m->spec.n_init;
+    run->last_emit = cluster__now();
+    int rc = kmeans_fit(z, (size_t)n, m->e, m->k, &ko, &kr, err);
+    if (rc < 0) return rc;
+    memcpy(m->mu, kr.centroids, (size_t)m->k * m->e * sizeof *m->mu);
+    for (int64_t i = 0; i < n; i++) lab[i] = kr.labels[i];
+    cluster_event ev;
+    cluster__event_init(&ev, "kmeans", m->spec.n_init, m->spec.n_init);
+    ev.loss = kr.inertia;
+    ev.progress = run->w_pretrain;
+    cluster__score(run, lab, &ev);
+    kmeans_result_free(&kr);
+    if (cluster__emit(run, &ev)) return dc_err_set(err, DC_ECANCEL, "stopped after k-means");
+    return 0;
+}
+
+static int build_ae(cluster_model *m, dc_err *err)
+{
+    const cluster_spec *s = &m->spec;
+    int B = s->batch;
+    if (s->method == CM_DCEC)
+        return nn_ae_new_conv(&m->ae, m->h, m->w, m->c, NULL, s->embed_dim,
+                              NN_INIT_GLOROT_UNIFORM, s->seed, B, err);
+    int dims[CLUSTER_MAX_DIMS + 1];
+    dims[0] = m->d;
+    for (int i = 0; i < s->n_hidden; i++) dims[i + 1] = s->hidden[i];
+    return nn_ae_new_fc(&m->ae, dims, s->n_hidden + 1, NN_RELU, 0, NN_INIT_GLOROT_UNIFORM,
+                        s->seed, B, err);
+}
+
+int cluster_fit_pretrained(cluster_model **out, const cluster_spec *s, const dataset *ds,
+                           const void *ae_buf, size_t ae_len, cluster_cb cb, void *ctx,
+                           dc_err *err)
+{
+    *out = NULL;
+    int rc = cluster_spec_check(s, ds, err);
+    if (rc < 0) return rc;
+    if (s->method == CM_VAE)
+        return dc_err_set(err, DC_EINVAL, "method vae is not available in this build yet");
+    cluster_model *m = calloc(1, sizeof *m);
+    float *z = NULL;
+    int32_t *lab = malloc((size_t)ds->n * sizeof *lab);
+    cluster_run run = {.cb = cb, .ctx = ctx, .t0 = cluster__now(), .labels = ds->labels, .n = ds->n};
+    if (!m || !lab) {
+        rc = dc_err_set(err, DC_ENOMEM, "out of memory");
+        goto out;
+    }
+    m->spec = *s;
+    m->d = ds->d;
+    m->k = s->k;
+    m->h = ds->h, m->w = ds->w, m->c = ds->c;
+    if (s->method == CM_KMEANS) {
+        m->e = m->d;
+        if (!(m->mu = malloc((size_t)m->k * m->e * sizeof *m->mu))) {
+            rc = dc_err_set(err, DC_ENOMEM, "out of memory");
+            goto out;
+        }
+        run.w_pretrain = 1.0;
+        run.kmeans_only = 1;
+        rc = fit_centroids(m, ds->x, ds->n, &run, lab, err);
+        goto out;
+    }
+    m->e = s->method == CM_DCEC ? s->embed_dim : s->hidden[s->n_hidden - 1];
+    m->spec.embed_dim = m->e;
+    int self = s->method == CM_DEC || s->method == CM_IDEC || s->method == CM_DCEC;
+    run.w_pretrain = self ? 0.6 : 1.0;
+    run.w_cluster = self ? 0.4 : 0.0;
+    if (ae_buf) {
+        if ((rc = nn_ae_load(&m->ae, ae_buf, ae_len, s->batch, err)) < 0) goto out;
+        if (m->ae->in_dim != (size_t)m->d || m->ae->emb_dim != m->e) {
+            rc = dc_err_set(err, DC_EINVAL,
+                            "pretrained autoencoder is %zu -> %d, the spec needs %d -> %d",
+                            m->ae->in_dim, m->ae->emb_dim, m->d, m->e);
+            goto out;
+        }
+    } else {
+        if ((rc = build_ae(m, err)) < 0) goto out;
+        nn_train_cfg tc = nn_train_default();
+        pre_ctx pc = {&run, s->pretrain_epochs};
+        tc.epochs = s->pretrain_epochs;
+        tc.batch = s->batch;
+        tc.opt = nn_optim_default(s->pretrain_opt == OPT_SGD ? NN_OPT_SGD : NN_OPT_ADAM);
+        tc.opt.lr = (float)s->pretrain_lr;
+        tc.opt.momentum = (float)s->pretrain_momentum;
+        tc.seed = s->seed;
+        tc.cb = pretrain_cb;
+        tc.ctx = &pc;
+        if (tc.epochs > 0 && (rc = nn_ae_train(m->ae, ds->x, (size_t)ds->n, &tc, NULL, err)) < 0)
+            goto out;
+    }
+    z = malloc((size_t)ds->n * m->e * sizeof *z);
+    m->mu = malloc((size_t)m->k * m->e * sizeof *m->mu);
+    if (!z || !m->mu) {
+        rc = dc_err_set(err, DC_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = nn_ae_encode(m->ae, ds->x, (size_t)ds->n, z, err)) < 0) goto out;
+    if ((rc = fit_centroids(m, z, ds->n, &run, lab, err)) < 0) goto out;
+    if (self) rc = cluster__self_train(m, ds->x, ds->n, &run, err);
+out:
+    free(z);
+    free(lab);
+    if (rc < 0) cluster_model_free(m);
+    else *out = m;
+    return rc;
+}
+
+int cluster_fit(cluster_model **out, const cluster_spec *s, const dataset *ds, cluster_cb cb,
+                void *ctx, dc_err *err)
+{
+    return cluster_fit_pretrained(out, s, ds, NULL, 0, cb, ctx, err);
+}
+
+int cluster_model_k(const cluster_model *m) { return m->k; }
+int cluster_model_dim(const cluster_model *m) { return m->d; }
+int cluster_model_embed(const cluster_model *m) { return m->e; }
+const cluster_spec *cluster_model_spec(const cluster_model *m) { return &m->spec; }
+
+void cluster_model_free(cluster_model *m)
+{
+    if (!m) return;
+    nn_ae_free(m->ae);
+    free(m->mu);
+    free(m);
+}
+
+int cluster_predict(const cluster_model *mc, const float *x, int64_t n, float *q,
+                    int32_t *labels, float *z, dc_err *err)
+{
+    cluster_model *m = (cluster_model *)mc; /* nets use their workspace */
+    int rc = 0;
+    const int64_t chunk = 4096;
+    float *zb = NULL, *qb = NULL;
+    for (int64_t i = 0; i < n * m->d; i++)
+        if (!isfinite(x[i]))
+            return dc_err_set(err, DC_EFORMAT, "sample %lld feature %lld is not a finite number",
+                              (long long)(i / m->d), (long long)(i % m->d));
+    if (m->ae && !(zb = malloc((size_t)chunk * m->e * sizeof *zb))) goto nomem;
+    if (!(qb = malloc((size_t)chunk * m->k * sizeof *qb))) goto nomem;
+    for (int64_t s = 0; s < n; s += chunk) {
+        int64_t b = n - s < chunk ? n - s : chunk;
+        const float *xs = x + s * m->d, *zs = xs;
+        if (m->ae) {
+            if ((rc = nn_ae_encode(m->ae, xs, (size_t)b, zb, err)) < 0) goto out;
+            zs = zb;
+        }
+        if (m->spec.method == CM_KMEANS) {
+            /* Raw-space k-means: Student's t kernel on squared distances, alpha 1. */
+            dec_soft_assign(qb, zs, m->mu, b, m->e, m->k, 1.0);
+        } else {
+            dec_soft_assign(qb, zs, m->mu, b, m->e, m->k, m->spec.alpha);
+        }
+        if (q) memcpy(q + s * m->k, qb, (size_t)b * m->k * sizeof *q);
+        if (labels) dec_argmax(labels + s, qb, b, m->k);
+        if (z) memcpy(z + s * m->e, zs, (size_t)b * m->e * sizeof *z);
+    }
+    goto out;
+nomem:
+    rc = dc_err_set(err, DC_ENOMEM, "out of memory");
+out:
+    free(zb);
+    free(qb);
+    return rc;
+}

@@ -1,0 +1,127 @@
+/* cluster: one entry point for every clustering method of deepclust.
+ *
+ * A cluster_spec says what to run (method, k, seed, autoencoder, pretraining and
+ * clustering options; cluster_spec_default fills DESIGN.md's defaults). cluster_fit
+ * trains on a dataset and gives a cluster_model; progress reaches the caller through a
+ * callback that can also stop the run. A model predicts soft assignments q (n,k), hard
+ * labels and embeddings for new samples, and serialises to one versioned byte buffer.
+ *
+ *   cluster_spec s; cluster_spec_default(&s, CM_DEC, 10);
+ *   cluster_model *m = NULL;
+ *   if (cluster_fit(&m, &s, &ds, on_event, ctx, &err) < 0) ...;
+ *   cluster_predict(m, x, n, q, labels, NULL, &err);
+ *   cluster_model_free(m);
+ */
+#ifndef DC_CLUSTER_H
+#define DC_CLUSTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dc_err.h"
+
+struct dataset;
+
+typedef enum cluster_method {
+    CM_KMEANS = 0, /* Lloyd on the raw data */
+    CM_AE_KMEANS,  /* autoencoder, then k-means on the embedding */
+    CM_DEC,        /* DEC: AE pretraining, k-means init, KL self-training (encoder only) */
+    CM_IDEC,       /* IDEC: DEC that keeps the decoder, L = L_rec + gamma * KL */
+    CM_DCEC,       /* IDEC loss on a convolutional autoencoder (image data) */
+    CM_VAE,        /* VAE with a discrete class (one-step VAE clustering) */
+    CM_COUNT
+} cluster_method;
+
+const char *cluster_method_name(cluster_method m);
+/* Returns the method for a name ("dec"), or -1. */
+int cluster_method_parse(const char *name);
+
+enum { CLUSTER_MAX_DIMS = 8 };
+enum { OPT_ADAM = 0, OPT_SGD = 1 };
+
+typedef struct cluster_spec {
+    int method;       /* cluster_method */
+    int k;            /* clusters */
+    uint64_t seed;
+    /* autoencoder */
+    int n_hidden;     /* dense: hidden widths then embedding, e.g. {500,500,2000,10} */
+    int hidden[CLUSTER_MAX_DIMS];
+    int embed_dim;    /* the last of hidden[] for dense; dense embedding for conv */
+    /* pretraining */
+    int pretrain_epochs;
+    int batch;
+    int pretrain_opt; /* OPT_ADAM or OPT_SGD */
+    double pretrain_lr;
+    double pretrain_momentum;
+    /* k-means (also the init of DEC/IDEC/DCEC centroids) */
+    int n_init;
+    int kmeans_max_iter;
+    double kmeans_tol;
+    /* self-training (DEC/IDEC/DCEC) */
+    double alpha;
+    int update_interval; /* batches between P updates */
+    double tol;          /* stop when fewer than tol of labels change */
+    int maxiter;         /* batches */
+    double gamma;        /* IDEC/DCEC weight of the KL term */
+    int cluster_opt;
+    double cluster_lr;
+    double cluster_momentum;
+    /* vae */
+    int latent;          /* latent dimension */
+    int vae_epochs;
+    int vae_conv;        /* 1: convolutional encoder/decoder (image data) */
+    int vae_bce;         /* 1: Bernoulli (BCE) reconstruction, 0: Gaussian (MSE) */
+    double vae_rec_weight;
+} cluster_spec;
+
+/* DESIGN.md defaults for method m and k clusters. */
+void cluster_spec_default(cluster_spec *s, cluster_method m, int k);
+/* Checks ranges; DC_EINVAL with the field's name in the message. */
+int cluster_spec_check(const cluster_spec *s, const struct dataset *ds, dc_err *err);
+
+/* One progress report. Metrics are NAN where unknown (no labels, or not this phase). */
+typedef struct cluster_event {
+    const char *phase;   /* "kmeans", "pretrain", "cluster", "vae" */
+    int iter;            /* epoch (pretrain, vae), P update (cluster), init (kmeans) */
+    int total;           /* planned iterations of this phase (upper bound) */
+    double loss;         /* phase loss (reconstruction, KL, total, inertia) */
+    double loss_rec;     /* reconstruction part where it applies, else NAN */
+    double loss_kl;      /* KL part where it applies, else NAN */
+    double label_change; /* fraction of labels changed since last update, else NAN */
+    double acc, nmi, ari;
+    double elapsed_s;    /* since cluster_fit started */
+    double progress;     /* 0..1, whole run */
+} cluster_event;
+
+/* Return nonzero to stop: cluster_fit then returns DC_ECANCEL. */
+typedef int (*cluster_cb)(void *ctx, const cluster_event *ev);
+
+typedef struct cluster_model cluster_model;
+
+/* Trains on ds (labels optional: used only to report metrics). *out owned by caller. */
+int cluster_fit(cluster_model **out, const cluster_spec *s, const struct dataset *ds,
+                cluster_cb cb, void *ctx, dc_err *err);
+
+/* The same, starting from a pretrained autoencoder (cluster_model_save_ae's bytes):
+ * no pretraining; its shape must match the spec and the data. */
+int cluster_fit_pretrained(cluster_model **out, const cluster_spec *s,
+                           const struct dataset *ds, const void *ae_buf, size_t ae_len,
+                           cluster_cb cb, void *ctx, dc_err *err);
+
+int cluster_model_k(const cluster_model *m);
+int cluster_model_dim(const cluster_model *m);    /* input features d */
+int cluster_model_embed(const cluster_model *m);  /* embedding size (d for kmeans) */
+const cluster_spec *cluster_model_spec(const cluster_model *m);
+
+/* x (n,d) -> q (n,k) soft assignments, labels (n), z (n,embed); any output may be NULL. */
+int cluster_predict(const cluster_model *m, const float *x, int64_t n, float *q,
+                    int32_t *labels, float *z, dc_err *err);
+
+/* Serialise to one malloc'd buffer (magic, version, spec, weights); free() it. */
+int cluster_model_save(const cluster_model *m, void **buf, size_t *len, dc_err *err);
+int cluster_model_load(cluster_model **out, const void *buf, size_t len, dc_err *err);
+/* The autoencoder alone, to reuse with cluster_fit_pretrained. DC_EINVAL for kmeans. */
+int cluster_model_save_ae(const cluster_model *m, void **buf, size_t *len, dc_err *err);
+void cluster_model_free(cluster_model *m);
+
+#endif

@@ -1,0 +1,132 @@
+/* cluster_io: a cluster_model as one byte buffer.
+ *
+ * Layout (little-endian):
+ *   "DCCM" | u32 version (1) | u32 nfields | nfields x f64 (spec and shape, in the
+ *   order of spec_fields() below) | u64 ae_len | ae_len bytes (nn_ae_save; 0 for kmeans)
+ *   | k*e float32 centroids | u64 FNV-1a of everything before it.
+ */
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster_internal.h"
+
+enum { CM_VERSION = 1, NFIELDS = 48 }; /* room for later fields, read as 0 */
+
+static uint64_t fnv1a(const unsigned char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+/* Writes the fields of m into v (NFIELDS doubles), or reads them back when read. */
+static void fields(cluster_model *m, double *v, int read)
+{
+    cluster_spec *s = &m->spec;
+    int i = 0;
+#define IO(x)                                                                          \
+    do {                                                                               \
+        if (read) x = (__typeof__(x))v[i];                                             \
+        else v[i] = (double)(x);                                                       \
+        i++;                                                                           \
+    } while (0)
+    IO(s->method); IO(s->k); IO(s->seed); IO(m->d); IO(m->e); IO(m->k);
+    IO(m->h); IO(m->w); IO(m->c); IO(s->n_hidden);
+    for (int j = 0; j < CLUSTER_MAX_DIMS; j++) IO(s->hidden[j]);
+    IO(s->embed_dim); IO(s->pretrain_epochs); IO(s->batch); IO(s->pretrain_opt);
+    IO(s->pretrain_lr); IO(s->pretrain_momentum); IO(s->n_init); IO(s->kmeans_max_iter);
+    IO(s->kmeans_tol); IO(s->alpha); IO(s->update_interval); IO(s->tol); IO(s->maxiter);
+    IO(s->gamma); IO(s->cluster_opt); IO(s->cluster_lr); IO(s->cluster_momentum);
+    IO(s->latent); IO(s->vae_epochs); IO(s->vae_conv); IO(s->vae_bce); IO(s->vae_rec_weight);
+#undef IO
+    assert(i <= NFIELDS);
+    for (; !read && i < NFIELDS; i++) v[i] = 0;
+}
+
+int cluster_model_save(const cluster_model *mc, void **buf, size_t *len, dc_err *err)
+{
+    cluster_model *m = (cluster_model *)mc;
+    void *ae = NULL;
+    size_t ae_len = 0, mu_bytes = (size_t)m->k * m->e * sizeof(float);
+    int rc = 0;
+    *buf = NULL;
+    *len = 0;
+    if (m->ae && (rc = nn_ae_save(m->ae, &ae, &ae_len, err)) < 0) return rc;
+    size_t total = 4 + 4 + 4 + NFIELDS * 8 + 8 + ae_len + mu_bytes + 8;
+    unsigned char *p = malloc(total), *w = p;
+    if (!p) {
+        free(ae);
+        return dc_err_set(err, DC_ENOMEM, "out of memory serialising a model");
+    }
+    uint32_t ver = CM_VERSION, nf = NFIELDS;
+    uint64_t al = ae_len;
+    double v[NFIELDS];
+    fields(m, v, 0);
+    memcpy(w, "DCCM", 4), w += 4;
+    memcpy(w, &ver, 4), w += 4;
+    memcpy(w, &nf, 4), w += 4;
+    memcpy(w, v, sizeof v), w += sizeof v;
+    memcpy(w, &al, 8), w += 8;
+    if (ae_len) memcpy(w, ae, ae_len), w += ae_len;
+    memcpy(w, m->mu, mu_bytes), w += mu_bytes;
+    uint64_t h = fnv1a(p, (size_t)(w - p));
+    memcpy(w, &h, 8);
+    free(ae);
+    *buf = p;
+    *len = total;
+    return 0;
+}
+
+int cluster_model_load(cluster_model **out, const void *buf, size_t len, dc_err *err)
+{
+    const unsigned char *p = buf;
+    cluster_model *m = NULL;
+    int rc = 0;
+    uint32_t ver, nf;
+    uint64_t al, h;
+    *out = NULL;
+    size_t head = 4 + 4 + 4 + NFIELDS * 8 + 8;
+    if (len < head + 8 || memcmp(p, "DCCM", 4) != 0)
+        return dc_err_set(err, DC_EFORMAT, "not a deepclust model (bad magic or too short: %zu bytes)", len);
+    memcpy(&ver, p + 4, 4);
+    memcpy(&nf, p + 8, 4);
+    if (ver != CM_VERSION || nf != NFIELDS)
+        return dc_err_set(err, DC_EFORMAT, "model format version %u (%u fields) is not supported (want %d)",
+                          ver, nf, CM_VERSION);
+    memcpy(&h, p + len - 8, 8);
+    if (fnv1a(p, len - 8) != h)
+        return dc_err_set(err, DC_EFORMAT, "model checksum mismatch: the buffer is corrupt");
+    if (!(m = calloc(1, sizeof *m))) return dc_err_set(err, DC_ENOMEM, "out of memory");
+    double v[NFIELDS];
+    memcpy(v, p + 12, sizeof v);
+    fields(m, v, 1);
+    memcpy(&al, p + 12 + sizeof v, 8);
+    size_t mu_bytes = (size_t)m->k * m->e * sizeof(float);
+    if (m->k < 1 || m->e < 1 || m->d < 1 || m->spec.method < 0 || m->spec.method >= CM_COUNT ||
+        al > len || head + al + mu_bytes + 8 != len) {
+        rc = dc_err_set(err, DC_EFORMAT, "model header is inconsistent with its size (%zu bytes)", len);
+        goto out;
+    }
+    if (al && (rc = nn_ae_load(&m->ae, p + head, (size_t)al, 256, err)) < 0) goto out;
+    if (!(m->mu = malloc(mu_bytes))) {
+        rc = dc_err_set(err, DC_ENOMEM, "out of memory");
+        goto out;
+    }
+    memcpy(m->mu, p + head + al, mu_bytes);
+    if (m->ae && (m->ae->in_dim != (size_t)m->d || m->ae->emb_dim != m->e)) {
+        rc = dc_err_set(err, DC_EFORMAT, "model autoencoder shape does not match its header");
+        goto out;
+    }
+out:
+    if (rc < 0) cluster_model_free(m);
+    else *out = m;
+    return rc;
+}
+
+int cluster_model_save_ae(const cluster_model *m, void **buf, size_t *len, dc_err *err)
+{
+    if (!m->ae) return dc_err_set(err, DC_EINVAL, "this model has no autoencoder");
+    return nn_ae_save(m->ae, buf, len, err);
+}

@@ -1,0 +1,344 @@
+/* cli_train: `deepclust train` and `deepclust predict`, the methods of core/cluster.h
+ * from the command line. Progress goes to stderr; with --json the last line of stdout
+ * is one JSON object with the run's figures. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_util.h"
+#include "cluster.h"
+#include "data.h"
+#include "metrics.h"
+
+enum { MAX_FILES = 16, MAX_EPOCHS_KEPT = 100000 };
+
+typedef struct train_state {
+    double last_pretrain_elapsed;
+    double *epoch_s;
+    int n_epochs;
+    double pretrain_end, kmeans_end;
+    cluster_event last; /* last event with metrics */
+    int have_last, quiet;
+} train_state;
+
+static void fmt_eta(char *buf, size_t n, double s)
+{
+    if (!isfinite(s) || s < 0) snprintf(buf, n, "?");
+    else if (s < 120) snprintf(buf, n, "%.0fs", s);
+    else if (s < 7200) snprintf(buf, n, "%.1fm", s / 60);
+    else snprintf(buf, n, "%.1fh", s / 3600);
+}
+
+static int on_event(void *ctx, const cluster_event *ev)
+{
+    train_state *st = ctx;
+    if (strcmp(ev->phase, "pretrain") == 0) {
+        if (st->n_epochs < MAX_EPOCHS_KEPT)
+            st->epoch_s[st->n_epochs++] = ev->elapsed_s - st->last_pretrain_elapsed;
+        st->last_pretrain_elapsed = ev->elapsed_s;
+        st->pretrain_end = ev->elapsed_s;
+    } else if (strcmp(ev->phase, "kmeans") == 0) {
+        st->kmeans_end = ev->elapsed_s;
+    }
+    if (!isnan(ev->acc) || !st->have_last || strcmp(ev->phase, "pretrain") != 0) {
+        st->last = *ev;
+        st->have_last = 1;
+    }
+    if (st->quiet) return 0;
+    char eta[32], line[512];
+    fmt_eta(eta, sizeof eta,
+            ev->progress > 0 ? ev->elapsed_s / ev->progress * (1 - ev->progress) : NAN);
+    int o = snprintf(line, sizeof line, "[%s] %d/%d loss %.6g", ev->phase, ev->iter, ev->total,
+                     ev->loss);
+    if (!isnan(ev->label_change))
+        o += snprintf(line + o, sizeof line - o, " changed %.4f", ev->label_change);
+    if (!isnan(ev->acc))
+        o += snprintf(line + o, sizeof line - o, " acc %.4f nmi %.4f ari %.4f", ev->acc, ev->nmi,
+                      ev->ari);
+    snprintf(line + o, sizeof line - o, " | %.1fs, %3.0f%%, eta %s", ev->elapsed_s,
+             100 * ev->progress, eta);
+    fprintf(stderr, "%s\n", line);
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void json_num(FILE *f, const char *key, double v, int comma)
+{
+    if (isfinite(v)) fprintf(f, "\"%s\":%.6g%s", key, v, comma ? "," : "");
+    else fprintf(f, "\"%s\":null%s", key, comma ? "," : "");
+}
+
+static void train_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: deepclust train --method M --data FILE [--data FILE ...] --clusters K\n"
+            "                       [--labels FILE ...] [options]\n"
+            "Methods: kmeans ae_kmeans dec idec dcec vae. Repeated --data/--labels files are\n"
+            "concatenated in order (MNIST train + test = 70,000 samples). Labels are only used\n"
+            "to report ACC/NMI/ARI.\n\n"
+            "Options:\n"
+            "  --seed S               random seed (0)\n"
+            "  --hidden A,B,..,E      dense autoencoder widths, embedding last (500,500,2000,10)\n"
+            "  --pretrain-epochs N    autoencoder epochs (100)\n"
+            "  --pretrain-opt adam|sgd, --pretrain-lr X (adam 1e-3)\n"
+            "  --batch N              mini-batch size (256)\n"
+            "  --n-init N             k-means restarts (20)\n"
+            "  --maxiter N            self-training batches (20000)\n"
+            "  --update-interval N    batches between target updates (140)\n"
+            "  --tol X                stop when fewer than X of labels change (0.001)\n"
+            "  --gamma X              IDEC/DCEC weight of the KL term (0.1)\n"
+            "  --cluster-lr X         self-training learning rate (SGD 0.01; dcec Adam 1e-3)\n"
+            "  --latent N, --vae-epochs N, --vae-conv   VAE options\n"
+            "  --scale auto|none|255  input scaling (auto: uint8 data / 255)\n"
+            "  --csv-label-col I      CSV column holding labels (negative: from the end)\n"
+            "  --save-model F         write the trained model\n"
+            "  --save-ae F, --load-ae F   save / reuse a pretrained autoencoder\n"
+            "  --threads N            OpenBLAS threads (default: OPENBLAS_NUM_THREADS or all)\n"
+            "  --json                 last stdout line: one JSON object of results\n"
+            "  --quiet                no progress lines\n");
+}
+
+int cli_train(int argc, char **argv)
+{
+    const char *data[MAX_FILES], *labels[MAX_FILES], *method = NULL, *save = NULL;
+    const char *save_ae = NULL, *load_ae = NULL, *v;
+    int nd = 0, nl = 0, k = 0, json = 0, threads = 0, m, rc = CLI_FAIL;
+    cluster_spec s;
+    cluster_spec_default(&s, CM_KMEANS, 1);
+    data_opts dop = {0};
+    cli_spec_over over;
+    cli_spec_over_init(&over);
+    train_state st = {0};
+    dataset ds = {0};
+    cluster_model *model = NULL;
+    void *ae_buf = NULL;
+    size_t ae_len = 0;
+    dc_err e = {0};
+
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            train_usage(stdout);
+            return CLI_OK;
+        } else if ((m = cli_flag(argc, argv, &i, "method", &v))) {
+            if (m < 0) return CLI_USAGE;
+            method = v;
+        } else if ((m = cli_flag(argc, argv, &i, "data", &v))) {
+            if (m < 0) return CLI_USAGE;
+            if (nd == MAX_FILES) return cli_usage_error("at most %d --data files", MAX_FILES);
+            data[nd++] = v;
+        } else if ((m = cli_flag(argc, argv, &i, "labels", &v))) {
+            if (m < 0) return CLI_USAGE;
+            if (nl == MAX_FILES) return cli_usage_error("at most %d --labels files", MAX_FILES);
+            labels[nl++] = v;
+        } else if ((m = cli_flag(argc, argv, &i, "clusters", &v))) {
+            if (m < 0 || cli_int("clusters", v, 1, 10000, &k) < 0) return CLI_USAGE;
+        } else if ((m = cli_flag(argc, argv, &i, "save-model", &v))) {
+            if (m < 0) return CLI_USAGE;
+            save = v;
+        } else if ((m = cli_flag(argc, argv, &i, "save-ae", &v))) {
+            if (m < 0) return CLI_USAGE;
+            save_ae = v;
+        } else if ((m = cli_flag(argc, argv, &i, "load-ae", &v))) {
+            if (m < 0) return CLI_USAGE;
+            load_ae = v;
+        } else if ((m = cli_flag(argc, argv, &i, "threads", &v))) {
+            if (m < 0 || cli_int("threads", v, 1, 256, &threads) < 0) return CLI_USAGE;
+        } else if ((m = cli_data_flag(argc, argv, &i, &dop)) != 0) {
+            if (m < 0) return CLI_USAGE;
+        } else if ((m = cli_spec_flag(argc, argv, &i, &over)) != 0) {
+            if (m < 0) return CLI_USAGE;
+        } else if (strcmp(argv[i], "--json") == 0) {
+            json = 1;
+        } else if (strcmp(argv[i], "--quiet") == 0) {
+            st.quiet = 1;
+        } else {
+            return cli_usage_error("train: unknown argument '%s' (see deepclust train --help)",
+                                   argv[i]);
+        }
+    }
+    if (!method || !nd || !k)
+        return cli_usage_error("train needs --method, --data and --clusters (see --help)");
+    int meth = cluster_method_parse(method);
+    if (meth < 0)
+        return cli_usage_error("unknown method '%s' (kmeans ae_kmeans dec idec dcec vae)", method);
+    if (nl && nl != nd)
+        return cli_usage_error("give one --labels file per --data file (%d vs %d)", nl, nd);
+    cluster_spec_default(&s, meth, k);
+    cli_spec_over_apply(&over, &s);
+    if (threads) cli_set_blas_threads(threads);
+
+    if (cli_load_data(&ds, data, labels, nd, nl, &dop, &e) < 0) {
+        fprintf(stderr, "deepclust: %s\n", e.msg);
+        goto out;
+    }
+    if (!st.quiet)
+        fprintf(stderr, "data: %lld samples x %d features%s\n", (long long)ds.n, ds.d,
+                ds.labels ? ", with labels" : "");
+    if (load_ae && cli_read_file(load_ae, &ae_buf, &ae_len, &e) < 0) {
+        fprintf(stderr, "deepclust: %s\n", e.msg);
+        goto out;
+    }
+    st.epoch_s = malloc(sizeof(double) * MAX_EPOCHS_KEPT);
+    if (!st.epoch_s) goto out;
+    if (cluster_fit_pretrained(&model, &s, &ds, ae_buf, ae_len, on_event, &st, &e) < 0) {
+        fprintf(stderr, "deepclust: train: %s\n", e.msg);
+        goto out;
+    }
+    double seconds = st.last.elapsed_s;
+    int32_t *pred = malloc(sizeof(int32_t) * ds.n);
+    metrics_scores sc = {NAN, NAN, NAN};
+    if (!pred || cluster_predict(model, ds.x, ds.n, NULL, pred, NULL, &e) < 0) {
+        fprintf(stderr, "deepclust: predict: %s\n", e.msg);
+        free(pred);
+        goto out;
+    }
+    if (ds.labels) metrics_all((const int *)pred, (const int *)ds.labels, (size_t)ds.n, &sc, NULL);
+    free(pred);
+    if (save && cli_save_model(model, save, &e) < 0) {
+        fprintf(stderr, "deepclust: %s\n", e.msg);
+        goto out;
+    }
+    if (save_ae) {
+        void *b = NULL;
+        size_t bl = 0;
+        if (cluster_model_save_ae(model, &b, &bl, &e) < 0 || cli_write_file(save_ae, b, bl, &e) < 0) {
+            free(b);
+            fprintf(stderr, "deepclust: %s\n", e.msg);
+            goto out;
+        }
+        free(b);
+    }
+    double med = NAN;
+    if (st.n_epochs) {
+        qsort(st.epoch_s, (size_t)st.n_epochs, sizeof(double), cmp_double);
+        med = st.epoch_s[st.n_epochs / 2];
+    }
+    if (!st.quiet) {
+        fprintf(stderr, "done: %s k=%d n=%lld in %.1fs", method, k, (long long)ds.n, seconds);
+        if (ds.labels) fprintf(stderr, ": acc %.4f nmi %.4f ari %.4f", sc.acc, sc.nmi, sc.ari);
+        fprintf(stderr, "\n");
+    }
+    if (json) {
+        printf("{\"method\":\"%s\",\"n\":%lld,\"d\":%d,\"k\":%d,\"seed\":%llu,", method,
+               (long long)ds.n, ds.d, k, (unsigned long long)s.seed);
+        json_num(stdout, "acc", sc.acc, 1);
+        json_num(stdout, "nmi", sc.nmi, 1);
+        json_num(stdout, "ari", sc.ari, 1);
+        json_num(stdout, "seconds", seconds, 1);
+        json_num(stdout, "pretrain_seconds", load_ae ? 0 : st.pretrain_end, 1);
+        json_num(stdout, "pretrain_epochs", st.n_epochs, 1);
+        json_num(stdout, "epoch_seconds", med, 1);
+        json_num(stdout, "cluster_seconds", seconds - st.kmeans_end, 1);
+        json_num(stdout, "last_label_change", st.last.label_change, 0);
+        printf("}\n");
+        fflush(stdout);
+    }
+    rc = CLI_OK;
+out:
+    free(st.epoch_s);
+    free(ae_buf);
+    cluster_model_free(model);
+    dataset_free(&ds);
+    return rc;
+}
+
+static void predict_usage(FILE *f)
+{
+    fprintf(f, "usage: deepclust predict --model F --data FILE [--data FILE ...] --out q.npy\n"
+               "                         [--labels FILE ...] [--labels-out L.npy] [--embed-out Z.npy]\n"
+               "Writes the soft assignments q (n x k, float32 NPY); with --labels prints ACC/NMI/ARI.\n");
+}
+
+int cli_predict(int argc, char **argv)
+{
+    const char *data[MAX_FILES], *labels[MAX_FILES], *model_path = NULL, *out = NULL;
+    const char *lab_out = NULL, *z_out = NULL, *v;
+    int nd = 0, nl = 0, m, rc = CLI_FAIL;
+    data_opts dop = {0};
+    dataset ds = {0};
+    cluster_model *model = NULL;
+    void *buf = NULL;
+    size_t len = 0;
+    float *q = NULL, *z = NULL;
+    int32_t *lab = NULL;
+    dc_err e = {0};
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            predict_usage(stdout);
+            return CLI_OK;
+        } else if ((m = cli_flag(argc, argv, &i, "model", &v))) {
+            if (m < 0) return CLI_USAGE;
+            model_path = v;
+        } else if ((m = cli_flag(argc, argv, &i, "data", &v))) {
+            if (m < 0) return CLI_USAGE;
+            if (nd == MAX_FILES) return cli_usage_error("at most %d --data files", MAX_FILES);
+            data[nd++] = v;
+        } else if ((m = cli_flag(argc, argv, &i, "labels", &v))) {
+            if (m < 0) return CLI_USAGE;
+            if (nl == MAX_FILES) return cli_usage_error("at most %d --labels files", MAX_FILES);
+            labels[nl++] = v;
+        } else if ((m = cli_flag(argc, argv, &i, "out", &v))) {
+            if (m < 0) return CLI_USAGE;
+            out = v;
+        } else if ((m = cli_flag(argc, argv, &i, "labels-out", &v))) {
+            if (m < 0) return CLI_USAGE;
+            lab_out = v;
+        } else if ((m = cli_flag(argc, argv, &i, "embed-out", &v))) {
+            if (m < 0) return CLI_USAGE;
+            z_out = v;
+        } else if ((m = cli_data_flag(argc, argv, &i, &dop)) != 0) {
+            if (m < 0) return CLI_USAGE;
+        } else {
+            return cli_usage_error("predict: unknown argument '%s' (see deepclust predict --help)",
+                                   argv[i]);
+        }
+    }
+    if (!model_path || !nd || !out)
+        return cli_usage_error("predict needs --model, --data and --out (see --help)");
+    if (nl && nl != nd)
+        return cli_usage_error("give one --labels file per --data file (%d vs %d)", nl, nd);
+    if (cli_read_file(model_path, &buf, &len, &e) < 0 ||
+        cluster_model_load(&model, buf, len, &e) < 0 ||
+        cli_load_data(&ds, data, labels, nd, nl, &dop, &e) < 0)
+        goto fail;
+    int k = cluster_model_k(model), emb = cluster_model_embed(model);
+    if (ds.d != cluster_model_dim(model)) {
+        dc_err_set(&e, DC_EINVAL, "the model takes %d features per sample, the data has %d",
+                   cluster_model_dim(model), ds.d);
+        goto fail;
+    }
+    q = malloc(sizeof(float) * ds.n * k);
+    lab = malloc(sizeof(int32_t) * ds.n);
+    if (z_out) z = malloc(sizeof(float) * ds.n * emb);
+    if (!q || !lab || (z_out && !z)) {
+        dc_err_set(&e, DC_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (cluster_predict(model, ds.x, ds.n, q, lab, z, &e) < 0 ||
+        cli_write_npy_f32(out, q, ds.n, k, &e) < 0 ||
+        (lab_out && cli_write_npy_i32(lab_out, lab, ds.n, &e) < 0) ||
+        (z_out && cli_write_npy_f32(z_out, z, ds.n, emb, &e) < 0))
+        goto fail;
+    if (ds.labels) {
+        metrics_scores sc;
+        if (metrics_all((const int *)lab, (const int *)ds.labels, (size_t)ds.n, &sc, &e) < 0) goto fail;
+        printf("acc %.4f nmi %.4f ari %.4f (n=%lld)\n", sc.acc, sc.nmi, sc.ari, (long long)ds.n);
+    }
+    rc = CLI_OK;
+    goto out;
+fail:
+    fprintf(stderr, "deepclust: predict: %s\n", e.msg);
+out:
+    free(buf), free(q), free(z), free(lab);
+    cluster_model_free(model);
+    dataset_free(&ds);
+    return rc;
+}

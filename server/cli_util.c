@@ -1,0 +1,258 @@
+/* cli_util: see cli_util.h. */
+#include "cli_util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+void openblas_set_num_threads(int num_threads);
+
+int cli_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("deepclust: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return CLI_USAGE;
+}
+
+int cli_data_flag(int argc, char **argv, int *i, data_opts *o)
+{
+    const char *v;
+    int m, col;
+    if ((m = cli_flag(argc, argv, i, "scale", &v))) {
+        if (m < 0) return -1;
+        if (strcmp(v, "auto") == 0) o->scale = DATA_SCALE_AUTO;
+        else if (strcmp(v, "none") == 0) o->scale = DATA_SCALE_NONE;
+        else if (strcmp(v, "255") == 0) o->scale = DATA_SCALE_255;
+        else return cli_usage_error("--scale: expected auto, none or 255, got '%s'", v), -1;
+        return 1;
+    }
+    if ((m = cli_flag(argc, argv, i, "csv-label-col", &v))) {
+        if (m < 0 || cli_int("csv-label-col", v, -100000, 100000, &col) < 0) return -1;
+        o->csv_has_label = 1;
+        o->csv_label_col = col;
+        return 1;
+    }
+    if ((m = cli_flag(argc, argv, i, "csv-header", &v))) {
+        if (m < 0) return -1;
+        if (strcmp(v, "auto") == 0) o->csv_header = DATA_CSV_HEADER_AUTO;
+        else if (strcmp(v, "yes") == 0) o->csv_header = DATA_CSV_HEADER_YES;
+        else if (strcmp(v, "no") == 0) o->csv_header = DATA_CSV_HEADER_NO;
+        else return cli_usage_error("--csv-header: expected auto, yes or no, got '%s'", v), -1;
+        return 1;
+    }
+    return 0;
+}
+
+static const char *spec_flags[CLI_SPEC_NFLAGS] = {
+    "seed", "hidden", "pretrain-epochs", "pretrain-opt", "pretrain-lr", "batch", "n-init",
+    "maxiter", "update-interval", "tol", "gamma", "cluster-lr", "latent", "vae-epochs",
+    "alpha", "cluster-opt"};
+
+void cli_spec_over_init(cli_spec_over *o) { memset(o, 0, sizeof *o); }
+
+int cli_spec_flag(int argc, char **argv, int *i, cli_spec_over *o)
+{
+    if (strcmp(argv[*i], "--vae-conv") == 0) {
+        o->vae_conv = 1;
+        return 1;
+    }
+    for (int f = 0; f < CLI_SPEC_NFLAGS; f++) {
+        const char *v;
+        int m = cli_flag(argc, argv, i, spec_flags[f], &v);
+        if (m) {
+            if (m > 0) o->val[f] = v;
+            return m;
+        }
+    }
+    return 0;
+}
+
+static int num(const char *flag, const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
+        cli_usage_error("--%s: expected a number in [%g, %g], got '%s'", flag, lo, hi, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static int opt_kind(const char *flag, const char *s, int *out)
+{
+    if (strcmp(s, "adam") == 0) *out = OPT_ADAM;
+    else if (strcmp(s, "sgd") == 0) *out = OPT_SGD;
+    else return cli_usage_error("--%s: expected adam or sgd, got '%s'", flag, s), -1;
+    return 0;
+}
+
+int cli_spec_over_apply(const cli_spec_over *o, cluster_spec *s)
+{
+    double x;
+    for (int f = 0; f < CLI_SPEC_NFLAGS; f++) {
+        const char *v = o->val[f], *name = spec_flags[f];
+        if (!v) continue;
+        switch (f) {
+        case 0:
+            if (num(name, v, 0, 9007199254740992.0, &x) < 0) return -1;
+            s->seed = (uint64_t)x;
+            break;
+        case 1: {
+            int n = 0;
+            const char *p = v;
+            while (*p) {
+                char *end;
+                long w = strtol(p, &end, 10);
+                if (end == p || w < 1 || w > 100000 || n == CLUSTER_MAX_DIMS ||
+                    (*end && *end != ','))
+                    return cli_usage_error("--hidden: expected up to %d widths like "
+                                           "500,500,2000,10, got '%s'", CLUSTER_MAX_DIMS, v), -1;
+                s->hidden[n++] = (int)w;
+                p = *end ? end + 1 : end;
+            }
+            if (!n) return cli_usage_error("--hidden: empty"), -1;
+            s->n_hidden = n;
+            s->embed_dim = s->hidden[n - 1];
+            break;
+        }
+        case 2: if (num(name, v, 0, 100000, &x) < 0) return -1; s->pretrain_epochs = (int)x; break;
+        case 3: if (opt_kind(name, v, &s->pretrain_opt) < 0) return -1;
+                if (!o->val[4]) s->pretrain_lr = s->pretrain_opt == OPT_SGD ? 0.1 : 1e-3;
+                break;
+        case 4: if (num(name, v, 1e-9, 10, &s->pretrain_lr) < 0) return -1; break;
+        case 5: if (num(name, v, 1, 65536, &x) < 0) return -1; s->batch = (int)x; break;
+        case 6: if (num(name, v, 1, 1000, &x) < 0) return -1; s->n_init = (int)x; break;
+        case 7: if (num(name, v, 0, 1e8, &x) < 0) return -1; s->maxiter = (int)x; break;
+        case 8: if (num(name, v, 1, 1e7, &x) < 0) return -1; s->update_interval = (int)x; break;
+        case 9: if (num(name, v, 0, 1, &s->tol) < 0) return -1; break;
+        case 10: if (num(name, v, 0, 1e6, &s->gamma) < 0) return -1; break;
+        case 11: if (num(name, v, 1e-9, 10, &s->cluster_lr) < 0) return -1; break;
+        case 12: if (num(name, v, 1, 4096, &x) < 0) return -1; s->latent = (int)x; break;
+        case 13: if (num(name, v, 0, 100000, &x) < 0) return -1; s->vae_epochs = (int)x; break;
+        case 14: if (num(name, v, 1e-6, 1e6, &s->alpha) < 0) return -1; break;
+        case 15: if (opt_kind(name, v, &s->cluster_opt) < 0) return -1; break;
+        }
+    }
+    if (o->vae_conv) s->vae_conv = 1;
+    return 0;
+}
+
+void cli_set_blas_threads(int n) { openblas_set_num_threads(n); }
+
+int cli_load_data(dataset *ds, const char **data, const char **labels, int nd, int nl,
+                  const data_opts *o, dc_err *e)
+{
+    int rc = 0;
+    for (int f = 0; f < nd && rc == 0; f++) {
+        dataset part = {0};
+        rc = dataset_load(&part, data[f], DATA_FMT_AUTO, o, e);
+        if (rc == 0 && nl) rc = dataset_load_labels(&part, labels[f], DATA_FMT_AUTO, e);
+        if (rc == 0) {
+            if (f == 0) {
+                *ds = part;
+                continue;
+            }
+            rc = dataset_concat(ds, ds, &part, e);
+        }
+        dataset_free(&part);
+    }
+    if (rc < 0) dataset_free(ds);
+    return rc;
+}
+
+int cli_read_file(const char *path, void **buf, size_t *len, dc_err *e)
+{
+    FILE *f = fopen(path, "rb");
+    *buf = NULL;
+    *len = 0;
+    if (!f) return dc_err_set(e, DC_EIO, "%s: %s", path, strerror(errno));
+    int rc = 0;
+    long n = -1;
+    if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
+    if (n < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        rc = dc_err_set(e, DC_EIO, "%s: cannot get its size", path);
+    } else if (!(*buf = malloc(n ? (size_t)n : 1))) {
+        rc = dc_err_set(e, DC_ENOMEM, "%s: out of memory for %ld bytes", path, n);
+    } else if (fread(*buf, 1, (size_t)n, f) != (size_t)n) {
+        rc = dc_err_set(e, DC_EIO, "%s: short read", path);
+    } else {
+        *len = (size_t)n;
+    }
+    fclose(f);
+    if (rc < 0) {
+        free(*buf);
+        *buf = NULL;
+    }
+    return rc;
+}
+
+int cli_write_file(const char *path, const void *buf, size_t len, dc_err *e)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f) return dc_err_set(e, DC_EIO, "%s: %s", path, strerror(errno));
+    size_t w = fwrite(buf, 1, len, f);
+    int bad = fclose(f) != 0 || w != len;
+    if (bad) {
+        remove(path);
+        return dc_err_set(e, DC_EIO, "%s: write failed", path);
+    }
+    return 0;
+}
+
+int cli_save_model(const cluster_model *m, const char *path, dc_err *e)
+{
+    void *b = NULL;
+    size_t bl = 0;
+    int rc = cluster_model_save(m, &b, &bl, e);
+    if (rc == 0) rc = cli_write_file(path, b, bl, e);
+    free(b);
+    return rc;
+}
+
+static int write_npy(const char *path, const char *descr, const char *shape, const void *a,
+                     size_t bytes, dc_err *e)
+{
+    char hdr[128];
+    int n = snprintf(hdr, sizeof hdr, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
+                     descr, shape);
+    int total = 10 + n + 1, pad = (64 - total % 64) % 64;
+    FILE *f = fopen(path, "wb");
+    if (!f) return dc_err_set(e, DC_EIO, "%s: %s", path, strerror(errno));
+    unsigned short hl = (unsigned short)(n + pad + 1);
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    fputc(hl & 0xff, f);
+    fputc(hl >> 8, f);
+    fwrite(hdr, 1, (size_t)n, f);
+    for (int i = 0; i < pad; i++) fputc(' ', f);
+    fputc('\n', f);
+    size_t w = fwrite(a, 1, bytes, f);
+    if (fclose(f) != 0 || w != bytes) {
+        remove(path);
+        return dc_err_set(e, DC_EIO, "%s: write failed", path);
+    }
+    return 0;
+}
+
+int cli_write_npy_f32(const char *path, const float *a, int64_t n, int k, dc_err *e)
+{
+    char shape[64];
+    snprintf(shape, sizeof shape, "(%lld, %d)", (long long)n, k);
+    return write_npy(path, "<f4", shape, a, (size_t)n * k * sizeof *a, e);
+}
+
+int cli_write_npy_i32(const char *path, const int32_t *a, int64_t n, dc_err *e)
+{
+    char shape[64];
+    snprintf(shape, sizeof shape, "(%lld,)", (long long)n);
+    return write_npy(path, "<i4", shape, a, (size_t)n * sizeof *a, e);
+}

@@ -1,0 +1,44 @@
+/* cli_util: helpers the train/predict/generate subcommands share: data loading from
+ * repeated --data/--labels files, the spec override flags, file and NPY writing. */
+#ifndef DC_CLI_UTIL_H
+#define DC_CLI_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cluster.h"
+#include "data.h"
+
+/* Prints "deepclust: <message>" to stderr; returns CLI_USAGE. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* --scale auto|none|255, --csv-label-col I, --csv-header yes|no|auto.
+ * 1 taken, 0 not this flag, -1 bad value (message printed). */
+int cli_data_flag(int argc, char **argv, int *i, data_opts *o);
+
+/* Spec overrides, kept as text until the method's defaults are known. */
+enum { CLI_SPEC_NFLAGS = 16 };
+typedef struct cli_spec_over {
+    const char *val[CLI_SPEC_NFLAGS];
+    int vae_conv;
+} cli_spec_over;
+void cli_spec_over_init(cli_spec_over *o);
+/* 1 taken, 0 not a spec flag, -1 missing value. */
+int cli_spec_flag(int argc, char **argv, int *i, cli_spec_over *o);
+/* Parses and applies the recorded values; -1 (message printed) on a bad value. */
+int cli_spec_over_apply(const cli_spec_over *o, cluster_spec *s);
+
+void cli_set_blas_threads(int n);
+
+/* Loads and concatenates nd data files (and nl == nd label files, or nl == 0). */
+int cli_load_data(dataset *ds, const char **data, const char **labels, int nd, int nl,
+                  const data_opts *o, dc_err *e);
+
+int cli_read_file(const char *path, void **buf, size_t *len, dc_err *e);
+int cli_write_file(const char *path, const void *buf, size_t len, dc_err *e);
+int cli_save_model(const cluster_model *m, const char *path, dc_err *e);
+/* NPY 1.0, C order: float32 (n, k) and int32 (n,). */
+int cli_write_npy_f32(const char *path, const float *a, int64_t n, int k, dc_err *e);
+int cli_write_npy_i32(const char *path, const int32_t *a, int64_t n, dc_err *e);
+
+#endif

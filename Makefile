@@ -3,13 +3,22 @@
 BUILD ?= build
 JOBS ?= 2
 DEPS = build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev \
-       libopenblas-dev libsqlite3-dev zlib1g-dev curl python3
+       libopenblas-dev libsqlite3-dev zlib1g-dev
+# What the tests need on top: curl and Python's standard library for the black-box
+# HTTP tests, Fashion-MNIST for the real-data loader test.
+TEST_DEPS = curl python3 dataset-fashion-mnist
 PORT ?= 8080
 
-.PHONY: deps build run test test-asan bench clean
+.PHONY: deps test-deps install-pkgs build run test test-asan clean
 
 deps:
-	@missing=$$(for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	@$(MAKE) --no-print-directory install-pkgs PKGS="$(DEPS)"
+
+test-deps:
+	@$(MAKE) --no-print-directory install-pkgs PKGS="$(DEPS) $(TEST_DEPS)"
+
+install-pkgs:
+	@missing=$$(for p in $(PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -23,10 +32,10 @@ build: deps
 run: build
 	./$(BUILD)/deepclust serve --port $(PORT)
 
-test: build
+test: test-deps build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
-test-asan: deps
+test-asan: test-deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDC_SANITIZE=ON >/dev/null
 	cmake --build build-asan -j$(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS)

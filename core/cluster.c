@@ -224,11 +224,16 @@ static int build_ae(cluster_model *m, dc_err *err)
                         s->seed, B, err);
 }
 
-int cluster_fit_pretrained(cluster_model **out, const cluster_spec *s, const dataset *ds,
-                           const void *ae_buf, size_t ae_len, cluster_cb cb, void *ctx,
-                           dc_err *err)
+int cluster_fit_ex(cluster_model **out, const cluster_spec *s, const dataset *ds,
+                   const cluster_fit_opts *o, dc_err *err)
 {
+    const void *ae_buf = o->ae_buf;
+    size_t ae_len = o->ae_len;
+    cluster_cb cb = o->cb;
+    void *ctx = o->ctx;
     *out = NULL;
+    if (o->resume)
+        return dc_err_set(err, DC_EINVAL, "resuming from a checkpoint is not supported yet");
     int rc = cluster_spec_check(s, ds, err);
     if (rc < 0) return rc;
     if (s->method == CM_VAE)
@@ -299,6 +304,14 @@ out:
     if (rc < 0) cluster_model_free(m);
     else *out = m;
     return rc;
+}
+
+int cluster_fit_pretrained(cluster_model **out, const cluster_spec *s, const dataset *ds,
+                           const void *ae_buf, size_t ae_len, cluster_cb cb, void *ctx,
+                           dc_err *err)
+{
+    cluster_fit_opts o = {.cb = cb, .ctx = ctx, .ae_buf = ae_buf, .ae_len = ae_len};
+    return cluster_fit_ex(out, s, ds, &o, err);
 }
 
 int cluster_fit(cluster_model **out, const cluster_spec *s, const dataset *ds, cluster_cb cb,

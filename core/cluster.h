@@ -102,6 +102,26 @@ typedef struct cluster_model cluster_model;
 int cluster_fit(cluster_model **out, const cluster_spec *s, const struct dataset *ds,
                 cluster_cb cb, void *ctx, dc_err *err);
 
+/* Checkpoints: cluster_fit_ex hands the caller an opaque state blob at phase boundaries
+ * and at most every ckpt_every_s seconds; giving that blob back as opts.resume continues
+ * the run from there (same spec and data required: a mismatch is DC_EINVAL). */
+typedef int (*cluster_ckpt_fn)(void *ctx, const void *state, size_t len);
+
+typedef struct cluster_fit_opts {
+    cluster_cb cb;            /* progress; may be NULL */
+    void *ctx;
+    const void *ae_buf;       /* pretrained autoencoder (cluster_model_save_ae), or NULL */
+    size_t ae_len;
+    cluster_ckpt_fn ckpt;     /* may be NULL; nonzero return stops the run (DC_ECANCEL) */
+    void *ckpt_ctx;
+    double ckpt_every_s;      /* <= 0: phase boundaries only */
+    const void *resume;       /* a state from ckpt, or NULL */
+    size_t resume_len;
+} cluster_fit_opts;
+
+int cluster_fit_ex(cluster_model **out, const cluster_spec *s, const struct dataset *ds,
+                   const cluster_fit_opts *opts, dc_err *err);
+
 /* The same, starting from a pretrained autoencoder (cluster_model_save_ae's bytes):
  * no pretraining; its shape must match the spec and the data. */
 int cluster_fit_pretrained(cluster_model **out, const cluster_spec *s,

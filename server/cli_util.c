@@ -8,8 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
-
-void openblas_set_num_threads(int num_threads);
+#include "dc_blas.h"
 
 int cli_usage_error(const char *fmt, ...)
 {
@@ -147,7 +146,7 @@ int cli_spec_over_apply(const cli_spec_over *o, cluster_spec *s)
     return 0;
 }
 
-void cli_set_blas_threads(int n) { openblas_set_num_threads(n); }
+void cli_set_blas_threads(int n) { dc_blas_set_threads(n); }
 
 int cli_load_data(dataset *ds, const char **data, const char **labels, int nd, int nl,
                   const data_opts *o, dc_err *e)

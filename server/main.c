@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "dc_blas.h"
 #include "store.h"
 
 #define CLI_ROW_(name, summary) {#name, cli_##name, summary},
@@ -31,7 +32,8 @@ int cli_version(int argc, char **argv)
         fprintf(stderr, "deepclust version: unexpected argument '%s'\n", argv[1]);
         return CLI_USAGE;
     }
-    printf("deepclust %s (schema %d)\n", DC_VERSION, store_latest_version());
+    printf("deepclust %s (schema %d)\n%s\n", DC_VERSION, store_latest_version(),
+           dc_blas_config());
     return CLI_OK;
 }
 
@@ -39,6 +41,7 @@ int main(int argc, char **argv)
 {
     const char *name = argc > 1 ? argv[1] : NULL;
 
+    dc_blas_fix_coretype(argv); /* may re-execute with fast BLAS kernels */
     if (!name) {
         usage(stderr);
         return CLI_USAGE;

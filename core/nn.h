@@ -31,7 +31,8 @@
  *     backward). Observable behaviour is the same as a separate block.
  *   - nn_net_forward keeps pointers to `in` and to its activations for the backward
  *     pass: `in` must stay valid and unchanged until nn_net_backward returns.
- *   - nn_net_backward ADDS into the parameter gradients and OVERWRITES din.
+ *   - nn_net_backward ADDS into the parameter gradients and OVERWRITES din; it must
+ *     follow a forward of the same net with the same B.
  *   - B <= max_batch always. Not thread-safe: one net per thread.
  *   - Images are NHWC; padding is symmetric (see nn_ops.h for the geometry).
  *   - nn_optim_step splits buffers of >= 512k floats over openblas_get_num_threads()

@@ -33,6 +33,7 @@ static int ae_make(nn_ae **out, nn_net *enc, nn_net *dec, int max_batch, dc_err 
         rc = dc_err_set(e, DC_ENOMEM, "nn_ae: out of memory (%zu params)", ae->nparams);
         goto out;
     }
+    ae->owns = 1;
     if ((rc = nn_net_bind(enc, ae->params, ae->grads, e))) goto out;
     if ((rc = nn_net_bind(dec, ae->params + ae->enc_nparams, ae->grads + ae->enc_nparams, e)))
         goto out;
@@ -143,9 +144,31 @@ void nn_ae_free(nn_ae *ae)
     if (!ae) return;
     nn_net_free(ae->enc);
     nn_net_free(ae->dec);
-    free(ae->params);
-    free(ae->grads);
+    if (ae->owns) {
+        free(ae->params);
+        free(ae->grads);
+    }
     free(ae);
+}
+
+int nn_ae_rebind(nn_ae *ae, float *params, float *grads, dc_err *e)
+{
+    int rc;
+    if (!params || !grads) return dc_err_set(e, DC_EINVAL, "nn_ae_rebind: NULL buffer");
+    if (params == ae->params) return 0;
+    memmove(params, ae->params, ae->nparams * sizeof *params);
+    memset(grads, 0, ae->nparams * sizeof *grads);
+    if ((rc = nn_net_bind(ae->enc, params, grads, e)) ||
+        (rc = nn_net_bind(ae->dec, params + ae->enc_nparams, grads + ae->enc_nparams, e)))
+        return rc; /* cannot happen once bound: the workspace exists */
+    if (ae->owns) {
+        free(ae->params);
+        free(ae->grads);
+    }
+    ae->params = params;
+    ae->grads = grads;
+    ae->owns = 0;
+    return 0;
 }
 
 nn_train_cfg nn_train_default(void)

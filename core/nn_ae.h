@@ -39,6 +39,7 @@ typedef struct nn_ae {
     size_t in_dim;        /* floats per sample (h*w*c) */
     int emb_dim;
     int max_batch;
+    int owns;             /* params/grads allocated here (else nn_ae_rebind's caller owns) */
 } nn_ae;
 
 /* dims[0] = d (input), dims[1..ndims-2] hidden, dims[ndims-1] = embedding; ndims >= 2.
@@ -50,6 +51,12 @@ int nn_ae_new_fc(nn_ae **out, const int *dims, int ndims, nn_act act, float slop
 int nn_ae_new_conv(nn_ae **out, int h, int w, int c, const int *filters, int emb, nn_init init,
                    uint64_t seed, int max_batch, dc_err *e);
 void nn_ae_free(nn_ae *ae); /* NULL-safe */
+
+/* Moves the AE into caller-owned buffers of ae->nparams floats each (e.g. the front of a
+ * DEC model's buffer [encoder | decoder | centroids]): copies the params there, zeroes
+ * grads, rebinds both nets and frees the AE's own buffers. The caller keeps ownership
+ * and must keep them alive until nn_ae_free. Training then updates these buffers. */
+int nn_ae_rebind(nn_ae *ae, float *params, float *grads, dc_err *e);
 
 /* Per-epoch progress: epoch counts from 1; loss = mean training MSE over the epoch's
  * batches (before each update, as Keras reports); elapsed_s since the start of training.

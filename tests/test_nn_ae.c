@@ -101,6 +101,34 @@ static void test_fc(void)
     CHECK(memcmp(ae->params, ae2->params, ae->nparams * sizeof(float)) != 0);
     nn_ae_free(ae2);
 
+    /* rebind into a bigger caller buffer (AE + 7 extra floats, as DEC's centroids):
+       same encodings, training then updates the caller's buffer only there */
+    {
+        float *big = malloc((ae->nparams + 7) * sizeof *big), *bg = calloc(ae->nparams + 7, sizeof *bg);
+        float *z2 = malloc((size_t)N * 2 * sizeof *z2);
+        for (int i = 0; i < 7; i++) big[ae->nparams + i] = 42.0f;
+        CHECK(nn_ae_rebind(ae, big, bg, &e) == 0);
+        CHECK(ae->params == big && nn_net_params(ae->dec) == big + ae->enc_nparams);
+        CHECK(nn_ae_encode(ae, x, N, z2, &e) == 0);
+        CHECK(memcmp(z, z2, (size_t)N * 2 * sizeof *z) == 0);
+        float before0 = big[0];
+        nn_train_cfg t1 = nn_train_default();
+        t1.epochs = 1;
+        t1.batch = 32;
+        CHECK(nn_ae_train(ae, x, N, &t1, NULL, &e) == 0);
+        CHECK(big[0] != before0);
+        CHECK(big[ae->nparams] == 42.0f && big[ae->nparams + 6] == 42.0f);
+        /* move it back into a buffer of its own kind: a fresh AE owns nothing of big */
+        float *p2 = malloc(ae->nparams * sizeof *p2), *g2 = malloc(ae->nparams * sizeof *g2);
+        CHECK(nn_ae_rebind(ae, p2, g2, &e) == 0);
+        free(big);
+        free(bg);
+        CHECK(nn_ae_encode(ae, x, N, z2, &e) == 0); /* still works on p2 */
+        /* hand p2/g2 back to the AE as its own so that nn_ae_free releases them */
+        ae->owns = 1;
+        free(z2);
+    }
+
     /* cancel from the callback after 3 epochs; SGD+momentum path */
     tc.cb = on_epoch;
     tc.epochs = 50;

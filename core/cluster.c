@@ -166,9 +166,29 @@ static int kmeans_cb(void *user, int init, int iter, double inertia)
     return cluster__emit(run, &ev);
 }
 
+int cluster__ckpt_maybe(cluster_run *run, cluster_model *m, const cluster_ckpt *ck, int force,
+                        dc_err *err)
+{
+    double now = cluster__now();
+    if (!run->ckpt || (!force && (run->ckpt_every_s <= 0 || now - run->last_ckpt < run->ckpt_every_s)))
+        return 0;
+    void *buf = NULL;
+    size_t len = 0;
+    int rc = cluster__ckpt_save(m, run->n, ck, &buf, &len, err);
+    if (rc == 0 && run->ckpt(run->ckpt_ctx, buf, len))
+        rc = dc_err_set(err, DC_ECANCEL, "stopped at a checkpoint");
+    free(buf);
+    run->last_ckpt = cluster__now();
+    return rc;
+}
+
 typedef struct pre_ctx {
     cluster_run *run;
+    cluster_model *m;
+    nn_optim *opt;
     int total;
+    dc_err *err;
+    int ckpt_rc;
 } pre_ctx;
 
 static int pretrain_cb(void *ctx, int epoch, double loss, double elapsed)
@@ -178,7 +198,10 @@ static int pretrain_cb(void *ctx, int epoch, double loss, double elapsed)
     cluster__event_init(&ev, "pretrain", epoch, pc->total);
     ev.loss = ev.loss_rec = loss;
     ev.progress = pc->run->w_pretrain * epoch / (pc->total > 0 ? pc->total : 1);
-    return cluster__emit(pc->run, &ev);
+    if (cluster__emit(pc->run, &ev)) return 1;
+    cluster_ckpt ck = {.phase = 1, .iter = epoch, .opt = pc->opt};
+    pc->ckpt_rc = cluster__ckpt_maybe(pc->run, pc->m, &ck, epoch == pc->total, pc->err);
+    return pc->ckpt_rc != 0;
 }
 
 /* k-means on z (n, e) -> m->mu, labels into lab. Emits one "kmeans" event. */
@@ -231,17 +254,19 @@ int cluster_fit_ex(cluster_model **out, const cluster_spec *s, const dataset *ds
     size_t ae_len = o->ae_len;
     cluster_cb cb = o->cb;
     void *ctx = o->ctx;
+    cluster_ckpt rk = {0};
+    nn_optim opt = {0};
     *out = NULL;
-    if (o->resume)
-        return dc_err_set(err, DC_EINVAL, "resuming from a checkpoint is not supported yet");
-    int rc = cluster_spec_check(s, ds, err);
-    if (rc < 0) return rc;
+    int rc = o->resume ? cluster__ckpt_peek(o->resume, o->resume_len, &rk, err) : 0;
+    if (rc < 0 || (rc = cluster_spec_check(s, ds, err)) < 0) return rc;
     if (s->method == CM_VAE)
         return dc_err_set(err, DC_EINVAL, "method vae is not available in this build yet");
     cluster_model *m = calloc(1, sizeof *m);
     float *z = NULL;
     int32_t *lab = malloc((size_t)ds->n * sizeof *lab);
-    cluster_run run = {.cb = cb, .ctx = ctx, .t0 = cluster__now(), .labels = ds->labels, .n = ds->n};
+    cluster_run run = {.cb = cb, .ctx = ctx, .t0 = cluster__now(), .labels = ds->labels, .n = ds->n,
+                       .ckpt = o->ckpt, .ckpt_ctx = o->ckpt_ctx, .ckpt_every_s = o->ckpt_every_s};
+    run.last_ckpt = run.t0;
     if (!m || !lab) {
         rc = dc_err_set(err, DC_ENOMEM, "out of memory");
         goto out;
@@ -274,10 +299,26 @@ int cluster_fit_ex(cluster_model **out, const cluster_spec *s, const dataset *ds
                             m->ae->in_dim, m->ae->emb_dim, m->d, m->e);
             goto out;
         }
-    } else {
-        if ((rc = build_ae(m, err)) < 0) goto out;
+    } else if ((rc = build_ae(m, err)) < 0) {
+        goto out;
+    }
+    m->mu = malloc((size_t)m->k * m->e * sizeof *m->mu);
+    if (!m->mu) {
+        rc = dc_err_set(err, DC_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (o->resume && rk.phase == 2) { /* pretraining and k-means are done */
+        if (!self) {
+            rc = dc_err_set(err, DC_EINVAL, "checkpoint is from self-training, method %s has none",
+                            cluster_method_name(s->method));
+            goto out;
+        }
+        rc = cluster__self_train(m, ds->x, ds->n, &run, o->resume, o->resume_len, err);
+        goto out;
+    }
+    if (!ae_buf) {
         nn_train_cfg tc = nn_train_default();
-        pre_ctx pc = {&run, s->pretrain_epochs};
+        pre_ctx pc = {&run, m, &opt, s->pretrain_epochs, err, 0};
         tc.epochs = s->pretrain_epochs;
         tc.batch = s->batch;
         tc.opt = nn_optim_default(s->pretrain_opt == OPT_SGD ? NN_OPT_SGD : NN_OPT_ADAM);
@@ -286,19 +327,28 @@ int cluster_fit_ex(cluster_model **out, const cluster_spec *s, const dataset *ds
         tc.seed = s->seed;
         tc.cb = pretrain_cb;
         tc.ctx = &pc;
-        if (tc.epochs > 0 && (rc = nn_ae_train(m->ae, ds->x, (size_t)ds->n, &tc, NULL, err)) < 0)
+        tc.state = &opt;
+        if ((rc = nn_optim_init(&opt, &tc.opt, m->ae->nparams, err)) < 0) goto out;
+        if (o->resume) {
+            if ((rc = cluster__ckpt_restore(m, ds->n, o->resume, o->resume_len, &opt, NULL, err)) < 0)
+                goto out;
+            tc.start_epoch = rk.iter;
+        }
+        if (tc.epochs > tc.start_epoch &&
+            (rc = nn_ae_train(m->ae, ds->x, (size_t)ds->n, &tc, NULL, err)) < 0) {
+            if (pc.ckpt_rc < 0) rc = pc.ckpt_rc; /* the checkpoint's own error, already in err */
             goto out;
+        }
     }
-    z = malloc((size_t)ds->n * m->e * sizeof *z);
-    m->mu = malloc((size_t)m->k * m->e * sizeof *m->mu);
-    if (!z || !m->mu) {
+    if (!(z = malloc((size_t)ds->n * m->e * sizeof *z))) {
         rc = dc_err_set(err, DC_ENOMEM, "out of memory");
         goto out;
     }
     if ((rc = nn_ae_encode(m->ae, ds->x, (size_t)ds->n, z, err)) < 0) goto out;
     if ((rc = fit_centroids(m, z, ds->n, &run, lab, err)) < 0) goto out;
-    if (self) rc = cluster__self_train(m, ds->x, ds->n, &run, err);
+    if (self) rc = cluster__self_train(m, ds->x, ds->n, &run, NULL, 0, err);
 out:
+    nn_optim_free(&opt);
     free(z);
     free(lab);
     if (rc < 0) cluster_model_free(m);

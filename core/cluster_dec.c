@@ -20,7 +20,7 @@ static int full_assign(cluster_model *m, const float *x, int64_t n, float *z, fl
 }
 
 int cluster__self_train(cluster_model *m, const float *x, int64_t n, cluster_run *run,
-                        dc_err *err)
+                        const void *resume, size_t resume_len, dc_err *err)
 {
     const cluster_spec *s = &m->spec;
     int e = m->e, k = m->k, d = m->d, B = s->batch < n ? s->batch : (int)n;
@@ -55,9 +55,24 @@ int cluster__self_train(cluster_model *m, const float *x, int64_t n, cluster_run
     rng_shuffle(&r, perm, (size_t)n);
     int64_t pos = 0;
     double loss_kl = 0, loss_rec = 0;
-    int nb = 0;
-    for (int ite = 0; ite <= s->maxiter; ite++) {
-        if (ite % s->update_interval == 0 || ite == s->maxiter) {
+    int nb = 0, ite0 = 0;
+    if (resume) { /* continue right after the target update the checkpoint was taken at */
+        cluster_ckpt ck;
+        if ((rc = cluster__ckpt_peek(resume, resume_len, &ck, err)) < 0 ||
+            (rc = cluster__ckpt_restore(m, n, resume, resume_len, &opt, &opt_mu, err)) < 0)
+            goto out;
+        if (ck.pos >= n || ck.iter > s->maxiter) {
+            rc = dc_err_set(err, DC_EINVAL, "checkpoint position is outside this run");
+            goto out;
+        }
+        ite0 = ck.iter;
+        updates = ck.updates;
+        pos = ck.pos;
+        if ((rc = full_assign(m, x, n, z, q, lab_last, err)) < 0) goto out;
+        dec_target_distribution(p, q, n, k);
+    }
+    for (int ite = ite0; ite <= s->maxiter; ite++) {
+        if ((ite % s->update_interval == 0 || ite == s->maxiter) && !(resume && ite == ite0)) {
             if ((rc = full_assign(m, x, n, z, q, lab, err)) < 0) goto out;
             dec_target_distribution(p, q, n, k);
             int64_t changed = 0;
@@ -82,6 +97,9 @@ int cluster__self_train(cluster_model *m, const float *x, int64_t n, cluster_run
                 goto out;
             }
             if ((ite > 0 && delta < s->tol) || ite == s->maxiter) break;
+            cluster_ckpt ck = {.phase = 2, .iter = ite, .updates = updates, .pos = pos,
+                               .opt = &opt, .opt_mu = &opt_mu};
+            if ((rc = cluster__ckpt_maybe(run, m, &ck, ite == 0, err)) < 0) goto out;
         }
         for (int b = 0; b < B; b++) {
             int64_t i = perm[pos];

@@ -130,3 +130,116 @@ int cluster_model_save_ae(const cluster_model *m, void **buf, size_t *len, dc_er
     if (!m->ae) return dc_err_set(err, DC_EINVAL, "this model has no autoencoder");
     return nn_ae_save(m->ae, buf, len, err);
 }
+
+/* ---- checkpoints -------------------------------------------------------------------
+ * "DCCK" | u32 version | i32 phase, iter, updates, pad | i64 pos | u64 fingerprint of
+ * (spec, shapes, n) | u64 t of opt, opt_mu | 6 x (u64 count, floats): ae params, opt m,
+ * opt v, mu, opt_mu m, opt_mu v | u64 FNV-1a of everything before it. */
+enum { CK_VERSION = 1, CK_ARRAYS = 6 };
+
+static uint64_t fingerprint(cluster_model *m, int64_t n)
+{
+    double v[NFIELDS + 1];
+    fields(m, v, 0);
+    v[NFIELDS] = (double)n;
+    return fnv1a((const unsigned char *)v, sizeof v);
+}
+
+int cluster__ckpt_save(cluster_model *m, int64_t n, const cluster_ckpt *ck, void **buf,
+                       size_t *len, dc_err *err)
+{
+    const float *arr[CK_ARRAYS] = {m->ae ? m->ae->params : NULL, ck->opt ? ck->opt->m : NULL,
+                                   ck->opt ? ck->opt->v : NULL, ck->phase == 2 ? m->mu : NULL,
+                                   ck->opt_mu ? ck->opt_mu->m : NULL,
+                                   ck->opt_mu ? ck->opt_mu->v : NULL};
+    uint64_t cnt[CK_ARRAYS] = {m->ae ? m->ae->nparams : 0, ck->opt ? ck->opt->n : 0,
+                               ck->opt && ck->opt->v ? ck->opt->n : 0,
+                               ck->phase == 2 ? (uint64_t)m->k * m->e : 0,
+                               ck->opt_mu ? ck->opt_mu->n : 0,
+                               ck->opt_mu && ck->opt_mu->v ? ck->opt_mu->n : 0};
+    size_t total = 4 + 4 + 16 + 8 + 8 + 16 + 8;
+    for (int i = 0; i < CK_ARRAYS; i++) total += 8 + cnt[i] * sizeof(float);
+    unsigned char *p = malloc(total), *w = p;
+    if (!p) return dc_err_set(err, DC_ENOMEM, "out of memory for a %zu-byte checkpoint", total);
+    uint32_t ver = CK_VERSION;
+    int32_t hd[4] = {ck->phase, ck->iter, ck->updates, 0};
+    int64_t pos = ck->pos;
+    uint64_t fp = fingerprint(m, n), t[2] = {ck->opt ? (uint64_t)ck->opt->t : 0,
+                                             ck->opt_mu ? (uint64_t)ck->opt_mu->t : 0};
+    memcpy(w, "DCCK", 4), w += 4;
+    memcpy(w, &ver, 4), w += 4;
+    memcpy(w, hd, 16), w += 16;
+    memcpy(w, &pos, 8), w += 8;
+    memcpy(w, &fp, 8), w += 8;
+    memcpy(w, t, 16), w += 16;
+    for (int i = 0; i < CK_ARRAYS; i++) {
+        memcpy(w, &cnt[i], 8), w += 8;
+        if (cnt[i]) memcpy(w, arr[i], cnt[i] * sizeof(float)), w += cnt[i] * sizeof(float);
+    }
+    uint64_t h = fnv1a(p, (size_t)(w - p));
+    memcpy(w, &h, 8);
+    *buf = p;
+    *len = total;
+    return 0;
+}
+
+/* Copies one array from the blob into dst (cnt floats expected; dst NULL: must be 0). */
+static int take(const unsigned char **r, const unsigned char *end, float *dst, size_t want,
+                const char *what, dc_err *err)
+{
+    uint64_t c;
+    if (end - *r < 8) return dc_err_set(err, DC_EFORMAT, "checkpoint truncated at %s", what);
+    memcpy(&c, *r, 8);
+    *r += 8;
+    if (c != (dst ? want : 0) || (uint64_t)(end - *r) < c * sizeof(float))
+        return dc_err_set(err, DC_EINVAL, "checkpoint %s has %llu values, expected %zu", what,
+                          (unsigned long long)c, dst ? want : 0);
+    if (c) memcpy(dst, *r, c * sizeof(float));
+    *r += c * sizeof(float);
+    return 0;
+}
+
+int cluster__ckpt_peek(const void *buf, size_t len, cluster_ckpt *ck, dc_err *err)
+{
+    const unsigned char *p = buf;
+    uint32_t ver;
+    uint64_t h;
+    int32_t hd[4];
+    if (len < 64 || memcmp(p, "DCCK", 4) != 0)
+        return dc_err_set(err, DC_EFORMAT, "not a deepclust checkpoint");
+    memcpy(&ver, p + 4, 4);
+    memcpy(&h, p + len - 8, 8);
+    if (ver != CK_VERSION) return dc_err_set(err, DC_EFORMAT, "checkpoint version %u unsupported", ver);
+    if (fnv1a(p, len - 8) != h) return dc_err_set(err, DC_EFORMAT, "checkpoint checksum mismatch");
+    memcpy(hd, p + 8, 16);
+    memset(ck, 0, sizeof *ck);
+    ck->phase = hd[0], ck->iter = hd[1], ck->updates = hd[2];
+    memcpy(&ck->pos, p + 24, 8);
+    if ((ck->phase != 1 && ck->phase != 2) || ck->iter < 0 || ck->updates < 0 || ck->pos < 0)
+        return dc_err_set(err, DC_EFORMAT, "checkpoint header is inconsistent");
+    return 0;
+}
+
+int cluster__ckpt_restore(cluster_model *m, int64_t n, const void *buf, size_t len,
+                          nn_optim *opt, nn_optim *opt_mu, dc_err *err)
+{
+    const unsigned char *p = buf, *r = p + 32, *end = p + len - 8;
+    uint64_t fp, t[2];
+    cluster_ckpt ck;
+    int rc = cluster__ckpt_peek(buf, len, &ck, err);
+    if (rc < 0) return rc;
+    memcpy(&fp, r, 8), r += 8;
+    memcpy(t, r, 16), r += 16;
+    if (fp != fingerprint(m, n))
+        return dc_err_set(err, DC_EINVAL, "checkpoint belongs to another spec or dataset");
+    if ((rc = take(&r, end, m->ae ? m->ae->params : NULL, m->ae ? m->ae->nparams : 0, "params", err)) < 0 ||
+        (rc = take(&r, end, opt ? opt->m : NULL, opt ? opt->n : 0, "optimizer m", err)) < 0 ||
+        (rc = take(&r, end, opt ? opt->v : NULL, opt ? opt->n : 0, "optimizer v", err)) < 0 ||
+        (rc = take(&r, end, ck.phase == 2 ? m->mu : NULL, (size_t)m->k * m->e, "centroids", err)) < 0 ||
+        (rc = take(&r, end, opt_mu ? opt_mu->m : NULL, opt_mu ? opt_mu->n : 0, "centroid optimizer m", err)) < 0 ||
+        (rc = take(&r, end, opt_mu ? opt_mu->v : NULL, opt_mu ? opt_mu->n : 0, "centroid optimizer v", err)) < 0)
+        return rc;
+    if (opt) opt->t = (long)t[0];
+    if (opt_mu) opt_mu->t = (long)t[1];
+    return 0;
+}

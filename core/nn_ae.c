@@ -194,15 +194,16 @@ int nn_ae_train(nn_ae *ae, const float *x, size_t n, const nn_train_cfg *cfg,
 {
     int rc = 0, *idx = NULL;
     float *xb = NULL, *dxh = NULL, *dz = NULL;
-    nn_optim opt = {0};
+    nn_optim own = {0}, *opt = cfg->state ? cfg->state : &own;
     size_t d = ae->in_dim;
     int B = cfg->batch;
-    if (n == 0 || n > (size_t)1 << 30 || B <= 0 || B > ae->max_batch || cfg->epochs < 0) {
+    if (n == 0 || n > (size_t)1 << 30 || B <= 0 || B > ae->max_batch || cfg->epochs < 0 ||
+        cfg->start_epoch < 0 || (cfg->state && cfg->state->n != ae->nparams)) {
         rc = dc_err_set(e, DC_EINVAL, "nn_ae_train: bad n %zu, batch %d (max %d) or epochs %d",
                         n, B, ae->max_batch, cfg->epochs);
         goto out;
     }
-    if ((rc = nn_optim_init(&opt, &cfg->opt, ae->nparams, e))) goto out;
+    if (!cfg->state && (rc = nn_optim_init(&own, &cfg->opt, ae->nparams, e))) goto out;
     idx = malloc(n * sizeof *idx);
     xb = malloc((size_t)B * d * sizeof *xb);
     dxh = malloc((size_t)B * d * sizeof *dxh);
@@ -211,12 +212,12 @@ int nn_ae_train(nn_ae *ae, const float *x, size_t n, const nn_train_cfg *cfg,
         rc = dc_err_set(e, DC_ENOMEM, "nn_ae_train: out of memory");
         goto out;
     }
-    for (size_t i = 0; i < n; i++) idx[i] = (int)i;
     memset(ae->grads, 0, ae->nparams * sizeof(float));
-    rng r;
-    rng_seed(&r, cfg->seed ^ 0x9e3779b97f4a7c15ULL);
     double t0 = now_s();
-    for (int ep = 1; ep <= cfg->epochs; ep++) {
+    for (int ep = cfg->start_epoch + 1; ep <= cfg->epochs; ep++) {
+        rng r;
+        rng_seed(&r, (cfg->seed ^ 0x9e3779b97f4a7c15ULL) + 0x632be59bd9b4e019ULL * (uint64_t)ep);
+        for (size_t i = 0; i < n; i++) idx[i] = (int)i;
         rng_shuffle(&r, idx, n);
         double sum = 0;
         for (size_t s = 0; s < n; s += (size_t)B) {
@@ -228,7 +229,7 @@ int nn_ae_train(nn_ae *ae, const float *x, size_t n, const nn_train_cfg *cfg,
             sum += nn_mse_loss(dxh, xh, xb, (size_t)b * d, 1.0f) * b;
             nn_net_backward(ae->dec, dxh, dz, b);
             nn_net_backward(ae->enc, dz, NULL, b);
-            nn_optim_step(&opt, ae->params, ae->grads);
+            nn_optim_step(opt, ae->params, ae->grads);
         }
         double loss = sum / (double)n;
         if (final_loss) *final_loss = loss;
@@ -242,7 +243,7 @@ int nn_ae_train(nn_ae *ae, const float *x, size_t n, const nn_train_cfg *cfg,
         }
     }
 out:
-    nn_optim_free(&opt);
+    nn_optim_free(&own);
     free(idx);
     free(xb);
     free(dxh);

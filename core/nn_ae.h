@@ -67,9 +67,14 @@ typedef struct nn_train_cfg {
     int epochs;       /* default 200 */
     int batch;        /* default 256; must be <= the ae's max_batch */
     nn_optim_cfg opt; /* default Adam lr 1e-3 */
-    uint64_t seed;    /* shuffling (per epoch, Fisher-Yates) */
+    uint64_t seed;    /* shuffling: epoch e's order depends only on (seed, e) */
     nn_epoch_cb cb;   /* may be NULL */
     void *ctx;
+    /* Resuming: epochs already done (training runs start_epoch+1 .. epochs), and an
+     * optimizer whose state carries over (caller-owned, initialised for ae->nparams;
+     * NULL: a fresh one from opt). Together they continue an interrupted run exactly. */
+    int start_epoch;
+    nn_optim *state;
 } nn_train_cfg;
 nn_train_cfg nn_train_default(void);
 

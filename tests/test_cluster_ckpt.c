@@ -1,0 +1,109 @@
+/* Checkpoints: a run resumed from any checkpoint (mid-pretraining or mid-self-training)
+ * ends with exactly the model of the uninterrupted run; foreign or corrupt checkpoints
+ * are refused; a checkpoint sink can stop the run. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "cluster.h"
+#include "cluster_internal.h"
+#include "data.h"
+#include "rng.h"
+
+enum { MAXCK = 64 };
+static void *blobs[MAXCK];
+static size_t lens[MAXCK];
+static int nck, stop_at;
+
+static int sink(void *ctx, const void *state, size_t len)
+{
+    (void)ctx;
+    if (nck < MAXCK) {
+        blobs[nck] = malloc(len);
+        memcpy(blobs[nck], state, len);
+        lens[nck++] = len;
+    }
+    return stop_at && nck >= stop_at;
+}
+
+static float *predict_q(cluster_model *m, const dataset *ds)
+{
+    float *q = malloc(sizeof(float) * ds->n * cluster_model_k(m));
+    cluster_predict(m, ds->x, ds->n, q, NULL, NULL, NULL);
+    return q;
+}
+
+int main(void)
+{
+    dataset ds = {0};
+    rng r;
+    rng_seed(&r, 5);
+    dataset_alloc(&ds, 300, 12, 1, NULL);
+    for (int64_t i = 0; i < ds.n; i++) {
+        ds.labels[i] = (int)(i % 3);
+        for (int j = 0; j < 12; j++)
+            ds.x[i * 12 + j] = (float)((j % 3 == ds.labels[i]) * 2.0 + 0.4 * rng_normal(&r));
+    }
+    for (int meth = CM_DEC; meth <= CM_IDEC; meth++) {
+        cluster_spec s;
+        cluster_spec_default(&s, meth, 3);
+        s.n_hidden = 2, s.hidden[0] = 16, s.hidden[1] = 3;
+        s.pretrain_epochs = 6, s.batch = 32, s.n_init = 2, s.update_interval = 5, s.maxiter = 40;
+        s.tol = 0; /* run all 40 batches: several self-training checkpoints */
+        s.seed = 9;
+        cluster_fit_opts o = {.ckpt = sink, .ckpt_every_s = 1e-9};
+        cluster_model *ref = NULL;
+        dc_err e = {0};
+        nck = 0;
+        CHECK_EQ_INT(cluster_fit_ex(&ref, &s, &ds, &o, &e), 0);
+        if (!ref) break;
+        float *q_ref = predict_q(ref, &ds);
+        int n1 = 0, n2 = 0;
+        for (int c = 0; c < nck; c++) {
+            cluster_ckpt ck;
+            CHECK_EQ_INT(cluster__ckpt_peek(blobs[c], lens[c], &ck, &e), 0);
+            n1 += ck.phase == 1;
+            n2 += ck.phase == 2;
+            if (ck.iter == 0 && ck.phase == 1) continue;
+            cluster_fit_opts ro = {.resume = blobs[c], .resume_len = lens[c]};
+            cluster_model *m = NULL;
+            int rc = cluster_fit_ex(&m, &s, &ds, &ro, &e);
+            CHECK_MSG(rc == 0, "resume from checkpoint %d (phase %d, iter %d): %s", c, ck.phase,
+                      ck.iter, e.msg);
+            if (!m) continue;
+            float *q = predict_q(m, &ds);
+            CHECK_MSG(memcmp(q, q_ref, sizeof(float) * ds.n * 3) == 0,
+                      "%s resumed from phase %d iter %d differs from the uninterrupted run",
+                      cluster_method_name(meth), ck.phase, ck.iter);
+            free(q);
+            cluster_model_free(m);
+        }
+        CHECK_MSG(n1 == 6, "pretraining checkpoints: expected 6, got %d", n1);
+        CHECK_MSG(n2 >= 5, "self-training checkpoints: expected >= 5, got %d", n2);
+        /* another spec: refused */
+        cluster_spec s2 = s;
+        s2.seed = 10;
+        cluster_fit_opts ro = {.resume = blobs[nck - 1], .resume_len = lens[nck - 1]};
+        cluster_model *m = NULL;
+        CHECK_EQ_INT(cluster_fit_ex(&m, &s2, &ds, &ro, &e), DC_EINVAL);
+        CHECK(strstr(e.msg, "another spec") != NULL);
+        /* corrupt: refused */
+        ((unsigned char *)blobs[2])[lens[2] / 2] ^= 1;
+        ro.resume = blobs[2], ro.resume_len = lens[2];
+        CHECK_EQ_INT(cluster_fit_ex(&m, &s, &ds, &ro, &e), DC_EFORMAT);
+        ro.resume_len = 10;
+        CHECK_EQ_INT(cluster_fit_ex(&m, &s, &ds, &ro, &e), DC_EFORMAT);
+        for (int c = 0; c < nck; c++) free(blobs[c]);
+        /* the sink stops the run */
+        nck = 0;
+        stop_at = 3;
+        CHECK_EQ_INT(cluster_fit_ex(&m, &s, &ds, &o, &e), DC_ECANCEL);
+        CHECK(m == NULL);
+        stop_at = 0;
+        for (int c = 0; c < nck; c++) free(blobs[c]);
+        free(q_ref);
+        cluster_model_free(ref);
+    }
+    dataset_free(&ds);
+    return CHECK_DONE();
+}

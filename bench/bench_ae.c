@@ -19,6 +19,7 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "dc_blas.h"
 #include "nn_ae.h"
 
 static double now_s(void)
@@ -161,6 +162,7 @@ static int on_epoch(void *p, int epoch, double loss, double elapsed)
 
 int main(int argc, char **argv)
 {
+    dc_blas_fix_coretype(argv); /* as the deepclust binary does */
     const char *dir = argc > 1 ? argv[1] : "/work/shared/data/mnist";
     int epochs = argc > 2 ? atoi(argv[2]) : 3, batch = argc > 3 ? atoi(argv[3]) : 256;
     int dims[] = {784, 500, 500, 2000, 10}, nd = 5;

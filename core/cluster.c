@@ -156,6 +156,7 @@ static int kmeans_cb(void *user, int init, int iter, double inertia)
 {
     cluster_run *run = user;
     double now = cluster__now();
+    if (cluster__stopped(run)) return 1;
     if (now - run->last_emit < 1.0) return 0;
     run->last_emit = now;
     cluster_event ev;
@@ -272,7 +273,8 @@ int cluster_fit_ex(cluster_model **out, const cluster_spec *s, const dataset *ds
     float *z = NULL;
     int32_t *lab = malloc((size_t)ds->n * sizeof *lab);
     cluster_run run = {.cb = cb, .ctx = ctx, .t0 = cluster__now(), .labels = ds->labels, .n = ds->n,
-                       .ckpt = o->ckpt, .ckpt_ctx = o->ckpt_ctx, .ckpt_every_s = o->ckpt_every_s};
+                       .ckpt = o->ckpt, .ckpt_ctx = o->ckpt_ctx, .ckpt_every_s = o->ckpt_every_s,
+                       .stop = o->stop};
     run.last_ckpt = run.t0;
     if (!m || !lab) {
         rc = dc_err_set(err, DC_ENOMEM, "out of memory");
@@ -335,15 +337,27 @@ int cluster_fit_ex(cluster_model **out, const cluster_spec *s, const dataset *ds
         tc.cb = pretrain_cb;
         tc.ctx = &pc;
         tc.state = &opt;
+        struct nn_train_pos at = {0, 0};
+        tc.stop = o->stop;
+        tc.stopped_at = &at;
         if ((rc = nn_optim_init(&opt, &tc.opt, m->ae->nparams, err)) < 0) goto out;
         if (o->resume) {
-            if ((rc = cluster__ckpt_restore(m, ds->n, o->resume, o->resume_len, &opt, NULL, err)) < 0)
+            if ((rc = cluster__ckpt_restore(m, ds->n, o->resume, o->resume_len, &opt, NULL, NULL,
+                                            NULL, err)) < 0)
                 goto out;
             tc.start_epoch = rk.iter;
+            tc.start_batch = (int)rk.pos;
         }
         if (tc.epochs > tc.start_epoch &&
             (rc = nn_ae_train(m->ae, ds->x, (size_t)ds->n, &tc, NULL, err)) < 0) {
-            if (pc.ckpt_rc < 0) rc = pc.ckpt_rc; /* the checkpoint's own error, already in err */
+            if (pc.ckpt_rc < 0) {
+                rc = pc.ckpt_rc; /* the checkpoint's own error, already in err */
+            } else if (rc == DC_ECANCEL && at.epoch > 0) { /* stopped mid-epoch: save it */
+                cluster_ckpt ck = {.phase = 1, .iter = at.epoch - 1, .pos = at.batch, .opt = &opt};
+                int crc = cluster__ckpt_maybe(&run, m, &ck, 1, err);
+                rc = crc < 0 && crc != DC_ECANCEL ? crc : DC_ECANCEL;
+                if (rc == DC_ECANCEL) dc_err_set(err, DC_ECANCEL, "stopped during pretraining epoch %d", at.epoch);
+            }
             goto out;
         }
     }

@@ -15,6 +15,7 @@
 #ifndef DC_CLUSTER_H
 #define DC_CLUSTER_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -117,6 +118,9 @@ typedef struct cluster_fit_opts {
     double ckpt_every_s;      /* <= 0: phase boundaries only */
     const void *resume;       /* a state from ckpt, or NULL */
     size_t resume_len;
+    /* Polled between mini-batches (and k-means iterations): once nonzero, the run hands
+     * a final checkpoint to ckpt (when it is past k-means) and returns DC_ECANCEL. */
+    const atomic_int *stop;
 } cluster_fit_opts;
 
 int cluster_fit_ex(cluster_model **out, const cluster_spec *s, const struct dataset *ds,

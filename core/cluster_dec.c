@@ -56,10 +56,11 @@ int cluster__self_train(cluster_model *m, const float *x, int64_t n, cluster_run
     int64_t pos = 0;
     double loss_kl = 0, loss_rec = 0;
     int nb = 0, ite0 = 0;
-    if (resume) { /* continue right after the target update the checkpoint was taken at */
+    if (resume) { /* continue exactly where the checkpoint was taken */
         cluster_ckpt ck;
         if ((rc = cluster__ckpt_peek(resume, resume_len, &ck, err)) < 0 ||
-            (rc = cluster__ckpt_restore(m, n, resume, resume_len, &opt, &opt_mu, err)) < 0)
+            (rc = cluster__ckpt_restore(m, n, resume, resume_len, &opt, &opt_mu, p, lab_last,
+                                        err)) < 0)
             goto out;
         if (ck.pos >= n || ck.iter > s->maxiter) {
             rc = dc_err_set(err, DC_EINVAL, "checkpoint position is outside this run");
@@ -68,11 +69,11 @@ int cluster__self_train(cluster_model *m, const float *x, int64_t n, cluster_run
         ite0 = ck.iter;
         updates = ck.updates;
         pos = ck.pos;
-        if ((rc = full_assign(m, x, n, z, q, lab_last, err)) < 0) goto out;
-        dec_target_distribution(p, q, n, k);
     }
     for (int ite = ite0; ite <= s->maxiter; ite++) {
-        if ((ite % s->update_interval == 0 || ite == s->maxiter) && !(resume && ite == ite0)) {
+        /* A checkpoint taken at an update boundary holds that update's P already. */
+        int boundary = ite % s->update_interval == 0 || ite == s->maxiter;
+        if (boundary && !(resume && ite == ite0 && ite % s->update_interval == 0)) {
             if ((rc = full_assign(m, x, n, z, q, lab, err)) < 0) goto out;
             dec_target_distribution(p, q, n, k);
             int64_t changed = 0;
@@ -98,8 +99,16 @@ int cluster__self_train(cluster_model *m, const float *x, int64_t n, cluster_run
             }
             if ((ite > 0 && delta < s->tol) || ite == s->maxiter) break;
             cluster_ckpt ck = {.phase = 2, .iter = ite, .updates = updates, .pos = pos,
-                               .opt = &opt, .opt_mu = &opt_mu};
+                               .opt = &opt, .opt_mu = &opt_mu, .p = p, .lab = lab_last};
             if ((rc = cluster__ckpt_maybe(run, m, &ck, ite == 0, err)) < 0) goto out;
+        }
+        if (cluster__stopped(run)) { /* save where we are, then stop */
+            cluster_ckpt ck = {.phase = 2, .iter = ite, .updates = updates, .pos = pos,
+                               .opt = &opt, .opt_mu = &opt_mu, .p = p, .lab = lab_last};
+            rc = cluster__ckpt_maybe(run, m, &ck, 1, err);
+            if (rc == 0 || rc == DC_ECANCEL)
+                rc = dc_err_set(err, DC_ECANCEL, "stopped during clustering at batch %d", ite);
+            goto out;
         }
         for (int b = 0; b < B; b++) {
             int64_t i = perm[pos];

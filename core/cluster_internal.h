@@ -24,6 +24,7 @@ typedef struct cluster_run {
     double last_emit;             /* time of the last rate-limited event */
     int n_init;
     int kmeans_only;              /* the run is k-means on raw data */
+    const atomic_int *stop;       /* stop flag, or NULL */
     cluster_ckpt_fn ckpt;         /* checkpoint sink, or NULL */
     void *ckpt_ctx;
     double ckpt_every_s, last_ckpt;
@@ -35,25 +36,36 @@ void cluster__event_init(cluster_event *ev, const char *phase, int iter, int tot
 /* Sets ev->acc/nmi/ari from pred vs run->labels (NAN when no labels). */
 void cluster__score(cluster_run *run, const int32_t *pred, cluster_event *ev);
 
-/* Where a run stands, for checkpoints. phase 1: pretraining, iter = epochs done, opt the
- * AE optimizer; phase 2: self-training, iter = batches done, updates = target updates
- * done, pos = position in the batch order, opt/opt_mu the optimizers. */
+/* Where a run stands, for checkpoints. phase 1: pretraining, iter = epochs done, pos =
+ * batches of the next epoch done, opt the AE optimizer; phase 2: self-training, iter =
+ * batches done, updates = target updates done, pos = position in the batch order,
+ * opt/opt_mu the optimizers, p the current target distribution (n,k) and lab the labels
+ * at the last update (n). */
 typedef struct cluster_ckpt {
     int phase, iter, updates;
     int64_t pos;
     nn_optim *opt, *opt_mu; /* borrowed */
+    float *p;               /* borrowed; phase 2 */
+    int32_t *lab;           /* borrowed; phase 2 */
 } cluster_ckpt;
+
+static inline int cluster__stopped(const cluster_run *run)
+{
+    return run->stop && atomic_load(run->stop);
+}
 
 /* Serialises the model's current parameters and ck into a malloc'd blob. */
 int cluster__ckpt_save(cluster_model *m, int64_t n, const cluster_ckpt *ck, void **buf,
                        size_t *len, dc_err *err);
 /* Reads the header only (phase, iter, updates, pos); checks magic and checksum. */
 int cluster__ckpt_peek(const void *buf, size_t len, cluster_ckpt *ck, dc_err *err);
-/* Copies parameters (and centroids in phase 2) into m and optimizer state into opt /
+/* Copies parameters (and centroids in phase 2) into m, optimizer state into opt /
  * opt_mu, which must be initialised with the right sizes (or NULL where the blob has
- * none). DC_EINVAL when the blob belongs to another spec or dataset. */
+ * none), and in phase 2 the targets into p (n,k) and labels into lab (n). DC_EINVAL
+ * when the blob belongs to another spec or dataset. */
 int cluster__ckpt_restore(cluster_model *m, int64_t n, const void *buf, size_t len,
-                          nn_optim *opt, nn_optim *opt_mu, dc_err *err);
+                          nn_optim *opt, nn_optim *opt_mu, float *p, int32_t *lab,
+                          dc_err *err);
 
 /* Hands a checkpoint to the caller when due (force: phase boundary). Nonzero: stop. */
 int cluster__ckpt_maybe(cluster_run *run, cluster_model *m, const cluster_ckpt *ck, int force,

@@ -133,9 +133,10 @@ int cluster_model_save_ae(const cluster_model *m, void **buf, size_t *len, dc_er
 
 /* ---- checkpoints -------------------------------------------------------------------
  * "DCCK" | u32 version | i32 phase, iter, updates, pad | i64 pos | u64 fingerprint of
- * (spec, shapes, n) | u64 t of opt, opt_mu | 6 x (u64 count, floats): ae params, opt m,
- * opt v, mu, opt_mu m, opt_mu v | u64 FNV-1a of everything before it. */
-enum { CK_VERSION = 1, CK_ARRAYS = 6 };
+ * (spec, shapes, n) | u64 t of opt, opt_mu | 8 x (u64 count, 4-byte values): ae params,
+ * opt m, opt v, mu, opt_mu m, opt_mu v, targets p (n,k), labels (n, int32) | u64 FNV-1a
+ * of everything before it. */
+enum { CK_VERSION = 1, CK_ARRAYS = 8 };
 
 static uint64_t fingerprint(cluster_model *m, int64_t n)
 {
@@ -151,12 +152,14 @@ int cluster__ckpt_save(cluster_model *m, int64_t n, const cluster_ckpt *ck, void
     const float *arr[CK_ARRAYS] = {m->ae ? m->ae->params : NULL, ck->opt ? ck->opt->m : NULL,
                                    ck->opt ? ck->opt->v : NULL, ck->phase == 2 ? m->mu : NULL,
                                    ck->opt_mu ? ck->opt_mu->m : NULL,
-                                   ck->opt_mu ? ck->opt_mu->v : NULL};
+                                   ck->opt_mu ? ck->opt_mu->v : NULL, ck->p,
+                                   (const float *)ck->lab};
     uint64_t cnt[CK_ARRAYS] = {m->ae ? m->ae->nparams : 0, ck->opt ? ck->opt->n : 0,
                                ck->opt && ck->opt->v ? ck->opt->n : 0,
                                ck->phase == 2 ? (uint64_t)m->k * m->e : 0,
                                ck->opt_mu ? ck->opt_mu->n : 0,
-                               ck->opt_mu && ck->opt_mu->v ? ck->opt_mu->n : 0};
+                               ck->opt_mu && ck->opt_mu->v ? ck->opt_mu->n : 0,
+                               ck->p ? (uint64_t)n * m->k : 0, ck->lab ? (uint64_t)n : 0};
     size_t total = 4 + 4 + 16 + 8 + 8 + 16 + 8;
     for (int i = 0; i < CK_ARRAYS; i++) total += 8 + cnt[i] * sizeof(float);
     unsigned char *p = malloc(total), *w = p;
@@ -221,7 +224,8 @@ int cluster__ckpt_peek(const void *buf, size_t len, cluster_ckpt *ck, dc_err *er
 }
 
 int cluster__ckpt_restore(cluster_model *m, int64_t n, const void *buf, size_t len,
-                          nn_optim *opt, nn_optim *opt_mu, dc_err *err)
+                          nn_optim *opt, nn_optim *opt_mu, float *tgt, int32_t *lab,
+                          dc_err *err)
 {
     const unsigned char *p = buf, *r = p + 32, *end = p + len - 8;
     uint64_t fp, t[2];
@@ -237,7 +241,9 @@ int cluster__ckpt_restore(cluster_model *m, int64_t n, const void *buf, size_t l
         (rc = take(&r, end, opt ? opt->v : NULL, opt ? opt->n : 0, "optimizer v", err)) < 0 ||
         (rc = take(&r, end, ck.phase == 2 ? m->mu : NULL, (size_t)m->k * m->e, "centroids", err)) < 0 ||
         (rc = take(&r, end, opt_mu ? opt_mu->m : NULL, opt_mu ? opt_mu->n : 0, "centroid optimizer m", err)) < 0 ||
-        (rc = take(&r, end, opt_mu ? opt_mu->v : NULL, opt_mu ? opt_mu->n : 0, "centroid optimizer v", err)) < 0)
+        (rc = take(&r, end, opt_mu ? opt_mu->v : NULL, opt_mu ? opt_mu->n : 0, "centroid optimizer v", err)) < 0 ||
+        (rc = take(&r, end, ck.phase == 2 ? tgt : NULL, (size_t)n * m->k, "targets", err)) < 0 ||
+        (rc = take(&r, end, ck.phase == 2 ? (float *)lab : NULL, (size_t)n, "labels", err)) < 0)
         return rc;
     if (opt) opt->t = (long)t[0];
     if (opt_mu) opt_mu->t = (long)t[1];

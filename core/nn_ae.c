@@ -198,7 +198,9 @@ int nn_ae_train(nn_ae *ae, const float *x, size_t n, const nn_train_cfg *cfg,
     size_t d = ae->in_dim;
     int B = cfg->batch;
     if (n == 0 || n > (size_t)1 << 30 || B <= 0 || B > ae->max_batch || cfg->epochs < 0 ||
-        cfg->start_epoch < 0 || (cfg->state && cfg->state->n != ae->nparams)) {
+        cfg->start_epoch < 0 || cfg->start_batch < 0 ||
+        (B > 0 && (size_t)cfg->start_batch * (size_t)B >= n) ||
+        (cfg->state && cfg->state->n != ae->nparams)) {
         rc = dc_err_set(e, DC_EINVAL, "nn_ae_train: bad n %zu, batch %d (max %d) or epochs %d",
                         n, B, ae->max_batch, cfg->epochs);
         goto out;
@@ -220,7 +222,16 @@ int nn_ae_train(nn_ae *ae, const float *x, size_t n, const nn_train_cfg *cfg,
         for (size_t i = 0; i < n; i++) idx[i] = (int)i;
         rng_shuffle(&r, idx, n);
         double sum = 0;
-        for (size_t s = 0; s < n; s += (size_t)B) {
+        size_t first = ep == cfg->start_epoch + 1 ? (size_t)cfg->start_batch * (size_t)B : 0;
+        for (size_t s = first; s < n; s += (size_t)B) {
+            if (cfg->stop && atomic_load(cfg->stop)) {
+                if (cfg->stopped_at) {
+                    cfg->stopped_at->epoch = ep;
+                    cfg->stopped_at->batch = (int)(s / (size_t)B);
+                }
+                rc = dc_err_set(e, DC_ECANCEL, "nn_ae_train: stopped in epoch %d", ep);
+                goto out;
+            }
             int b = (int)(n - s < (size_t)B ? n - s : (size_t)B);
             for (int i = 0; i < b; i++)
                 memcpy(xb + (size_t)i * d, x + (size_t)idx[s + i] * d, d * sizeof *xb);
@@ -231,7 +242,7 @@ int nn_ae_train(nn_ae *ae, const float *x, size_t n, const nn_train_cfg *cfg,
             nn_net_backward(ae->enc, dz, NULL, b);
             nn_optim_step(opt, ae->params, ae->grads);
         }
-        double loss = sum / (double)n;
+        double loss = sum / (double)(n - first);
         if (final_loss) *final_loss = loss;
         if (!isfinite(loss)) {
             rc = dc_err_set(e, DC_ENUMERIC, "nn_ae_train: loss became %g at epoch %d", loss, ep);

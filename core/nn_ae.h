@@ -26,6 +26,7 @@
 #ifndef DC_NN_AE_H
 #define DC_NN_AE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -74,7 +75,14 @@ typedef struct nn_train_cfg {
      * optimizer whose state carries over (caller-owned, initialised for ae->nparams;
      * NULL: a fresh one from opt). Together they continue an interrupted run exactly. */
     int start_epoch;
+    int start_batch;  /* batches of epoch start_epoch+1 already done (a mid-epoch stop) */
     nn_optim *state;
+    /* Stopping between mini-batches: when *stop becomes nonzero, training returns
+     * DC_ECANCEL before the next batch and, if stopped_at is set, writes there where it
+     * stopped: {epoch in progress (1-based), batches of it done}. Resuming with
+     * start_epoch = epoch - 1, start_batch = batches continues exactly. */
+    const atomic_int *stop;
+    struct nn_train_pos { int epoch, batch; } *stopped_at;
 } nn_train_cfg;
 nn_train_cfg nn_train_default(void);
 

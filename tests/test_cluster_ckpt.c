@@ -1,8 +1,11 @@
 /* Checkpoints: a run resumed from any checkpoint (mid-pretraining or mid-self-training)
  * ends with exactly the model of the uninterrupted run; foreign or corrupt checkpoints
  * are refused; a checkpoint sink can stop the run. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "check.h"
 #include "cluster.h"
@@ -13,7 +16,7 @@
 enum { MAXCK = 64 };
 static void *blobs[MAXCK];
 static size_t lens[MAXCK];
-static int nck, stop_at;
+static int nck, stop_at, stopped;
 
 static int sink(void *ctx, const void *state, size_t len)
 {
@@ -24,6 +27,18 @@ static int sink(void *ctx, const void *state, size_t len)
         lens[nck++] = len;
     }
     return stop_at && nck >= stop_at;
+}
+
+static atomic_int stop_flag;
+static long stop_after_us;
+
+static void *stopper(void *arg)
+{
+    (void)arg;
+    struct timespec ts = {stop_after_us / 1000000, (stop_after_us % 1000000) * 1000};
+    nanosleep(&ts, NULL);
+    atomic_store(&stop_flag, 1);
+    return NULL;
 }
 
 static float *predict_q(cluster_model *m, const dataset *ds)
@@ -47,15 +62,19 @@ int main(void)
     for (int meth = CM_DEC; meth <= CM_IDEC; meth++) {
         cluster_spec s;
         cluster_spec_default(&s, meth, 3);
-        s.n_hidden = 2, s.hidden[0] = 16, s.hidden[1] = 3;
-        s.pretrain_epochs = 6, s.batch = 32, s.n_init = 2, s.update_interval = 5, s.maxiter = 40;
+        s.n_hidden = 2, s.hidden[0] = 128, s.hidden[1] = 3;
+        s.pretrain_epochs = 12, s.batch = 16, s.n_init = 2, s.update_interval = 10, s.maxiter = 60;
         s.tol = 0; /* run all 40 batches: several self-training checkpoints */
         s.seed = 9;
         cluster_fit_opts o = {.ckpt = sink, .ckpt_every_s = 1e-9};
         cluster_model *ref = NULL;
         dc_err e = {0};
         nck = 0;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         CHECK_EQ_INT(cluster_fit_ex(&ref, &s, &ds, &o, &e), 0);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double ref_us = (t1.tv_sec - t0.tv_sec) * 1e6 + (t1.tv_nsec - t0.tv_nsec) / 1e3;
         if (!ref) break;
         float *q_ref = predict_q(ref, &ds);
         int n1 = 0, n2 = 0;
@@ -78,7 +97,7 @@ int main(void)
             free(q);
             cluster_model_free(m);
         }
-        CHECK_MSG(n1 == 6, "pretraining checkpoints: expected 6, got %d", n1);
+        CHECK_MSG(n1 == 12, "pretraining checkpoints: expected 12, got %d", n1);
         CHECK_MSG(n2 >= 5, "self-training checkpoints: expected >= 5, got %d", n2);
         /* another spec: refused */
         cluster_spec s2 = s;
@@ -101,9 +120,51 @@ int main(void)
         CHECK(m == NULL);
         stop_at = 0;
         for (int c = 0; c < nck; c++) free(blobs[c]);
+        /* a stop flag raised at an arbitrary moment (another thread): the final
+           checkpoint it leaves resumes to the same model */
+        long delays[] = {(long)(ref_us * 0.1), (long)(ref_us * 0.3), (long)(ref_us * 0.6),
+                         (long)(ref_us * 0.9)};
+        for (int t = 0; t < 4; t++) {
+            nck = 0;
+            atomic_store(&stop_flag, 0);
+            stop_after_us = delays[t];
+            cluster_fit_opts so = {.ckpt = sink, .stop = &stop_flag};
+            pthread_t th;
+            pthread_create(&th, NULL, stopper, NULL);
+            int rc = cluster_fit_ex(&m, &s, &ds, &so, &e);
+            pthread_join(th, NULL);
+            if (rc == 0) { /* finished before the flag: fine, nothing to resume */
+                cluster_model_free(m);
+                m = NULL;
+                continue;
+            }
+            CHECK_EQ_INT(rc, DC_ECANCEL);
+            stopped++;
+            if (nck) {
+                cluster_ckpt last;
+                cluster__ckpt_peek(blobs[nck - 1], lens[nck - 1], &last, NULL);
+                printf("%s: stopped after %ld us at phase %d iter %d pos %lld\n",
+                       cluster_method_name(meth), delays[t], last.phase, last.iter,
+                       (long long)last.pos);
+            }
+            cluster_model *m2 = NULL;
+            cluster_fit_opts ro2 = {.resume = nck ? blobs[nck - 1] : NULL,
+                                    .resume_len = nck ? lens[nck - 1] : 0};
+            CHECK_MSG(cluster_fit_ex(&m2, &s, &ds, &ro2, &e) == 0, "resume after stop: %s", e.msg);
+            if (m2) {
+                float *q = predict_q(m2, &ds);
+                CHECK_MSG(memcmp(q, q_ref, sizeof(float) * ds.n * 3) == 0,
+                          "%s stopped after %ld us and resumed (%d checkpoints) differs",
+                          cluster_method_name(meth), delays[t], nck);
+                free(q);
+                cluster_model_free(m2);
+            }
+            for (int c = 0; c < nck; c++) free(blobs[c]);
+        }
         free(q_ref);
         cluster_model_free(ref);
     }
+    CHECK_MSG(stopped >= 2, "only %d of 8 runs were stopped before the end", stopped);
     dataset_free(&ds);
     return CHECK_DONE();
 }

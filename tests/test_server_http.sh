@@ -70,7 +70,7 @@ if start_server "$tmp/s1.log" --db "$tmp/x.db"; then
     expect "GET /healthz status" 200 "$(req "$tmp/h" "$base/healthz")"
     expect "healthz content-type" application/json "$(header "$tmp/h" Content-Type)"
     expect "healthz .status" ok "$(json_field "$tmp/h.body" status)"
-    expect "healthz .version" "$("$BIN" version | awk '{print $2}')" "$(json_field "$tmp/h.body" version)"
+    expect "healthz .version" "$("$BIN" version | awk 'NR == 1 {print $2}')" "$(json_field "$tmp/h.body" version)"
     # The schema the binary knows ("deepclust 0.1.0 (schema N)") and, from the source
     # tree, the number of migration files.
     expect "healthz .schema_version" "$("$BIN" version | sed -n 's/.*(schema \([0-9]*\)).*/\1/p')" \

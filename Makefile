@@ -5,7 +5,8 @@ JOBS ?= 2
 DEPS = build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev \
        libopenblas-dev libsqlite3-dev zlib1g-dev
 # What the tests need on top: curl and Python's standard library for the black-box
-# HTTP tests, Fashion-MNIST for the real-data loader test.
+# HTTP tests, Fashion-MNIST for the real-data loader test, node + npm for the OpenAPI
+# validator (test_svc_openapi installs @apidevtools/swagger-parser from npm into the build).
 TEST_DEPS = curl python3 dataset-fashion-mnist
 PORT ?= 8080
 
@@ -16,6 +17,7 @@ deps:
 
 test-deps:
 	@$(MAKE) --no-print-directory install-pkgs PKGS="$(DEPS) $(TEST_DEPS)"
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory install-pkgs PKGS="nodejs npm"
 
 install-pkgs:
 	@missing=$$(for p in $(PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

@@ -92,6 +92,12 @@ int api_route_find(const api_route *routes, const char *method, const char *path
     return path_seen ? API_MATCH_NO_METHOD : API_MATCH_NO_PATH;
 }
 
+size_t api_route_limit(const api_req *r)
+{
+    if (!r->route) return 0;
+    return (r->route->flags & API_ROUTE_UPLOAD) ? r->ctx->max_upload : r->route->max_body;
+}
+
 const char *api_param(const api_req *r, const char *name)
 {
     for (int i = 0; i < r->n_params; i++)
@@ -141,7 +147,7 @@ static int reply_json_ex(api_req *r, int status, const char *ctype, json_t *j,
     size_t len;
     int rc;
 
-    if (!j || !(text = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII))) {
+    if (!j || !(text = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(9)))) {
         rc = DC_ENOMEM;
         goto out;
     }
@@ -236,10 +242,17 @@ const char *api_status_text(int status)
 
 enum { STATUS_MIN = 100, STATUS_N = 500 }; /* counts statuses 100..599 */
 
+/* Latency histogram bucket bounds (seconds); the last bucket is +Inf. */
+static const double lat_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                    0.1,    0.25,  0.5,    1,     2.5,  5,     10};
+enum { LAT_N = sizeof lat_bounds / sizeof lat_bounds[0] + 1 };
+
 struct api_metrics {
     pthread_mutex_t mu;
     int n_routes;                /* slots: n_routes + 1 (the last: no route matched) */
     unsigned long long *counts;  /* (n_routes + 1) x STATUS_N */
+    unsigned long long *lat;     /* (n_routes + 1) x LAT_N, not cumulative */
+    double *lat_sum;             /* (n_routes + 1) seconds */
 };
 
 api_metrics *api_metrics_new(int n_routes)
@@ -248,8 +261,12 @@ api_metrics *api_metrics_new(int n_routes)
     if (!m) return NULL;
     m->n_routes = n_routes;
     m->counts = calloc((size_t)(n_routes + 1) * STATUS_N, sizeof *m->counts);
-    if (!m->counts || pthread_mutex_init(&m->mu, NULL) != 0) {
+    m->lat = calloc((size_t)(n_routes + 1) * LAT_N, sizeof *m->lat);
+    m->lat_sum = calloc((size_t)(n_routes + 1), sizeof *m->lat_sum);
+    if (!m->counts || !m->lat || !m->lat_sum || pthread_mutex_init(&m->mu, NULL) != 0) {
         free(m->counts);
+        free(m->lat);
+        free(m->lat_sum);
         free(m);
         return NULL;
     }
@@ -261,7 +278,21 @@ void api_metrics_free(api_metrics *m)
     if (!m) return;
     pthread_mutex_destroy(&m->mu);
     free(m->counts);
+    free(m->lat);
+    free(m->lat_sum);
     free(m);
+}
+
+void api_metrics_observe(api_metrics *m, int route_index, double seconds)
+{
+    int b = 0;
+    if (!m) return;
+    if (route_index < 0 || route_index >= m->n_routes) route_index = m->n_routes;
+    while (b < LAT_N - 1 && seconds > lat_bounds[b]) b++;
+    pthread_mutex_lock(&m->mu);
+    m->lat[(size_t)route_index * LAT_N + (size_t)b]++;
+    m->lat_sum[route_index] += seconds;
+    pthread_mutex_unlock(&m->mu);
 }
 
 void api_metrics_count(api_metrics *m, int route_index, int status)
@@ -294,6 +325,33 @@ char *api_metrics_text(api_metrics *m, const api_route *routes)
                 fprintf(f, "deepclust_http_requests_total{method=\"\",route=\"unmatched\","
                         "status=\"%d\"} %llu\n", s + STATUS_MIN, c);
         }
+    fputs("# HELP deepclust_http_request_duration_seconds Time from a request's arrival to "
+          "its completion, by route.\n"
+          "# TYPE deepclust_http_request_duration_seconds histogram\n", f);
+    for (int i = 0; i <= m->n_routes; i++) {
+        unsigned long long cum = 0;
+        const unsigned long long *h = m->lat + (size_t)i * LAT_N;
+        char lbl[300];
+        for (int b = 0; b < LAT_N; b++) cum += h[b];
+        if (!cum) continue;
+        if (i < m->n_routes)
+            snprintf(lbl, sizeof lbl, "method=\"%s\",route=\"%s\"", routes[i].method,
+                     routes[i].pattern);
+        else
+            snprintf(lbl, sizeof lbl, "method=\"\",route=\"unmatched\"");
+        cum = 0;
+        for (int b = 0; b < LAT_N; b++) {
+            cum += h[b];
+            if (b < LAT_N - 1)
+                fprintf(f, "deepclust_http_request_duration_seconds_bucket{%s,le=\"%g\"} %llu\n",
+                        lbl, lat_bounds[b], cum);
+            else
+                fprintf(f, "deepclust_http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n",
+                        lbl, cum);
+        }
+        fprintf(f, "deepclust_http_request_duration_seconds_sum{%s} %.6f\n", lbl, m->lat_sum[i]);
+        fprintf(f, "deepclust_http_request_duration_seconds_count{%s} %llu\n", lbl, cum);
+    }
     pthread_mutex_unlock(&m->mu);
     if (fclose(f) != 0) {
         free(buf);

@@ -46,6 +46,8 @@ typedef int (*api_body_fn)(api_req *r, const char *data, size_t len);
 
 enum {
     API_ROUTE_PUBLIC = 1u << 0, /* no bearer token needed (health checks) */
+    API_ROUTE_UPLOAD = 1u << 1, /* body limit is ctx->max_upload (--max-upload-mb), not
+                                   max_body */
 };
 
 typedef struct api_route {
@@ -68,7 +70,10 @@ typedef struct api_metrics api_metrics;
 api_metrics *api_metrics_new(int n_routes);
 void api_metrics_free(api_metrics *m);
 void api_metrics_count(api_metrics *m, int route_index, int status); /* -1: no route */
-/* Appends the Prometheus text of the counters to a malloc'd string; NULL on ENOMEM. */
+/* Records the latency of one answered request (seconds) in the route's histogram. */
+void api_metrics_observe(api_metrics *m, int route_index, double seconds);
+/* Appends the Prometheus text of the counters and latency histograms to a malloc'd
+ * string; NULL on ENOMEM. */
 char *api_metrics_text(api_metrics *m, const api_route *routes);
 
 /* Service-wide state shared by every request; read-only once the daemon runs (except
@@ -81,7 +86,9 @@ typedef struct api_ctx {
     int workers;             /* training worker threads (configured) */
     double started;          /* api_now() at start-up */
     api_metrics *metrics;
-    void *server;            /* for later routes: the server's own state (store, queue) */
+    void *server;            /* the clustering service (server/svc.h's svc *); NULL
+                                when the routes run without one (unit tests) */
+    size_t max_upload;       /* body limit of API_ROUTE_UPLOAD routes, bytes */
 } api_ctx;
 
 enum { API_MAX_PARAMS = 4, API_PARAM_MAX = 128 };
@@ -119,6 +126,10 @@ enum { API_MATCH_OK = 0, API_MATCH_NO_PATH = 404, API_MATCH_NO_METHOD = 405 };
  * (cap bytes). r may be NULL to only test. */
 int api_route_find(const api_route *routes, const char *method, const char *path,
                    api_req *r, char *allow, size_t cap);
+
+/* The body limit that applies to r's route (max_body, or ctx->max_upload for
+ * API_ROUTE_UPLOAD routes). */
+size_t api_route_limit(const api_req *r);
 
 /* Value of a {name} capture, or NULL. */
 const char *api_param(const api_req *r, const char *name);

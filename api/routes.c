@@ -1,6 +1,8 @@
 /* routes: the route table of the deepclust API and its handlers. One row per route;
  * see api.h for how a request reaches a handler and how to add one. */
 #include "api.h"
+#include "handlers.h"
+#include "svc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,7 @@ static int h_metrics(api_req *r)
         goto out;
     }
     fputs(counters, f);
+    if (r->ctx->server) svc_metrics_text(r->ctx->server, f);
     fprintf(f, "# HELP deepclust_uptime_seconds Seconds since the service started.\n"
                "# TYPE deepclust_uptime_seconds gauge\n"
                "deepclust_uptime_seconds %.3f\n"
@@ -70,6 +73,21 @@ const api_route api_routes[] = {
     {"GET", "/healthz", h_healthz, 0, NULL, API_ROUTE_PUBLIC},
     {"GET", "/openapi.yaml", h_openapi, 0, NULL, 0},
     {"GET", "/metrics", h_metrics, 0, NULL, 0},
+    {"GET", "/", api_h_dashboard, 0, NULL, 0},
+    {"POST", "/v1/datasets", api_h_dataset_create, 0, api_h_dataset_upload_body, API_ROUTE_UPLOAD},
+    {"GET", "/v1/datasets", api_h_dataset_list, 0, NULL, 0},
+    {"GET", "/v1/datasets/{id}", api_h_dataset_get, 0, NULL, 0},
+    {"DELETE", "/v1/datasets/{id}", api_h_dataset_delete, 0, NULL, 0},
+    {"PUT", "/v1/datasets/{id}/labels", api_h_dataset_labels, 0, api_h_dataset_upload_body,
+     API_ROUTE_UPLOAD},
+    {"POST", "/v1/jobs", api_h_job_create, API_JSON_MAX, NULL, 0},
+    {"GET", "/v1/jobs", api_h_job_list, 0, NULL, 0},
+    {"GET", "/v1/jobs/{id}", api_h_job_get, 0, NULL, 0},
+    {"GET", "/v1/jobs/{id}/iterations", api_h_job_iterations, 0, NULL, 0},
+    {"POST", "/v1/jobs/{id}/cancel", api_h_job_cancel, 1024, NULL, 0},
+    {"GET", "/v1/jobs/{id}/assignments", api_h_job_assignments, 0, NULL, 0},
+    {"GET", "/v1/models/{id}", api_h_model_get, 0, NULL, 0},
+    {"POST", "/v1/models/{id}/predict", api_h_model_predict, API_PREDICT_MAX, NULL, 0},
     {NULL, NULL, NULL, 0, NULL, 0},
 };
 

@@ -14,21 +14,27 @@ CREATE TABLE datasets (
     n_classes   INTEGER,                         -- distinct labels when has_labels
     size_bytes  INTEGER NOT NULL DEFAULT 0,       -- stored bytes (x and y)
     sha256      TEXT,                            -- of the uploaded body
+    dtype       TEXT,                            -- element type of the upload (uint8, float32, ...)
+    status      TEXT NOT NULL DEFAULT 'ready'    -- 'uploading' while its data is written
+                CHECK (status IN ('uploading', 'ready')),
     created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 
 -- The samples themselves, apart from the metadata so that listing never reads them.
 -- part 'x': n*d float32, row-major, native byte order; part 'y': n int32 labels.
+-- A rowid table (not WITHOUT ROWID) so that the BLOBs can be written and read
+-- incrementally (sqlite3_blob_open needs a rowid): uploads stream into a zeroblob.
 CREATE TABLE dataset_data (
     dataset_id  TEXT NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
     part        TEXT NOT NULL CHECK (part IN ('x', 'y')),
     data        BLOB NOT NULL,
-    PRIMARY KEY (dataset_id, part)
-) WITHOUT ROWID;
+    UNIQUE (dataset_id, part)
+);
 
 CREATE TABLE jobs (
     id               TEXT PRIMARY KEY,
-    dataset_id       TEXT NOT NULL REFERENCES datasets(id) ON DELETE RESTRICT,
+    dataset_id       TEXT REFERENCES datasets(id) ON DELETE SET NULL, -- NULL once deleted
+                                                 -- (the API refuses while queued/running)
     method           TEXT NOT NULL,              -- kmeans, ae_kmeans, dec, idec, vae, ...
     n_clusters       INTEGER NOT NULL CHECK (n_clusters > 0),
     seed             INTEGER NOT NULL DEFAULT 0,
@@ -41,6 +47,10 @@ CREATE TABLE jobs (
     error            TEXT,                       -- why it failed, for a person
     metrics          TEXT,                       -- final metrics as JSON
     attempts         INTEGER NOT NULL DEFAULT 0, -- times a worker started it (crash recovery)
+    resume           INTEGER NOT NULL DEFAULT 0 CHECK (resume IN (0, 1)), -- next start
+                                                 -- continues from its checkpoint
+    eta_s            REAL,                       -- estimated seconds left while running
+    samples_per_s    REAL,                       -- training throughput, last measured
     created_at       TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     started_at       TEXT,
     finished_at      TEXT,
@@ -67,8 +77,8 @@ CREATE TABLE iterations (
     PRIMARY KEY (job_id, seq)
 ) WITHOUT ROWID;
 
--- A trained model: one contiguous float32 parameter buffer plus the JSON that says how
--- to lay it out.
+-- A trained model: one BLOB (core/cluster.h's serialised form) plus a JSON summary of
+-- its architecture.
 CREATE TABLE models (
     id          TEXT PRIMARY KEY,
     job_id      TEXT UNIQUE REFERENCES jobs(id) ON DELETE SET NULL,
@@ -76,8 +86,9 @@ CREATE TABLE models (
     n_clusters  INTEGER NOT NULL CHECK (n_clusters > 0),
     d           INTEGER NOT NULL CHECK (d > 0),   -- input features
     arch        TEXT NOT NULL,                   -- JSON: layer sizes, activations, ...
-    n_params    INTEGER NOT NULL CHECK (n_params >= 0),
-    weights     BLOB NOT NULL,                   -- n_params float32
+    size_bytes  INTEGER NOT NULL CHECK (size_bytes >= 0),
+    weights     BLOB NOT NULL,                   -- cluster_model_save(): versioned header,
+                                                 -- float32 weights, checksum
     created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 

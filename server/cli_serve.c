@@ -1,6 +1,8 @@
-/* cli_serve: `deepclust serve`: opens (and migrates) the database, starts the HTTP
- * daemon and waits for SIGINT/SIGTERM, then stops the daemon, closes the database and
- * exits 0. */
+/* cli_serve: `deepclust serve`: opens (and migrates) the database, starts the clustering
+ * service (svc.h: recovery of interrupted jobs, the worker pool) and the HTTP daemon,
+ * and waits for SIGINT/SIGTERM. Then it stops accepting (the daemon stops after the
+ * requests in flight), asks running jobs to stop and puts them back in the queue (their
+ * checkpoints kept), closes the database and exits 0. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include "cli.h"
 #include "http.h"
 #include "store.h"
+#include "svc.h"
 
 static const char serve_usage[] =
     "usage: deepclust serve [options]\n"
@@ -24,7 +27,12 @@ static const char serve_usage[] =
     "  --host ADDR        address to listen on [DEEPCLUST_HOST] (default 127.0.0.1)\n"
     "  --port N           TCP port, 0 = any free port (printed at start)\n"
     "                     [DEEPCLUST_PORT] (default 8080)\n"
-    "  --workers N        training worker threads (default 1)\n"
+    "  --workers N        training worker threads [DEEPCLUST_WORKERS] (default 1)\n"
+    "  --blas-threads N   OpenBLAS threads (default: cores / workers)\n"
+    "  --max-upload-mb N  largest dataset upload, MiB [DEEPCLUST_MAX_UPLOAD_MB]\n"
+    "                     (default 1024; larger bodies get 413 before they are read)\n"
+    "  --model-cache N    trained models kept loaded for predict (default 8)\n"
+    "  --checkpoint-s S   seconds between training checkpoints (default 30)\n"
     "  --http-threads N   HTTP connection threads (default 4)\n"
     "  --token TOKEN      require 'Authorization: Bearer TOKEN' on every route but\n"
     "                     /healthz [DEEPCLUST_TOKEN] (prefer the variable: flags show\n"
@@ -55,7 +63,11 @@ int cli_serve(int argc, char **argv)
     const char *host = env_or("DEEPCLUST_HOST", "127.0.0.1");
     const char *port_s = env_or("DEEPCLUST_PORT", "8080");
     const char *token = env_or("DEEPCLUST_TOKEN", NULL);
+    const char *workers_s = env_or("DEEPCLUST_WORKERS", "1");
+    const char *upload_s = env_or("DEEPCLUST_MAX_UPLOAD_MB", "1024");
     int port = 0, workers = 1, http_threads = 4, access_log = 1, rc = CLI_FAIL, signals = 0;
+    int blas_threads = 0, max_upload_mb = 1024, model_cache = 8, ckpt_s = 30;
+    svc *service = NULL;
     struct sigaction sa = {0}, old_int, old_term, old_pipe;
     http_server *http = NULL;
     store *st = NULL;
@@ -78,7 +90,17 @@ int cli_serve(int argc, char **argv)
             if (m < 0) return CLI_USAGE;
             port_s = v;
         } else if ((m = cli_flag(argc, argv, &i, "workers", &v))) {
-            if (m < 0 || cli_int("workers", v, 1, 256, &workers) < 0) return CLI_USAGE;
+            if (m < 0) return CLI_USAGE;
+            workers_s = v;
+        } else if ((m = cli_flag(argc, argv, &i, "blas-threads", &v))) {
+            if (m < 0 || cli_int("blas-threads", v, 1, 256, &blas_threads) < 0) return CLI_USAGE;
+        } else if ((m = cli_flag(argc, argv, &i, "max-upload-mb", &v))) {
+            if (m < 0) return CLI_USAGE;
+            upload_s = v;
+        } else if ((m = cli_flag(argc, argv, &i, "model-cache", &v))) {
+            if (m < 0 || cli_int("model-cache", v, 1, 4096, &model_cache) < 0) return CLI_USAGE;
+        } else if ((m = cli_flag(argc, argv, &i, "checkpoint-s", &v))) {
+            if (m < 0 || cli_int("checkpoint-s", v, 1, 86400, &ckpt_s) < 0) return CLI_USAGE;
         } else if ((m = cli_flag(argc, argv, &i, "http-threads", &v))) {
             if (m < 0 || cli_int("http-threads", v, 1, 256, &http_threads) < 0)
                 return CLI_USAGE;
@@ -92,7 +114,10 @@ int cli_serve(int argc, char **argv)
             return CLI_USAGE;
         }
     }
-    if (cli_int("port", port_s, 0, 65535, &port) < 0) return CLI_USAGE;
+    if (cli_int("port", port_s, 0, 65535, &port) < 0 ||
+        cli_int("workers", workers_s, 0, 256, &workers) < 0 ||
+        cli_int("max-upload-mb", upload_s, 1, 1 << 20, &max_upload_mb) < 0)
+        return CLI_USAGE;
     if (!*db) {
         fprintf(stderr, "deepclust serve: --db is empty\n");
         return CLI_USAGE;
@@ -109,10 +134,18 @@ int cli_serve(int argc, char **argv)
     ctx.workers = workers;
     ctx.started = api_now();
     ctx.metrics = api_metrics_new(api_route_count());
+    ctx.max_upload = (size_t)max_upload_mb << 20;
     if (!ctx.metrics) {
         fprintf(stderr, "deepclust: out of memory\n");
         goto out;
     }
+    svc_config sc = {.db_path = db, .workers = workers, .blas_threads = blas_threads,
+                     .model_cache = model_cache, .ckpt_every_s = ckpt_s};
+    if (svc_open(&service, &sc, &e) < 0) {
+        fprintf(stderr, "deepclust: %s\n", e.msg);
+        goto out;
+    }
+    ctx.server = service;
 
     /* Signals before the daemon, so that an early SIGTERM is not lost. */
     if (pipe(stop_pipe) != 0) {
@@ -155,7 +188,9 @@ int cli_serve(int argc, char **argv)
     }
     rc = CLI_OK;
 out:
-    http_stop(http); /* waits for the connection threads */
+    http_stop(http); /* stops accepting, waits for the requests in flight */
+    if (service) fprintf(stderr, "deepclust: stopping workers (running jobs go back to the queue)\n");
+    svc_free(service); /* running jobs stop and are requeued */
     store_close(st);
     api_metrics_free(ctx.metrics);
     if (signals) {

@@ -93,21 +93,22 @@ static enum MHD_Result first_call(http_server *h, api_req *r)
         unsigned long long n = strtoull(cl, &end, 10);
         if (end == cl || *end)
             return mhd_result(api_problem(r, 400, "bad Content-Length: %s", cl));
-        if (n > r->route->max_body)
+        if (n > api_route_limit(r))
             return mhd_result(api_problem(r, 413, "body of %llu bytes exceeds the limit of "
-                                          "%zu bytes for %s %s", n, r->route->max_body,
+                                          "%zu bytes for %s %s", n, api_route_limit(r),
                                           r->route->method, r->route->pattern));
     }
     return MHD_YES;
 }
 
-/* One chunk of the body: counted against max_body, then accumulated or streamed. */
+/* One chunk of the body: counted against the route's limit, then accumulated or streamed. */
 static void body_chunk(api_req *r, const char *data, size_t n)
 {
     const api_route *rt = r->route;
+    size_t limit = api_route_limit(r);
 
     if (r->body_error) return; /* discard the rest */
-    if (n > rt->max_body - r->body_len) {
+    if (n > limit - r->body_len) {
         r->body_error = 413;
         return;
     }
@@ -120,7 +121,7 @@ static void body_chunk(api_req *r, const char *data, size_t n)
     if (r->body_len + n + 1 > r->body_cap) {
         size_t cap = r->body_cap ? r->body_cap : 1024;
         while (cap < r->body_len + n + 1) cap *= 2;
-        if (cap > rt->max_body + 1) cap = rt->max_body + 1;
+        if (cap > limit + 1) cap = limit + 1;
         char *b = realloc(r->body, cap);
         if (!b) {
             r->body_error = DC_ENOMEM;
@@ -140,7 +141,7 @@ static enum MHD_Result final_call(api_req *r)
 
     if (r->body_error == 413)
         return mhd_result(api_problem(r, 413, "body exceeds the limit of %zu bytes for %s %s",
-                                      r->route->max_body, r->route->method,
+                                      api_route_limit(r), r->route->method,
                                       r->route->pattern));
     if (r->body_error == DC_ENOMEM)
         return mhd_result(api_problem(r, 503, "out of memory reading the body"));
@@ -203,7 +204,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
                 r->bytes, (api_now() - r->t0) * 1e3,
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
     }
-    if (r->status) api_metrics_count(h->ctx->metrics, r->route_index, r->status);
+    if (r->status) {
+        api_metrics_count(h->ctx->metrics, r->route_index, r->status);
+        api_metrics_observe(h->ctx->metrics, r->route_index, api_now() - r->t0);
+    }
     if (r->user_free) r->user_free(r->user);
     free(r->body);
     free(r);

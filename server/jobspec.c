@@ -1,0 +1,330 @@
+/* jobspec: see jobspec.h. Objects are walked key by key so that an unknown key is
+ * reported with its path; each known key is type-checked (400) then range-checked (422).
+ * The ranges are the ones cluster_spec_check enforces. */
+#include "jobspec.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "data.h"
+
+static int fail(jobspec_error *e, int status, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(jobspec_error *e, int status, const char *field, const char *fmt, ...)
+{
+    va_list ap;
+    e->status = status;
+    snprintf(e->field, sizeof e->field, "%s", field);
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return DC_EINVAL;
+}
+
+static const char *type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    default: return "null";
+    }
+}
+
+static int get_int(const json_t *v, const char *path, long long lo, long long hi, int *out,
+                   jobspec_error *e)
+{
+    if (!json_is_integer(v))
+        return fail(e, 400, path, "%s must be an integer, got %s", path, type_name(v));
+    long long x = json_integer_value(v);
+    if (x < lo || x > hi)
+        return fail(e, 422, path, "%s must be in [%lld, %lld], got %lld", path, lo, hi, x);
+    *out = (int)x;
+    return 0;
+}
+
+/* A number in [lo, hi] (or (lo, hi] when lo_open). */
+static int get_num(const json_t *v, const char *path, double lo, double hi, int lo_open,
+                   double *out, jobspec_error *e)
+{
+    if (!json_is_number(v))
+        return fail(e, 400, path, "%s must be a number, got %s", path, type_name(v));
+    double x = json_number_value(v);
+    if (!isfinite(x) || (lo_open ? x <= lo : x < lo) || x > hi)
+        return fail(e, 422, path, "%s must be in %c%g, %g], got %g", path, lo_open ? '(' : '[',
+                    lo, hi, x);
+    *out = x;
+    return 0;
+}
+
+static int get_bool(const json_t *v, const char *path, int *out, jobspec_error *e)
+{
+    if (!json_is_boolean(v))
+        return fail(e, 400, path, "%s must be a boolean, got %s", path, type_name(v));
+    *out = json_is_true(v);
+    return 0;
+}
+
+/* One of names[] (NULL-terminated) -> its index. */
+static int get_enum(const json_t *v, const char *path, const char *const *names, int *out,
+                    jobspec_error *e)
+{
+    char list[256] = "";
+    if (!json_is_string(v))
+        return fail(e, 400, path, "%s must be a string, got %s", path, type_name(v));
+    for (int i = 0; names[i]; i++) {
+        if (strcmp(json_string_value(v), names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+        size_t l = strlen(list);
+        snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "", names[i]);
+    }
+    return fail(e, 422, path, "%s must be one of %s, got '%s'", path, list,
+                json_string_value(v));
+}
+
+static const char *const opt_names[] = {"adam", "sgd", NULL}; /* OPT_ADAM 0, OPT_SGD 1 */
+static const char *const rec_names[] = {"mse", "bce", NULL};  /* vae_bce 0 / 1 */
+
+#define PATH(sect, key) (snprintf(path, sizeof path, "%s.%s", sect, key), path)
+
+static int check_object(const json_t *v, const char *path, jobspec_error *e)
+{
+    if (!json_is_object(v))
+        return fail(e, 400, path, "%s must be an object, got %s", path, type_name(v));
+    return 0;
+}
+
+static int parse_autoencoder(const json_t *o, cluster_spec *s, jobspec_error *e)
+{
+    const char *key;
+    json_t *v;
+    char path[128];
+    int rc = check_object(o, "autoencoder", e);
+    if (rc) return rc;
+    json_object_foreach((json_t *)o, key, v) {
+        if (strcmp(key, "hidden") != 0)
+            return fail(e, 400, PATH("autoencoder", key), "unknown field %s", path);
+        if (!json_is_array(v))
+            return fail(e, 400, "autoencoder.hidden",
+                        "autoencoder.hidden must be an array of integers, got %s",
+                        type_name(v));
+        size_t n = json_array_size(v);
+        if (n < 1 || n > CLUSTER_MAX_DIMS)
+            return fail(e, 422, "autoencoder.hidden",
+                        "autoencoder.hidden must have 1 to %d layer widths (the last is the "
+                        "embedding), got %zu", CLUSTER_MAX_DIMS, n);
+        for (size_t i = 0; i < n; i++) {
+            snprintf(path, sizeof path, "autoencoder.hidden[%zu]", i);
+            if ((rc = get_int(json_array_get(v, i), path, 1, 100000, &s->hidden[i], e))) return rc;
+        }
+        s->n_hidden = (int)n;
+        s->embed_dim = s->hidden[n - 1];
+    }
+    return 0;
+}
+
+static int parse_pretrain(const json_t *o, cluster_spec *s, jobspec_error *e)
+{
+    const char *key;
+    json_t *v;
+    char path[128];
+    int rc = check_object(o, "pretrain", e);
+    if (rc) return rc;
+    json_object_foreach((json_t *)o, key, v) {
+        PATH("pretrain", key);
+        if (strcmp(key, "epochs") == 0) rc = get_int(v, path, 0, 100000, &s->pretrain_epochs, e);
+        else if (strcmp(key, "batch_size") == 0) rc = get_int(v, path, 1, 65536, &s->batch, e);
+        else if (strcmp(key, "optimizer") == 0)
+            rc = get_enum(v, path, opt_names, &s->pretrain_opt, e);
+        else if (strcmp(key, "lr") == 0) rc = get_num(v, path, 0, 10, 1, &s->pretrain_lr, e);
+        else if (strcmp(key, "momentum") == 0)
+            rc = get_num(v, path, 0, 0.9999, 0, &s->pretrain_momentum, e);
+        else rc = fail(e, 400, path, "unknown field %s", path);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static int parse_cluster(const json_t *o, cluster_spec *s, jobspec_error *e)
+{
+    const char *key;
+    json_t *v;
+    char path[128];
+    int rc = check_object(o, "cluster", e);
+    if (rc) return rc;
+    json_object_foreach((json_t *)o, key, v) {
+        PATH("cluster", key);
+        if (strcmp(key, "n_init") == 0) rc = get_int(v, path, 1, 1000, &s->n_init, e);
+        else if (strcmp(key, "kmeans_max_iter") == 0)
+            rc = get_int(v, path, 1, 100000, &s->kmeans_max_iter, e);
+        else if (strcmp(key, "kmeans_tol") == 0) rc = get_num(v, path, 0, 1, 0, &s->kmeans_tol, e);
+        else if (strcmp(key, "update_interval") == 0)
+            rc = get_int(v, path, 1, 10000000, &s->update_interval, e);
+        else if (strcmp(key, "tol") == 0) rc = get_num(v, path, 0, 1, 0, &s->tol, e);
+        else if (strcmp(key, "maxiter") == 0) rc = get_int(v, path, 0, 100000000, &s->maxiter, e);
+        else if (strcmp(key, "gamma") == 0) rc = get_num(v, path, 0, 1e6, 0, &s->gamma, e);
+        else if (strcmp(key, "alpha") == 0) rc = get_num(v, path, 1e-6, 1e6, 0, &s->alpha, e);
+        else if (strcmp(key, "lr") == 0) rc = get_num(v, path, 0, 10, 1, &s->cluster_lr, e);
+        else if (strcmp(key, "optimizer") == 0)
+            rc = get_enum(v, path, opt_names, &s->cluster_opt, e);
+        else if (strcmp(key, "momentum") == 0)
+            rc = get_num(v, path, 0, 0.9999, 0, &s->cluster_momentum, e);
+        else rc = fail(e, 400, path, "unknown field %s", path);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static int parse_vae(const json_t *o, cluster_spec *s, jobspec_error *e)
+{
+    const char *key;
+    json_t *v;
+    char path[128];
+    int rc = check_object(o, "vae", e);
+    if (rc) return rc;
+    json_object_foreach((json_t *)o, key, v) {
+        PATH("vae", key);
+        if (strcmp(key, "latent") == 0) rc = get_int(v, path, 1, 4096, &s->latent, e);
+        else if (strcmp(key, "epochs") == 0) rc = get_int(v, path, 0, 100000, &s->vae_epochs, e);
+        else if (strcmp(key, "conv") == 0) rc = get_bool(v, path, &s->vae_conv, e);
+        else if (strcmp(key, "reconstruction") == 0)
+            rc = get_enum(v, path, rec_names, &s->vae_bce, e);
+        else if (strcmp(key, "rec_weight") == 0)
+            rc = get_num(v, path, 0, 1e6, 0, &s->vae_rec_weight, e);
+        else rc = fail(e, 400, path, "unknown field %s", path);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+int jobspec_parse(const json_t *in, cluster_spec *s, char *dataset, json_t **normalized,
+                  jobspec_error *e)
+{
+    static const char *const top[] = {"dataset", "method", "n_clusters", "seed", "autoencoder",
+                                      "pretrain", "cluster", "vae", NULL};
+    const char *key;
+    json_t *v;
+    int rc, k = 0, method = -1;
+
+    memset(e, 0, sizeof *e);
+    if (normalized) *normalized = NULL;
+    if (!json_is_object(in))
+        return fail(e, 400, "", "the job spec must be a JSON object, got %s", type_name(in));
+    json_object_foreach((json_t *)in, key, v) {
+        int known = 0;
+        for (int i = 0; top[i]; i++) known |= strcmp(key, top[i]) == 0;
+        if (!known) return fail(e, 400, key, "unknown field %s", key);
+    }
+    /* Required fields first: the defaults depend on method and k. */
+    v = json_object_get(in, "dataset");
+    if (!v) return fail(e, 400, "dataset", "dataset is required (the id of an uploaded dataset)");
+    if (!json_is_string(v))
+        return fail(e, 400, "dataset", "dataset must be a string, got %s", type_name(v));
+    if (json_string_length(v) < 1 || json_string_length(v) >= JOBSPEC_ID_MAX)
+        return fail(e, 422, "dataset", "dataset must be a dataset id of 1 to %d characters",
+                    JOBSPEC_ID_MAX - 1);
+    snprintf(dataset, JOBSPEC_ID_MAX, "%s", json_string_value(v));
+    v = json_object_get(in, "method");
+    if (!v) return fail(e, 400, "method", "method is required");
+    if (!json_is_string(v))
+        return fail(e, 400, "method", "method must be a string, got %s", type_name(v));
+    method = cluster_method_parse(json_string_value(v));
+    if (method < 0) {
+        char list[128] = "";
+        for (int i = 0; i < CM_COUNT; i++) {
+            size_t l = strlen(list);
+            snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "",
+                     cluster_method_name((cluster_method)i));
+        }
+        return fail(e, 422, "method", "method must be one of %s, got '%s'", list,
+                    json_string_value(v));
+    }
+    v = json_object_get(in, "n_clusters");
+    if (!v) return fail(e, 400, "n_clusters", "n_clusters is required");
+    if ((rc = get_int(v, "n_clusters", 1, 10000, &k, e))) return rc;
+    cluster_spec_default(s, (cluster_method)method, k);
+    if ((v = json_object_get(in, "seed"))) {
+        if (!json_is_integer(v))
+            return fail(e, 400, "seed", "seed must be an integer, got %s", type_name(v));
+        if (json_integer_value(v) < 0)
+            return fail(e, 422, "seed", "seed must be >= 0, got %lld",
+                        (long long)json_integer_value(v));
+        s->seed = (uint64_t)json_integer_value(v);
+    }
+    if ((v = json_object_get(in, "autoencoder")) && (rc = parse_autoencoder(v, s, e))) return rc;
+    if ((v = json_object_get(in, "pretrain")) && (rc = parse_pretrain(v, s, e))) return rc;
+    if ((v = json_object_get(in, "cluster")) && (rc = parse_cluster(v, s, e))) return rc;
+    if ((v = json_object_get(in, "vae")) && (rc = parse_vae(v, s, e))) return rc;
+    s->embed_dim = s->hidden[s->n_hidden - 1];
+    if (normalized && !(*normalized = jobspec_to_json(s, dataset)))
+        return fail(e, 500, "", "out of memory");
+    return 0;
+}
+
+/* Maps the field cluster_spec_check names first in its message ("pretrain_lr must be
+ * ...", "hidden[2] must ...", "dcec needs ...") to a JSON path; "" when unknown. */
+static const char *json_path_of(const char *msg)
+{
+    static const char *const map[][2] = {
+        {"k", "n_clusters"}, {"n_init", "cluster.n_init"},
+        {"kmeans_max_iter", "cluster.kmeans_max_iter"}, {"kmeans_tol", "cluster.kmeans_tol"},
+        {"n_hidden", "autoencoder.hidden"}, {"hidden", "autoencoder.hidden"},
+        {"embed_dim", "autoencoder.hidden"}, {"pretrain_epochs", "pretrain.epochs"},
+        {"batch", "pretrain.batch_size"}, {"pretrain_opt", "pretrain.optimizer"},
+        {"pretrain_lr", "pretrain.lr"}, {"pretrain_momentum", "pretrain.momentum"},
+        {"alpha", "cluster.alpha"}, {"update_interval", "cluster.update_interval"},
+        {"tol", "cluster.tol"}, {"maxiter", "cluster.maxiter"}, {"gamma", "cluster.gamma"},
+        {"cluster_opt", "cluster.optimizer"}, {"cluster_lr", "cluster.lr"},
+        {"cluster_momentum", "cluster.momentum"}, {"latent", "vae.latent"},
+        {"vae_epochs", "vae.epochs"}, {"vae_rec_weight", "vae.rec_weight"},
+        {"dcec", "method"}, {"a", "vae.conv"}};
+    size_t l = strcspn(msg, " [");
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strlen(map[i][0]) == l && strncmp(msg, map[i][0], l) == 0) return map[i][1];
+    return "";
+}
+
+int jobspec_check_data(const cluster_spec *s, int64_t n, int d, int h, int w, int c,
+                       jobspec_error *e)
+{
+    dataset ds = {.n = n, .d = d, .h = h, .w = w, .c = c};
+    dc_err de = {0};
+    memset(e, 0, sizeof *e);
+    if (cluster_spec_check(s, &ds, &de) < 0) {
+        const char *f = json_path_of(de.msg);
+        return fail(e, 422, f, "%s%s%s", f[0] ? f : "", f[0] ? ": " : "", de.msg);
+    }
+    return 0;
+}
+
+json_t *jobspec_to_json(const cluster_spec *s, const char *dataset)
+{
+    json_t *hidden = json_array();
+    for (int i = 0; hidden && i < s->n_hidden; i++)
+        json_array_append_new(hidden, json_integer(s->hidden[i]));
+    return json_pack(
+        "{s:s, s:s, s:i, s:I, s:{s:o}, s:{s:i, s:i, s:s, s:f, s:f},"
+        " s:{s:i, s:i, s:f, s:i, s:f, s:i, s:f, s:f, s:f, s:s, s:f},"
+        " s:{s:i, s:i, s:b, s:s, s:f}}",
+        "dataset", dataset, "method", cluster_method_name((cluster_method)s->method),
+        "n_clusters", s->k, "seed", (json_int_t)s->seed,
+        "autoencoder", "hidden", hidden,
+        "pretrain", "epochs", s->pretrain_epochs, "batch_size", s->batch, "optimizer",
+        opt_names[s->pretrain_opt == OPT_SGD], "lr", s->pretrain_lr, "momentum",
+        s->pretrain_momentum,
+        "cluster", "n_init", s->n_init, "kmeans_max_iter", s->kmeans_max_iter, "kmeans_tol",
+        s->kmeans_tol, "update_interval", s->update_interval, "tol", s->tol, "maxiter",
+        s->maxiter, "gamma", s->gamma, "alpha", s->alpha, "lr", s->cluster_lr, "optimizer",
+        opt_names[s->cluster_opt == OPT_SGD], "momentum", s->cluster_momentum,
+        "vae", "latent", s->latent, "epochs", s->vae_epochs, "conv", s->vae_conv,
+        "reconstruction", rec_names[s->vae_bce ? 1 : 0], "rec_weight", s->vae_rec_weight);
+}

@@ -1,0 +1,56 @@
+/* jobspec: the JSON form of a clustering job, checked strictly and mapped onto a
+ * cluster_spec (core/cluster.h). Used by POST /v1/jobs to validate a request and by the
+ * workers to rebuild the spec from the stored JSON.
+ *
+ *   {"dataset": "ds_..", "method": "dec", "n_clusters": 10, "seed": 0,
+ *    "autoencoder": {"hidden": [500, 500, 2000, 10]},
+ *    "pretrain": {"epochs": 100, "batch_size": 256, "optimizer": "adam", "lr": 0.001,
+ *                 "momentum": 0.9},
+ *    "cluster": {"n_init": 20, "kmeans_max_iter": 300, "kmeans_tol": 1e-4,
+ *                "update_interval": 140, "tol": 0.001, "maxiter": 20000, "gamma": 0.1,
+ *                "alpha": 1.0, "lr": 0.01, "optimizer": "sgd", "momentum": 0.9},
+ *    "vae": {"latent": 20, "epochs": 50, "conv": false, "reconstruction": "bce",
+ *            "rec_weight": 1.0}}
+ *
+ * Only dataset, method and n_clusters are required; the rest default to
+ * cluster_spec_default(method, n_clusters). Unknown keys, wrong JSON types and missing
+ * required keys are 400; values out of range and unknown methods are 422. The error
+ * names the JSON path of the field ("pretrain.lr", "autoencoder.hidden[2]").
+ *
+ *   cluster_spec s; char ds[JOBSPEC_ID_MAX]; json_t *norm = NULL; jobspec_error je;
+ *   if (jobspec_parse(body, &s, ds, &norm, &je) < 0) reply(je.status, je.field, je.msg);
+ *   ... jobspec_check_data(&s, n, d, h, w, c, &je) ...   // against the dataset's shape
+ *   json_decref(norm);
+ */
+#ifndef DC_JOBSPEC_H
+#define DC_JOBSPEC_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "cluster.h"
+#include "dc_err.h"
+
+enum { JOBSPEC_ID_MAX = 64 };
+
+typedef struct jobspec_error {
+    int status;      /* 400 or 422 */
+    char field[128]; /* JSON path of the offending field ("" for the whole document) */
+    char msg[384];   /* for a person; includes the path */
+} jobspec_error;
+
+/* Checks in (borrowed) and fills *s and dataset (JOBSPEC_ID_MAX bytes). On success
+ * *normalized (may be NULL) receives a new reference to the full spec with every
+ * default filled in. Returns 0 or DC_EINVAL (err filled). */
+int jobspec_parse(const json_t *in, cluster_spec *s, char *dataset, json_t **normalized,
+                  jobspec_error *err);
+
+/* cluster_spec_check against a dataset of n samples x d features (image shape h, w, c
+ * or zeros). 0 or DC_EINVAL with a 422 error naming the field when it can tell. */
+int jobspec_check_data(const cluster_spec *s, int64_t n, int d, int h, int w, int c,
+                       jobspec_error *err);
+
+/* The JSON of s (new reference), the same shape jobspec_parse reads. */
+json_t *jobspec_to_json(const cluster_spec *s, const char *dataset);
+
+#endif

@@ -1,0 +1,505 @@
+/* svc: lifetime, the connection pool, shared helpers, the model cache, predictions and
+ * metrics. Datasets are in svc_data.c, jobs in svc_jobs.c, workers in svc_worker.c. */
+#include "svc_internal.h"
+
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- helpers ----------------------------------------------------------------------- */
+
+int svc__sql_err(sqlite3 *db, const char *what, dc_err *e)
+{
+    return dc_err_set(e, DC_EIO, "%s: %s", what, sqlite3_errmsg(db));
+}
+
+void svc__new_id(char *buf, size_t cap, const char *prefix)
+{
+    static atomic_ullong counter;
+    unsigned char b[8] = {0};
+    unsigned long long v = 0;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, b, sizeof b) != (ssize_t)sizeof b) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        v = (unsigned long long)ts.tv_nsec * 6364136223846793005ULL ^
+            (unsigned long long)ts.tv_sec ^ (atomic_fetch_add(&counter, 1) << 40);
+    } else {
+        for (int i = 0; i < 8; i++) v = v << 8 | b[i];
+    }
+    if (fd >= 0) close(fd);
+    snprintf(buf, cap, "%s%016llx", prefix, v);
+}
+
+json_t *svc__col_json(sqlite3_stmt *st, int i)
+{
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(st, i));
+    case SQLITE_FLOAT: {
+        double v = sqlite3_column_double(st, i);
+        return isfinite(v) ? json_real(v) : json_null();
+    }
+    case SQLITE_TEXT: return json_string((const char *)sqlite3_column_text(st, i));
+    default: return json_null();
+    }
+}
+
+json_t *svc__row_json(sqlite3_stmt *st)
+{
+    json_t *o = json_object();
+    for (int i = 0; o && i < sqlite3_column_count(st); i++)
+        json_object_set_new(o, sqlite3_column_name(st, i), svc__col_json(st, i));
+    return o;
+}
+
+int svc__blob_read(sqlite3 *db, const char *id, const char *part, int64_t off, void *buf,
+                   int64_t len, dc_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    sqlite3_blob *b = NULL;
+    int rc;
+
+    if (sqlite3_prepare_v2(db, "SELECT rowid FROM dataset_data WHERE dataset_id = ? AND part = ?",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = svc__sql_err(db, "dataset data", e);
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, part, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        rc = rc == SQLITE_DONE ? dc_err_set(e, SVC_ENOTFOUND, "dataset %s has no part %s", id, part)
+                               : svc__sql_err(db, "dataset data", e);
+        goto out;
+    }
+    if (sqlite3_blob_open(db, "main", "dataset_data", "data", sqlite3_column_int64(st, 0), 0,
+                          &b) != SQLITE_OK) {
+        rc = svc__sql_err(db, "open dataset blob", e);
+        goto out;
+    }
+    if (off < 0 || len < 0 || off + len > sqlite3_blob_bytes(b)) {
+        rc = dc_err_set(e, DC_EINVAL, "read of %lld bytes at %lld is outside the %d-byte blob",
+                        (long long)len, (long long)off, sqlite3_blob_bytes(b));
+        goto out;
+    }
+    /* sqlite3_blob_read takes int sizes: read in pieces of at most 256 MiB. */
+    for (int64_t done = 0; done < len;) {
+        int piece = (int)(len - done < (1 << 28) ? len - done : (1 << 28));
+        if (sqlite3_blob_read(b, (char *)buf + done, piece, (int)(off + done)) != SQLITE_OK) {
+            rc = svc__sql_err(db, "read dataset blob", e);
+            goto out;
+        }
+        done += piece;
+    }
+    rc = 0;
+out:
+    if (b) sqlite3_blob_close(b);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int svc_http_status(int rc)
+{
+    switch (rc) {
+    case DC_EFORMAT: return 400;
+    case DC_EINVAL: return 422;
+    case DC_ENUMERIC: return 422;
+    case SVC_ENOTFOUND: return 404;
+    case SVC_ECONFLICT: return 409;
+    case SVC_ETOOLARGE: return 413;
+    case DC_ENOMEM: return 503;
+    default: return 500;
+    }
+}
+
+/* ---- connection pool ---------------------------------------------------------------- */
+
+store *svc__db_get(svc *s, dc_err *e)
+{
+    store *st = NULL;
+    pthread_mutex_lock(&s->mu);
+    if (s->npool) st = s->pool[--s->npool];
+    pthread_mutex_unlock(&s->mu);
+    if (st) return st;
+    if (store_open(&st, s->db_path, e) < 0) return NULL;
+    pthread_mutex_lock(&s->mu);
+    if (s->nall == s->capall) {
+        int cap = s->capall ? 2 * s->capall : 8;
+        store **a = realloc(s->all, sizeof *a * (size_t)cap);
+        store **p = a ? realloc(s->pool, sizeof *p * (size_t)cap) : NULL;
+        if (a) s->all = a;
+        if (p) s->pool = p;
+        if (a && p) s->capall = s->cappool = cap;
+    }
+    if (s->nall < s->capall) s->all[s->nall++] = st;
+    else {
+        pthread_mutex_unlock(&s->mu);
+        store_close(st);
+        dc_err_set(e, DC_ENOMEM, "out of memory");
+        return NULL;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return st;
+}
+
+void svc__db_put(svc *s, store *st)
+{
+    if (!st) return;
+    store_rollback(st); /* a handler that failed mid-transaction leaves none open */
+    pthread_mutex_lock(&s->mu);
+    s->pool[s->npool++] = st; /* capacity == every connection ever opened */
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* ---- lifetime ------------------------------------------------------------------------ */
+
+int svc_open(svc **out, const svc_config *cfg, dc_err *e)
+{
+    svc *s = calloc(1, sizeof *s);
+    store *st = NULL;
+    int rc;
+
+    *out = NULL;
+    if (!s || !(s->db_path = strdup(cfg->db_path ? cfg->db_path : ""))) {
+        free(s);
+        return dc_err_set(e, DC_ENOMEM, "out of memory");
+    }
+    s->cfg = *cfg;
+    s->cfg.db_path = s->db_path;
+    if (s->cfg.model_cache <= 0) s->cfg.model_cache = 8;
+    if (s->cfg.ckpt_every_s <= 0) s->cfg.ckpt_every_s = 30;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->wake, NULL);
+    pthread_mutex_init(&s->cache_mu, NULL);
+    if (!(st = svc__db_get(s, e))) {
+        rc = e ? e->code : DC_EIO;
+        goto out;
+    }
+    if ((rc = svc__recover(s, st, e)) < 0) goto out;
+    svc__clean_uploads(s);
+    svc__db_put(s, st);
+    st = NULL;
+    if ((rc = svc__workers_start(s, e)) < 0) goto out;
+    *out = s;
+    s = NULL;
+    rc = 0;
+out:
+    if (st) svc__db_put(s, st);
+    svc_free(s);
+    return rc;
+}
+
+void svc_shutdown(svc *s)
+{
+    if (s) svc__workers_stop(s);
+}
+
+void svc_free(svc *s)
+{
+    if (!s) return;
+    svc_shutdown(s);
+    for (int i = 0; i < s->ncache; i++) {
+        cluster_model_free(s->cache[i]->m);
+        pthread_mutex_destroy(&s->cache[i]->mu);
+        free(s->cache[i]);
+    }
+    free(s->cache);
+    for (int i = 0; i < s->nall; i++) store_close(s->all[i]);
+    free(s->all);
+    free(s->pool);
+    free(s->slots);
+    pthread_mutex_destroy(&s->cache_mu);
+    pthread_cond_destroy(&s->wake);
+    pthread_mutex_destroy(&s->mu);
+    free(s->db_path);
+    free(s);
+}
+
+/* ---- model cache --------------------------------------------------------------------- */
+
+static void model_destroy(svc_model *m)
+{
+    cluster_model_free(m->m);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+/* Under cache_mu: the cached entry for id, referenced, or NULL. */
+static svc_model *cache_find(svc *s, const char *id)
+{
+    for (int i = 0; i < s->ncache; i++)
+        if (strcmp(s->cache[i]->id, id) == 0) {
+            s->cache[i]->refs++;
+            s->cache[i]->used = ++s->clock;
+            return s->cache[i];
+        }
+    return NULL;
+}
+
+static int model_load(sqlite3 *db, const char *id, cluster_model **out, dc_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if (sqlite3_prepare_v2(db, "SELECT weights FROM models WHERE id = ?", -1, &st, NULL) !=
+        SQLITE_OK)
+        return svc__sql_err(db, "load model", e);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        rc = cluster_model_load(out, sqlite3_column_blob(st, 0),
+                                (size_t)sqlite3_column_bytes(st, 0), e);
+    else if (rc == SQLITE_DONE)
+        rc = dc_err_set(e, SVC_ENOTFOUND, "no model %s", id);
+    else
+        rc = svc__sql_err(db, "load model", e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int svc__model_acquire(svc *s, sqlite3 *db, const char *id, svc_model **out, dc_err *e)
+{
+    svc_model *m;
+    cluster_model *cm = NULL;
+    int rc;
+
+    *out = NULL;
+    pthread_mutex_lock(&s->cache_mu);
+    m = cache_find(s, id);
+    pthread_mutex_unlock(&s->cache_mu);
+    if (m) {
+        *out = m;
+        return 0;
+    }
+    if ((rc = model_load(db, id, &cm, e)) < 0) return rc;
+    if (!(m = calloc(1, sizeof *m))) {
+        cluster_model_free(cm);
+        return dc_err_set(e, DC_ENOMEM, "out of memory");
+    }
+    snprintf(m->id, sizeof m->id, "%s", id);
+    m->m = cm;
+    pthread_mutex_init(&m->mu, NULL);
+    m->refs = 1;
+    pthread_mutex_lock(&s->cache_mu);
+    svc_model *other = cache_find(s, id); /* loaded meanwhile by another thread */
+    if (other) {
+        pthread_mutex_unlock(&s->cache_mu);
+        model_destroy(m);
+        *out = other;
+        return 0;
+    }
+    m->used = ++s->clock;
+    if (s->ncache == s->cfg.model_cache) { /* evict the least recently used idle one */
+        int victim = -1;
+        for (int i = 0; i < s->ncache; i++)
+            if (victim < 0 || s->cache[i]->used < s->cache[victim]->used) victim = i;
+        if (victim >= 0) {
+            svc_model *v = s->cache[victim];
+            s->cache[victim] = s->cache[--s->ncache];
+            v->cached = 0;
+            if (v->refs == 0) model_destroy(v); /* else the last release frees it */
+        }
+    }
+    if (s->ncache == s->capcache) {
+        int cap = s->capcache ? 2 * s->capcache : 8;
+        svc_model **c = realloc(s->cache, sizeof *c * (size_t)cap);
+        if (c) s->cache = c, s->capcache = cap;
+    }
+    if (s->ncache < s->capcache) {
+        m->cached = 1;
+        s->cache[s->ncache++] = m;
+    }
+    pthread_mutex_unlock(&s->cache_mu);
+    *out = m;
+    return 0;
+}
+
+void svc__model_release(svc *s, svc_model *m)
+{
+    if (!m) return;
+    pthread_mutex_lock(&s->cache_mu);
+    int dead = --m->refs == 0 && !m->cached;
+    pthread_mutex_unlock(&s->cache_mu);
+    if (dead) model_destroy(m);
+}
+
+/* ---- models ------------------------------------------------------------------------- */
+
+int svc_model_get(svc *s, const char *id, json_t **out, dc_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    store *db = svc__db_get(s, e);
+    int rc;
+
+    *out = NULL;
+    if (!db) return e ? e->code : DC_EIO;
+    if (sqlite3_prepare_v2(store_db(db),
+                           "SELECT id, job_id, method, n_clusters, d, arch, "
+                           "size_bytes, created_at FROM models WHERE id = ?",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = svc__sql_err(store_db(db), "get model", e);
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = svc__row_json(st);
+        json_t *arch = json_loads(json_string_value(json_object_get(*out, "arch")), 0, NULL);
+        if (arch) json_object_set_new(*out, "arch", arch);
+        rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
+    } else {
+        rc = rc == SQLITE_DONE ? dc_err_set(e, SVC_ENOTFOUND, "no model %s", id)
+                               : svc__sql_err(store_db(db), "get model", e);
+    }
+out:
+    sqlite3_finalize(st);
+    svc__db_put(s, db);
+    return rc;
+}
+
+/* rows (n, cols) float32 -> a JSON array of arrays. */
+static json_t *matrix_json(const float *a, int64_t n, int cols)
+{
+    json_t *rows = json_array();
+    for (int64_t i = 0; rows && i < n; i++) {
+        json_t *r = json_array();
+        for (int j = 0; r && j < cols; j++) {
+            double v = a[i * cols + j];
+            json_array_append_new(r, isfinite(v) ? json_real(v) : json_null());
+        }
+        if (!r || json_array_append_new(rows, r) < 0) {
+            json_decref(rows);
+            return NULL;
+        }
+    }
+    return rows;
+}
+
+/* Predicts x (n, d) with a referenced model into a JSON object (new reference). */
+static int predict_json(svc_model *m, const float *x, int64_t n, int want_z, json_t **out,
+                        dc_err *e)
+{
+    int k = cluster_model_k(m->m), emb = cluster_model_embed(m->m), rc;
+    float *q = malloc(sizeof(float) * (size_t)(n * k));
+    int32_t *lab = malloc(sizeof(int32_t) * (size_t)n);
+    float *z = want_z ? malloc(sizeof(float) * (size_t)(n * emb)) : NULL;
+    json_t *o = NULL, *labels = NULL;
+
+    *out = NULL;
+    if (!q || !lab || (want_z && !z)) {
+        rc = dc_err_set(e, DC_ENOMEM, "out of memory for %lld samples", (long long)n);
+        goto out;
+    }
+    pthread_mutex_lock(&m->mu);
+    rc = cluster_predict(m->m, x, n, q, lab, z, e);
+    pthread_mutex_unlock(&m->mu);
+    if (rc < 0) {
+        if (rc == DC_EFORMAT) rc = DC_EINVAL; /* non-finite input: 422 */
+        goto out;
+    }
+    labels = json_array();
+    for (int64_t i = 0; labels && i < n; i++) json_array_append_new(labels, json_integer(lab[i]));
+    o = json_pack("{s:I, s:i, s:o, s:o}", "n", (json_int_t)n, "k", k, "labels", labels,
+                  "q", matrix_json(q, n, k));
+    if (o && want_z) json_object_set_new(o, "embeddings", matrix_json(z, n, emb));
+    if (!o) rc = dc_err_set(e, DC_ENOMEM, "out of memory");
+    *out = o;
+out:
+    free(q), free(lab), free(z);
+    return rc;
+}
+
+int svc_model_predict(svc *s, const char *id, const float *x, int64_t n, int d, int want_z,
+                      json_t **out, dc_err *e)
+{
+    svc_model *m = NULL;
+    store *db = NULL;
+    int rc;
+
+    *out = NULL;
+    /* A cached model needs no connection. */
+    pthread_mutex_lock(&s->cache_mu);
+    m = cache_find(s, id);
+    pthread_mutex_unlock(&s->cache_mu);
+    if (!m) {
+        if (!(db = svc__db_get(s, e))) return e ? e->code : DC_EIO;
+        rc = svc__model_acquire(s, store_db(db), id, &m, e);
+        svc__db_put(s, db);
+        if (rc < 0) return rc;
+    }
+    if (d != cluster_model_dim(m->m)) {
+        rc = dc_err_set(e, DC_EINVAL, "model %s takes %d features per sample, got %d", id,
+                        cluster_model_dim(m->m), d);
+        goto out;
+    }
+    if (n < 1) {
+        rc = dc_err_set(e, DC_EINVAL, "no samples");
+        goto out;
+    }
+    rc = predict_json(m, x, n, want_z, out, e);
+    if (rc == 0) json_object_set_new(*out, "model", json_string(id));
+out:
+    svc__model_release(s, m);
+    return rc;
+}
+
+/* ---- metrics ------------------------------------------------------------------------- */
+
+int svc_metrics_text(svc *s, FILE *f)
+{
+    static const char *const statuses[] = {"queued", "running", "succeeded", "failed",
+                                           "cancelled"};
+    long long count[5] = {0};
+    sqlite3_stmt *st = NULL;
+    dc_err e = {0};
+    store *db = svc__db_get(s, &e);
+    double rate = 0;
+    int busy = 0, ncache;
+
+    if (db && sqlite3_prepare_v2(store_db(db), "SELECT status, count(*) FROM jobs GROUP BY status",
+                                 -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW)
+            for (int i = 0; i < 5; i++)
+                if (strcmp((const char *)sqlite3_column_text(st, 0), statuses[i]) == 0)
+                    count[i] = sqlite3_column_int64(st, 1);
+    }
+    sqlite3_finalize(st);
+    svc__db_put(s, db);
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < s->nslots; i++)
+        if (s->slots[i].job_id[0]) busy++, rate += s->slots[i].samples_per_s;
+    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&s->cache_mu);
+    ncache = s->ncache;
+    pthread_mutex_unlock(&s->cache_mu);
+    fputs("# HELP deepclust_jobs Jobs in the database, by status.\n"
+          "# TYPE deepclust_jobs gauge\n", f);
+    for (int i = 0; i < 5; i++)
+        fprintf(f, "deepclust_jobs{status=\"%s\"} %lld\n", statuses[i], count[i]);
+    fprintf(f, "# HELP deepclust_queue_depth Jobs waiting for a worker.\n"
+               "# TYPE deepclust_queue_depth gauge\n"
+               "deepclust_queue_depth %lld\n"
+               "# HELP deepclust_workers_busy Workers training a job now.\n"
+               "# TYPE deepclust_workers_busy gauge\n"
+               "deepclust_workers_busy %d\n"
+               "# HELP deepclust_blas_threads OpenBLAS threads per worker.\n"
+               "# TYPE deepclust_blas_threads gauge\n"
+               "deepclust_blas_threads %d\n"
+               "# HELP deepclust_training_samples_per_second Training throughput of the "
+               "running jobs (samples through the network per second, summed).\n"
+               "# TYPE deepclust_training_samples_per_second gauge\n"
+               "deepclust_training_samples_per_second %.1f\n"
+               "# HELP deepclust_training_samples_total Training samples processed since "
+               "start-up.\n"
+               "# TYPE deepclust_training_samples_total counter\n"
+               "deepclust_training_samples_total %lld\n"
+               "# HELP deepclust_models_cached Models loaded in the predict cache.\n"
+               "# TYPE deepclust_models_cached gauge\n"
+               "deepclust_models_cached %d\n",
+            count[0], busy, s->blas_threads, rate, (long long)atomic_load(&s->samples_total),
+            ncache);
+    return 0;
+}

@@ -1,0 +1,133 @@
+/* svc: the clustering service behind the HTTP routes: datasets, jobs, the worker pool,
+ * models and predictions, all kept in one SQLite file (store.h, migrations/).
+ *
+ * The api/ handlers parse a request, call one svc_* function and turn its result into a
+ * reply: a JSON document (a new reference in *out, owned by the caller) or a negative
+ * code that svc_http_status() maps to an HTTP status (the dc_err message is the detail).
+ *
+ *   svc_config cfg = {.db_path = "deepclust.db", .workers = 1};
+ *   svc *s = NULL;
+ *   if (svc_open(&s, &cfg, &e) < 0) ...;   // migrates, recovers crashed jobs, starts workers
+ *   ... svc_job_create(s, spec, &job, &je, &e) ...
+ *   svc_shutdown(s);                       // running jobs stop and go back to the queue
+ *   svc_free(s);
+ *
+ * Threads: every svc_* function is thread-safe. HTTP threads borrow SQLite connections
+ * from a pool (one connection is used by one thread at a time); each worker thread owns
+ * its own. Workers claim the oldest queued job in a transaction, train it with
+ * cluster_fit_ex, write every progress event as an iterations row, checkpoints into the
+ * checkpoints table, and the final model into models. A cancel reaches a running job
+ * through an in-memory flag (and the jobs.cancel_requested column, polled once a
+ * second), checked in the progress callback. At start-up, jobs a crash left 'running'
+ * are requeued: to resume from their checkpoint when they have one, from the start
+ * otherwise (at most SVC_MAX_ATTEMPTS starts, then failed with the reason). */
+#ifndef DC_SVC_H
+#define DC_SVC_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "dc_err.h"
+#include "jobspec.h"
+
+/* Codes beyond dc_err.h's, for svc_http_status. */
+enum {
+    SVC_ENOTFOUND = -20, /* no such dataset, job or model: 404 */
+    SVC_ECONFLICT = -21, /* the resource is busy or in the wrong state: 409 */
+    SVC_ETOOLARGE = -22, /* over a size limit: 413 */
+};
+
+enum { SVC_MAX_ATTEMPTS = 3, SVC_PAGE_MAX = 1000, SVC_ASSIGN_PAGE_MAX = 10000 };
+
+typedef struct svc_config {
+    const char *db_path;
+    int workers;          /* training threads; 0 = none (jobs stay queued: tests) */
+    int blas_threads;     /* OpenBLAS threads; 0 = max(1, cores / workers) */
+    int model_cache;      /* models kept loaded for predict; <= 0 = 8 */
+    double ckpt_every_s;  /* checkpoint period while training; <= 0 = 30 s */
+} svc_config;
+
+typedef struct svc svc;
+
+/* Opens the database (migrating it), recovers jobs left running, starts the workers. */
+int svc_open(svc **out, const svc_config *cfg, dc_err *e);
+
+/* Stops the workers: a running job is asked to stop and goes back to 'queued' (keeping
+ * its checkpoint, so that the next start resumes it). Waits for the threads.
+ * Idempotent. */
+void svc_shutdown(svc *s);
+
+/* svc_shutdown, then closes every connection and frees s. NULL is a no-op. */
+void svc_free(svc *s);
+
+/* HTTP status for a negative code (400 format, 422 invalid, 404, 409, 413, 503
+ * out of memory, 500 otherwise). */
+int svc_http_status(int rc);
+
+/* ---- datasets ---------------------------------------------------------------------- */
+
+typedef struct svc_upload {
+    const char *name;     /* shown in listings; NULL = "dataset" */
+    int format;           /* data_format (DATA_FMT_AUTO detects) */
+    int scale;            /* enum data_scale */
+    int csv_header;       /* enum data_csv_header */
+    int csv_has_label;    /* 1: CSV label column csv_label_col */
+    int csv_label_col;
+    char sha256[65];      /* of the body as uploaded */
+    int64_t upload_bytes;
+} svc_upload;
+
+/* A mkstemp() template for an upload's temporary file: "<db path>.upload-XXXXXX",
+ * beside the database. Files of this name that a crash left behind are removed by
+ * svc_open. Returns 0, or DC_EINVAL when cap is too small. */
+int svc_upload_template(const svc *s, char *buf, size_t cap);
+
+/* Validates and converts the uploaded file at path (streaming, bounded memory) into a
+ * new dataset; *out = its JSON. The file is left for the caller to remove. A file that
+ * does not parse is DC_EFORMAT (message from core/data: byte offset or line), a label
+ * vector DC_EINVAL; nothing is left in the database on failure. */
+int svc_dataset_import(svc *s, const char *path, const svc_upload *u, json_t **out,
+                       dc_err *e);
+/* Replaces the labels of dataset id with the label file at path (IDX1, NPY 1-D, CSV with
+ * one column); the count must match (DC_EINVAL otherwise). */
+int svc_dataset_set_labels(svc *s, const char *id, const char *path, json_t **out, dc_err *e);
+int svc_dataset_get(svc *s, const char *id, json_t **out, dc_err *e);
+int svc_dataset_list(svc *s, int limit, int offset, json_t **out, dc_err *e);
+/* SVC_ECONFLICT while a queued or running job uses it. Finished jobs keep their rows
+ * (their dataset becomes null). */
+int svc_dataset_delete(svc *s, const char *id, dc_err *e);
+
+/* ---- jobs -------------------------------------------------------------------------- */
+
+/* Validates spec (borrowed; jobspec.h) against its dataset and queues a job; *out = the
+ * job. On a spec error returns DC_EINVAL with je filled (status 400/422 and field). */
+int svc_job_create(svc *s, const json_t *spec, json_t **out, jobspec_error *je, dc_err *e);
+int svc_job_get(svc *s, const char *id, json_t **out, dc_err *e);
+/* status NULL or "" = all; newest first. */
+int svc_job_list(svc *s, const char *status, int limit, int offset, json_t **out, dc_err *e);
+/* Rows with seq > since, in order, at most limit. */
+int svc_job_iterations(svc *s, const char *id, int64_t since, int limit, json_t **out,
+                       dc_err *e);
+/* Queued: cancelled now. Running: flagged, the worker stops within a second or two.
+ * Finished: SVC_ECONFLICT. *out = the job. */
+int svc_job_cancel(svc *s, const char *id, json_t **out, dc_err *e);
+/* Labels and q of training samples [offset, offset + limit), from the job's model. */
+int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit, json_t **out,
+                        dc_err *e);
+
+/* ---- models ------------------------------------------------------------------------ */
+
+int svc_model_get(svc *s, const char *id, json_t **out, dc_err *e);
+/* x (n, d) float32 -> {model, n, k, labels, q[, embeddings]}. A d other than the
+ * model's is DC_EINVAL; NaN/Inf in x DC_EINVAL too (naming the sample). */
+int svc_model_predict(svc *s, const char *id, const float *x, int64_t n, int d, int want_z,
+                      json_t **out, dc_err *e);
+
+/* ---- operations -------------------------------------------------------------------- */
+
+/* Appends Prometheus text: jobs by status, queue depth, busy workers, training
+ * throughput, cached models. */
+int svc_metrics_text(svc *s, FILE *f);
+
+#endif

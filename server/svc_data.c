@@ -1,0 +1,497 @@
+/* svc_data: datasets. An upload is validated and converted by core/data's streaming
+ * reader, block of rows by block of rows, straight into a zeroblob of the right size
+ * (sqlite3_blob_write), each block in its own short transaction so that workers are
+ * never kept waiting for the write lock. The dataset row says 'uploading' until the last
+ * block is in; a failed import deletes it, and start-up deletes any a crash left. */
+#include "svc_internal.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "data.h"
+
+enum { BLOCK_BYTES = 4 << 20 }; /* rows read and written per transaction */
+
+int svc_upload_template(const svc *s, char *buf, size_t cap)
+{
+    int n = snprintf(buf, cap, "%s.upload-XXXXXX", s->db_path);
+    return n > 0 && (size_t)n < cap ? 0 : DC_EINVAL;
+}
+
+void svc__clean_uploads(const svc *s)
+{
+    char dir[4096], prefix[512];
+    const char *slash = strrchr(s->db_path, '/');
+    DIR *d;
+    struct dirent *ent;
+
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - s->db_path) : 1,
+             slash ? (slash == s->db_path ? "/" : s->db_path) : ".");
+    snprintf(prefix, sizeof prefix, "%s.upload-", slash ? slash + 1 : s->db_path);
+    if (!(d = opendir(dir))) return;
+    while ((ent = readdir(d)))
+        if (strncmp(ent->d_name, prefix, strlen(prefix)) == 0 &&
+            strlen(ent->d_name) == strlen(prefix) + 6) {
+            char path[4600];
+            snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
+            if (unlink(path) == 0)
+                fprintf(stderr, "deepclust: recovery: removed %s, left by an interrupted upload\n",
+                        path);
+        }
+    closedir(d);
+}
+
+static const char dataset_cols[] =
+    "SELECT id, name, format, dtype, n, d, shape, has_labels, n_classes, size_bytes, sha256, "
+    "created_at FROM datasets";
+
+/* The dataset row as JSON (shape parsed, has_labels a boolean). */
+static json_t *dataset_json(sqlite3_stmt *st)
+{
+    json_t *o = svc__row_json(st);
+    if (!o) return NULL;
+    json_t *shape = json_loads(json_string_value(json_object_get(o, "shape")), 0, NULL);
+    if (shape) json_object_set_new(o, "shape", shape);
+    json_object_set_new(o, "has_labels",
+                        json_boolean(json_integer_value(json_object_get(o, "has_labels"))));
+    return o;
+}
+
+static int dataset_fetch(sqlite3 *db, const char *id, json_t **out, dc_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    char sql[512];
+    int rc;
+
+    snprintf(sql, sizeof sql, "%s WHERE id = ? AND status = 'ready'", dataset_cols);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return svc__sql_err(db, "get dataset", e);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = dataset_json(st);
+        rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
+    } else {
+        rc = rc == SQLITE_DONE ? dc_err_set(e, SVC_ENOTFOUND, "no dataset %s", id)
+                               : svc__sql_err(db, "get dataset", e);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int exec_bind1(sqlite3 *db, const char *sql, const char *arg, dc_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+    }
+    rc = rc == SQLITE_DONE ? 0 : svc__sql_err(db, sql, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int64_t rowid_of(sqlite3 *db, const char *id, const char *part)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t r = -1;
+    if (sqlite3_prepare_v2(db, "SELECT rowid FROM dataset_data WHERE dataset_id = ? AND part = ?",
+                           -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, part, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) r = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
+/* Writes len bytes at off into blob rowid, in its own transaction. */
+static int blob_write_txn(store *db, int64_t rowid, const void *buf, int64_t len, int64_t off,
+                          dc_err *e)
+{
+    sqlite3 *h = store_db(db);
+    sqlite3_blob *b = NULL;
+    int rc = store_begin(db, e);
+    if (rc < 0) return rc;
+    if (sqlite3_blob_open(h, "main", "dataset_data", "data", rowid, 1, &b) != SQLITE_OK ||
+        sqlite3_blob_write(b, buf, (int)len, (int)off) != SQLITE_OK) {
+        rc = svc__sql_err(h, "write dataset blob", e);
+        goto out;
+    }
+    sqlite3_blob_close(b);
+    b = NULL;
+    rc = store_commit(db, e);
+out:
+    if (b) sqlite3_blob_close(b);
+    if (rc < 0) store_rollback(db);
+    return rc;
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Distinct values of labels (n); -1 when out of memory. */
+static int64_t n_distinct(const int32_t *labels, int64_t n)
+{
+    int32_t *c = malloc(sizeof *c * (size_t)n);
+    int64_t k = 0;
+    if (!c) return -1;
+    memcpy(c, labels, sizeof *c * (size_t)n);
+    qsort(c, (size_t)n, sizeof *c, cmp_i32);
+    for (int64_t i = 0; i < n; i++) k += i == 0 || c[i] != c[i - 1];
+    free(c);
+    return k;
+}
+
+/* Reads the whole file once to count (and validate) its rows. */
+static int count_rows(const char *path, const svc_upload *u, const data_opts *o, int64_t *n,
+                      dc_err *e)
+{
+    data_reader *r = NULL;
+    float *buf = NULL;
+    int64_t got, block;
+    int rc = data_reader_open(&r, path, (data_format)u->format, o, e);
+    if (rc < 0) return rc;
+    block = BLOCK_BYTES / ((int64_t)data_reader_info(r)->d * 4);
+    if (block < 1) block = 1;
+    if (!(buf = malloc(sizeof(float) * (size_t)(block * data_reader_info(r)->d)))) {
+        rc = dc_err_set(e, DC_ENOMEM, "out of memory");
+        goto out;
+    }
+    while ((rc = data_reader_next(r, buf, NULL, block, &got, e)) == 0 && got > 0) {}
+    if (rc == 0) *n = data_reader_rows(r);
+out:
+    free(buf);
+    data_reader_close(r);
+    return rc;
+}
+
+int svc_dataset_import(svc *s, const char *path, const svc_upload *u, json_t **out, dc_err *e)
+{
+    data_opts o = {.scale = u->scale, .csv_header = u->csv_header,
+                   .csv_has_label = u->csv_has_label, .csv_label_col = u->csv_label_col};
+    data_reader *r = NULL;
+    const data_info *in;
+    store *db = NULL;
+    sqlite3_stmt *st = NULL;
+    float *buf = NULL;
+    int32_t *labels = NULL;
+    char id[JOBSPEC_ID_MAX], shape[96], fmt[32];
+    int64_t n = -1, got, done = 0, block, xrow, yrow = -1, ncls = -1;
+    int d, rc, inserted = 0;
+
+    *out = NULL;
+    if ((rc = data_reader_open(&r, path, (data_format)u->format, &o, e)) < 0) goto out;
+    in = data_reader_info(r);
+    if (in->labels_only) {
+        rc = dc_err_set(e, DC_EINVAL, "the upload is a label vector (1-D, %lld values), not "
+                        "samples: send it to PUT /v1/datasets/{id}/labels", (long long)in->n);
+        goto out;
+    }
+    d = in->d;
+    if (in->n >= 0 && in->size_checked) {
+        n = in->n;
+    } else { /* CSV, or a .gz whose size says nothing: count in a first pass */
+        data_reader_close(r);
+        r = NULL;
+        if ((rc = count_rows(path, u, &o, &n, e)) < 0) goto out;
+        if ((rc = data_reader_open(&r, path, (data_format)u->format, &o, e)) < 0) goto out;
+        in = data_reader_info(r);
+    }
+    if (!(db = svc__db_get(s, e))) {
+        rc = e ? e->code : DC_EIO;
+        goto out;
+    }
+    int64_t limit = sqlite3_limit(store_db(db), SQLITE_LIMIT_LENGTH, -1);
+    if (n * d > (limit - 16) / 4 || n * d > INT32_MAX / 4) {
+        rc = dc_err_set(e, SVC_ETOOLARGE, "%lld samples x %d features is %lld bytes as float32, "
+                        "over the %lld-byte limit of one stored dataset", (long long)n, d,
+                        (long long)(n * d * 4), (long long)(limit < INT32_MAX ? limit : INT32_MAX));
+        goto out;
+    }
+    if (in->h > 0 && in->c > 1) snprintf(shape, sizeof shape, "[%d,%d,%d]", in->h, in->w, in->c);
+    else if (in->h > 0) snprintf(shape, sizeof shape, "[%d,%d]", in->h, in->w);
+    else snprintf(shape, sizeof shape, "[%d]", d);
+    snprintf(fmt, sizeof fmt, "%s%s", data_format_name(in->format), in->gzipped ? ".gz" : "");
+    svc__new_id(id, sizeof id, "ds_");
+
+    /* 1. the rows, 'uploading', with zeroblobs of the final size */
+    sqlite3 *h = store_db(db);
+    if ((rc = store_begin(db, e)) < 0) goto out;
+    if (sqlite3_prepare_v2(h,
+                           "INSERT INTO datasets (id, name, format, dtype, n, d, shape, "
+                           "has_labels, size_bytes, sha256, status) VALUES "
+                           "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'uploading')",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = svc__sql_err(h, "insert dataset", e);
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, u->name && *u->name ? u->name : "dataset", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, fmt, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, data_dtype_name(in->dtype), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, n);
+    sqlite3_bind_int(st, 6, d);
+    sqlite3_bind_text(st, 7, shape, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 8, in->has_labels);
+    sqlite3_bind_int64(st, 9, n * d * 4 + (in->has_labels ? n * 4 : 0));
+    sqlite3_bind_text(st, 10, u->sha256, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = svc__sql_err(h, "insert dataset", e);
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(
+                h, "INSERT INTO dataset_data (dataset_id, part, data) VALUES (?, ?, zeroblob(?))",
+                -1, &st, NULL) != SQLITE_OK) {
+        rc = svc__sql_err(h, "insert dataset data", e);
+        goto out;
+    }
+    for (int part = 0; part < 1 + in->has_labels; part++) {
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, part ? "y" : "x", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, part ? n * 4 : n * d * 4);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+            rc = svc__sql_err(h, "insert dataset data", e);
+            goto out;
+        }
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if ((rc = store_commit(db, e)) < 0) goto out;
+    inserted = 1;
+    xrow = rowid_of(h, id, "x");
+    if (in->has_labels) yrow = rowid_of(h, id, "y");
+
+    /* 2. the samples, block by block */
+    block = BLOCK_BYTES / ((int64_t)d * 4);
+    if (block < 1) block = 1;
+    buf = malloc(sizeof(float) * (size_t)(block * d));
+    /* + block: a reader that found more rows than counted must not write past the end */
+    if (in->has_labels) labels = malloc(sizeof(int32_t) * (size_t)(n + block));
+    if (!buf || (in->has_labels && !labels)) {
+        rc = dc_err_set(e, DC_ENOMEM, "out of memory");
+        goto out;
+    }
+    int32_t *lab_block = labels;
+    while ((rc = data_reader_next(r, buf, lab_block, block, &got, e)) == 0 && got > 0) {
+        if (done + got > n) {
+            rc = dc_err_set(e, DC_EFORMAT, "more than the %lld rows counted", (long long)n);
+            goto out;
+        }
+        if ((rc = blob_write_txn(db, xrow, buf, got * d * 4, done * d * 4, e)) < 0) goto out;
+        done += got;
+        if (labels) lab_block = labels + done;
+    }
+    if (rc < 0) goto out;
+    if (done != n) {
+        rc = dc_err_set(e, DC_EFORMAT, "%lld rows read, the header said %lld", (long long)done,
+                        (long long)n);
+        goto out;
+    }
+    if (labels) {
+        if ((rc = blob_write_txn(db, yrow, labels, n * 4, 0, e)) < 0) goto out;
+        ncls = n_distinct(labels, n);
+    }
+
+    /* 3. ready */
+    if ((rc = store_begin(db, e)) < 0) goto out;
+    if (sqlite3_prepare_v2(h, "UPDATE datasets SET status = 'ready', n_classes = ? WHERE id = ?",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = svc__sql_err(h, "finish dataset", e);
+        goto out;
+    }
+    if (ncls >= 0) sqlite3_bind_int64(st, 1, ncls);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = svc__sql_err(h, "finish dataset", e);
+        goto out;
+    }
+    if ((rc = store_commit(db, e)) < 0) goto out;
+    rc = dataset_fetch(h, id, out, e);
+out:
+    sqlite3_finalize(st);
+    if (db) {
+        store_rollback(db);
+        if (rc < 0 && inserted)
+            exec_bind1(store_db(db), "DELETE FROM datasets WHERE id = ?", id, NULL);
+        svc__db_put(s, db);
+    }
+    free(buf);
+    free(labels);
+    data_reader_close(r);
+    return rc;
+}
+
+int svc_dataset_set_labels(svc *s, const char *id, const char *path, json_t **out, dc_err *e)
+{
+    int32_t *labels = NULL;
+    int64_t nl = 0, n = -1, ncls;
+    sqlite3_stmt *st = NULL;
+    store *db = NULL;
+    sqlite3 *h;
+    int rc;
+
+    *out = NULL;
+    if (!(db = svc__db_get(s, e))) return e ? e->code : DC_EIO;
+    h = store_db(db);
+    if (sqlite3_prepare_v2(h, "SELECT n FROM datasets WHERE id = ? AND status = 'ready'", -1, &st,
+                           NULL) != SQLITE_OK) {
+        rc = svc__sql_err(h, "get dataset", e);
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (n < 0) {
+        rc = dc_err_set(e, SVC_ENOTFOUND, "no dataset %s", id);
+        goto out;
+    }
+    if ((rc = data_load_labels(&labels, &nl, path, DATA_FMT_AUTO, e)) < 0) goto out;
+    if (nl != n) {
+        rc = dc_err_set(e, DC_EINVAL, "%lld labels for a dataset of %lld samples", (long long)nl,
+                        (long long)n);
+        goto out;
+    }
+    if ((ncls = n_distinct(labels, n)) < 0) {
+        rc = dc_err_set(e, DC_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = store_begin(db, e)) < 0) goto out;
+    if ((rc = exec_bind1(h, "DELETE FROM dataset_data WHERE dataset_id = ? AND part = 'y'", id,
+                         e)) < 0)
+        goto out;
+    if (sqlite3_prepare_v2(h,
+                           "INSERT INTO dataset_data (dataset_id, part, data) VALUES (?, 'y', ?)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = svc__sql_err(h, "store labels", e);
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_blob64(st, 2, labels, (sqlite3_uint64)n * 4, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = svc__sql_err(h, "store labels", e);
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(h,
+                           "UPDATE datasets SET has_labels = 1, n_classes = ?, "
+                           "size_bytes = n * d * 4 + n * 4 WHERE id = ?",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = svc__sql_err(h, "store labels", e);
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, ncls);
+    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = svc__sql_err(h, "store labels", e);
+        goto out;
+    }
+    if ((rc = store_commit(db, e)) < 0) goto out;
+    rc = dataset_fetch(h, id, out, e);
+out:
+    sqlite3_finalize(st);
+    svc__db_put(s, db); /* rolls back an open transaction */
+    free(labels);
+    return rc;
+}
+
+int svc_dataset_get(svc *s, const char *id, json_t **out, dc_err *e)
+{
+    store *db = svc__db_get(s, e);
+    *out = NULL;
+    if (!db) return e ? e->code : DC_EIO;
+    int rc = dataset_fetch(store_db(db), id, out, e);
+    svc__db_put(s, db);
+    return rc;
+}
+
+int svc_dataset_list(svc *s, int limit, int offset, json_t **out, dc_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    store *db = svc__db_get(s, e);
+    json_t *items = json_array();
+    long long total = 0;
+    char sql[512];
+    int rc;
+
+    *out = NULL;
+    if (!db || !items) {
+        rc = db ? dc_err_set(e, DC_ENOMEM, "out of memory") : (e ? e->code : DC_EIO);
+        goto out;
+    }
+    snprintf(sql, sizeof sql, "%s WHERE status = 'ready' ORDER BY created_at DESC, rowid DESC "
+             "LIMIT ? OFFSET ?", dataset_cols);
+    if (sqlite3_prepare_v2(store_db(db), sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = svc__sql_err(store_db(db), "list datasets", e);
+        goto out;
+    }
+    sqlite3_bind_int(st, 1, limit);
+    sqlite3_bind_int(st, 2, offset);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) json_array_append_new(items, dataset_json(st));
+    if (rc != SQLITE_DONE) {
+        rc = svc__sql_err(store_db(db), "list datasets", e);
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(store_db(db), "SELECT count(*) FROM datasets WHERE status = 'ready'",
+                           -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        total = sqlite3_column_int64(st, 0);
+    *out = json_pack("{s:O, s:I, s:i, s:i}", "items", items, "total", (json_int_t)total,
+                     "limit", limit, "offset", offset);
+    rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
+out:
+    sqlite3_finalize(st);
+    json_decref(items);
+    svc__db_put(s, db);
+    return rc;
+}
+
+int svc_dataset_delete(svc *s, const char *id, dc_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    store *db = svc__db_get(s, e);
+    sqlite3 *h;
+    int rc;
+
+    if (!db) return e ? e->code : DC_EIO;
+    h = store_db(db);
+    if ((rc = store_begin(db, e)) < 0) goto out;
+    if (sqlite3_prepare_v2(
+                h,
+                "SELECT (SELECT count(*) FROM datasets WHERE id = ?1 AND status = 'ready'), "
+                "(SELECT count(*) FROM jobs WHERE dataset_id = ?1 AND status IN ('queued', "
+                "'running'))",
+                -1, &st, NULL) != SQLITE_OK ||
+        (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_step(st) != SQLITE_ROW)) {
+        rc = svc__sql_err(h, "delete dataset", e);
+        goto out;
+    }
+    if (sqlite3_column_int(st, 0) == 0) {
+        rc = dc_err_set(e, SVC_ENOTFOUND, "no dataset %s", id);
+        goto out;
+    }
+    if (sqlite3_column_int(st, 1) > 0) {
+        rc = dc_err_set(e, SVC_ECONFLICT, "dataset %s is used by %d queued or running job(s); "
+                        "cancel them first", id, sqlite3_column_int(st, 1));
+        goto out;
+    }
+    if ((rc = exec_bind1(h, "DELETE FROM datasets WHERE id = ?", id, e)) < 0) goto out;
+    rc = store_commit(db, e);
+out:
+    sqlite3_finalize(st);
+    svc__db_put(s, db);
+    return rc;
+}

@@ -1,0 +1,82 @@
+/* svc_internal: what svc*.c share and nobody else should use. */
+#ifndef DC_SVC_INTERNAL_H
+#define DC_SVC_INTERNAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+
+#include "cluster.h"
+#include "store.h"
+#include "svc.h"
+
+/* One worker thread and the job it runs. */
+typedef struct svc_slot {
+    svc *s;
+    pthread_t thread;
+    int started;
+    char job_id[JOBSPEC_ID_MAX]; /* "" when idle; under s->mu */
+    atomic_int cancel;           /* set by svc_job_cancel for job_id */
+    atomic_int stop;             /* core's stop flag (polled per batch): cancel or shutdown */
+    double samples_per_s;        /* under s->mu */
+} svc_slot;
+
+/* A loaded model. predict uses the net's workspace: one caller at a time (mu). */
+typedef struct svc_model {
+    char id[JOBSPEC_ID_MAX];
+    cluster_model *m;
+    pthread_mutex_t mu;
+    int refs;       /* under s->cache_mu */
+    uint64_t used;  /* LRU clock, under s->cache_mu */
+    int cached;     /* 0: evicted or never cached, freed at the last release */
+} svc_model;
+
+struct svc {
+    svc_config cfg;
+    char *db_path;
+    pthread_mutex_t mu;   /* pool, slots, stopping */
+    pthread_cond_t wake;  /* a job was queued, or stop */
+    int stopping;
+    store **pool;         /* idle connections for HTTP threads */
+    int npool, cappool;
+    store **all;          /* every pooled connection ever opened (closed at free) */
+    int nall, capall;
+    svc_slot *slots;
+    int nslots;
+    int blas_threads;
+    atomic_llong samples_total; /* training samples processed, all jobs */
+    pthread_mutex_t cache_mu;
+    svc_model **cache;
+    int ncache, capcache;
+    uint64_t clock;
+};
+
+store *svc__db_get(svc *s, dc_err *e);
+void svc__db_put(svc *s, store *st);
+
+/* DC_EIO with what and SQLite's message. */
+int svc__sql_err(sqlite3 *db, const char *what, dc_err *e);
+void svc__new_id(char *buf, size_t cap, const char *prefix);
+/* Column i as JSON (NULL, non-finite -> null). New reference. */
+json_t *svc__col_json(sqlite3_stmt *st, int i);
+/* The whole row as an object keyed by column names. New reference. */
+json_t *svc__row_json(sqlite3_stmt *st);
+/* Reads len bytes at byte offset off of dataset_data(id, part) into buf. */
+int svc__blob_read(sqlite3 *db, const char *id, const char *part, int64_t off, void *buf,
+                   int64_t len, dc_err *e);
+
+/* Model cache: a referenced, loaded model, or SVC_ENOTFOUND. */
+int svc__model_acquire(svc *s, sqlite3 *db, const char *id, svc_model **out, dc_err *e);
+void svc__model_release(svc *s, svc_model *m);
+
+/* The worker pool (svc_worker.c). */
+int svc__workers_start(svc *s, dc_err *e);
+void svc__workers_stop(svc *s);
+/* Sets the cancel flag of the slot running job id; 1 if one was. */
+int svc__cancel_running(svc *s, const char *id);
+/* Removes upload temporary files a crash left beside the database. */
+void svc__clean_uploads(const svc *s);
+/* Start-up recovery of jobs left running. */
+int svc__recover(svc *s, store *st, dc_err *e);
+
+#endif

@@ -1,0 +1,447 @@
+/* svc_jobs: creating, listing, reading and cancelling jobs; their iterations and
+ * assignments; start-up recovery. The worker side is svc_worker.c. */
+#include "svc_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char job_cols[] =
+    "SELECT j.id, j.dataset_id AS dataset, j.method, j.n_clusters, j.seed, j.status, j.phase, "
+    "100.0 * j.progress AS progress, j.eta_s, j.samples_per_s, j.cancel_requested, j.error, "
+    "j.metrics, j.attempts, j.resume, j.created_at, j.started_at, j.finished_at, j.updated_at, "
+    "(julianday(j.started_at) - julianday(j.created_at)) * 86400.0 AS queued_s, "
+    "(julianday(COALESCE(j.finished_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))) - "
+    " julianday(j.started_at)) * 86400.0 AS running_s, "
+    "(SELECT m.id FROM models m WHERE m.job_id = j.id) AS model, j.spec "
+    "FROM jobs j";
+
+/* The job row as the API shows it. */
+static json_t *job_json(sqlite3_stmt *st)
+{
+    json_t *o = svc__row_json(st);
+    if (!o) return NULL;
+    static const char *const docs[] = {"spec", "metrics"};
+    for (int i = 0; i < 2; i++) {
+        json_t *v = json_object_get(o, docs[i]);
+        json_t *parsed = json_is_string(v) ? json_loads(json_string_value(v), 0, NULL) : NULL;
+        if (parsed) json_object_set_new(o, docs[i], parsed);
+    }
+    json_object_set_new(o, "cancel_requested",
+                        json_boolean(json_integer_value(json_object_get(o, "cancel_requested"))));
+    json_object_set_new(o, "resume",
+                        json_boolean(json_integer_value(json_object_get(o, "resume"))));
+    json_t *t = json_pack("{s:O, s:O}", "queued_s", json_object_get(o, "queued_s"), "running_s",
+                          json_object_get(o, "running_s"));
+    if (t) json_object_set_new(o, "timings", t);
+    json_object_del(o, "queued_s");
+    json_object_del(o, "running_s");
+    return o;
+}
+
+static int job_fetch(sqlite3 *db, const char *id, json_t **out, dc_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    char sql[1024];
+    int rc;
+
+    *out = NULL;
+    snprintf(sql, sizeof sql, "%s WHERE j.id = ?", job_cols);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return svc__sql_err(db, "get job", e);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = job_json(st);
+        rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
+    } else {
+        rc = rc == SQLITE_DONE ? dc_err_set(e, SVC_ENOTFOUND, "no job %s", id)
+                               : svc__sql_err(db, "get job", e);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int svc_job_create(svc *s, const json_t *spec, json_t **out, jobspec_error *je, dc_err *e)
+{
+    cluster_spec cs;
+    char ds[JOBSPEC_ID_MAX], id[JOBSPEC_ID_MAX];
+    json_t *norm = NULL;
+    char *text = NULL;
+    sqlite3_stmt *st = NULL;
+    store *db = NULL;
+    sqlite3 *h;
+    int rc;
+
+    *out = NULL;
+    if (jobspec_parse(spec, &cs, ds, &norm, je) < 0)
+        return dc_err_set(e, DC_EINVAL, "%s", je->msg);
+    if (!(db = svc__db_get(s, e))) {
+        rc = e ? e->code : DC_EIO;
+        goto out;
+    }
+    h = store_db(db);
+    if ((rc = store_begin(db, e)) < 0) goto out;
+    if (sqlite3_prepare_v2(h, "SELECT n, d, shape FROM datasets WHERE id = ? AND status = 'ready'",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = svc__sql_err(h, "create job", e);
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, ds, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        /* An unknown dataset is a bad value in the body, not a missing resource. */
+        je->status = 422;
+        snprintf(je->field, sizeof je->field, "dataset");
+        snprintf(je->msg, sizeof je->msg, "dataset: no dataset %s", ds);
+        rc = dc_err_set(e, DC_EINVAL, "%s", je->msg);
+        goto out;
+    }
+    int64_t n = sqlite3_column_int64(st, 0);
+    int d = sqlite3_column_int(st, 1), hh = 0, ww = 0, cc = 0;
+    json_t *shape = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+    if (json_array_size(shape) >= 2) {
+        hh = (int)json_integer_value(json_array_get(shape, 0));
+        ww = (int)json_integer_value(json_array_get(shape, 1));
+        cc = json_array_size(shape) >= 3 ? (int)json_integer_value(json_array_get(shape, 2)) : 1;
+    }
+    json_decref(shape);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (jobspec_check_data(&cs, n, d, hh, ww, cc, je) < 0) {
+        rc = dc_err_set(e, DC_EINVAL, "%s", je->msg);
+        goto out;
+    }
+    if (!(text = json_dumps(norm, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(12)))) {
+        rc = dc_err_set(e, DC_ENOMEM, "out of memory");
+        goto out;
+    }
+    svc__new_id(id, sizeof id, "job_");
+    if (sqlite3_prepare_v2(h, "INSERT INTO jobs (id, dataset_id, method, n_clusters, seed, spec) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK) {
+        rc = svc__sql_err(h, "create job", e);
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, cluster_method_name((cluster_method)cs.method), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, cs.k);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)cs.seed);
+    sqlite3_bind_text(st, 6, text, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        rc = svc__sql_err(h, "create job", e);
+        goto out;
+    }
+    if ((rc = store_commit(db, e)) < 0) goto out;
+    pthread_mutex_lock(&s->mu);
+    pthread_cond_broadcast(&s->wake);
+    pthread_mutex_unlock(&s->mu);
+    rc = job_fetch(h, id, out, e);
+out:
+    sqlite3_finalize(st);
+    svc__db_put(s, db);
+    json_decref(norm);
+    free(text);
+    return rc;
+}
+
+int svc_job_get(svc *s, const char *id, json_t **out, dc_err *e)
+{
+    store *db = svc__db_get(s, e);
+    *out = NULL;
+    if (!db) return e ? e->code : DC_EIO;
+    int rc = job_fetch(store_db(db), id, out, e);
+    svc__db_put(s, db);
+    return rc;
+}
+
+int svc_job_list(svc *s, const char *status, int limit, int offset, json_t **out, dc_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    store *db = svc__db_get(s, e);
+    json_t *items = json_array();
+    long long total = 0;
+    char sql[1400];
+    int rc, all = !status || !*status;
+
+    *out = NULL;
+    if (!db || !items) {
+        rc = db ? dc_err_set(e, DC_ENOMEM, "out of memory") : (e ? e->code : DC_EIO);
+        goto out;
+    }
+    snprintf(sql, sizeof sql, "%s WHERE (?1 IS NULL OR j.status = ?1) "
+             "ORDER BY j.created_at DESC, j.rowid DESC LIMIT ?2 OFFSET ?3", job_cols);
+    if (sqlite3_prepare_v2(store_db(db), sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = svc__sql_err(store_db(db), "list jobs", e);
+        goto out;
+    }
+    if (!all) sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, limit);
+    sqlite3_bind_int(st, 3, offset);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *j = job_json(st);
+        json_object_del(j, "spec"); /* listings stay small: GET /v1/jobs/{id} has it */
+        json_array_append_new(items, j);
+    }
+    if (rc != SQLITE_DONE) {
+        rc = svc__sql_err(store_db(db), "list jobs", e);
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(store_db(db),
+                           "SELECT count(*) FROM jobs WHERE ?1 IS NULL OR status = ?1", -1, &st,
+                           NULL) == SQLITE_OK) {
+        if (!all) sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) total = sqlite3_column_int64(st, 0);
+    }
+    *out = json_pack("{s:O, s:I, s:i, s:i}", "items", items, "total", (json_int_t)total,
+                     "limit", limit, "offset", offset);
+    if (*out && offset + limit < total)
+        json_object_set_new(*out, "next_offset", json_integer(offset + limit));
+    rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
+out:
+    sqlite3_finalize(st);
+    json_decref(items);
+    svc__db_put(s, db);
+    return rc;
+}
+
+static int job_exists(sqlite3 *db, const char *id, dc_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM jobs WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+        return svc__sql_err(db, "get job", e);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? dc_err_set(e, SVC_ENOTFOUND, "no job %s", id)
+                                                  : svc__sql_err(db, "get job", e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int svc_job_iterations(svc *s, const char *id, int64_t since, int limit, json_t **out, dc_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    store *db = svc__db_get(s, e);
+    json_t *items = json_array();
+    int64_t last = since;
+    int rc;
+
+    *out = NULL;
+    if (!db || !items) {
+        rc = db ? dc_err_set(e, DC_ENOMEM, "out of memory") : (e ? e->code : DC_EIO);
+        goto out;
+    }
+    if ((rc = job_exists(store_db(db), id, e)) < 0) goto out;
+    if (sqlite3_prepare_v2(store_db(db),
+                           "SELECT seq, phase, epoch, step, loss, acc, nmi, ari, label_change, "
+                           "elapsed_s, created_at FROM iterations WHERE job_id = ? AND seq > ? "
+                           "ORDER BY seq LIMIT ?", -1, &st, NULL) != SQLITE_OK) {
+        rc = svc__sql_err(store_db(db), "iterations", e);
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, since);
+    sqlite3_bind_int(st, 3, limit);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        last = sqlite3_column_int64(st, 0);
+        json_array_append_new(items, svc__row_json(st));
+    }
+    if (rc != SQLITE_DONE) {
+        rc = svc__sql_err(store_db(db), "iterations", e);
+        goto out;
+    }
+    *out = json_pack("{s:s, s:O, s:I}", "job", id, "items", items, "next_since", (json_int_t)last);
+    rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
+out:
+    sqlite3_finalize(st);
+    json_decref(items);
+    svc__db_put(s, db);
+    return rc;
+}
+
+int svc_job_cancel(svc *s, const char *id, json_t **out, dc_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    store *db = svc__db_get(s, e);
+    char status[16] = "";
+    sqlite3 *h;
+    int rc;
+
+    *out = NULL;
+    if (!db) return e ? e->code : DC_EIO;
+    h = store_db(db);
+    if ((rc = store_begin(db, e)) < 0) goto out;
+    if (sqlite3_prepare_v2(h, "SELECT status FROM jobs WHERE id = ?", -1, &st, NULL) != SQLITE_OK) {
+        rc = svc__sql_err(h, "cancel job", e);
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = dc_err_set(e, SVC_ENOTFOUND, "no job %s", id);
+        goto out;
+    }
+    snprintf(status, sizeof status, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    st = NULL;
+    if (strcmp(status, "queued") == 0) {
+        rc = sqlite3_prepare_v2(h, "UPDATE jobs SET status = 'cancelled', cancel_requested = 1, "
+                                "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), "
+                                "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), eta_s = NULL "
+                                "WHERE id = ?", -1, &st, NULL);
+    } else if (strcmp(status, "running") == 0) {
+        rc = sqlite3_prepare_v2(h, "UPDATE jobs SET cancel_requested = 1, "
+                                "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
+                                -1, &st, NULL);
+    } else {
+        rc = dc_err_set(e, SVC_ECONFLICT, "job %s is %s already", id, status);
+        goto out;
+    }
+    if (rc != SQLITE_OK || (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC),
+                            sqlite3_step(st) != SQLITE_DONE)) {
+        rc = svc__sql_err(h, "cancel job", e);
+        goto out;
+    }
+    if ((rc = store_commit(db, e)) < 0) goto out;
+    svc__cancel_running(s, id);
+    rc = job_fetch(h, id, out, e);
+out:
+    sqlite3_finalize(st);
+    svc__db_put(s, db);
+    return rc;
+}
+
+int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit, json_t **out,
+                        dc_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    store *db = svc__db_get(s, e);
+    svc_model *m = NULL;
+    float *x = NULL, *q = NULL;
+    int32_t *lab = NULL;
+    char model[JOBSPEC_ID_MAX] = "", ds[JOBSPEC_ID_MAX] = "";
+    int64_t n = 0, cnt;
+    int d = 0, k, rc;
+
+    *out = NULL;
+    if (!db) return e ? e->code : DC_EIO;
+    sqlite3 *h = store_db(db);
+    if ((rc = job_exists(h, id, e)) < 0) goto out;
+    if (sqlite3_prepare_v2(h, "SELECT m.id, j.dataset_id, d.n, d.d FROM jobs j "
+                           "LEFT JOIN models m ON m.job_id = j.id "
+                           "LEFT JOIN datasets d ON d.id = j.dataset_id WHERE j.id = ?",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = svc__sql_err(h, "assignments", e);
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        if (sqlite3_column_text(st, 0))
+            snprintf(model, sizeof model, "%s", (const char *)sqlite3_column_text(st, 0));
+        if (sqlite3_column_text(st, 1))
+            snprintf(ds, sizeof ds, "%s", (const char *)sqlite3_column_text(st, 1));
+        n = sqlite3_column_int64(st, 2);
+        d = sqlite3_column_int(st, 3);
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (!model[0]) {
+        rc = dc_err_set(e, SVC_ECONFLICT, "job %s has no model (it has not succeeded)", id);
+        goto out;
+    }
+    if (!ds[0]) {
+        rc = dc_err_set(e, SVC_ECONFLICT, "the dataset of job %s was deleted", id);
+        goto out;
+    }
+    if ((rc = svc__model_acquire(s, h, model, &m, e)) < 0) goto out;
+    if (cluster_model_dim(m->m) != d) {
+        rc = dc_err_set(e, SVC_ECONFLICT, "model %s does not fit dataset %s", model, ds);
+        goto out;
+    }
+    k = cluster_model_k(m->m);
+    if (offset > n) offset = n;
+    cnt = n - offset < limit ? n - offset : limit;
+    x = malloc(sizeof(float) * (size_t)(cnt * d + 1));
+    q = malloc(sizeof(float) * (size_t)(cnt * k + 1));
+    lab = malloc(sizeof(int32_t) * (size_t)(cnt + 1));
+    if (!x || !q || !lab) {
+        rc = dc_err_set(e, DC_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (cnt > 0) {
+        if ((rc = svc__blob_read(h, ds, "x", offset * d * 4, x, cnt * d * 4, e)) < 0) goto out;
+        pthread_mutex_lock(&m->mu);
+        rc = cluster_predict(m->m, x, cnt, q, lab, NULL, e);
+        pthread_mutex_unlock(&m->mu);
+        if (rc < 0) goto out;
+    }
+    json_t *labels = json_array(), *qa = json_array();
+    for (int64_t i = 0; i < cnt && labels && qa; i++) {
+        json_array_append_new(labels, json_integer(lab[i]));
+        json_t *row = json_array();
+        for (int j = 0; row && j < k; j++) {
+            double v = q[i * k + j];
+            json_array_append_new(row, isfinite(v) ? json_real(v) : json_null());
+        }
+        json_array_append_new(qa, row);
+    }
+    *out = json_pack("{s:s, s:s, s:s, s:I, s:i, s:I, s:i, s:o, s:o}", "job", id, "model", model,
+                     "dataset", ds, "n", (json_int_t)n, "k", k, "offset", (json_int_t)offset,
+                     "limit", limit, "labels", labels, "q", qa);
+    if (*out && offset + cnt < n)
+        json_object_set_new(*out, "next_offset", json_integer(offset + cnt));
+    rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
+out:
+    sqlite3_finalize(st);
+    svc__model_release(s, m);
+    svc__db_put(s, db);
+    free(x), free(q), free(lab);
+    return rc;
+}
+
+int svc__recover(svc *s, store *st, dc_err *e)
+{
+    static const char *const what[] = {
+        "half-written dataset(s) from an interrupted upload deleted",
+        "job(s) left running requeued to resume from their checkpoint",
+        "job(s) left running without a checkpoint requeued from the start",
+        "job(s) left running with a cancel request marked cancelled",
+        "job(s) interrupted too often marked failed"};
+    static const char *const sql[] = {
+        /* a crash mid-upload: the half-written dataset goes */
+        "DELETE FROM datasets WHERE status = 'uploading'",
+        /* running with a checkpoint: resume from it */
+        "UPDATE jobs SET status = 'queued', resume = 1, phase = NULL, eta_s = NULL, "
+        "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+        "WHERE status = 'running' AND cancel_requested = 0 AND attempts < " "3"
+        " AND id IN (SELECT job_id FROM checkpoints)",
+        /* running without one: start again (little was lost) */
+        "UPDATE jobs SET status = 'queued', resume = 0, phase = NULL, progress = 0, eta_s = NULL, "
+        "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+        "WHERE status = 'running' AND cancel_requested = 0 AND attempts < " "3",
+        /* a cancel was asked for: honour it */
+        "UPDATE jobs SET status = 'cancelled', eta_s = NULL, "
+        "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), "
+        "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+        "WHERE status = 'running' AND cancel_requested = 1",
+        /* interrupted too often: give up, with the reason */
+        "UPDATE jobs SET status = 'failed', eta_s = NULL, error = 'interrupted ' || attempts || "
+        "' times (server restarts or crashes while it ran); not started again', "
+        "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), "
+        "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE status = 'running'",
+    };
+    int rc;
+    _Static_assert(SVC_MAX_ATTEMPTS == 3, "the SQL above says 3");
+    if ((rc = store_begin(st, e)) < 0) return rc;
+    for (size_t i = 0; i < sizeof sql / sizeof *sql; i++) {
+        if (sqlite3_exec(store_db(st), sql[i], NULL, NULL, NULL) != SQLITE_OK) {
+            rc = svc__sql_err(store_db(st), "recovery", e);
+            store_rollback(st);
+            return rc;
+        }
+        if (sqlite3_changes(store_db(st)) > 0)
+            fprintf(stderr, "deepclust: recovery: %d %s\n", sqlite3_changes(store_db(st)), what[i]);
+    }
+    return store_commit(st, e);
+}

@@ -1,0 +1,593 @@
+/* svc_worker: the training worker pool. Each thread owns one SQLite connection, claims
+ * the oldest queued job in a transaction, loads its dataset from the BLOBs, runs
+ * cluster_fit_ex and writes what happens back in short transactions: one iterations
+ * row plus the job's phase/progress/ETA per progress event, the checkpoint (replaced in
+ * place) whenever core hands one over, and at the end the model and final metrics.
+ *
+ * Stopping: the progress callback (and the checkpoint hook) return nonzero when the
+ * slot's cancel flag is set (POST /v1/jobs/{id}/cancel), when jobs.cancel_requested is
+ * set (polled at most once a second: a cancel from another process), or when the
+ * service shuts down; core then returns DC_ECANCEL and the job ends 'cancelled', or,
+ * on shutdown, goes back to 'queued' to resume from its checkpoint. */
+#include "svc_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "data.h"
+#include "metrics.h"
+
+void openblas_set_num_threads(int num_threads); /* OpenBLAS; process-wide */
+
+enum { STOP_NONE = 0, STOP_CANCEL = 1, STOP_SHUTDOWN = 2 };
+
+typedef struct job_run {
+    svc *s;
+    svc_slot *slot;
+    store *db;
+    char id[JOBSPEC_ID_MAX];
+    char dataset[JOBSPEC_ID_MAX];
+    int resume;            /* started from a checkpoint */
+    cluster_spec spec;
+    dataset ds;
+    int64_t seq;           /* next iterations.seq */
+    double t0, last_poll, last_ev_t;
+    int stop;              /* STOP_* once decided */
+    cluster_event last;    /* last event seen */
+    int have_last;
+    double pretrain_s, kmeans_s;
+} job_run;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void bind_num(sqlite3_stmt *st, int i, double v)
+{
+    if (isfinite(v)) sqlite3_bind_double(st, i, v);
+    else sqlite3_bind_null(st, i);
+}
+
+/* Runs one prepared-and-bound statement to completion. */
+static int step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, dc_err *e)
+{
+    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : svc__sql_err(db, what, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int prep(sqlite3 *db, const char *sql, sqlite3_stmt **st, dc_err *e)
+{
+    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
+        return svc__sql_err(db, sql, e);
+    return 0;
+}
+
+/* STOP_* the job should obey now. */
+static int should_stop(job_run *r)
+{
+    if (r->stop) return r->stop;
+    if (atomic_load(&r->slot->cancel)) return r->stop = STOP_CANCEL;
+    pthread_mutex_lock(&r->s->mu);
+    int stopping = r->s->stopping;
+    pthread_mutex_unlock(&r->s->mu);
+    if (stopping) return r->stop = STOP_SHUTDOWN;
+    double t = now_s();
+    if (t - r->last_poll >= 1.0) {
+        sqlite3_stmt *st = NULL;
+        r->last_poll = t;
+        if (sqlite3_prepare_v2(store_db(r->db), "SELECT cancel_requested FROM jobs WHERE id = ?",
+                               -1, &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0)) r->stop = STOP_CANCEL;
+        }
+        sqlite3_finalize(st);
+    }
+    return r->stop;
+}
+
+/* Progress: one iterations row and the job's progress, in one short transaction. */
+static int on_event(void *ctx, const cluster_event *ev)
+{
+    job_run *r = ctx;
+    sqlite3 *h = store_db(r->db);
+    sqlite3_stmt *st = NULL;
+    dc_err e = {0};
+    double t = now_s(), samples = 0, p = ev->progress;
+    int is_epoch = strcmp(ev->phase, "pretrain") == 0 || strcmp(ev->phase, "vae") == 0;
+
+    r->last = *ev;
+    r->have_last = 1;
+    if (strcmp(ev->phase, "pretrain") == 0) r->pretrain_s = ev->elapsed_s;
+    if (strcmp(ev->phase, "kmeans") == 0) r->kmeans_s = ev->elapsed_s;
+    if (is_epoch) samples = (double)r->ds.n;
+    else if (strcmp(ev->phase, "cluster") == 0)
+        samples = (double)r->spec.update_interval * r->spec.batch;
+    if (samples > 0) {
+        double rate = t > r->last_ev_t ? samples / (t - r->last_ev_t) : 0;
+        atomic_fetch_add(&r->s->samples_total, (long long)samples);
+        pthread_mutex_lock(&r->s->mu);
+        r->slot->samples_per_s = rate;
+        pthread_mutex_unlock(&r->s->mu);
+    }
+    r->last_ev_t = t;
+    if (!(p >= 0)) p = 0;
+    if (p > 1) p = 1;
+
+    if (store_begin(r->db, &e) < 0) goto out;
+    if (prep(h, "INSERT INTO iterations (job_id, seq, phase, epoch, step, loss, acc, nmi, ari, "
+             "label_change, elapsed_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st, &e) < 0)
+        goto out;
+    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, r->seq);
+    sqlite3_bind_text(st, 3, ev->phase, -1, SQLITE_STATIC);
+    if (is_epoch) sqlite3_bind_int(st, 4, ev->iter);
+    else sqlite3_bind_int(st, 5, ev->iter);
+    bind_num(st, 6, ev->loss);
+    bind_num(st, 7, ev->acc);
+    bind_num(st, 8, ev->nmi);
+    bind_num(st, 9, ev->ari);
+    bind_num(st, 10, ev->label_change);
+    bind_num(st, 11, ev->elapsed_s);
+    if (step_done(h, st, "insert iteration", &e) < 0) goto out;
+    if (prep(h, "UPDATE jobs SET phase = ?, progress = ?, eta_s = ?, samples_per_s = ?, "
+             "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?", &st, &e) < 0)
+        goto out;
+    sqlite3_bind_text(st, 1, ev->phase, -1, SQLITE_STATIC);
+    sqlite3_bind_double(st, 2, p);
+    bind_num(st, 3, p > 0 ? ev->elapsed_s * (1 - p) / p : NAN);
+    bind_num(st, 4, r->slot->samples_per_s);
+    sqlite3_bind_text(st, 5, r->id, -1, SQLITE_STATIC);
+    if (step_done(h, st, "update job", &e) < 0) goto out;
+    if (store_commit(r->db, &e) < 0) goto out;
+    r->seq++;
+out:
+    if (e.code) {
+        store_rollback(r->db);
+        fprintf(stderr, "deepclust: job %s: progress not recorded: %s\n", r->id, e.msg);
+    }
+    return should_stop(r) != STOP_NONE;
+}
+
+/* Checkpoint hook: the state replaces the job's previous one. */
+static int on_ckpt(void *ctx, const void *state, size_t len)
+{
+    job_run *r = ctx;
+    sqlite3 *h = store_db(r->db);
+    sqlite3_stmt *st = NULL;
+    dc_err e = {0};
+
+    if (store_begin(r->db, &e) < 0) goto out;
+    if (prep(h,
+             "INSERT OR REPLACE INTO checkpoints (job_id, phase, step, state) VALUES (?, ?, ?, ?)",
+             &st, &e) < 0)
+        goto out;
+    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->have_last ? r->last.phase : "start", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 3, r->have_last ? r->last.iter : 0);
+    sqlite3_bind_blob64(st, 4, state, (sqlite3_uint64)len, SQLITE_STATIC);
+    if (step_done(h, st, "store checkpoint", &e) < 0) goto out;
+    store_commit(r->db, &e);
+out:
+    if (e.code) {
+        store_rollback(r->db);
+        fprintf(stderr, "deepclust: job %s: checkpoint not stored: %s\n", r->id, e.msg);
+    }
+    return should_stop(r) != STOP_NONE;
+}
+
+/* Claims the oldest queued job: 1 claimed (r filled), 0 none, < 0 error. */
+static int claim(store *db, svc_slot *slot, job_run *r, char **spec_text, dc_err *e)
+{
+    sqlite3 *h = store_db(db);
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if ((rc = store_begin(db, e)) < 0) return rc;
+    if ((rc = prep(h, "SELECT id, COALESCE(dataset_id, ''), spec, resume FROM jobs "
+                   "WHERE status = 'queued' ORDER BY created_at, rowid LIMIT 1", &st, e)) < 0)
+        goto out;
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        rc = rc == SQLITE_DONE ? 0 : svc__sql_err(h, "claim job", e);
+        goto out;
+    }
+    snprintf(r->id, sizeof r->id, "%s", (const char *)sqlite3_column_text(st, 0));
+    snprintf(r->dataset, sizeof r->dataset, "%s", (const char *)sqlite3_column_text(st, 1));
+    *spec_text = strdup((const char *)sqlite3_column_text(st, 2));
+    r->resume = sqlite3_column_int(st, 3);
+    sqlite3_finalize(st);
+    st = NULL;
+    if ((rc = prep(h, "UPDATE jobs SET status = 'running', attempts = attempts + 1, "
+                   "started_at = COALESCE(started_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), "
+                   "phase = 'loading', error = NULL, "
+                   "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?", &st, e)) < 0)
+        goto out;
+    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+    rc = step_done(h, st, "claim job", e);
+    st = NULL;
+    if (rc < 0) goto out;
+    pthread_mutex_lock(&slot->s->mu);
+    snprintf(slot->job_id, sizeof slot->job_id, "%s", r->id);
+    atomic_store(&slot->cancel, 0);
+    atomic_store(&slot->stop, slot->s->stopping); /* a shutdown may have begun */
+    slot->samples_per_s = 0;
+    pthread_mutex_unlock(&slot->s->mu);
+    if ((rc = store_commit(db, e)) < 0) goto out;
+    rc = *spec_text ? 1 : dc_err_set(e, DC_ENOMEM, "out of memory");
+out:
+    sqlite3_finalize(st);
+    if (rc <= 0) store_rollback(db);
+    return rc;
+}
+
+/* Loads the dataset's samples (and labels) into r->ds. */
+static int load_dataset(job_run *r, dc_err *e)
+{
+    sqlite3 *h = store_db(r->db);
+    sqlite3_stmt *st = NULL;
+    int rc, has_labels;
+    int64_t n;
+    int d;
+
+    if (!r->dataset[0]) return dc_err_set(e, DC_EINVAL, "its dataset was deleted");
+    if ((rc = prep(h, "SELECT n, d, shape, has_labels FROM datasets WHERE id = ?", &st, e)) < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, r->dataset, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return dc_err_set(e, DC_EINVAL, "dataset %s is gone", r->dataset);
+    }
+    n = sqlite3_column_int64(st, 0);
+    d = sqlite3_column_int(st, 1);
+    json_t *shape = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+    has_labels = sqlite3_column_int(st, 3);
+    sqlite3_finalize(st);
+    if ((rc = dataset_alloc(&r->ds, n, d, has_labels, e)) < 0) {
+        json_decref(shape);
+        return rc;
+    }
+    if (json_array_size(shape) >= 2) {
+        r->ds.h = (int)json_integer_value(json_array_get(shape, 0));
+        r->ds.w = (int)json_integer_value(json_array_get(shape, 1));
+        r->ds.c =
+                json_array_size(shape) >= 3 ? (int)json_integer_value(json_array_get(shape, 2)) : 1;
+    }
+    json_decref(shape);
+    if ((rc = svc__blob_read(h, r->dataset, "x", 0, r->ds.x, n * d * 4, e)) < 0) return rc;
+    if (has_labels && (rc = svc__blob_read(h, r->dataset, "y", 0, r->ds.labels, n * 4, e)) < 0)
+        return rc;
+    return 0;
+}
+
+static int load_checkpoint(job_run *r, void **buf, size_t *len, dc_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+    *buf = NULL;
+    *len = 0;
+    if ((rc = prep(store_db(r->db), "SELECT state FROM checkpoints WHERE job_id = ?", &st, e)) < 0)
+        return rc;
+    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) > 0) {
+        *len = (size_t)sqlite3_column_bytes(st, 0);
+        if ((*buf = malloc(*len))) memcpy(*buf, sqlite3_column_blob(st, 0), *len);
+        else rc = dc_err_set(e, DC_ENOMEM, "out of memory");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The final metrics (new reference): scores on the training set when it has labels. */
+static json_t *final_metrics(job_run *r, cluster_model *m, dc_err *e)
+{
+    int k = cluster_model_k(m);
+    int32_t *pred = malloc(sizeof(int32_t) * (size_t)r->ds.n);
+    int64_t *sizes = calloc((size_t)k, sizeof *sizes);
+    metrics_scores sc = {NAN, NAN, NAN};
+    json_t *o = NULL, *sz = json_array();
+
+    if (!pred || !sizes || !sz || cluster_predict(m, r->ds.x, r->ds.n, NULL, pred, NULL, e) < 0)
+        goto out;
+    for (int64_t i = 0; i < r->ds.n; i++)
+        if (pred[i] >= 0 && pred[i] < k) sizes[pred[i]]++;
+    for (int j = 0; j < k; j++) json_array_append_new(sz, json_integer(sizes[j]));
+    if (r->ds.labels)
+        metrics_all((const int *)pred, (const int *)r->ds.labels, (size_t)r->ds.n, &sc, NULL);
+#define NUM(v) (isfinite(v) ? json_real(v) : json_null())
+    o = json_pack("{s:I, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:O}",
+                  "n", (json_int_t)r->ds.n, "k", k, "acc", NUM(sc.acc), "nmi", NUM(sc.nmi),
+                  "ari", NUM(sc.ari), "seconds", NUM(r->last.elapsed_s),
+                  "pretrain_seconds", NUM(r->pretrain_s), "last_loss", NUM(r->last.loss),
+                  "last_label_change", NUM(r->last.label_change),
+                  "iterations", json_integer(r->seq), "resumed", r->resume, "cluster_sizes", sz);
+#undef NUM
+out:
+    json_decref(sz);
+    free(pred);
+    free(sizes);
+    return o;
+}
+
+static json_t *arch_json(const cluster_model *m)
+{
+    const cluster_spec *s = cluster_model_spec(m);
+    json_t *hidden = json_array();
+    for (int i = 0; hidden && s->method != CM_KMEANS && i < s->n_hidden; i++)
+        json_array_append_new(hidden, json_integer(s->hidden[i]));
+    return json_pack("{s:s, s:i, s:i, s:i, s:o}", "method",
+                     cluster_method_name((cluster_method)s->method), "k", cluster_model_k(m),
+                     "d", cluster_model_dim(m), "embed", cluster_model_embed(m), "hidden", hidden);
+}
+
+/* The job succeeded: model, metrics and status in one transaction. */
+static int finish_ok(job_run *r, cluster_model *m, dc_err *e)
+{
+    sqlite3 *h = store_db(r->db);
+    sqlite3_stmt *st = NULL;
+    void *buf = NULL;
+    size_t len = 0;
+    char mid[JOBSPEC_ID_MAX], *arch = NULL, *mtext = NULL;
+    json_t *mj = final_metrics(r, m, e), *aj = arch_json(m);
+    int rc;
+
+    if (!mj || !aj || !(mtext = json_dumps(mj, JSON_COMPACT)) ||
+        !(arch = json_dumps(aj, JSON_COMPACT))) {
+        rc = e && e->code ? e->code : dc_err_set(e, DC_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = cluster_model_save(m, &buf, &len, e)) < 0) goto out;
+    svc__new_id(mid, sizeof mid, "mdl_");
+    if ((rc = store_begin(r->db, e)) < 0) goto out;
+    if ((rc = prep(h, "INSERT INTO models (id, job_id, method, n_clusters, d, arch, size_bytes, "
+                   "weights) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &st, e)) < 0)
+        goto out;
+    sqlite3_bind_text(st, 1, mid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, cluster_method_name((cluster_method)r->spec.method), -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, cluster_model_k(m));
+    sqlite3_bind_int(st, 5, cluster_model_dim(m));
+    sqlite3_bind_text(st, 6, arch, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, (sqlite3_int64)len);
+    sqlite3_bind_blob64(st, 8, buf, (sqlite3_uint64)len, SQLITE_STATIC);
+    if ((rc = step_done(h, st, "store model", e)) < 0) goto out;
+    if ((rc = prep(h, "UPDATE jobs SET status = 'succeeded', phase = 'done', progress = 1, "
+                   "eta_s = 0, resume = 0, metrics = ?, "
+                   "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), "
+                   "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?", &st, e)) < 0)
+        goto out;
+    sqlite3_bind_text(st, 1, mtext, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->id, -1, SQLITE_STATIC);
+    if ((rc = step_done(h, st, "finish job", e)) < 0) goto out;
+    if ((rc = prep(h, "DELETE FROM checkpoints WHERE job_id = ?", &st, e)) < 0) goto out;
+    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+    if ((rc = step_done(h, st, "finish job", e)) < 0) goto out;
+    rc = store_commit(r->db, e);
+out:
+    if (rc < 0) store_rollback(r->db);
+    json_decref(mj), json_decref(aj);
+    free(mtext), free(arch), free(buf);
+    return rc;
+}
+
+/* Any other end: status (failed, cancelled, queued again) and the reason. */
+static int finish_other(job_run *r, const char *status, const char *error, dc_err *e)
+{
+    sqlite3 *h = store_db(r->db);
+    sqlite3_stmt *st = NULL;
+    int requeue = strcmp(status, "queued") == 0, rc;
+
+    if ((rc = store_begin(r->db, e)) < 0) return rc;
+    if (requeue) {
+        /* a clean stop is not a failed attempt; resume when there is a checkpoint */
+        rc = prep(h, "UPDATE jobs SET status = 'queued', phase = NULL, eta_s = NULL, "
+                  "attempts = MAX(attempts - 1, 0), "
+                  "resume = EXISTS (SELECT 1 FROM checkpoints WHERE job_id = ?1), "
+                  "progress = CASE WHEN EXISTS (SELECT 1 FROM checkpoints WHERE job_id = ?1) "
+                  "THEN progress ELSE 0 END, "
+                  "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1", &st, e);
+    } else {
+        rc = prep(h, "UPDATE jobs SET status = ?2, error = ?3, eta_s = NULL, resume = 0, "
+                  "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), "
+                  "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1", &st, e);
+        if (rc == 0) {
+            sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 3, error, -1, SQLITE_STATIC);
+        }
+    }
+    if (rc < 0) goto out;
+    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+    if ((rc = step_done(h, st, "finish job", e)) < 0) goto out;
+    if (!requeue) {
+        if ((rc = prep(h, "DELETE FROM checkpoints WHERE job_id = ?", &st, e)) < 0) goto out;
+        sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+        if ((rc = step_done(h, st, "finish job", e)) < 0) goto out;
+    }
+    rc = store_commit(r->db, e);
+out:
+    if (rc < 0) store_rollback(r->db);
+    return rc;
+}
+
+/* The phase a run starts in, until its first progress event names one. */
+static const char *first_phase(int method)
+{
+    return method == CM_KMEANS ? "kmeans" : method == CM_VAE ? "vae" : "pretrain";
+}
+
+/* Records the phase (best effort: progress events will say it again). */
+static void set_phase(job_run *r, const char *phase)
+{
+    sqlite3_stmt *st = NULL;
+    dc_err e = {0};
+    if (prep(store_db(r->db), "UPDATE jobs SET phase = ?, "
+             "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?", &st, &e) < 0)
+        return;
+    sqlite3_bind_text(st, 1, phase, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->id, -1, SQLITE_STATIC);
+    step_done(store_db(r->db), st, "set phase", &e);
+}
+
+static void run_job(svc *s, svc_slot *slot, store *db, job_run *r, const char *spec_text)
+{
+    cluster_model *m = NULL;
+    void *ck = NULL;
+    size_t cklen = 0;
+    char ds_id[JOBSPEC_ID_MAX], reason[700];
+    jobspec_error je;
+    dc_err e = {0};
+    int rc;
+
+    r->s = s, r->slot = slot, r->db = db;
+    r->t0 = r->last_poll = r->last_ev_t = now_s();
+    json_t *spec = json_loads(spec_text, 0, NULL);
+    rc = spec ? jobspec_parse(spec, &r->spec, ds_id, NULL, &je) : DC_EINVAL;
+    json_decref(spec);
+    if (rc < 0) {
+        dc_err_set(&e, DC_EINVAL, "stored spec is not valid: %s", spec ? je.msg : "not JSON");
+        goto done;
+    }
+    { /* iterations continue after the rows of earlier attempts */
+        sqlite3_stmt *st = NULL;
+        if (prep(store_db(db), "SELECT COALESCE(MAX(seq) + 1, 0) FROM iterations WHERE job_id = ?",
+                 &st, &e) == 0) {
+            sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+            if (sqlite3_step(st) == SQLITE_ROW) r->seq = sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+        }
+    }
+    if ((rc = load_dataset(r, &e)) < 0) goto done;
+    if (r->resume && (rc = load_checkpoint(r, &ck, &cklen, &e)) < 0) goto done;
+    if (r->resume && !ck) r->resume = 0; /* nothing to resume from: start over */
+    set_phase(r, r->resume ? "resuming" : first_phase(r->spec.method));
+    cluster_fit_opts o = {.cb = on_event, .ctx = r, .ckpt = on_ckpt, .ckpt_ctx = r,
+                          .ckpt_every_s = s->cfg.ckpt_every_s, .resume = ck, .resume_len = cklen,
+                          .stop = &r->slot->stop};
+    rc = cluster_fit_ex(&m, &r->spec, &r->ds, &o, &e);
+    if (rc == 0) rc = finish_ok(r, m, &e);
+done:
+    if (rc == 0) {
+        fprintf(stderr, "deepclust: job %s succeeded\n", r->id);
+    } else {
+        const char *status = "failed";
+        if (rc == DC_ECANCEL && r->stop == STOP_SHUTDOWN) status = "queued";
+        else if (rc == DC_ECANCEL) status = "cancelled";
+        if (r->resume && (rc == DC_EINVAL || rc == DC_EFORMAT))
+            snprintf(reason, sizeof reason, "cannot resume from the checkpoint: %s", e.msg);
+        else if (rc == DC_ECANCEL)
+            snprintf(reason, sizeof reason, "%s", r->stop == STOP_SHUTDOWN ? "stopped by shutdown"
+                                                                             : "cancelled");
+        else
+            snprintf(reason, sizeof reason, "%s", e.msg[0] ? e.msg : dc_err_name(rc));
+        dc_err fe = {0};
+        if (finish_other(r, status, reason, &fe) < 0)
+            fprintf(stderr, "deepclust: job %s: cannot record the end (%s): %s\n", r->id, status,
+                    fe.msg);
+        fprintf(stderr, "deepclust: job %s %s: %s\n", r->id, status, reason);
+    }
+    cluster_model_free(m);
+    free(ck);
+    dataset_free(&r->ds);
+}
+
+static void *worker_main(void *arg)
+{
+    svc_slot *slot = arg;
+    svc *s = slot->s;
+    store *db = NULL;
+    dc_err e = {0};
+
+    if (store_open(&db, s->db_path, &e) < 0) {
+        fprintf(stderr, "deepclust: worker: %s\n", e.msg);
+        return NULL;
+    }
+    for (;;) {
+        job_run *r = NULL;
+        char *spec_text = NULL;
+        int rc;
+
+        pthread_mutex_lock(&s->mu);
+        int stopping = s->stopping;
+        pthread_mutex_unlock(&s->mu);
+        if (stopping) break;
+        if (!(r = calloc(1, sizeof *r))) {
+            sleep(1);
+            continue;
+        }
+        rc = claim(db, slot, r, &spec_text, &e);
+        if (rc > 0) run_job(s, slot, db, r, spec_text);
+        else if (rc < 0) fprintf(stderr, "deepclust: worker: %s\n", e.msg);
+        pthread_mutex_lock(&s->mu);
+        slot->job_id[0] = 0;
+        slot->samples_per_s = 0;
+        if (rc <= 0 && !s->stopping) { /* idle: wait for a job (or poll once a second) */
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            pthread_cond_timedwait(&s->wake, &s->mu, &ts);
+        }
+        pthread_mutex_unlock(&s->mu);
+        free(spec_text);
+        free(r);
+    }
+    store_close(db);
+    return NULL;
+}
+
+int svc__workers_start(svc *s, dc_err *e)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int n = s->cfg.workers > 0 ? s->cfg.workers : 0;
+
+    if (cores < 1) cores = 1;
+    s->blas_threads = s->cfg.blas_threads > 0
+                              ? s->cfg.blas_threads
+                              : (int)(cores / (n > 0 ? n : 1) > 0 ? cores / (n > 0 ? n : 1) : 1);
+    if (n == 0) return 0;
+    openblas_set_num_threads(s->blas_threads); /* process-wide: workers x this = cores */
+    if (!(s->slots = calloc((size_t)n, sizeof *s->slots)))
+        return dc_err_set(e, DC_ENOMEM, "out of memory");
+    s->nslots = n;
+    for (int i = 0; i < n; i++) {
+        s->slots[i].s = s;
+        if (pthread_create(&s->slots[i].thread, NULL, worker_main, &s->slots[i]) != 0)
+            return dc_err_set(e, DC_EIO, "cannot start worker thread %d", i);
+        s->slots[i].started = 1;
+    }
+    return 0;
+}
+
+void svc__workers_stop(svc *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    for (int i = 0; i < s->nslots; i++) atomic_store(&s->slots[i].stop, 1);
+    pthread_cond_broadcast(&s->wake);
+    pthread_mutex_unlock(&s->mu);
+    for (int i = 0; i < s->nslots; i++)
+        if (s->slots[i].started) {
+            pthread_join(s->slots[i].thread, NULL);
+            s->slots[i].started = 0;
+        }
+}
+
+int svc__cancel_running(svc *s, const char *id)
+{
+    int found = 0;
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < s->nslots; i++)
+        if (strcmp(s->slots[i].job_id, id) == 0) {
+            atomic_store(&s->slots[i].cancel, 1);
+            atomic_store(&s->slots[i].stop, 1);
+            found = 1;
+        }
+    pthread_mutex_unlock(&s->mu);
+    return found;
+}

@@ -1,0 +1,227 @@
+/* test_svc_jobspec: the job spec parser (server/jobspec.h) and SHA-256 (server/sha256.h)
+ * of the clustering service, without HTTP: defaults, every kind of error with its JSON
+ * path and status, the JSON round trip the workers rely on, and FIPS 180 test vectors. */
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "jobspec.h"
+#include "sha256.h"
+#include "svc.h"
+
+/* Parses text; returns jobspec_parse's code, fills s and je. */
+static int parse(const char *text, cluster_spec *s, jobspec_error *je, json_t **norm)
+{
+    json_error_t jerr;
+    char ds[JOBSPEC_ID_MAX];
+    json_t *j = json_loads(text, 0, &jerr);
+    if (!j) {
+        fprintf(stderr, "bad test JSON: %s: %s\n", text, jerr.text);
+        return 99;
+    }
+    int rc = jobspec_parse(j, s, ds, norm, je);
+    json_decref(j);
+    return rc;
+}
+
+/* Expects an error with status and field. */
+static void expect_error(const char *text, int status, const char *field)
+{
+    cluster_spec s;
+    jobspec_error je;
+    int rc = parse(text, &s, &je, NULL);
+    CHECK_MSG(rc == DC_EINVAL, "%s: expected DC_EINVAL, got %d", text, rc);
+    CHECK_MSG(je.status == status, "%s: expected status %d, got %d (%s)", text, status, je.status,
+              je.msg);
+    CHECK_MSG(strcmp(je.field, field) == 0, "%s: expected field '%s', got '%s'", text, field,
+              je.field);
+    CHECK_MSG(strstr(je.msg, field) != NULL, "%s: message '%s' should name %s", text, je.msg, field);
+}
+
+static void test_defaults_and_overrides(void)
+{
+    cluster_spec s, d;
+    jobspec_error je;
+    json_t *norm = NULL;
+
+    CHECK_EQ_INT(parse("{\"dataset\":\"ds_1\",\"method\":\"dec\",\"n_clusters\":10}", &s, &je, &norm), 0);
+    cluster_spec_default(&d, CM_DEC, 10);
+    d.embed_dim = d.hidden[d.n_hidden - 1];
+    CHECK_MSG(memcmp(&s, &d, sizeof s) == 0, "a minimal spec must equal cluster_spec_default");
+    CHECK(norm != NULL);
+    /* the normalized form parses back to the same spec (what the workers do) */
+    if (norm) {
+        char *text = json_dumps(norm, JSON_COMPACT);
+        cluster_spec s2;
+        CHECK_EQ_INT(parse(text, &s2, &je, NULL), 0);
+        CHECK_MSG(memcmp(&s, &s2, sizeof s) == 0, "round trip changed the spec: %s", text);
+        free(text);
+        json_decref(norm);
+    }
+
+    CHECK_EQ_INT(parse("{\"dataset\":\"ds_1\",\"method\":\"idec\",\"n_clusters\":4,\"seed\":7,"
+                       "\"autoencoder\":{\"hidden\":[32,16,3]},"
+                       "\"pretrain\":{\"epochs\":5,\"batch_size\":64,\"optimizer\":\"sgd\",\"lr\":0.5,"
+                       "\"momentum\":0.8},"
+                       "\"cluster\":{\"n_init\":3,\"update_interval\":7,\"tol\":0.01,\"maxiter\":99,"
+                       "\"gamma\":0.2,\"alpha\":2,\"lr\":0.02,\"optimizer\":\"adam\",\"momentum\":0.5,"
+                       "\"kmeans_max_iter\":50,\"kmeans_tol\":0.001},"
+                       "\"vae\":{\"latent\":6,\"epochs\":9,\"conv\":true,\"reconstruction\":\"mse\","
+                       "\"rec_weight\":2.5}}", &s, &je, &norm), 0);
+    CHECK_EQ_INT(s.method, CM_IDEC);
+    CHECK_EQ_INT(s.k, 4);
+    CHECK_EQ_INT(s.seed, 7);
+    CHECK_EQ_INT(s.n_hidden, 3);
+    CHECK_EQ_INT(s.hidden[2], 3);
+    CHECK_EQ_INT(s.embed_dim, 3);
+    CHECK_EQ_INT(s.pretrain_epochs, 5);
+    CHECK_EQ_INT(s.batch, 64);
+    CHECK_EQ_INT(s.pretrain_opt, OPT_SGD);
+    CHECK_NEAR(s.pretrain_lr, 0.5, 0);
+    CHECK_NEAR(s.pretrain_momentum, 0.8, 0);
+    CHECK_EQ_INT(s.n_init, 3);
+    CHECK_EQ_INT(s.update_interval, 7);
+    CHECK_NEAR(s.tol, 0.01, 0);
+    CHECK_EQ_INT(s.maxiter, 99);
+    CHECK_NEAR(s.gamma, 0.2, 0);
+    CHECK_NEAR(s.alpha, 2, 0);
+    CHECK_NEAR(s.cluster_lr, 0.02, 0);
+    CHECK_EQ_INT(s.cluster_opt, OPT_ADAM);
+    CHECK_NEAR(s.cluster_momentum, 0.5, 0);
+    CHECK_EQ_INT(s.kmeans_max_iter, 50);
+    CHECK_NEAR(s.kmeans_tol, 0.001, 0);
+    CHECK_EQ_INT(s.latent, 6);
+    CHECK_EQ_INT(s.vae_epochs, 9);
+    CHECK_EQ_INT(s.vae_conv, 1);
+    CHECK_EQ_INT(s.vae_bce, 0);
+    CHECK_NEAR(s.vae_rec_weight, 2.5, 0);
+    if (norm) {
+        char *text = json_dumps(norm, JSON_COMPACT);
+        cluster_spec s2;
+        CHECK_EQ_INT(parse(text, &s2, &je, NULL), 0);
+        CHECK_MSG(memcmp(&s, &s2, sizeof s) == 0, "round trip changed the spec: %s", text);
+        free(text);
+        json_decref(norm);
+    }
+    /* every method of the core is accepted, vae included */
+    for (int m = 0; m < CM_COUNT; m++) {
+        char text[160];
+        snprintf(text, sizeof text, "{\"dataset\":\"d\",\"method\":\"%s\",\"n_clusters\":2}",
+                 cluster_method_name((cluster_method)m));
+        CHECK_MSG(parse(text, &s, &je, NULL) == 0 && s.method == m, "method %s refused: %s",
+                  cluster_method_name((cluster_method)m), je.msg);
+    }
+}
+
+static void test_errors(void)
+{
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"extra\":1}", 400, "extra");
+    expect_error("{\"method\":\"dec\",\"n_clusters\":3}", 400, "dataset");
+    expect_error("{\"dataset\":5,\"method\":\"dec\",\"n_clusters\":3}", 400, "dataset");
+    expect_error("{\"dataset\":\"d\",\"n_clusters\":3}", 400, "method");
+    expect_error("{\"dataset\":\"d\",\"method\":\"spectral\",\"n_clusters\":3}", 422, "method");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\"}", 400, "n_clusters");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":\"3\"}", 400, "n_clusters");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":0}", 422, "n_clusters");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"seed\":-1}", 422, "seed");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"pretrain\":1}", 400, "pretrain");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"pretrain\":{\"lr\":0}}", 422,
+                 "pretrain.lr");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"pretrain\":{\"lr\":true}}", 400,
+                 "pretrain.lr");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"pretrain\":{\"epochs\":1.5}}",
+                 400, "pretrain.epochs");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"pretrain\":{\"batch\":1}}", 400,
+                 "pretrain.batch");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"cluster\":{\"optimizer\":\"lbfgs\"}}",
+                 422, "cluster.optimizer");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"cluster\":{\"alpha\":0}}", 422,
+                 "cluster.alpha");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"autoencoder\":{\"hidden\":[8,-2]}}",
+                 422, "autoencoder.hidden[1]");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"autoencoder\":{\"hidden\":[1,2,3,4,5,6,7,8,9]}}",
+                 422, "autoencoder.hidden");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"autoencoder\":{\"hidden\":\"32\"}}",
+                 400, "autoencoder.hidden");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"autoencoder\":{\"widths\":[3]}}",
+                 400, "autoencoder.widths");
+    expect_error("{\"dataset\":\"d\",\"method\":\"vae\",\"n_clusters\":3,\"vae\":{\"reconstruction\":\"l1\"}}",
+                 422, "vae.reconstruction");
+    expect_error("{\"dataset\":\"d\",\"method\":\"vae\",\"n_clusters\":3,\"vae\":{\"latent\":0}}", 422,
+                 "vae.latent");
+    expect_error("[]", 400, "");
+}
+
+static void test_check_data(void)
+{
+    cluster_spec s;
+    jobspec_error je;
+    cluster_spec_default(&s, CM_DEC, 10);
+    CHECK_EQ_INT(jobspec_check_data(&s, 100, 784, 28, 28, 1, &je), 0);
+    CHECK_EQ_INT(jobspec_check_data(&s, 5, 784, 28, 28, 1, &je), DC_EINVAL);
+    CHECK_EQ_INT(je.status, 422);
+    CHECK_MSG(strcmp(je.field, "n_clusters") == 0, "k > n: field '%s' (%s)", je.field, je.msg);
+    cluster_spec_default(&s, CM_DCEC, 3);
+    CHECK_EQ_INT(jobspec_check_data(&s, 100, 20, 0, 0, 0, &je), DC_EINVAL);
+    CHECK_MSG(strcmp(je.field, "method") == 0, "dcec on flat data: field '%s' (%s)", je.field, je.msg);
+    CHECK_EQ_INT(jobspec_check_data(&s, 100, 784, 28, 28, 1, &je), 0);
+}
+
+static void hex_of(const char *msg, size_t len, size_t reps, char out[65])
+{
+    sha256_ctx c;
+    sha256_init(&c);
+    for (size_t i = 0; i < reps; i++) sha256_update(&c, msg, len);
+    sha256_final_hex(&c, out);
+}
+
+static void test_sha256(void)
+{
+    char h[65];
+    hex_of("", 0, 1, h);
+    CHECK_MSG(strcmp(h, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") == 0,
+              "sha256(\"\") = %s", h);
+    hex_of("abc", 3, 1, h);
+    CHECK_MSG(strcmp(h, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0,
+              "sha256(abc) = %s", h);
+    const char *two = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"; /* 56 bytes */
+    hex_of(two, strlen(two), 1, h);
+    CHECK_MSG(strcmp(h, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1") == 0,
+              "sha256(2 blocks) = %s", h);
+    /* a million 'a' fed in uneven pieces: exercises the partial-block path */
+    sha256_ctx c;
+    char a[1000];
+    memset(a, 'a', sizeof a);
+    sha256_init(&c);
+    size_t done = 0, piece = 1;
+    while (done < 1000000) {
+        size_t n = piece < 1000000 - done ? piece : 1000000 - done;
+        if (n > sizeof a) n = sizeof a;
+        sha256_update(&c, a, n);
+        done += n;
+        piece = piece * 7 % 997 + 1;
+    }
+    sha256_final_hex(&c, h);
+    CHECK_MSG(strcmp(h, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0") == 0,
+              "sha256(1e6 x a) = %s", h);
+}
+
+static void test_http_status(void)
+{
+    CHECK_EQ_INT(svc_http_status(DC_EFORMAT), 400);
+    CHECK_EQ_INT(svc_http_status(DC_EINVAL), 422);
+    CHECK_EQ_INT(svc_http_status(SVC_ENOTFOUND), 404);
+    CHECK_EQ_INT(svc_http_status(SVC_ECONFLICT), 409);
+    CHECK_EQ_INT(svc_http_status(SVC_ETOOLARGE), 413);
+    CHECK_EQ_INT(svc_http_status(DC_EIO), 500);
+}
+
+int main(void)
+{
+    test_defaults_and_overrides();
+    test_errors();
+    test_check_data();
+    test_sha256();
+    test_http_status();
+    return CHECK_DONE();
+}

@@ -80,7 +80,10 @@ int store_open_with(store **out, const char *path, const struct migration *list,
                         path, mode);
         goto out;
     }
-    if (sqlite3_exec(s->db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+    /* NORMAL in WAL mode survives a killed process; journal_size_limit truncates the WAL
+       after a checkpoint so one large upload does not leave a 200 MB file behind. */
+    if (sqlite3_exec(s->db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; "
+                            "PRAGMA journal_size_limit = 67108864;",
                      NULL, NULL, NULL) != SQLITE_OK) {
         rc = dc_err_set(e, DC_EIO, "%s: %s", path, sqlite3_errmsg(s->db));
         goto out;

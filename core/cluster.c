@@ -60,8 +60,15 @@ void cluster_spec_default(cluster_spec *s, cluster_method m, int k)
     s->latent = 20;
     s->vae_epochs = 50;
     s->vae_conv = 0;
-    s->vae_bce = 1;
-    s->vae_rec_weight = 1.0;
+    s->vae_bce = 0;          /* the reference: Gaussian reconstruction, weight 2.5 */
+    s->vae_rec_weight = 2.5;
+    if (m == CM_VAE) {       /* hidden = the dense encoder's layers; batch 100, Adam 1e-3 */
+        s->n_hidden = 2;
+        s->hidden[0] = s->hidden[1] = 500;
+        s->hidden[2] = s->hidden[3] = 0;
+        s->embed_dim = s->latent;
+        s->batch = 100;
+    }
 }
 
 #define RANGE(field, lo, hi)                                                           \
@@ -88,6 +95,15 @@ int cluster_spec_check(const cluster_spec *s, const dataset *ds, dc_err *err)
                               "dcec needs image data (h, w >= 8); this dataset has no image shape");
         if (s->method == CM_VAE && s->vae_conv && (ds->h < 4 || ds->w < 4))
             return dc_err_set(err, DC_EINVAL, "a convolutional vae needs image data");
+        if (s->method == CM_VAE) { /* its decoder ends in a sigmoid */
+            float lo = 0, hi = 1;
+            for (int64_t i = 0; i < ds->n * ds->d; i++)
+                lo = ds->x[i] < lo ? ds->x[i] : lo, hi = ds->x[i] > hi ? ds->x[i] : hi;
+            if (lo < 0 || hi > 1)
+                return dc_err_set(err, DC_EINVAL,
+                                  "the vae method models values in [0, 1]; this dataset spans "
+                                  "[%g, %g]: rescale it or choose another method", lo, hi);
+        }
     }
     if (s->method == CM_KMEANS) return 0;
     RANGE(n_hidden, 1, CLUSTER_MAX_DIMS);
@@ -267,8 +283,6 @@ int cluster_fit_ex(cluster_model **out, const cluster_spec *s, const dataset *ds
     *out = NULL;
     int rc = o->resume ? cluster__ckpt_peek(o->resume, o->resume_len, &rk, err) : 0;
     if (rc < 0 || (rc = cluster_spec_check(s, ds, err)) < 0) return rc;
-    if (s->method == CM_VAE)
-        return dc_err_set(err, DC_EINVAL, "method vae is not available in this build yet");
     cluster_model *m = calloc(1, sizeof *m);
     float *z = NULL;
     int32_t *lab = malloc((size_t)ds->n * sizeof *lab);
@@ -293,6 +307,22 @@ int cluster_fit_ex(cluster_model **out, const cluster_spec *s, const dataset *ds
         run.w_pretrain = 1.0;
         run.kmeans_only = 1;
         rc = fit_centroids(m, ds->x, ds->n, &run, lab, err);
+        goto out;
+    }
+    if (s->method == CM_VAE) {
+        m->e = s->latent;
+        m->spec.embed_dim = m->e;
+        run.w_pretrain = 1.0;
+        if (!(m->mu = malloc((size_t)m->k * m->e * sizeof *m->mu))) {
+            rc = dc_err_set(err, DC_ENOMEM, "out of memory");
+            goto out;
+        }
+        if (o->resume || ae_buf) {
+            rc = dc_err_set(err, DC_EINVAL, "the vae method takes no %s",
+                            o->resume ? "checkpoint" : "pretrained autoencoder");
+            goto out;
+        }
+        rc = cluster__fit_vae(m, ds->x, ds->n, &run, err);
         goto out;
     }
     m->e = s->method == CM_DCEC ? s->embed_dim : s->hidden[s->n_hidden - 1];
@@ -392,6 +422,44 @@ int cluster_fit(cluster_model **out, const cluster_spec *s, const dataset *ds, c
 }
 
 int cluster_model_k(const cluster_model *m) { return m->k; }
+
+void cluster_model_image_shape(const cluster_model *m, int *h, int *w, int *c)
+{
+    *h = m->h, *w = m->w, *c = m->c;
+}
+
+int cluster_generate(const cluster_model *mc, int cluster, int n, uint64_t seed, float *out,
+                     dc_err *err)
+{
+    cluster_model *m = (cluster_model *)mc; /* the decoder uses its workspace */
+    if (!m->vae)
+        return dc_err_set(err, DC_EINVAL, "only vae models generate samples (this is %s)",
+                          cluster_method_name(m->spec.method));
+    if (cluster < 0 || cluster >= m->k || n < 1)
+        return dc_err_set(err, DC_EINVAL, "cluster must be in [0, %d) and n >= 1 (got %d, %d)",
+                          m->k, cluster, n);
+    rng r;
+    rng_seed(&r, seed);
+    return vae_generate(m->vae, cluster, n, &r, out, err);
+}
+
+int cluster_reconstruct(const cluster_model *mc, const float *x, int64_t n, float *out,
+                        dc_err *err)
+{
+    cluster_model *m = (cluster_model *)mc;
+    if (m->vae) return vae_reconstruct(m->vae, x, (size_t)n, out, err);
+    if (!m->ae) return dc_err_set(err, DC_EINVAL, "kmeans models do not reconstruct");
+    const int64_t chunk = 4096;
+    float *z = malloc((size_t)chunk * m->e * sizeof *z);
+    int rc = z ? 0 : dc_err_set(err, DC_ENOMEM, "out of memory");
+    for (int64_t s = 0; rc == 0 && s < n; s += chunk) {
+        int64_t b = n - s < chunk ? n - s : chunk;
+        rc = nn_ae_encode(m->ae, x + s * m->d, (size_t)b, z, err);
+        if (rc == 0) rc = nn_ae_decode(m->ae, z, (size_t)b, out + s * m->d, err);
+    }
+    free(z);
+    return rc;
+}
 int cluster_model_dim(const cluster_model *m) { return m->d; }
 int cluster_model_embed(const cluster_model *m) { return m->e; }
 const cluster_spec *cluster_model_spec(const cluster_model *m) { return &m->spec; }
@@ -400,6 +468,7 @@ void cluster_model_free(cluster_model *m)
 {
     if (!m) return;
     nn_ae_free(m->ae);
+    vae_free(m->vae);
     free(m->mu);
     free(m);
 }
@@ -415,6 +484,7 @@ int cluster_predict(const cluster_model *mc, const float *x, int64_t n, float *q
         if (!isfinite(x[i]))
             return dc_err_set(err, DC_EFORMAT, "sample %lld feature %lld is not a finite number",
                               (long long)(i / m->d), (long long)(i % m->d));
+    if (m->vae) return vae_predict(m->vae, x, (size_t)n, q, labels, z, err);
     if (m->ae && !(zb = malloc((size_t)chunk * m->e * sizeof *zb))) goto nomem;
     if (!(qb = malloc((size_t)chunk * m->k * sizeof *qb))) goto nomem;
     for (int64_t s = 0; s < n; s += chunk) {

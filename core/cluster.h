@@ -133,6 +133,8 @@ int cluster_fit_pretrained(cluster_model **out, const cluster_spec *s,
                            cluster_cb cb, void *ctx, dc_err *err);
 
 int cluster_model_k(const cluster_model *m);
+/* Image shape of the training data (h, w, c), or zeros for flat vectors. */
+void cluster_model_image_shape(const cluster_model *m, int *h, int *w, int *c);
 int cluster_model_dim(const cluster_model *m);    /* input features d */
 int cluster_model_embed(const cluster_model *m);  /* embedding size (d for kmeans) */
 const cluster_spec *cluster_model_spec(const cluster_model *m);
@@ -140,6 +142,13 @@ const cluster_spec *cluster_model_spec(const cluster_model *m);
 /* x (n,d) -> q (n,k) soft assignments, labels (n), z (n,embed); any output may be NULL. */
 int cluster_predict(const cluster_model *m, const float *x, int64_t n, float *q,
                     int32_t *labels, float *z, dc_err *err);
+
+/* vae models: n samples of one cluster, out (n, d) in [0, 1]; DC_EINVAL otherwise. */
+int cluster_generate(const cluster_model *m, int cluster, int n, uint64_t seed, float *out,
+                     dc_err *err);
+/* Autoencoder (or vae) reconstruction of x (n, d) into out (n, d); DC_EINVAL for kmeans. */
+int cluster_reconstruct(const cluster_model *m, const float *x, int64_t n, float *out,
+                        dc_err *err);
 
 /* Serialise to one malloc'd buffer (magic, version, spec, weights); free() it. */
 int cluster_model_save(const cluster_model *m, void **buf, size_t *len, dc_err *err);

@@ -4,13 +4,15 @@
 
 #include "cluster.h"
 #include "nn_ae.h"
+#include "vae.h"
 
 struct cluster_model {
     cluster_spec spec;
     int d, e, k;      /* input features, embedding size, clusters */
     int h, w, c;      /* image shape of the training data, or 0 */
-    nn_ae *ae;        /* NULL for kmeans */
-    float *mu;        /* (k, e) centroids */
+    nn_ae *ae;        /* NULL for kmeans and vae */
+    vae *vae;         /* the vae method's model, else NULL */
+    float *mu;        /* (k, e) centroids (vae: a copy of its class means) */
 };
 
 /* Emits one event; returns nonzero if the callback asks to stop. */
@@ -70,6 +72,10 @@ int cluster__ckpt_restore(cluster_model *m, int64_t n, const void *buf, size_t l
 /* Hands a checkpoint to the caller when due (force: phase boundary). Nonzero: stop. */
 int cluster__ckpt_maybe(cluster_run *run, cluster_model *m, const cluster_ckpt *ck, int force,
                         dc_err *err);
+
+/* The vae method: trains m->vae on x (n, d). */
+int cluster__fit_vae(cluster_model *m, const float *x, int64_t n, cluster_run *run,
+                     dc_err *err);
 
 /* DEC/IDEC/DCEC self-training of m->ae and m->mu on x (n, d); resume: a phase-2
  * checkpoint blob to continue from, or NULL. */

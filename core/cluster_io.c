@@ -2,7 +2,8 @@
  *
  * Layout (little-endian):
  *   "DCCM" | u32 version (1) | u32 nfields | nfields x f64 (spec and shape, in the
- *   order of spec_fields() below) | u64 ae_len | ae_len bytes (nn_ae_save; 0 for kmeans)
+ *   order of fields() below) | u64 ae_len | ae_len bytes (nn_ae_save, or vae_save for
+ *   the vae method; 0 for kmeans)
  *   | k*e float32 centroids | u64 FNV-1a of everything before it.
  */
 #include <assert.h>
@@ -54,6 +55,7 @@ int cluster_model_save(const cluster_model *mc, void **buf, size_t *len, dc_err 
     *buf = NULL;
     *len = 0;
     if (m->ae && (rc = nn_ae_save(m->ae, &ae, &ae_len, err)) < 0) return rc;
+    if (m->vae && (rc = vae_save(m->vae, &ae, &ae_len, err)) < 0) return rc;
     size_t total = 4 + 4 + 4 + NFIELDS * 8 + 8 + ae_len + mu_bytes + 8;
     unsigned char *p = malloc(total), *w = p;
     if (!p) {
@@ -109,13 +111,20 @@ int cluster_model_load(cluster_model **out, const void *buf, size_t len, dc_err 
         rc = dc_err_set(err, DC_EFORMAT, "model header is inconsistent with its size (%zu bytes)", len);
         goto out;
     }
-    if (al && (rc = nn_ae_load(&m->ae, p + head, (size_t)al, 256, err)) < 0) goto out;
+    if (al && m->spec.method == CM_VAE) {
+        if ((rc = vae_load(&m->vae, p + head, (size_t)al, err)) < 0) goto out;
+    } else if (al && (rc = nn_ae_load(&m->ae, p + head, (size_t)al, 256, err)) < 0) {
+        goto out;
+    }
     if (!(m->mu = malloc(mu_bytes))) {
         rc = dc_err_set(err, DC_ENOMEM, "out of memory");
         goto out;
     }
     memcpy(m->mu, p + head + al, mu_bytes);
-    if (m->ae && (m->ae->in_dim != (size_t)m->d || m->ae->emb_dim != m->e)) {
+    if ((m->ae && (m->ae->in_dim != (size_t)m->d || m->ae->emb_dim != m->e)) ||
+        (m->vae && (vae_config(m->vae)->d != m->d || vae_latent(m->vae) != m->e ||
+                    vae_k(m->vae) != m->k)) ||
+        (m->spec.method != CM_KMEANS && !m->ae && !m->vae)) {
         rc = dc_err_set(err, DC_EFORMAT, "model autoencoder shape does not match its header");
         goto out;
     }

@@ -24,6 +24,7 @@
     X(serve, "run the HTTP service (REST API, job workers)")   \
     X(train, "train a clustering model on data files (all methods)")  \
     X(predict, "soft cluster assignments of new samples from a saved model") \
+    X(generate, "draw samples of one cluster from a vae model as a PNG grid") \
     X(version, "print the version and the schema it knows")
 
 #define CLI_DECLARE_(name, summary) int cli_##name(int argc, char **argv);

@@ -172,7 +172,7 @@ int cli_train(int argc, char **argv)
     if (nl && nl != nd)
         return cli_usage_error("give one --labels file per --data file (%d vs %d)", nl, nd);
     cluster_spec_default(&s, meth, k);
-    cli_spec_over_apply(&over, &s);
+    if (cli_spec_over_apply(&over, &s) < 0) return CLI_USAGE;
     if (threads) cli_set_blas_threads(threads);
 
     if (cli_load_data(&ds, data, labels, nd, nl, &dop, &e) < 0) {

@@ -84,6 +84,10 @@ static void run_method(cluster_method meth, const dataset *ds, double min_acc)
     s.n_init = 5;
     s.update_interval = 20;
     s.maxiter = 400;
+    if (meth == CM_VAE) { /* dense VAE: hidden layers, latent and epochs of its own */
+        s.n_hidden = 1, s.hidden[0] = 64;
+        s.latent = 8, s.vae_epochs = 400, s.vae_rec_weight = 50, s.batch = 25;
+    }
     cluster_model *m = NULL;
     dc_err e = {0};
     events = 0;
@@ -100,16 +104,28 @@ static void run_method(cluster_method meth, const dataset *ds, double min_acc)
 int main(void)
 {
     dataset ds = {0};
+    cluster_spec s;
+    cluster_model *m = NULL;
+    dc_err e = {0};
     blobs(&ds, 4, 150, 30, 0.3, 11);
     run_method(CM_KMEANS, &ds, 0.99);
     run_method(CM_AE_KMEANS, &ds, 0.99);
     run_method(CM_DEC, &ds, 0.99);
     run_method(CM_IDEC, &ds, 0.99);
+    /* the vae models intensities in [0, 1]: the same blobs, min-max scaled */
+    dataset unit = {0};
+    dataset_alloc(&unit, ds.n, ds.d, 1, NULL);
+    float lo = ds.x[0], hi = ds.x[0];
+    for (int64_t i = 0; i < ds.n * ds.d; i++) lo = fminf(lo, ds.x[i]), hi = fmaxf(hi, ds.x[i]);
+    for (int64_t i = 0; i < ds.n * ds.d; i++) unit.x[i] = (ds.x[i] - lo) / (hi - lo);
+    memcpy(unit.labels, ds.labels, sizeof(int32_t) * ds.n);
+    run_method(CM_VAE, &unit, 0.95);
+    cluster_spec_default(&s, CM_VAE, 4);
+    CHECK_EQ_INT(cluster_fit(&m, &s, &ds, NULL, NULL, &e), DC_EINVAL); /* values outside [0,1] */
+    CHECK(strstr(e.msg, "[0, 1]") != NULL);
+    dataset_free(&unit);
 
     /* bad specs */
-    cluster_spec s;
-    cluster_model *m = NULL;
-    dc_err e = {0};
     cluster_spec_default(&s, CM_DEC, 4);
     s.k = 0;
     CHECK_EQ_INT(cluster_fit(&m, &s, &ds, NULL, NULL, &e), DC_EINVAL);

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The command line: train (kmeans, dec, vae) on a generated CSV with labels, --json,
+# --save-model, predict (NPY out), generate (PNG out), and one-line errors with a
+# non-zero exit for bad arguments and bad files. Env: DC_BIN = the deepclust binary.
+set -u
+BIN=${DC_BIN:?DC_BIN must point at the deepclust binary}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+check() { if eval "$1"; then ok; else bad "$2"; fi; }
+
+# 4 blobs in 8-D inside [0,1], 100 each, label in the last column; 4x4 "images" for vae.
+awk 'BEGIN { srand(7); print "a,b,c,d,e,f,g,h,label";
+  for (i = 0; i < 400; i++) { k = i % 4; line = "";
+    for (j = 0; j < 8; j++) { c = (j % 4 == k) ? 0.8 : 0.2; v = c + 0.05 * (rand() - 0.5);
+      line = line sprintf("%.4f,", v) }
+    print line k } }' > "$tmp/blobs.csv"
+
+out=$("$BIN" train --method kmeans --data "$tmp/blobs.csv" --csv-label-col -1 --clusters 4 \
+      --n-init 3 --json --save-model "$tmp/km.model" 2>"$tmp/km.err"); rc=$?
+check '[ $rc -eq 0 ]' "train kmeans failed: $(cat "$tmp/km.err")"
+last=$(printf '%s\n' "$out" | tail -n 1)
+acc=$(printf '%s' "$last" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["acc"], r["n"], r["method"])' 2>/dev/null)
+check '[ "${acc#* }" = "400 kmeans" ]' "json line lacks n/method: $last"
+check 'python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= 0.99 else 1)" ${acc%% *}' "kmeans acc $acc < 0.99"
+check 'grep -q "\[kmeans\]" "$tmp/km.err"' "no progress lines on stderr"
+
+"$BIN" predict --model "$tmp/km.model" --data "$tmp/blobs.csv" --csv-label-col -1 \
+    --out "$tmp/q.npy" --labels-out "$tmp/l.npy" > "$tmp/pred.out" 2>&1; rc=$?
+check '[ $rc -eq 0 ]' "predict failed: $(cat "$tmp/pred.out")"
+check 'grep -q "acc 1.0000\|acc 0.99" "$tmp/pred.out"' "predict metrics: $(cat "$tmp/pred.out")"
+check '[ "$(head -c 6 "$tmp/q.npy" | tail -c 5)" = "NUMPY" ]' "q.npy is not NPY"
+# 400 x 4 float32 + header (128 bytes)
+check '[ $(stat -c %s "$tmp/q.npy") -eq $((128 + 400 * 4 * 4)) ]' "q.npy size $(stat -c %s "$tmp/q.npy")"
+
+out=$("$BIN" train --method dec --data "$tmp/blobs.csv" --csv-label-col -1 --clusters 4 \
+      --hidden 16,4 --pretrain-epochs 20 --batch 32 --n-init 3 --update-interval 10 \
+      --maxiter 100 --json 2>"$tmp/dec.err" | tail -n 1)
+check 'printf "%s" "$out" | python3 -c "import json,sys; r=json.load(sys.stdin); sys.exit(0 if r[\"acc\"] >= 0.99 and r[\"pretrain_epochs\"] == 20 and r[\"epoch_seconds\"] is not None else 1)"' \
+    "dec json: $out $(tail -3 "$tmp/dec.err")"
+check 'grep -q "\[pretrain\] 20/20" "$tmp/dec.err" && grep -q "\[cluster\]" "$tmp/dec.err" && grep -q "eta" "$tmp/dec.err"' \
+    "dec progress lines missing"
+
+"$BIN" train --method vae --data "$tmp/blobs.csv" --csv-label-col -1 --clusters 4 \
+    --hidden 16 --latent 4 --vae-epochs 5 --batch 50 --quiet --save-model "$tmp/vae.model" 2>"$tmp/vae.err"; rc=$?
+check '[ $rc -eq 0 ]' "train vae failed: $(cat "$tmp/vae.err")"
+"$BIN" generate --model "$tmp/vae.model" --cluster 2 -n 6 --npy "$tmp/g.npy" 2>"$tmp/gen.err"; rc=$?
+check '[ $rc -eq 0 ] && [ $(stat -c %s "$tmp/g.npy") -eq $((128 + 6 * 8 * 4)) ]' \
+    "generate --npy: $(cat "$tmp/gen.err")"
+"$BIN" generate --model "$tmp/km.model" --cluster 0 -n 2 --npy "$tmp/g2.npy" 2>"$tmp/gen2.err"; rc=$?
+check '[ $rc -ne 0 ] && grep -q "only vae" "$tmp/gen2.err"' "generate on kmeans: $(cat "$tmp/gen2.err")"
+
+# errors: one line, non-zero exit
+"$BIN" train --method nope --data "$tmp/blobs.csv" --clusters 2 2>"$tmp/e1"; rc=$?
+check '[ $rc -eq 2 ] && [ $(wc -l < "$tmp/e1") -eq 1 ] && grep -q "unknown method" "$tmp/e1"' "bad method: rc $rc $(cat "$tmp/e1")"
+"$BIN" train --method kmeans --data "$tmp/missing.csv" --clusters 2 2>"$tmp/e2"; rc=$?
+check '[ $rc -eq 1 ] && grep -q "missing.csv" "$tmp/e2"' "missing file: rc $rc $(cat "$tmp/e2")"
+printf 'a,b\n1,2\n3,x\n' > "$tmp/bad.csv"
+"$BIN" train --method kmeans --data "$tmp/bad.csv" --clusters 1 2>"$tmp/e3"; rc=$?
+check '[ $rc -eq 1 ] && grep -q "line 3" "$tmp/e3"' "bad csv: rc $rc $(cat "$tmp/e3")"
+"$BIN" train --method kmeans --data "$tmp/blobs.csv" --clusters 0 2>"$tmp/e4"; rc=$?
+check '[ $rc -eq 2 ]' "clusters 0: rc $rc"
+"$BIN" predict --model "$tmp/blobs.csv" --data "$tmp/blobs.csv" --out "$tmp/x.npy" 2>"$tmp/e5"; rc=$?
+check '[ $rc -eq 1 ] && grep -q "not a deepclust model" "$tmp/e5"' "bad model: rc $rc $(cat "$tmp/e5")"
+"$BIN" train --method dec --data "$tmp/blobs.csv" --clusters 2 --tol 7 --quiet 2>"$tmp/e6"; rc=$?
+check '[ $rc -eq 2 ] && grep -q -- "--tol" "$tmp/e6"' "tol out of range: rc $rc $(cat "$tmp/e6")"
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

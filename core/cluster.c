@@ -95,7 +95,7 @@ int cluster_spec_check(const cluster_spec *s, const dataset *ds, dc_err *err)
                               "dcec needs image data (h, w >= 8); this dataset has no image shape");
         if (s->method == CM_VAE && s->vae_conv && (ds->h < 4 || ds->w < 4))
             return dc_err_set(err, DC_EINVAL, "a convolutional vae needs image data");
-        if (s->method == CM_VAE) { /* its decoder ends in a sigmoid */
+        if (s->method == CM_VAE && ds->x) { /* its decoder ends in a sigmoid */
             float lo = 0, hi = 1;
             for (int64_t i = 0; i < ds->n * ds->d; i++)
                 lo = ds->x[i] < lo ? ds->x[i] : lo, hi = ds->x[i] > hi ? ds->x[i] : hi;

@@ -77,7 +77,8 @@ typedef struct cluster_spec {
 
 /* DESIGN.md defaults for method m and k clusters. */
 void cluster_spec_default(cluster_spec *s, cluster_method m, int k);
-/* Checks ranges; DC_EINVAL with the field's name in the message. */
+/* Checks ranges; DC_EINVAL with the field's name in the message. ds may be NULL, or a
+ * header without samples (x NULL): then what needs the values is checked by cluster_fit. */
 int cluster_spec_check(const cluster_spec *s, const struct dataset *ds, dc_err *err);
 
 /* One progress report. Metrics are NAN where unknown (no labels, or not this phase). */

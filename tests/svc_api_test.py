@@ -32,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 
 BIN = os.environ.get("DC_BIN", "./build/deepclust")
 PASS = 0
@@ -774,6 +775,7 @@ def main():
             try:
                 g(sub)
             except Exception as ex:  # noqa: BLE001
+                traceback.print_exc()
                 check(False, f"{g.__name__} raised {ex!r}")
             print(f"{g.__name__}: {time.time() - t0:.1f}s", file=sys.stderr)
         # no 5xx anywhere: the access-log lines are "... METHOD PATH STATUS BYTES MSms"

@@ -132,10 +132,11 @@ int svc_job_create(svc *s, const json_t *spec, json_t **out, jobspec_error *je, 
         goto out;
     }
     if ((rc = store_commit(db, e)) < 0) goto out;
+    /* Answer with the job as created (queued), then wake a worker. */
+    rc = job_fetch(h, id, out, e);
     pthread_mutex_lock(&s->mu);
     pthread_cond_broadcast(&s->wake);
     pthread_mutex_unlock(&s->mu);
-    rc = job_fetch(h, id, out, e);
 out:
     sqlite3_finalize(st);
     svc__db_put(s, db);

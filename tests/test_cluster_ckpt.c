@@ -136,6 +136,7 @@ int main(void)
             if (rc == 0) { /* finished before the flag: fine, nothing to resume */
                 cluster_model_free(m);
                 m = NULL;
+                for (int c = 0; c < nck; c++) free(blobs[c]);
                 continue;
             }
             CHECK_EQ_INT(rc, DC_ECANCEL);

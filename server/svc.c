@@ -17,6 +17,29 @@ int svc__sql_err(sqlite3 *db, const char *what, dc_err *e)
     return dc_err_set(e, DC_EIO, "%s: %s", what, sqlite3_errmsg(db));
 }
 
+int svc__fetch_one(sqlite3 *db, const char *sql, const char *id,
+                   json_t *(*to_json)(sqlite3_stmt *), const char *what, json_t **out,
+                   dc_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    *out = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return svc__sql_err(db, what, e);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = to_json(st);
+        rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
+    } else {
+        rc = rc == SQLITE_DONE ? dc_err_set(e, SVC_ENOTFOUND, "no %s %s", what, id)
+                               : svc__sql_err(db, what, e);
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
 void svc__new_id(char *buf, size_t cap, const char *prefix)
 {
     static atomic_ullong counter;

@@ -62,24 +62,9 @@ static json_t *dataset_json(sqlite3_stmt *st)
 
 static int dataset_fetch(sqlite3 *db, const char *id, json_t **out, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
     char sql[512];
-    int rc;
-
     snprintf(sql, sizeof sql, "%s WHERE id = ? AND status = 'ready'", dataset_cols);
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return svc__sql_err(db, "get dataset", e);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *out = dataset_json(st);
-        rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
-    } else {
-        rc = rc == SQLITE_DONE ? dc_err_set(e, SVC_ENOTFOUND, "no dataset %s", id)
-                               : svc__sql_err(db, "get dataset", e);
-    }
-    sqlite3_finalize(st);
-    return rc;
+    return svc__fetch_one(db, sql, id, dataset_json, "dataset", out, e);
 }
 
 static int exec_bind1(sqlite3 *db, const char *sql, const char *arg, dc_err *e)

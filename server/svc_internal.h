@@ -56,6 +56,11 @@ void svc__db_put(svc *s, store *st);
 
 /* DC_EIO with what and SQLite's message. */
 int svc__sql_err(sqlite3 *db, const char *what, dc_err *e);
+/* Runs sql (one '?', bound to id) and turns its row into JSON with to_json (new
+ * reference in *out); no row is SVC_ENOTFOUND "no <what> <id>". */
+int svc__fetch_one(sqlite3 *db, const char *sql, const char *id,
+                   json_t *(*to_json)(sqlite3_stmt *), const char *what, json_t **out,
+                   dc_err *e);
 void svc__new_id(char *buf, size_t cap, const char *prefix);
 /* Column i as JSON (NULL, non-finite -> null). New reference. */
 json_t *svc__col_json(sqlite3_stmt *st, int i);

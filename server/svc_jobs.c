@@ -41,25 +41,9 @@ static json_t *job_json(sqlite3_stmt *st)
 
 static int job_fetch(sqlite3 *db, const char *id, json_t **out, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
     char sql[1024];
-    int rc;
-
-    *out = NULL;
     snprintf(sql, sizeof sql, "%s WHERE j.id = ?", job_cols);
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return svc__sql_err(db, "get job", e);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *out = job_json(st);
-        rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
-    } else {
-        rc = rc == SQLITE_DONE ? dc_err_set(e, SVC_ENOTFOUND, "no job %s", id)
-                               : svc__sql_err(db, "get job", e);
-    }
-    sqlite3_finalize(st);
-    return rc;
+    return svc__fetch_one(db, sql, id, job_json, "job", out, e);
 }
 
 int svc_job_create(svc *s, const json_t *spec, json_t **out, jobspec_error *je, dc_err *e)

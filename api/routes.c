@@ -73,7 +73,7 @@ const api_route api_routes[] = {
     {"GET", "/healthz", h_healthz, 0, NULL, API_ROUTE_PUBLIC},
     {"GET", "/openapi.yaml", h_openapi, 0, NULL, 0},
     {"GET", "/metrics", h_metrics, 0, NULL, 0},
-    {"GET", "/", api_h_dashboard, 0, NULL, 0},
+    {"GET", "/", api_h_dashboard, 0, NULL, API_ROUTE_PUBLIC}, /* static page; its API calls carry the token */
     {"POST", "/v1/datasets", api_h_dataset_create, 0, api_h_dataset_upload_body, API_ROUTE_UPLOAD},
     {"GET", "/v1/datasets", api_h_dataset_list, 0, NULL, 0},
     {"GET", "/v1/datasets/{id}", api_h_dataset_get, 0, NULL, 0},

@@ -39,6 +39,8 @@ typedef struct job_run {
     cluster_event last;    /* last event seen */
     int have_last;
     double pretrain_s, kmeans_s;
+    int have_eta_ref;      /* resumed run: progress and elapsed_s at its first event, */
+    double eta_p0, eta_e0; /* so that the ETA uses this attempt's pace only */
 } job_run;
 
 static double now_s(void)
@@ -99,7 +101,7 @@ static int on_event(void *ctx, const cluster_event *ev)
     sqlite3 *h = store_db(r->db);
     sqlite3_stmt *st = NULL;
     dc_err e = {0};
-    double t = now_s(), samples = 0, p = ev->progress;
+    double t = now_s(), samples = 0, p = ev->progress, eta = NAN;
     int is_epoch = strcmp(ev->phase, "pretrain") == 0 || strcmp(ev->phase, "vae") == 0;
 
     r->last = *ev;
@@ -119,6 +121,17 @@ static int on_event(void *ctx, const cluster_event *ev)
     r->last_ev_t = t;
     if (!(p >= 0)) p = 0;
     if (p > 1) p = 1;
+    /* ETA = time left at this attempt's pace. A resumed attempt starts with progress done
+     * by earlier ones but elapsed_s counts from its own start: measure from its first event. */
+    if (!r->resume) {
+        if (p > 0) eta = ev->elapsed_s * (1 - p) / p;
+    } else if (!r->have_eta_ref) {
+        r->have_eta_ref = 1;
+        r->eta_p0 = p;
+        r->eta_e0 = ev->elapsed_s;
+    } else if (p > r->eta_p0) {
+        eta = (ev->elapsed_s - r->eta_e0) * (1 - p) / (p - r->eta_p0);
+    }
 
     if (store_begin(r->db, &e) < 0) goto out;
     if (prep(h, "INSERT INTO iterations (job_id, seq, phase, epoch, step, loss, acc, nmi, ari, "
@@ -141,7 +154,7 @@ static int on_event(void *ctx, const cluster_event *ev)
         goto out;
     sqlite3_bind_text(st, 1, ev->phase, -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 2, p);
-    bind_num(st, 3, p > 0 ? ev->elapsed_s * (1 - p) / p : NAN);
+    bind_num(st, 3, eta);
     bind_num(st, 4, r->slot->samples_per_s);
     sqlite3_bind_text(st, 5, r->id, -1, SQLITE_STATIC);
     if (step_done(h, st, "update job", &e) < 0) goto out;

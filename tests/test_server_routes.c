@@ -99,6 +99,8 @@ int main(void)
         if (strcmp(rt->pattern, "/healthz") == 0) {
             saw_health = 1;
             CHECK(rt->flags & API_ROUTE_PUBLIC);
+        } else if (strcmp(rt->pattern, "/") == 0) { /* the dashboard: a static page */
+            CHECK(rt->flags & API_ROUTE_PUBLIC);
         } else {
             CHECK_MSG(!(rt->flags & API_ROUTE_PUBLIC), "%s should need the token", rt->pattern);
         }

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# test_svc_dashboard: the dashboard page (GET /, api/dashboard.c) against a real server on
+# loopback, without a browser:
+#   - it is HTML, self-contained (no http(s):// or protocol-relative URL: the service may
+#     run without internet); in --token mode it sends the token with its API calls and
+#     shows a token form on 401;
+#   - every API path its script calls is a row of the route table in api/routes.c, and
+#     the exact calls it makes (limits, since=) are accepted by the server: 200 with the
+#     fields the script reads (items, total, next_since, ...), cancel 202;
+#   - its script parses (node --check, only when node is installed).
+# Needs curl and python3 (JSON). Env: DC_BIN = the binary, DC_SRC = the source tree.
+set -u
+unset DEEPCLUST_TOKEN DEEPCLUST_DB DEEPCLUST_HOST DEEPCLUST_PORT
+BIN=${DC_BIN:-./build/deepclust}
+SRC=${DC_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
+pass=0 fail=0
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dc_dash.XXXXXX")
+pid=""
+
+cleanup() {
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null; fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+ok()  { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
+expect() { if [ "$2" = "$3" ]; then ok; else bad "$1: expected '$2', got '$3'"; fi; }
+# jq_py FILE EXPR: evaluates a Python expression on the JSON document d
+jq_py() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2" 2>/dev/null || echo "<bad json>"; }
+
+start_server() {
+    local log=$1; shift
+    "$BIN" serve --port 0 "$@" >"$log" 2>&1 &
+    pid=$!
+    port=""
+    for _ in $(seq 1 100); do
+        port=$(sed -n 's/^deepclust listening on http:\/\/[^ ]*:\([0-9][0-9]*\) .*/\1/p' "$log" | head -1)
+        [ -n "$port" ] && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    echo "server did not start; its output:" >&2; cat "$log" >&2
+    return 1
+}
+stop_server() {
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    pid=""
+}
+# req OUT CURLARGS...: body to OUT.body, headers to OUT.hdr; prints the status code
+req() {
+    local out=$1; shift
+    curl -s -o "$out.body" -D "$out.hdr" -w '%{http_code}' --max-time 5 "$@" || echo "curl-failed"
+}
+header() { grep -i "^$2:" "$1.hdr" | head -1 | sed 's/^[^:]*: *//; s/\r$//'; }
+
+# ---- 1. the page, and the calls it makes, on a server without a token ----------------
+if start_server "$tmp/s1.log" --db "$tmp/a.db" --workers 0; then
+    base=http://127.0.0.1:$port
+    expect "GET / status" 200 "$(req "$tmp/p" "$base/")"
+    page=$tmp/p.body
+    case "$(header "$tmp/p" Content-Type)" in
+        text/html*) ok ;;
+        *) bad "GET / Content-Type: expected text/html, got '$(header "$tmp/p" Content-Type)'" ;;
+    esac
+    grep -q '<script>' "$page" && grep -q '</html>' "$page" || bad "GET /: no <script> or no </html>"
+    if grep -Eon "(https?:)?//[a-zA-Z0-9.-]+\.[a-z]{2,}" "$page" >"$tmp/ext.txt"; then
+        bad "the page refers to outside URLs (it must be self-contained): $(head -3 "$tmp/ext.txt" | tr '\n' ' ')"
+    else ok; fi
+
+    # API paths in the page's script: '/v1/...' or '/healthz' literals, up to a quote or '?'
+    grep -o "'/\(v1/[a-z]*\|healthz\)[^'?]*" "$page" | tr -d "'" | sort -u >"$tmp/called.txt"
+    sed -n 's/^[[:space:]]*{"\([A-Z]*\)", "\(\/[^"]*\)".*/\2/p' "$SRC/api/routes.c" | sort -u >"$tmp/routes.txt"
+    ncalled=$(wc -l <"$tmp/called.txt")
+    [ "$ncalled" -ge 4 ] && ok || bad "expected the script to call at least 4 API paths, found $ncalled: $(tr '\n' ' ' <"$tmp/called.txt")"
+    while read -r p; do
+        # '/v1/jobs/' + id + '/iterations' appears as '/v1/jobs/' and '/iterations': a
+        # literal ending in '/' must lead to an {id} route, any other must be a route itself
+        case $p in
+            */) grep -q "^$p{id}" "$tmp/routes.txt" ;;
+            *) grep -qx "$p" "$tmp/routes.txt" ;;
+        esac && ok || bad "the page calls $p, which is not in the route table"
+    done <"$tmp/called.txt"
+    for sub in iterations cancel; do
+        grep -q "'/$sub" "$page" || bad "the page does not call /v1/jobs/{id}/$sub"
+        grep -q "^/v1/jobs/{id}/$sub\$" "$tmp/routes.txt" || bad "/v1/jobs/{id}/$sub is not a route"
+    done
+
+    # The exact requests the script makes (see api/dashboard.c), with the fields it reads.
+    expect "healthz" 200 "$(req "$tmp/h" "$base/healthz")"
+    expect "healthz version" True "$(jq_py "$tmp/h.body" "isinstance(d['version'], str)")"
+    expect "empty job list" 200 "$(req "$tmp/j0" "$base/v1/jobs?limit=50")"
+    expect "empty job list: items, total" "0 0" "$(jq_py "$tmp/j0.body" "'%d %d' % (len(d['items']), d['total'])")"
+    expect "dataset names" 200 "$(req "$tmp/d0" "$base/v1/datasets?limit=1000")"
+    python3 -c '
+import random
+random.seed(3)
+for i in range(40):
+    c = i % 2
+    print(",".join("%.3f" % (random.gauss(4 * c, 1)) for _ in range(3)) + ",%d" % c)
+' >"$tmp/pts.csv"
+    expect "upload" 201 "$(req "$tmp/u" -X POST -H 'Content-Type: text/csv' --data-binary "@$tmp/pts.csv" \
+        "$base/v1/datasets?name=pts&label_column=-1")"
+    ds=$(jq_py "$tmp/u.body" "d['id']")
+    expect "create a job (stays queued: --workers 0)" 202 "$(req "$tmp/c" -X POST -H 'Content-Type: application/json' \
+        -d "{\"dataset\":\"$ds\",\"method\":\"kmeans\",\"n_clusters\":2}" "$base/v1/jobs")"
+    job=$(jq_py "$tmp/c.body" "d['id']")
+    expect "job list" 200 "$(req "$tmp/j1" "$base/v1/jobs?limit=50")"
+    expect "job list row: fields the table shows" "True" "$(jq_py "$tmp/j1.body" \
+        "all(k in d['items'][0] for k in ('id','dataset','method','n_clusters','status','phase','progress','eta_s','timings','created_at','metrics','error','cancel_requested')) and d['total'] == 1")"
+    expect "dataset names (one dataset)" "pts" "$(req "$tmp/d1" "$base/v1/datasets?limit=1000" >/dev/null; jq_py "$tmp/d1.body" "d['items'][0]['name']")"
+    expect "selected job" 200 "$(req "$tmp/g" "$base/v1/jobs/$job")"
+    expect "selected job: spec" True "$(jq_py "$tmp/g.body" "isinstance(d['spec'], dict) and 'timings' in d")"
+    expect "iterations, first page" 200 "$(req "$tmp/i" "$base/v1/jobs/$job/iterations?limit=1000&since=-1")"
+    expect "iterations: items, next_since" "0 -1" "$(jq_py "$tmp/i.body" "'%d %d' % (len(d['items']), d['next_since'])")"
+    expect "cancel" 202 "$(req "$tmp/x" -X POST "$base/v1/jobs/$job/cancel")"
+    stop_server
+else
+    bad "server did not start"
+fi
+
+# ---- 2. token mode ---------------------------------------------------------------------
+if start_server "$tmp/s2.log" --db "$tmp/b.db" --workers 0 --token s3cret; then
+    base=http://127.0.0.1:$port
+    expect "token: GET / without token (a static page)" 200 "$(req "$tmp/t0" "$base/")"
+    expect "token: GET / with token" 200 "$(req "$tmp/t1" -H 'Authorization: Bearer s3cret' "$base/")"
+    grep -q "Authorization='Bearer '" "$tmp/t1.body" && ok || bad "the page never sends an Authorization header"
+    grep -q 'r.status===401' "$tmp/t1.body" && ok || bad "the page does not handle 401 (token form)"
+    expect "token: /v1/jobs without token" 401 "$(req "$tmp/t2" "$base/v1/jobs?limit=50")"
+    expect "token: /v1/jobs with token" 200 "$(req "$tmp/t3" -H 'Authorization: Bearer s3cret' "$base/v1/jobs?limit=50")"
+    stop_server
+else
+    bad "server (token mode) did not start"
+fi
+
+# ---- 3. the script parses --------------------------------------------------------------
+if command -v node >/dev/null 2>&1 && [ -f "$tmp/p.body" ]; then
+    sed -n '/<script>/,/<\/script>/p' "$tmp/p.body" | sed '1d;$d' >"$tmp/page.js"
+    if node --check "$tmp/page.js" 2>"$tmp/node.err"; then ok
+    else bad "the page's script does not parse: $(head -5 "$tmp/node.err")"; fi
+else
+    echo "note: node not installed, the script's syntax is not checked" >&2
+fi
+
+echo "test_svc_dashboard: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -154,7 +154,7 @@ static void test_blobs(void)
     bad[0] = 'X';
     CHECK_EQ_INT(vae_load(&z, bad, len, &e), DC_EFORMAT);
     memcpy(bad, buf, len);
-    bad[8] = 9; /* version */
+    bad[8] = 2; /* version */
     CHECK_EQ_INT(vae_load(&z, bad, len, &e), DC_EFORMAT);
     memcpy(bad, buf, len);
     bad[len / 2] ^= 0x40; /* a weight: checksum */

@@ -7,10 +7,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "kmeans.h"
 #include "metrics.h"
 #include "nn.h"
 
-enum { VAE_VERSION = 1 };
+enum { VAE_VERSION = 2 };
 static const char VAE_MAGIC[8] = {'D', 'C', 'V', 'A', 'E', 0, 0, 0};
 
 struct vae {
@@ -21,8 +22,12 @@ struct vae {
     int F;                               /* encoder output floats */
     int mb;                              /* max batch */
     rng r;
-    nn_optim opt;
+    nn_optim opt;     /* everything but mu_y (its slice of m, v stays 0) */
+    nn_optim opt_muy; /* mu_y only, lr * muy_lr_mult */
     int have_opt;
+    int ep_done;      /* epochs trained over all vae_train calls */
+    int muy_init;     /* 1 once VAE_INIT_KMEANS has run */
+    double klw;       /* weight of kl_z + kl_y in the gradients (1 outside the warm-up) */
     /* scratch for one batch */
     float *xb;           /* (mb, d) gathered batch */
     float *dxl;          /* (mb, d) gradient w.r.t. decoder logits */
@@ -56,6 +61,12 @@ void vae_cfg_default(vae_cfg *c, int d, int k)
     c->lr = 1e-3f;
     c->eval_every = 1;
     c->seed = 1;
+    /* the recipe measured in docs/vae.md (the reference: 0, 1, ZERO, 1, 0) */
+    c->warmup_epochs = 2;
+    c->warmup_kl = 0.1f;
+    c->init_muy = VAE_INIT_ZERO;
+    c->muy_lr_mult = 10.0f;
+    c->kl_ramp_epochs = 2;
 }
 
 static int half_up(int x) { return (x + 1) / 2; } /* conv 3x3 s2 pad 1: ceil(x/2) */
@@ -97,6 +108,15 @@ int vae_cfg_check(const vae_cfg *c, dc_err *e)
     if (c->epochs < 0 || c->epochs > 1000000) BAD("vae: epochs %d out of range", c->epochs);
     if (!(c->lr > 0) || !isfinite(c->lr) || c->lr > 10) BAD("vae: lr must be in (0, 10]");
     if (c->eval_every < 0) BAD("vae: eval_every must be >= 0");
+    if (c->warmup_epochs < 0 || c->warmup_epochs > 1000000)
+        BAD("vae: warmup_epochs %d out of range", c->warmup_epochs);
+    if (!(c->warmup_kl >= 0 && c->warmup_kl <= 1)) BAD("vae: warmup_kl must be in [0, 1]");
+    if (c->init_muy != VAE_INIT_ZERO && c->init_muy != VAE_INIT_KMEANS)
+        BAD("vae: init_muy must be 0 (zero) or 1 (k-means)");
+    if (!(c->muy_lr_mult > 0) || !isfinite(c->muy_lr_mult) || c->muy_lr_mult > 1e4)
+        BAD("vae: muy_lr_mult must be in (0, 1e4]");
+    if (c->kl_ramp_epochs < 0 || c->kl_ramp_epochs > 1000000)
+        BAD("vae: kl_ramp_epochs %d out of range", c->kl_ramp_epochs);
 #undef BAD
     return 0;
 }
@@ -228,6 +248,7 @@ void vae_free(vae *v)
     free(v->params);
     free(v->grads);
     nn_optim_free(&v->opt);
+    nn_optim_free(&v->opt_muy);
     void *s[] = {v->xb, v->dxl, v->zf, v->fz, v->fmu, v->flv, v->dh1, v->dh2, v->flog,
                  v->mu, v->lv, v->eps, v->z, v->dmu, v->dlv, v->dz, v->logit, v->p, v->dp,
                  v->dlogit, v->muy, v->dmuy};
@@ -244,6 +265,7 @@ int vae_new(vae **out, const vae_cfg *cfg, dc_err *e)
     if (!v) return dc_err_set(e, DC_ENOMEM, "vae: out of memory");
     v->cfg = *cfg;
     v->mb = cfg->batch;
+    v->klw = 1.0;
     rng_seed(&v->r, cfg->seed);
     if ((rc = build_nets(v, e)) || (rc = bind_all(v, e)) || (rc = alloc_scratch(v, e)))
         goto out;
@@ -311,6 +333,12 @@ static int batch_loss(vae *v, const float *x, int B, int grads, double t[4], dc_
                                grads ? v->dmuy : NULL, NULL, v->mu, v->lv, v->z, v->p, v->muy,
                                B, L, K, c->kl_mode);
     double kly = vae_loss_kl_y(grads ? v->dlogit : NULL, v->logit, B, K);
+    if (grads && v->klw != 1.0) { /* warm-up: only the KL terms' gradients so far */
+        double w = v->klw;
+        for (size_t i = 0; i < BL; i++) v->dmu[i] *= w, v->dlv[i] *= w, v->dz[i] *= w;
+        for (size_t i = 0; i < BK; i++) v->dp[i] *= w, v->dlogit[i] *= w;
+        for (size_t i = 0; i < (size_t)K * L; i++) v->dmuy[i] *= w;
+    }
     if (t) {
         t[0] = rec;
         t[1] = klz;
@@ -360,6 +388,43 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* KL weight of overall epoch g (1-based): warmup_kl during the warm-up, then a linear
+ * ramp to 1 over kl_ramp_epochs epochs. */
+static double kl_weight(const vae_cfg *c, int g)
+{
+    if (g <= c->warmup_epochs) return c->warmup_kl;
+    if (c->kl_ramp_epochs <= 0 || g - c->warmup_epochs >= c->kl_ramp_epochs) return 1.0;
+    double f = (double)(g - c->warmup_epochs) / c->kl_ramp_epochs;
+    return c->warmup_kl + (1.0 - c->warmup_kl) * f;
+}
+
+/* VAE_INIT_KMEANS: mu_y = k-means centroids of mu(x) over the training set. */
+static int init_muy_kmeans(vae *v, const float *x, size_t n, dc_err *e)
+{
+    const vae_cfg *c = &v->cfg;
+    int rc = 0, L = c->latent;
+    kmeans_result kr = {0};
+    float *zm = malloc(n * (size_t)L * sizeof *zm);
+    if (!zm) return dc_err_set(e, DC_ENOMEM, "vae: out of memory");
+    if ((rc = vae_predict(v, x, n, NULL, NULL, zm, e))) goto out;
+    kmeans_opts ko;
+    kmeans_opts_default(&ko);
+    ko.n_init = 10;
+    ko.seed = rng_u64(&v->r);
+    if ((size_t)c->k > n) {
+        rc = dc_err_set(e, DC_EINVAL, "vae: k-means init needs n >= k (%zu < %d)", n, c->k);
+        goto out;
+    }
+    if ((rc = kmeans_fit(zm, n, L, c->k, &ko, &kr, e))) goto out;
+    memcpy(v->params + v->off_muy, kr.centroids, (size_t)c->k * L * sizeof(float));
+    nn_optim_reset(&v->opt_muy);
+    v->muy_init = 1;
+out:
+    kmeans_result_free(&kr);
+    free(zm);
+    return rc;
+}
+
 int vae_train(vae *v, const float *x, size_t n, const int32_t *labels, vae_epoch_cb cb,
               void *ctx, dc_err *e)
 {
@@ -367,6 +432,7 @@ int vae_train(vae *v, const float *x, size_t n, const int32_t *labels, vae_epoch
     int rc = 0;
     int *idx = NULL;
     int32_t *pred = NULL;
+    size_t KL = (size_t)c->k * c->latent;
     if (n < 1 || n > (size_t)2147483647) return dc_err_set(e, DC_EINVAL, "vae: n %zu out of range", n);
     idx = malloc(n * sizeof *idx);
     if (labels) pred = malloc(n * sizeof *pred);
@@ -378,12 +444,19 @@ int vae_train(vae *v, const float *x, size_t n, const int32_t *labels, vae_epoch
         nn_optim_cfg oc = nn_optim_default(NN_OPT_ADAM);
         oc.lr = c->lr;
         if ((rc = nn_optim_init(&v->opt, &oc, v->np, e))) goto out;
+        oc.lr = c->lr * c->muy_lr_mult;
+        if ((rc = nn_optim_init(&v->opt_muy, &oc, KL, e))) goto out;
         v->have_opt = 1;
     }
     for (size_t i = 0; i < n; i++) idx[i] = (int)i;
     double t0 = now_s();
     size_t d = (size_t)c->d;
     for (int ep = 1; ep <= c->epochs; ep++) {
+        int g = v->ep_done + 1;
+        if (c->init_muy == VAE_INIT_KMEANS && !v->muy_init && g > c->warmup_epochs &&
+            (rc = init_muy_kmeans(v, x, n, e)))
+            goto out;
+        v->klw = kl_weight(c, g);
         rng_shuffle(&v->r, idx, n);
         double sum[4] = {0, 0, 0, 0};
         long nb = 0;
@@ -398,13 +471,16 @@ int vae_train(vae *v, const float *x, size_t n, const int32_t *labels, vae_epoch
                 memset(v->grads, 0, v->np * sizeof(float));
                 goto out;
             }
+            /* mu_y first (zeroes its gradient slice, so the main Adam leaves it alone) */
+            nn_optim_step(&v->opt_muy, v->params + v->off_muy, v->grads + v->off_muy);
             nn_optim_step(&v->opt, v->params, v->grads);
             for (int j = 0; j < 4; j++) sum[j] += t[j];
             nb++;
         }
+        v->ep_done++;
         vae_epoch_info ev = {.epoch = ep, .epochs = c->epochs, .rec = sum[0] / nb,
                              .kl_z = sum[1] / nb, .kl_y = sum[2] / nb, .total = sum[3] / nb,
-                             .acc = NAN, .nmi = NAN, .ari = NAN};
+                             .acc = NAN, .nmi = NAN, .ari = NAN, .kl_weight = v->klw};
         if (labels && (ep == c->epochs || (c->eval_every > 0 && ep % c->eval_every == 0))) {
             metrics_scores ms;
             if ((rc = vae_predict(v, x, n, NULL, pred, NULL, e)) ||
@@ -421,6 +497,7 @@ int vae_train(vae *v, const float *x, size_t n, const int32_t *labels, vae_epoch
         }
     }
 out:
+    v->klw = 1.0;
     free(idx);
     free(pred);
     return rc;
@@ -535,8 +612,8 @@ static uint64_t fnv1a(const unsigned char *p, size_t n)
     return h;
 }
 
-/* Config record: 27 i32/f32 fields then the u64 seed. */
-enum { CFG_BYTES = 27 * 4 + 8 };
+/* Config record: 27 i32/f32 fields, the u64 seed, then (version 2) the 5 warm-up fields. */
+enum { CFG_BYTES_V1 = 27 * 4 + 8, CFG_BYTES = CFG_BYTES_V1 + 5 * 4 };
 
 static void put_cfg(wbuf *b, const vae_cfg *c)
 {
@@ -555,9 +632,14 @@ static void put_cfg(wbuf *b, const vae_cfg *c)
     put_f32(b, c->lr);
     put_u32(b, (uint32_t)c->eval_every);
     put_u64(b, c->seed);
+    put_u32(b, (uint32_t)c->warmup_epochs);
+    put_f32(b, c->warmup_kl);
+    put_u32(b, (uint32_t)c->init_muy);
+    put_f32(b, c->muy_lr_mult);
+    put_u32(b, (uint32_t)c->kl_ramp_epochs);
 }
 
-static void get_cfg(const unsigned char *p, vae_cfg *c)
+static void get_cfg(const unsigned char *p, vae_cfg *c, int version)
 {
     int o = 0;
 #define I32() ((int)(int32_t)get_u32(p + (o += 4) - 4))
@@ -572,6 +654,20 @@ static void get_cfg(const unsigned char *p, vae_cfg *c)
     c->lr = get_f32(p + o); o += 4;
     c->eval_every = I32();
     c->seed = get_u64(p + o);
+    o += 8;
+    if (version >= 2) {
+        c->warmup_epochs = I32();
+        c->warmup_kl = get_f32(p + o); o += 4;
+        c->init_muy = I32();
+        c->muy_lr_mult = get_f32(p + o); o += 4;
+        c->kl_ramp_epochs = I32();
+    } else { /* version 1 predates the warm-up: the reference's training */
+        c->warmup_epochs = 0;
+        c->warmup_kl = 1.0f;
+        c->init_muy = VAE_INIT_ZERO;
+        c->muy_lr_mult = 1.0f;
+        c->kl_ramp_epochs = 0;
+    }
 #undef I32
 }
 
@@ -604,20 +700,24 @@ int vae_load(vae **out, const void *buf, size_t len, dc_err *e)
     dc_err sub = {0};
     *out = NULL;
     size_t head = 8 + 4 + 4;
-    if (!buf || len < head + CFG_BYTES + 8 + 8)
+    if (!buf || len < head + CFG_BYTES_V1 + 8 + 8)
         return dc_err_set(e, DC_EFORMAT, "vae model: %zu bytes is too short", len);
     if (memcmp(p, VAE_MAGIC, 8) != 0)
         return dc_err_set(e, DC_EFORMAT, "vae model: bad magic");
-    if (get_u32(p + 8) != VAE_VERSION)
-        return dc_err_set(e, DC_EFORMAT, "vae model: unsupported version %u", get_u32(p + 8));
-    if (get_u32(p + 12) != CFG_BYTES)
-        return dc_err_set(e, DC_EFORMAT, "vae model: config record of %u bytes, want %d",
-                          get_u32(p + 12), CFG_BYTES);
-    get_cfg(p + head, &c);
+    uint32_t ver = get_u32(p + 8);
+    if (ver != 1 && ver != VAE_VERSION)
+        return dc_err_set(e, DC_EFORMAT, "vae model: unsupported version %u", ver);
+    size_t cb = ver == 1 ? CFG_BYTES_V1 : CFG_BYTES;
+    if (get_u32(p + 12) != cb)
+        return dc_err_set(e, DC_EFORMAT, "vae model: config record of %u bytes, want %zu",
+                          get_u32(p + 12), cb);
+    if (len < head + cb + 8 + 8)
+        return dc_err_set(e, DC_EFORMAT, "vae model: %zu bytes is too short", len);
+    get_cfg(p + head, &c, (int)ver);
     if (vae_cfg_check(&c, &sub))
         return dc_err_set(e, DC_EFORMAT, "vae model: bad config: %s", sub.msg);
-    uint64_t np = get_u64(p + head + CFG_BYTES);
-    size_t pos = head + CFG_BYTES + 8;
+    uint64_t np = get_u64(p + head + cb);
+    size_t pos = head + cb + 8;
     if (np > (len - pos) / 4 || len - pos - np * 4 != 8)
         return dc_err_set(e, DC_EFORMAT, "vae model: %zu bytes do not hold %llu params + checksum",
                           len, (unsigned long long)np);

@@ -26,8 +26,17 @@
  *          cat_loss plus the constant log K; exact log-softmax, no epsilon)
  *   total = rec + kl_z + kl_y.  The classifier sees the SAMPLED z during training.
  *
+ * Warm-up (options, off in the reference, ON in vae_cfg_default: see docs/vae.md for the
+ * measurements): training epoch g (counted over all vae_train calls) minimises
+ *   rec + w_g (kl_z + kl_y),  w_g = warmup_kl for g <= warmup_epochs, then rising linearly
+ *   to 1 over kl_ramp_epochs epochs (w = 1 at once when kl_ramp_epochs is 0).
+ * With init_muy = VAE_INIT_KMEANS, mu_y are set by k-means on mu(x) when the warm-up ends
+ * (at the first epoch when warmup_epochs is 0). mu_y have their own Adam, lr * muy_lr_mult.
+ * After the warm-up and ramp the loss is exactly the article's.
+ *
  * All parameters live in ONE float buffer, [encoder | mu head | logvar head | classifier |
- * mu_y | decoder], with one gradient buffer of the same layout and ONE Adam over it.
+ * mu_y | decoder], with one gradient buffer of the same layout; one Adam updates it all
+ * but mu_y, which have their own Adam (lr * muy_lr_mult).
  * Weights: glorot-uniform, biases 0, mu_y 0 (as Keras). All randomness (init, shuffling,
  * eps) comes from an rng seeded with cfg.seed: same seed, data and OpenBLAS thread count
  * -> the same model bit for bit.
@@ -61,6 +70,12 @@ typedef enum vae_kl_mode {
     VAE_KL_ANALYTIC = 1, /* closed-form KL(N(mu, sigma^2) || N(mu_y, I)) */
 } vae_kl_mode;
 
+typedef enum vae_init_muy {
+    VAE_INIT_ZERO = 0,   /* mu_y = 0 (the reference) */
+    VAE_INIT_KMEANS = 1, /* after the warm-up: k-means (10 inits) on mu(x) of the training
+                            set, mu_y = its centroids; mu_y's Adam state is reset */
+} vae_init_muy;
+
 typedef struct vae_cfg {
     int d;          /* floats per sample; for conv d == h*w*c */
     int h, w, c;    /* image shape (NHWC) for conv; ignored for dense */
@@ -81,10 +96,18 @@ typedef struct vae_cfg {
     float lr;       /* Adam (Keras defaults otherwise), default 1e-3 */
     int eval_every; /* with labels: metrics every this many epochs (and the last); default 1 */
     uint64_t seed;
+    /* Warm-up and initialisation of mu_y: explicit options on top of the method (see
+     * "Warm-up" above; the reference has none: 0, 1, VAE_INIT_ZERO, 1, 0). Training only. */
+    int warmup_epochs;  /* the first warmup_epochs epochs weight kl_z and kl_y by warmup_kl */
+    float warmup_kl;    /* in [0, 1] */
+    int init_muy;       /* vae_init_muy: how mu_y start (after the warm-up for KMEANS) */
+    float muy_lr_mult;  /* mu_y get their own Adam with lr * muy_lr_mult (> 0) */
+    int kl_ramp_epochs; /* after the warm-up, the KL weight rises linearly to 1 over this many */
 } vae_cfg;
 
-/* The reference's settings for d inputs and k clusters, dense architecture. Set conv = 1
- * and h, w, c for images. */
+/* The reference's model and loss settings for d inputs and k clusters, dense
+ * architecture, with the warm-up recipe (warmup_epochs 2, warmup_kl 0.1, kl_ramp_epochs 2,
+ * muy_lr_mult 10, init_muy VAE_INIT_ZERO). Set conv = 1 and h, w, c for images. */
 void vae_cfg_default(vae_cfg *c, int d, int k);
 /* Range checks; DC_EINVAL naming the field. */
 int vae_cfg_check(const vae_cfg *c, dc_err *e);
@@ -110,6 +133,7 @@ typedef struct vae_epoch_info {
     double rec, kl_z, kl_y, total;
     double acc, nmi, ari;
     double elapsed_s;  /* since vae_train began */
+    double kl_weight;  /* w_g of this epoch (1 after the warm-up); total is unweighted */
 } vae_epoch_info;
 /* Return nonzero to stop: vae_train then returns DC_ECANCEL. */
 typedef int (*vae_epoch_cb)(void *ctx, const vae_epoch_info *ev);
@@ -132,9 +156,10 @@ int vae_generate(vae *v, int j, int n, rng *r, float *out, dc_err *e);
 /* out (n, d) = sigmoid(decoder(mu(x))) for x (n, d) (the mean code, no sampling). */
 int vae_reconstruct(vae *v, const float *x, size_t n, float *out, dc_err *e);
 
-/* Serialisation, all little-endian: "DCVAE\0\0\0" magic, u32 version (1), u32 config
+/* Serialisation, all little-endian: "DCVAE\0\0\0" magic, u32 version (2), u32 config
  * bytes, the config fields, u64 nparams, the float32 params, u64 FNV-1a checksum of all
- * that precedes it. *buf malloc'd (caller frees). The optimizer state is not saved. */
+ * that precedes it. *buf malloc'd (caller frees). The optimizer state is not saved.
+ * Version 1 (116 config bytes, no warm-up fields) still loads, warm-up fields 0/off. */
 int vae_save(const vae *v, void **buf, size_t *len, dc_err *e);
 /* DC_EFORMAT (with a message) on a bad magic, version, config, size or checksum. */
 int vae_load(vae **out, const void *buf, size_t len, dc_err *e);

@@ -62,7 +62,7 @@ static vae_cfg blob_cfg(uint64_t seed)
     c.latent = 8;
     c.cls_hidden = 32;
     c.batch = 25;
-    c.epochs = 600; /* ~10k Adam steps: mu_y start at 0 and move <= lr per step */
+    c.epochs = 600; /* ~10k Adam steps (sized for the reference: mu_y move <= lr per step) */
     c.eval_every = 100;
     c.rec_weight = 50; /* 20 features: a heavier reconstruction keeps the code informative */
     c.seed = seed;
@@ -154,7 +154,7 @@ static void test_blobs(void)
     bad[0] = 'X';
     CHECK_EQ_INT(vae_load(&z, bad, len, &e), DC_EFORMAT);
     memcpy(bad, buf, len);
-    bad[8] = 2; /* version */
+    bad[8] = 9; /* version */
     CHECK_EQ_INT(vae_load(&z, bad, len, &e), DC_EFORMAT);
     memcpy(bad, buf, len);
     bad[len / 2] ^= 0x40; /* a weight: checksum */

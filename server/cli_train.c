@@ -130,14 +130,8 @@ int cli_train(int argc, char **argv)
         } else if ((m = cli_flag(argc, argv, &i, "method", &v))) {
             if (m < 0) return CLI_USAGE;
             method = v;
-        } else if ((m = cli_flag(argc, argv, &i, "data", &v))) {
+        } else if ((m = cli_files_flag(argc, argv, &i, data, &nd, labels, &nl, MAX_FILES))) {
             if (m < 0) return CLI_USAGE;
-            if (nd == MAX_FILES) return cli_usage_error("at most %d --data files", MAX_FILES);
-            data[nd++] = v;
-        } else if ((m = cli_flag(argc, argv, &i, "labels", &v))) {
-            if (m < 0) return CLI_USAGE;
-            if (nl == MAX_FILES) return cli_usage_error("at most %d --labels files", MAX_FILES);
-            labels[nl++] = v;
         } else if ((m = cli_flag(argc, argv, &i, "clusters", &v))) {
             if (m < 0 || cli_int("clusters", v, 1, 10000, &k) < 0) return CLI_USAGE;
         } else if ((m = cli_flag(argc, argv, &i, "save-model", &v))) {
@@ -277,14 +271,8 @@ int cli_predict(int argc, char **argv)
         } else if ((m = cli_flag(argc, argv, &i, "model", &v))) {
             if (m < 0) return CLI_USAGE;
             model_path = v;
-        } else if ((m = cli_flag(argc, argv, &i, "data", &v))) {
+        } else if ((m = cli_files_flag(argc, argv, &i, data, &nd, labels, &nl, MAX_FILES))) {
             if (m < 0) return CLI_USAGE;
-            if (nd == MAX_FILES) return cli_usage_error("at most %d --data files", MAX_FILES);
-            data[nd++] = v;
-        } else if ((m = cli_flag(argc, argv, &i, "labels", &v))) {
-            if (m < 0) return CLI_USAGE;
-            if (nl == MAX_FILES) return cli_usage_error("at most %d --labels files", MAX_FILES);
-            labels[nl++] = v;
         } else if ((m = cli_flag(argc, argv, &i, "out", &v))) {
             if (m < 0) return CLI_USAGE;
             out = v;

@@ -50,6 +50,26 @@ int cli_data_flag(int argc, char **argv, int *i, data_opts *o)
     return 0;
 }
 
+int cli_files_flag(int argc, char **argv, int *i, const char **data, int *nd,
+                   const char **labels, int *nl, int max)
+{
+    const char *v;
+    int m;
+    if ((m = cli_flag(argc, argv, i, "data", &v))) {
+        if (m < 0) return -1;
+        if (*nd == max) return cli_usage_error("at most %d --data files", max), -1;
+        data[(*nd)++] = v;
+        return 1;
+    }
+    if ((m = cli_flag(argc, argv, i, "labels", &v))) {
+        if (m < 0) return -1;
+        if (*nl == max) return cli_usage_error("at most %d --labels files", max), -1;
+        labels[(*nl)++] = v;
+        return 1;
+    }
+    return 0;
+}
+
 static const char *spec_flags[CLI_SPEC_NFLAGS] = {
     "seed", "hidden", "pretrain-epochs", "pretrain-opt", "pretrain-lr", "batch", "n-init",
     "maxiter", "update-interval", "tol", "gamma", "cluster-lr", "latent", "vae-epochs",

@@ -16,6 +16,11 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * 1 taken, 0 not this flag, -1 bad value (message printed). */
 int cli_data_flag(int argc, char **argv, int *i, data_opts *o);
 
+/* --data F / --labels F, each appended to its list (at most max entries).
+ * 1 taken, 0 not one of these, -1 missing value or too many (message printed). */
+int cli_files_flag(int argc, char **argv, int *i, const char **data, int *nd,
+                   const char **labels, int *nl, int max);
+
 /* Spec overrides, kept as text until the method's defaults are known. */
 enum { CLI_SPEC_NFLAGS = 16 };
 typedef struct cli_spec_over {

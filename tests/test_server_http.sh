@@ -6,38 +6,9 @@
 set -u
 unset DEEPCLUST_TOKEN DEEPCLUST_DB DEEPCLUST_HOST DEEPCLUST_PORT # only what the test sets
 BIN=${DC_BIN:-./build/deepclust}
-pass=0 fail=0
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/dc_http.XXXXXX")
-pid=""
-
-cleanup() {
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null; fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-ok()  { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
-# expect NAME EXPECTED GOT
-expect() { if [ "$2" = "$3" ]; then ok; else bad "$1: expected '$2', got '$3'"; fi; }
+. "$(dirname "$0")/lib_http.sh" dc_http
 # json_field FILE KEY: prints the value of a top-level key
 json_field() { python3 -c 'import json,sys; v=json.load(open(sys.argv[1])).get(sys.argv[2]); print("null" if v is None else v)' "$1" "$2" 2>/dev/null || echo "<bad json>"; }
-
-# start_server LOG ARGS...: starts the server, waits for the "listening" line, sets pid, port
-start_server() {
-    local log=$1; shift
-    "$BIN" serve --port 0 "$@" >"$log" 2>&1 &
-    pid=$!
-    port=""
-    for _ in $(seq 1 100); do
-        port=$(sed -n 's/^deepclust listening on http:\/\/[^ ]*:\([0-9][0-9]*\) .*/\1/p' "$log" | head -1)
-        [ -n "$port" ] && return 0
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    echo "server did not start; its output:" >&2; cat "$log" >&2
-    return 1
-}
 
 # stop_server: SIGTERM, expect exit code 0 within 5 s
 stop_server() {

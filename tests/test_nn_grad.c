@@ -38,27 +38,37 @@ typedef struct gc {
     int checked, skipped;
 } gc;
 
-/* Perturbs v[i] (an input or a parameter) and accumulates the comparison in g. */
+/* Perturbs v[i] (an input or a parameter) and accumulates the comparison in g. For a net
+ * with kinks (ReLU, max pooling) a step that seems to straddle one is retried at 1/8 the
+ * size (smooth curvature shrinks with the step, a kink inside it does not); a coordinate
+ * is skipped only if the small step straddles one too. */
 static void probe(gc *g, nn_net *net, float *x, const float *r, int B, float *v, size_t i,
                   double analytic, float eps, int kinky, double gmax)
 {
     float v0 = v[i];
-    float vp = v0 + eps, vm = v0 - eps;
-    v[i] = vp;
-    double lp = lossf(net, x, r, B);
-    v[i] = vm;
-    double lm = lossf(net, x, r, B);
-    v[i] = v0;
-    double num = (lp - lm) / ((double)vp - (double)vm);
-    if (kinky) {
-        double l0 = lossf(net, x, r, B);
-        /* a kink inside the step bends the difference quotient by about c2/step; skip
-           when that could exceed 2e-4 of the largest gradient */
-        double c2 = fabs(lp - 2 * l0 + lm) / ((double)vp - (double)vm);
-        if (c2 > 2e-4 * gmax) {
-            g->skipped++;
-            return;
+    double num = 0;
+    int ok = 0;
+    for (int attempt = 0; attempt < (kinky ? 2 : 1) && !ok; attempt++, eps /= 8) {
+        float vp = v0 + eps, vm = v0 - eps;
+        v[i] = vp;
+        double lp = lossf(net, x, r, B);
+        v[i] = vm;
+        double lm = lossf(net, x, r, B);
+        v[i] = v0;
+        num = (lp - lm) / ((double)vp - (double)vm);
+        ok = 1;
+        if (kinky) {
+            double l0 = lossf(net, x, r, B);
+            /* a kink inside the step bends the difference quotient by about c2/step;
+               treat the step as straddling one when that could exceed 2e-4 of the
+               largest gradient */
+            double c2 = fabs(lp - 2 * l0 + lm) / ((double)vp - (double)vm);
+            ok = c2 <= 2e-4 * gmax;
         }
+    }
+    if (!ok) {
+        g->skipped++;
+        return;
     }
     double err = fabs(num - analytic);
     if (err > g->maxerr) g->maxerr = err;
@@ -219,7 +229,10 @@ static void test_blocks(void)
     }
 
     /* composite: conv+relu -> maxpool -> flatten -> dense+leaky -> dense -> reshape ->
-       dense+sigmoid -> softmax: exercises the ping-pong gradient buffers */
+       dense -> softmax: exercises the ping-pong gradient buffers. (A sigmoid before the
+       softmax shrank the input gradients 16x, to where float rounding of the loss is as
+       large as the kinks' threshold: the skips then depended on the BLAS kernel. Sigmoid
+       has its own checks above.) */
     n = mk(8, 8, 2, 3);
     CHECK(nn_net_add_conv(n, 3, 3, 1, 1, &e) == 0);
     CHECK(nn_net_add_act(n, NN_RELU, 0, &e) == 0);
@@ -230,7 +243,6 @@ static void test_blocks(void)
     CHECK(nn_net_add_dense(n, 6, &e) == 0);
     CHECK(nn_net_add_reshape(n, 2, 3, 1, &e) == 0);
     CHECK(nn_net_add_dense(n, 5, &e) == 0);
-    CHECK(nn_net_add_act(n, NN_SIGMOID, 0, &e) == 0);
     CHECK(nn_net_add_softmax(n, &e) == 0);
     check_net("composite", n, 3, 1e-2f, 1, NULL, 12);
     nn_net_free(n);

@@ -7,10 +7,13 @@
  *             [--latent 20] [--batch 100] [--lr 1e-3] [--bce 0|1] [--rec-weight 2.5]
  *             [--cls-hidden 256] [--kl-mode 0|1] [--warmup E] [--warmup-kl W]
  *             [--init-muy 0|1] [--muy-lr-mult M] [--kl-ramp E] [--eval-every E]
+ *             [--ae AE_FILE [--ae-n-init 20]]
  *
  * Several --images/--labels are concatenated in order (train then t10k gives the 70,000
  * MNIST images); --n keeps the first N rows. Every option not given keeps
- * vae_cfg_default's value. Exit status 0 on success.
+ * vae_cfg_default's value. --ae starts from a pretrained autoencoder (the bytes of
+ * `deepclust train --save-ae` or ae_probe --save) with vae_init_from_ae; the vae's
+ * --hidden and --latent must match it. Exit status 0 on success.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,7 @@
 #include "data.h"
 #include "kmeans.h"
 #include "metrics.h"
+#include "nn_ae.h"
 #include "vae.h"
 
 typedef struct sweep {
@@ -71,7 +75,9 @@ static int on_epoch(void *ctx, const vae_epoch_info *ev)
 int main(int argc, char **argv)
 {
     const char *imgs[4], *labs[4];
-    int ni = 0, nl = 0, rc = 1;
+    int ni = 0, nl = 0, rc = 1, ae_n_init = 20;
+    const char *ae_path = NULL;
+    nn_ae *ae = NULL;
     long nmax = 0;
     vae_cfg c;
     vae_cfg_default(&c, 784, 10);
@@ -104,6 +110,8 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--muy-lr-mult")) c.muy_lr_mult = strtof(val, NULL);
         else if (!strcmp(k, "--kl-ramp")) c.kl_ramp_epochs = atoi(val);
         else if (!strcmp(k, "--eval-every")) c.eval_every = atoi(val);
+        else if (!strcmp(k, "--ae")) ae_path = val;
+        else if (!strcmp(k, "--ae-n-init")) ae_n_init = atoi(val);
         else if (!strcmp(k, "--hidden")) {
             c.n_hidden = 0;
             for (const char *p = val; *p && c.n_hidden < VAE_MAX_HIDDEN;) {
@@ -154,6 +162,28 @@ int main(int argc, char **argv)
     if (vae_new(&v, &c, &e) == 0) {
         sw = (sweep){v, all.x, nl ? all.labels : NULL, (size_t)n, c.warmup_epochs};
     }
+    if (v && ae_path) {
+        FILE *f = fopen(ae_path, "rb");
+        static char buf[64 << 20];
+        size_t len = f ? fread(buf, 1, sizeof buf, f) : 0;
+        if (f) fclose(f);
+        int32_t *km = malloc((size_t)n * sizeof *km);
+        metrics_scores ms;
+        if (!len || !km || nn_ae_load(&ae, buf, len, c.batch, &e) < 0 ||
+            vae_init_from_ae(v, ae, all.x, (size_t)n, ae_n_init, c.seed, km, &e) < 0) {
+            fprintf(stderr, "%s: %s\n", ae_path, len ? e.msg : "cannot read");
+            free(km);
+            goto out;
+        }
+        if (nl && metrics_all(km, all.labels, (size_t)n, &ms, &e) == 0)
+            printf("start from %s: k-means acc %.4f nmi %.4f ari %.4f\n", ae_path, ms.acc,
+                   ms.nmi, ms.ari);
+        if (nl && vae_predict(v, all.x, (size_t)n, NULL, km, NULL, &e) == 0 &&
+            metrics_all(km, all.labels, (size_t)n, &ms, &e) == 0)
+            printf("after init: classifier acc %.4f nmi %.4f ari %.4f\n", ms.acc, ms.nmi, ms.ari);
+        free(km);
+        fflush(stdout);
+    }
     if (!v || vae_train(v, all.x, (size_t)n, nl ? all.labels : NULL, on_epoch, &sw, &e) < 0) {
         fprintf(stderr, "%s\n", e.msg);
         goto out;
@@ -161,6 +191,7 @@ int main(int argc, char **argv)
     rc = 0;
 out:
     vae_free(v);
+    nn_ae_free(ae);
     dataset_free(&all);
     for (int i = 0; i < ni; i++) dataset_free(&ds[i]);
     return rc;

@@ -13,6 +13,10 @@
 #include "dec_math.h"
 #include "kmeans.h"
 #include "metrics.h"
+#include "nn.h"
+
+_Static_assert((int)INIT_GLOROT == (int)NN_INIT_GLOROT_UNIFORM && (int)INIT_VARSCALE == (int)NN_INIT_VARSCALE,
+               "cluster.h's INIT_* mirror nn.h's");
 
 static const char *method_names[CM_COUNT] = {"kmeans", "ae_kmeans", "dec", "idec", "dcec", "vae"};
 
@@ -42,6 +46,7 @@ void cluster_spec_default(cluster_spec *s, cluster_method m, int k)
     s->pretrain_opt = OPT_ADAM;
     s->pretrain_lr = 1e-3;
     s->pretrain_momentum = 0.9;
+    s->pretrain_init = INIT_GLOROT;
     s->n_init = 20;
     s->kmeans_max_iter = 300;
     s->kmeans_tol = 1e-4;
@@ -62,6 +67,7 @@ void cluster_spec_default(cluster_spec *s, cluster_method m, int k)
     s->vae_conv = 0;
     s->vae_bce = 0;          /* the reference: Gaussian reconstruction, weight 2.5 */
     s->vae_rec_weight = 2.5;
+    s->vae_lr = 1e-3;
     if (m == CM_VAE) {       /* hidden = the dense encoder's layers; batch 100, Adam 1e-3 */
         s->n_hidden = 2;
         s->hidden[0] = s->hidden[1] = 500;
@@ -117,6 +123,7 @@ int cluster_spec_check(const cluster_spec *s, const dataset *ds, dc_err *err)
     RANGE(pretrain_opt, 0, 1);
     RANGE(pretrain_lr, 1e-9, 10);
     RANGE(pretrain_momentum, 0, 0.9999);
+    RANGE(pretrain_init, 0, 1);
     RANGE(alpha, 1e-6, 1e6);
     RANGE(update_interval, 1, 10000000);
     RANGE(tol, 0, 1);
@@ -126,9 +133,15 @@ int cluster_spec_check(const cluster_spec *s, const dataset *ds, dc_err *err)
     RANGE(cluster_lr, 1e-9, 10);
     RANGE(cluster_momentum, 0, 0.9999);
     if (s->method == CM_VAE) {
+        if (s->vae_conv && s->pretrain_epochs > 0)
+            return dc_err_set(err, DC_EINVAL,
+                              "a convolutional vae starts from scratch: pretrain_epochs must be "
+                              "0 (a pretrained start is for the dense vae), got %d",
+                              s->pretrain_epochs);
         RANGE(latent, 1, 4096);
         RANGE(vae_epochs, 0, 100000);
         RANGE(vae_rec_weight, 0, 1e6);
+        RANGE(vae_lr, 1e-9, 10);
     }
     return 0;
 }
@@ -263,12 +276,13 @@ static int build_ae(cluster_model *m, dc_err *err)
     int B = s->batch;
     if (s->method == CM_DCEC)
         return nn_ae_new_conv(&m->ae, m->h, m->w, m->c, NULL, s->embed_dim,
-                              NN_INIT_GLOROT_UNIFORM, s->seed, B, err);
-    int dims[CLUSTER_MAX_DIMS + 1];
+                              (nn_init)s->pretrain_init, s->seed, B, err);
+    int dims[CLUSTER_MAX_DIMS + 2], nd = 1;
     dims[0] = m->d;
-    for (int i = 0; i < s->n_hidden; i++) dims[i + 1] = s->hidden[i];
-    return nn_ae_new_fc(&m->ae, dims, s->n_hidden + 1, NN_RELU, 0, NN_INIT_GLOROT_UNIFORM,
-                        s->seed, B, err);
+    for (int i = 0; i < s->n_hidden; i++) dims[nd++] = s->hidden[i];
+    if (s->method == CM_VAE) dims[nd++] = s->latent; /* hidden[] are the vae's hidden layers */
+    return nn_ae_new_fc(&m->ae, dims, nd, NN_RELU, 0, (nn_init)s->pretrain_init, s->seed, B,
+                        err);
 }
 
 int cluster_fit_ex(cluster_model **out, const cluster_spec *s, const dataset *ds,
@@ -309,27 +323,34 @@ int cluster_fit_ex(cluster_model **out, const cluster_spec *s, const dataset *ds
         rc = fit_centroids(m, ds->x, ds->n, &run, lab, err);
         goto out;
     }
-    if (s->method == CM_VAE) {
+    int vae_pre = s->method == CM_VAE && (s->pretrain_epochs > 0 || ae_buf);
+    if (s->method == CM_VAE && !vae_pre) { /* one step from scratch */
         m->e = s->latent;
         m->spec.embed_dim = m->e;
-        run.w_pretrain = 1.0;
+        run.w_pretrain = 0.0;
+        run.w_cluster = 1.0;
         if (!(m->mu = malloc((size_t)m->k * m->e * sizeof *m->mu))) {
             rc = dc_err_set(err, DC_ENOMEM, "out of memory");
             goto out;
         }
-        if (o->resume || ae_buf) {
-            rc = dc_err_set(err, DC_EINVAL, "the vae method takes no %s",
-                            o->resume ? "checkpoint" : "pretrained autoencoder");
+        if (o->resume) {
+            rc = dc_err_set(err, DC_EINVAL, "a vae without pretraining takes no checkpoint");
             goto out;
         }
         rc = cluster__fit_vae(m, ds->x, ds->n, &run, err);
         goto out;
     }
-    m->e = s->method == CM_DCEC ? s->embed_dim : s->hidden[s->n_hidden - 1];
+    m->e = s->method == CM_DCEC ? s->embed_dim
+           : s->method == CM_VAE ? s->latent : s->hidden[s->n_hidden - 1];
     m->spec.embed_dim = m->e;
     int self = s->method == CM_DEC || s->method == CM_IDEC || s->method == CM_DCEC;
     run.w_pretrain = self ? 0.6 : 1.0;
     run.w_cluster = self ? 0.4 : 0.0;
+    if (vae_pre) { /* an AE epoch and a vae epoch cost about the same */
+        double p = ae_buf ? 0 : s->pretrain_epochs, v = s->vae_epochs;
+        run.w_pretrain = p + v > 0 ? p / (p + v) : 0.0;
+        run.w_cluster = 1.0 - run.w_pretrain;
+    }
     if (ae_buf) {
         if ((rc = nn_ae_load(&m->ae, ae_buf, ae_len, s->batch, err)) < 0) goto out;
         if (m->ae->in_dim != (size_t)m->d || m->ae->emb_dim != m->e) {
@@ -347,7 +368,7 @@ int cluster_fit_ex(cluster_model **out, const cluster_spec *s, const dataset *ds
         goto out;
     }
     if (o->resume && rk.phase == 2) { /* pretraining and k-means are done */
-        if (!self) {
+        if (!self || vae_pre) {
             rc = dc_err_set(err, DC_EINVAL, "checkpoint is from self-training, method %s has none",
                             cluster_method_name(s->method));
             goto out;
@@ -390,6 +411,10 @@ int cluster_fit_ex(cluster_model **out, const cluster_spec *s, const dataset *ds
             }
             goto out;
         }
+    }
+    if (vae_pre) {
+        rc = cluster__fit_vae(m, ds->x, ds->n, &run, err);
+        goto out;
     }
     if (!(z = malloc((size_t)ds->n * m->e * sizeof *z))) {
         rc = dc_err_set(err, DC_ENOMEM, "out of memory");

@@ -39,6 +39,7 @@ int cluster_method_parse(const char *name);
 
 enum { CLUSTER_MAX_DIMS = 8 };
 enum { OPT_ADAM = 0, OPT_SGD = 1 };
+enum { INIT_GLOROT = 0, INIT_VARSCALE = 1 }; /* = NN_INIT_GLOROT_UNIFORM, NN_INIT_VARSCALE */
 
 typedef struct cluster_spec {
     int method;       /* cluster_method */
@@ -54,6 +55,7 @@ typedef struct cluster_spec {
     int pretrain_opt; /* OPT_ADAM or OPT_SGD */
     double pretrain_lr;
     double pretrain_momentum;
+    int pretrain_init;   /* INIT_GLOROT (Keras' default) or INIT_VARSCALE (DEC-keras) */
     /* k-means (also the init of DEC/IDEC/DCEC centroids) */
     int n_init;
     int kmeans_max_iter;
@@ -73,6 +75,7 @@ typedef struct cluster_spec {
     int vae_conv;        /* 1: convolutional encoder/decoder (image data) */
     int vae_bce;         /* 1: Bernoulli (BCE) reconstruction, 0: Gaussian (MSE) */
     double vae_rec_weight;
+    double vae_lr;       /* Adam learning rate of the vae training */
 } cluster_spec;
 
 /* DESIGN.md defaults for method m and k clusters. */

@@ -41,6 +41,7 @@ static void fields(cluster_model *m, double *v, int read)
     IO(s->kmeans_tol); IO(s->alpha); IO(s->update_interval); IO(s->tol); IO(s->maxiter);
     IO(s->gamma); IO(s->cluster_opt); IO(s->cluster_lr); IO(s->cluster_momentum);
     IO(s->latent); IO(s->vae_epochs); IO(s->vae_conv); IO(s->vae_bce); IO(s->vae_rec_weight);
+    IO(s->pretrain_init); IO(s->vae_lr); /* 0 in files written before these existed */
 #undef IO
     assert(i <= NFIELDS);
     for (; !read && i < NFIELDS; i++) v[i] = 0;

@@ -10,34 +10,10 @@
 #include "kmeans.h"
 #include "metrics.h"
 #include "nn.h"
+#include "vae_internal.h"
 
 enum { VAE_VERSION = 2 };
 static const char VAE_MAGIC[8] = {'D', 'C', 'V', 'A', 'E', 0, 0, 0};
-
-struct vae {
-    vae_cfg cfg;
-    nn_net *enc, *hmu, *hlv, *cls, *dec; /* owned; bound into params/grads */
-    float *params, *grads;               /* owned, np floats each */
-    size_t np, off_muy;                  /* mu_y at params + off_muy, (K, L) */
-    int F;                               /* encoder output floats */
-    int mb;                              /* max batch */
-    rng r;
-    nn_optim opt;     /* everything but mu_y (its slice of m, v stays 0) */
-    nn_optim opt_muy; /* mu_y only, lr * muy_lr_mult */
-    int have_opt;
-    int ep_done;      /* epochs trained over all vae_train calls */
-    int muy_init;     /* 1 once VAE_INIT_KMEANS has run */
-    double klw;       /* weight of kl_z + kl_y in the gradients (1 outside the warm-up) */
-    /* scratch for one batch */
-    float *xb;           /* (mb, d) gathered batch */
-    float *dxl;          /* (mb, d) gradient w.r.t. decoder logits */
-    float *zf, *fz, *fmu, *flv; /* (mb, L) */
-    float *dh1, *dh2;    /* (mb, F) */
-    float *flog;         /* (mb, K) */
-    double *mu, *lv, *eps, *z, *dmu, *dlv, *dz; /* (mb, L) */
-    double *logit, *p, *dp, *dlogit;            /* (mb, K) */
-    double *muy, *dmuy;                         /* (K, L) */
-};
 
 void vae_cfg_default(vae_cfg *c, int d, int k)
 {

@@ -164,6 +164,28 @@ int vae_save(const vae *v, void **buf, size_t *len, dc_err *e);
 /* DC_EFORMAT (with a message) on a bad magic, version, config, size or checksum. */
 int vae_load(vae **out, const void *buf, size_t len, dc_err *e);
 
+/* ---- starting from a pretrained autoencoder (VaDE's initialisation) ---------------
+ * For a dense ReLU vae whose hidden widths and latent match a dense autoencoder (nn_ae_new_fc:
+ * d - hidden[0..n-1] - latent, linear code and output):
+ *  1. the encoder becomes enc + the mu head, the decoder becomes dec (its linear output,
+ *     which approximates x, is mapped to logits 8 (out - 1/2));
+ *  2. k-means (n_init runs from seed) on the codes mu(x) of x (n, d);
+ *  3. the code is divided by s, the rms distance of a code to its centroid per latent
+ *     dimension, so that clusters have the unit variance of the prior N(mu_y, I) (the
+ *     decoder's first layer is multiplied by s: same reconstructions); mu_y = centroids / s;
+ *  4. the log-variance head starts constant (weights 0, bias VAE_AE_LOGVAR0);
+ *  5. the decoder is fitted to the model's reconstruction loss for one epoch on the fixed
+ *     codes, then the classifier to the mixture posterior p(y|z) ∝ exp(-|z - mu_y|^2 / 2)
+ *     for VAE_AE_CLS_EPOCHS epochs (cross-entropy), both with Adam at cfg.lr;
+ *  6. both optimizers are reset; init_muy does not run again.
+ * labels (n) receives the k-means labels if not NULL. Then train with vae_train (a warm-up
+ * is not needed: set warmup_epochs 0). DC_EINVAL if the shapes do not match. */
+enum { VAE_AE_CLS_EPOCHS = 5 };
+#define VAE_AE_LOGVAR0 (-2.0f)
+struct nn_ae;
+int vae_init_from_ae(vae *v, const struct nn_ae *ae, const float *x, size_t n, int n_init,
+                     uint64_t seed, int32_t *labels, dc_err *e);
+
 /* ---- loss kernels (used by vae_train; exposed for the gradient tests) -------------
  * Shapes: mu, lv, z, eps (B, L); p, logit (B, K); muy (K, L). Gradients are ADDED into
  * the d* arrays, any of which may be NULL. Values are means over the batch B. */

@@ -73,7 +73,7 @@ int cli_files_flag(int argc, char **argv, int *i, const char **data, int *nd,
 static const char *spec_flags[CLI_SPEC_NFLAGS] = {
     "seed", "hidden", "pretrain-epochs", "pretrain-opt", "pretrain-lr", "batch", "n-init",
     "maxiter", "update-interval", "tol", "gamma", "cluster-lr", "latent", "vae-epochs",
-    "alpha", "cluster-opt"};
+    "alpha", "cluster-opt", "init", "vae-lr"};
 
 void cli_spec_over_init(cli_spec_over *o) { memset(o, 0, sizeof *o); }
 
@@ -160,9 +160,18 @@ int cli_spec_over_apply(const cli_spec_over *o, cluster_spec *s)
         case 13: if (num(name, v, 0, 100000, &x) < 0) return -1; s->vae_epochs = (int)x; break;
         case 14: if (num(name, v, 1e-6, 1e6, &s->alpha) < 0) return -1; break;
         case 15: if (opt_kind(name, v, &s->cluster_opt) < 0) return -1; break;
+        case 16:
+            if (strcmp(v, "glorot") == 0) s->pretrain_init = INIT_GLOROT;
+            else if (strcmp(v, "varscale") == 0) s->pretrain_init = INIT_VARSCALE;
+            else return cli_usage_error("--init: expected glorot or varscale, got '%s'", v), -1;
+            break;
+        case 17: if (num(name, v, 1e-9, 10, &s->vae_lr) < 0) return -1; break;
         }
     }
     if (o->vae_conv) s->vae_conv = 1;
+    /* the convolutional vae has no pretrained start (an explicit --pretrain-epochs > 0 is
+       refused by cluster_spec_check) */
+    if (s->method == CM_VAE && s->vae_conv && !o->val[2]) s->pretrain_epochs = 0;
     return 0;
 }
 

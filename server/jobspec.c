@@ -93,6 +93,7 @@ static int get_enum(const json_t *v, const char *path, const char *const *names,
 
 static const char *const opt_names[] = {"adam", "sgd", NULL}; /* OPT_ADAM 0, OPT_SGD 1 */
 static const char *const rec_names[] = {"mse", "bce", NULL};  /* vae_bce 0 / 1 */
+static const char *const init_names[] = {"glorot_uniform", "variance_scaling", NULL}; /* INIT_* */
 
 #define PATH(sect, key) (snprintf(path, sizeof path, "%s.%s", sect, key), path)
 
@@ -148,6 +149,7 @@ static int parse_pretrain(const json_t *o, cluster_spec *s, jobspec_error *e)
         else if (strcmp(key, "lr") == 0) rc = get_num(v, path, 0, 10, 1, &s->pretrain_lr, e);
         else if (strcmp(key, "momentum") == 0)
             rc = get_num(v, path, 0, 0.9999, 0, &s->pretrain_momentum, e);
+        else if (strcmp(key, "init") == 0) rc = get_enum(v, path, init_names, &s->pretrain_init, e);
         else rc = fail(e, 400, path, "unknown field %s", path);
         if (rc) return rc;
     }
@@ -200,6 +202,7 @@ static int parse_vae(const json_t *o, cluster_spec *s, jobspec_error *e)
             rc = get_enum(v, path, rec_names, &s->vae_bce, e);
         else if (strcmp(key, "rec_weight") == 0)
             rc = get_num(v, path, 0, 1e6, 0, &s->vae_rec_weight, e);
+        else if (strcmp(key, "lr") == 0) rc = get_num(v, path, 0, 10, 1, &s->vae_lr, e);
         else rc = fail(e, 400, path, "unknown field %s", path);
         if (rc) return rc;
     }
@@ -264,6 +267,11 @@ int jobspec_parse(const json_t *in, cluster_spec *s, char *dataset, json_t **nor
     if ((v = json_object_get(in, "pretrain")) && (rc = parse_pretrain(v, s, e))) return rc;
     if ((v = json_object_get(in, "cluster")) && (rc = parse_cluster(v, s, e))) return rc;
     if ((v = json_object_get(in, "vae")) && (rc = parse_vae(v, s, e))) return rc;
+    /* the convolutional vae has no pretrained start: unless pretrain.epochs is given (and
+       then refused by the check), it trains from scratch */
+    if (method == CM_VAE && s->vae_conv &&
+        !json_object_get(json_object_get(in, "pretrain"), "epochs"))
+        s->pretrain_epochs = 0;
     s->embed_dim = s->hidden[s->n_hidden - 1];
     if (normalized && !(*normalized = jobspec_to_json(s, dataset)))
         return fail(e, 500, "", "out of memory");
@@ -286,6 +294,7 @@ static const char *json_path_of(const char *msg)
         {"cluster_opt", "cluster.optimizer"}, {"cluster_lr", "cluster.lr"},
         {"cluster_momentum", "cluster.momentum"}, {"latent", "vae.latent"},
         {"vae_epochs", "vae.epochs"}, {"vae_rec_weight", "vae.rec_weight"},
+        {"vae_lr", "vae.lr"}, {"pretrain_init", "pretrain.init"},
         {"dcec", "method"}, {"a", "vae.conv"}};
     size_t l = strcspn(msg, " [");
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -312,19 +321,20 @@ json_t *jobspec_to_json(const cluster_spec *s, const char *dataset)
     for (int i = 0; hidden && i < s->n_hidden; i++)
         json_array_append_new(hidden, json_integer(s->hidden[i]));
     return json_pack(
-        "{s:s, s:s, s:i, s:I, s:{s:o}, s:{s:i, s:i, s:s, s:f, s:f},"
+        "{s:s, s:s, s:i, s:I, s:{s:o}, s:{s:i, s:i, s:s, s:f, s:f, s:s},"
         " s:{s:i, s:i, s:f, s:i, s:f, s:i, s:f, s:f, s:f, s:s, s:f},"
-        " s:{s:i, s:i, s:b, s:s, s:f}}",
+        " s:{s:i, s:i, s:b, s:s, s:f, s:f}}",
         "dataset", dataset, "method", cluster_method_name((cluster_method)s->method),
         "n_clusters", s->k, "seed", (json_int_t)s->seed,
         "autoencoder", "hidden", hidden,
         "pretrain", "epochs", s->pretrain_epochs, "batch_size", s->batch, "optimizer",
         opt_names[s->pretrain_opt == OPT_SGD], "lr", s->pretrain_lr, "momentum",
-        s->pretrain_momentum,
+        s->pretrain_momentum, "init", init_names[s->pretrain_init == INIT_VARSCALE],
         "cluster", "n_init", s->n_init, "kmeans_max_iter", s->kmeans_max_iter, "kmeans_tol",
         s->kmeans_tol, "update_interval", s->update_interval, "tol", s->tol, "maxiter",
         s->maxiter, "gamma", s->gamma, "alpha", s->alpha, "lr", s->cluster_lr, "optimizer",
         opt_names[s->cluster_opt == OPT_SGD], "momentum", s->cluster_momentum,
         "vae", "latent", s->latent, "epochs", s->vae_epochs, "conv", s->vae_conv,
-        "reconstruction", rec_names[s->vae_bce ? 1 : 0], "rec_weight", s->vae_rec_weight);
+        "reconstruction", rec_names[s->vae_bce ? 1 : 0], "rec_weight", s->vae_rec_weight, "lr",
+        s->vae_lr);
 }

@@ -72,6 +72,8 @@ static void roundtrip(cluster_model *m, const dataset *ds)
     cluster_model_free(m2);
 }
 
+static int vae_pretrain = 40; /* the vae's pretraining epochs (0: one step from scratch) */
+
 static void run_method(cluster_method meth, const dataset *ds, double min_acc)
 {
     cluster_spec s;
@@ -87,6 +89,8 @@ static void run_method(cluster_method meth, const dataset *ds, double min_acc)
     if (meth == CM_VAE) { /* dense VAE: hidden layers, latent and epochs of its own */
         s.n_hidden = 1, s.hidden[0] = 64;
         s.latent = 8, s.vae_epochs = 400, s.vae_rec_weight = 50, s.batch = 25;
+        s.pretrain_epochs = vae_pretrain;
+        if (vae_pretrain) s.vae_epochs = 30;
     }
     cluster_model *m = NULL;
     dc_err e = {0};
@@ -94,6 +98,8 @@ static void run_method(cluster_method meth, const dataset *ds, double min_acc)
     int rc = cluster_fit(&m, &s, ds, on_event, NULL, &e);
     CHECK_MSG(rc == 0, "%s: %s", cluster_method_name(meth), e.msg);
     if (!m) return;
+    if (meth == CM_VAE && vae_pretrain) /* pretrain epochs, k-means, vae epochs */
+        CHECK_MSG(events == vae_pretrain + 1 + 30, "vae events: %d", events);
     double acc = acc_of(m, ds);
     CHECK_MSG(acc >= min_acc, "%s: acc %.4f < %.2f", cluster_method_name(meth), acc, min_acc);
     CHECK(events > 0);
@@ -119,7 +125,43 @@ int main(void)
     for (int64_t i = 0; i < ds.n * ds.d; i++) lo = fminf(lo, ds.x[i]), hi = fmaxf(hi, ds.x[i]);
     for (int64_t i = 0; i < ds.n * ds.d; i++) unit.x[i] = (ds.x[i] - lo) / (hi - lo);
     memcpy(unit.labels, ds.labels, sizeof(int32_t) * ds.n);
-    run_method(CM_VAE, &unit, 0.95);
+    run_method(CM_VAE, &unit, 0.95); /* from a pretrained autoencoder */
+    vae_pretrain = 0;
+    run_method(CM_VAE, &unit, 0.95); /* one step from scratch */
+    cluster_spec_default(&s, CM_VAE, 4);
+    s.vae_conv = 1;
+    s.pretrain_epochs = 5;
+    CHECK_EQ_INT(cluster_spec_check(&s, NULL, &e), DC_EINVAL);
+    CHECK_MSG(strstr(e.msg, "pretrain_epochs must be 0") != NULL, "message: %s", e.msg);
+    /* an ae_kmeans autoencoder of the right shape starts a vae */
+    cluster_spec_default(&s, CM_AE_KMEANS, 4);
+    s.n_hidden = 2, s.hidden[0] = 32, s.hidden[1] = 6;
+    s.pretrain_epochs = 30;
+    s.batch = 25;
+    s.n_init = 3;
+    s.seed = 2;
+    CHECK_EQ_INT(cluster_fit(&m, &s, &unit, NULL, NULL, &e), 0);
+    void *vae_ae = NULL;
+    size_t vae_ae_len = 0;
+    CHECK_EQ_INT(cluster_model_save_ae(m, &vae_ae, &vae_ae_len, &e), 0);
+    cluster_model_free(m);
+    m = NULL;
+    s.method = CM_VAE;
+    s.n_hidden = 1; /* the vae's hidden layers; the code is its latent */
+    s.latent = 6;
+    s.vae_epochs = 20;
+    s.vae_rec_weight = 50;
+    events = 0;
+    CHECK_MSG(cluster_fit_pretrained(&m, &s, &unit, vae_ae, vae_ae_len, on_event, NULL, &e) == 0,
+              "%s", e.msg);
+    CHECK_MSG(events == 1 + 20, "events %d (k-means and vae epochs only)", events);
+    if (m) CHECK_MSG(acc_of(m, &unit) >= 0.95, "vae from an ae_kmeans autoencoder: acc %.4f",
+                     acc_of(m, &unit));
+    cluster_model_free(m);
+    m = NULL;
+    s.latent = 7; /* the autoencoder's code is 6 */
+    CHECK_EQ_INT(cluster_fit_pretrained(&m, &s, &unit, vae_ae, vae_ae_len, NULL, NULL, &e), DC_EINVAL);
+    free(vae_ae);
     cluster_spec_default(&s, CM_VAE, 4);
     CHECK_EQ_INT(cluster_fit(&m, &s, &ds, NULL, NULL, &e), DC_EINVAL); /* values outside [0,1] */
     CHECK(strstr(e.msg, "[0, 1]") != NULL);

@@ -62,12 +62,12 @@ static void test_defaults_and_overrides(void)
     CHECK_EQ_INT(parse("{\"dataset\":\"ds_1\",\"method\":\"idec\",\"n_clusters\":4,\"seed\":7,"
                        "\"autoencoder\":{\"hidden\":[32,16,3]},"
                        "\"pretrain\":{\"epochs\":5,\"batch_size\":64,\"optimizer\":\"sgd\",\"lr\":0.5,"
-                       "\"momentum\":0.8},"
+                       "\"momentum\":0.8,\"init\":\"variance_scaling\"},"
                        "\"cluster\":{\"n_init\":3,\"update_interval\":7,\"tol\":0.01,\"maxiter\":99,"
                        "\"gamma\":0.2,\"alpha\":2,\"lr\":0.02,\"optimizer\":\"adam\",\"momentum\":0.5,"
                        "\"kmeans_max_iter\":50,\"kmeans_tol\":0.001},"
                        "\"vae\":{\"latent\":6,\"epochs\":9,\"conv\":true,\"reconstruction\":\"mse\","
-                       "\"rec_weight\":2.5}}", &s, &je, &norm), 0);
+                       "\"rec_weight\":2.5,\"lr\":0.002}}", &s, &je, &norm), 0);
     CHECK_EQ_INT(s.method, CM_IDEC);
     CHECK_EQ_INT(s.k, 4);
     CHECK_EQ_INT(s.seed, 7);
@@ -79,6 +79,7 @@ static void test_defaults_and_overrides(void)
     CHECK_EQ_INT(s.pretrain_opt, OPT_SGD);
     CHECK_NEAR(s.pretrain_lr, 0.5, 0);
     CHECK_NEAR(s.pretrain_momentum, 0.8, 0);
+    CHECK_EQ_INT(s.pretrain_init, INIT_VARSCALE);
     CHECK_EQ_INT(s.n_init, 3);
     CHECK_EQ_INT(s.update_interval, 7);
     CHECK_NEAR(s.tol, 0.01, 0);
@@ -95,6 +96,7 @@ static void test_defaults_and_overrides(void)
     CHECK_EQ_INT(s.vae_conv, 1);
     CHECK_EQ_INT(s.vae_bce, 0);
     CHECK_NEAR(s.vae_rec_weight, 2.5, 0);
+    CHECK_NEAR(s.vae_lr, 0.002, 0);
     if (norm) {
         char *text = json_dumps(norm, JSON_COMPACT);
         cluster_spec s2;
@@ -103,6 +105,12 @@ static void test_defaults_and_overrides(void)
         free(text);
         json_decref(norm);
     }
+    /* a convolutional vae trains from scratch unless pretrain.epochs is given */
+    CHECK_EQ_INT(parse("{\"dataset\":\"d\",\"method\":\"vae\",\"n_clusters\":3,\"vae\":{\"conv\":true}}",
+                       &s, &je, NULL), 0);
+    CHECK_EQ_INT(s.pretrain_epochs, 0);
+    CHECK_EQ_INT(parse("{\"dataset\":\"d\",\"method\":\"vae\",\"n_clusters\":3}", &s, &je, NULL), 0);
+    CHECK_MSG(s.pretrain_epochs > 0, "the dense vae pretrains by default (%d)", s.pretrain_epochs);
     /* every method of the core is accepted, vae included */
     for (int m = 0; m < CM_COUNT; m++) {
         char text[160];
@@ -149,6 +157,10 @@ static void test_errors(void)
                  422, "vae.reconstruction");
     expect_error("{\"dataset\":\"d\",\"method\":\"vae\",\"n_clusters\":3,\"vae\":{\"latent\":0}}", 422,
                  "vae.latent");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"pretrain\":{\"init\":\"he\"}}",
+                 422, "pretrain.init");
+    expect_error("{\"dataset\":\"d\",\"method\":\"vae\",\"n_clusters\":3,\"vae\":{\"lr\":0}}", 422,
+                 "vae.lr");
     expect_error("[]", 400, "");
 }
 
@@ -165,6 +177,12 @@ static void test_check_data(void)
     CHECK_EQ_INT(jobspec_check_data(&s, 100, 20, 0, 0, 0, &je), DC_EINVAL);
     CHECK_MSG(strcmp(je.field, "method") == 0, "dcec on flat data: field '%s' (%s)", je.field, je.msg);
     CHECK_EQ_INT(jobspec_check_data(&s, 100, 784, 28, 28, 1, &je), 0);
+    cluster_spec_default(&s, CM_VAE, 3); /* a conv vae asked to pretrain */
+    s.vae_conv = 1;
+    s.pretrain_epochs = 5;
+    CHECK_EQ_INT(jobspec_check_data(&s, 100, 784, 28, 28, 1, &je), DC_EINVAL);
+    CHECK_EQ_INT(je.status, 422);
+    CHECK_MSG(strcmp(je.field, "vae.conv") == 0, "conv vae + pretrain: field '%s' (%s)", je.field, je.msg);
 }
 
 static void hex_of(const char *msg, size_t len, size_t reps, char out[65])

@@ -1,24 +1,35 @@
 #!/usr/bin/env bash
 # Quality benchmark: runs `deepclust train --json` for each method and seed on MNIST and
-# Fashion-MNIST (all 70,000 samples) and appends one JSON line per run to $OUT.
-# One autoencoder is pretrained per (dataset, seed) and reused by ae_kmeans, dec and idec
-# (--save-ae / --load-ae), as DEC-keras does. Summarise with bench/summarize.py.
+# Fashion-MNIST (all 70,000 samples) and appends one JSON line per run to $OUT, tagged
+# with the dataset, the pretraining recipe ("pretrain_budget") and the date.
 #
-#   bench/quality.sh                      # defaults below
-#   DATASETS=mnist SEEDS="1 2 3" METHODS="kmeans dec" EPOCHS=50 bench/quality.sh
+# One dense autoencoder is pretrained per (dataset, seed) and reused by ae_kmeans, dec,
+# idec and vae (--save-ae / --load-ae), as DEC-keras does for DEC; dcec pretrains its own
+# convolutional autoencoder. Summarise with bench/summarize.py.
+#
+#   bench/quality.sh                                   # defaults below
+#   DATASETS=mnist SEEDS="1 2" METHODS="kmeans dec" bench/quality.sh
+#   # two lanes on two cores (one BLAS thread each):
+#   SEEDS=1 THREADS=1 bench/quality.sh & SEEDS=2 THREADS=1 bench/quality.sh &
 set -euo pipefail
 BIN=${BIN:-build/deepclust}
 OUT=${OUT:-docs/quality-runs.jsonl}
 DATASETS=${DATASETS:-"mnist fmnist"}
 SEEDS=${SEEDS:-"1 2 3"}
-METHODS=${METHODS:-"kmeans ae_kmeans dec idec"}
-EPOCHS=${EPOCHS:-50}
+METHODS=${METHODS:-"kmeans ae_kmeans dec idec vae dcec"}
+EPOCHS=${EPOCHS:-300}                 # dense autoencoder pretraining epochs
+# DEC-keras' MNIST/Fashion recipe: SGD lr 1 momentum 0.9, VarianceScaling(1/3, fan_in)
+PRETRAIN=${PRETRAIN:-"--pretrain-opt sgd --pretrain-lr 1 --init varscale"}
+DCEC_EPOCHS=${DCEC_EPOCHS:-50}        # convolutional autoencoder epochs (Adam 1e-3)
+VAE_EPOCHS=${VAE_EPOCHS:-50}
 NINIT=${NINIT:-20}
+THREADS=${THREADS:-}                  # OpenBLAS threads ("" = the binary's default)
 MNIST=${MNIST:-../shared/data/mnist}
 FMNIST=${FMNIST:-/usr/share/datasets/fashion-mnist}
 WORK=${WORK:-/tmp/deepclust-quality}
 EXTRA=${EXTRA:-}
 mkdir -p "$WORK" "$(dirname "$OUT")"
+[ -n "$THREADS" ] && export OPENBLAS_NUM_THREADS=$THREADS
 
 files() {
   local dir=$1
@@ -26,34 +37,41 @@ files() {
        "--data $dir/t10k-images-idx3-ubyte.gz --labels $dir/t10k-labels-idx1-ubyte.gz"
 }
 
-run() { # dataset seed method args...
-  local ds=$1 seed=$2 m=$3; shift 3
+run() { # dataset seed budget method args...
+  local ds=$1 seed=$2 budget=$3 m=$4; shift 4
   local log="$WORK/$ds-$m-$seed.log"
   echo "== $ds $m seed $seed ($(date -u +%H:%M:%S))" >&2
   if line=$("$BIN" train --method "$m" --clusters 10 --seed "$seed" --json "$@" 2>"$log" | tail -n 1); then
-    echo "$line" | sed "s/^{/{\"dataset\":\"$ds\",\"pretrain_budget\":\"$EPOCHS epochs adam 1e-3\",\"date\":\"$(date -u +%F)\",/" >> "$OUT"
+    echo "$line" | sed "s/^{/{\"dataset\":\"$ds\",\"pretrain_budget\":\"$budget\",\"date\":\"$(date -u +%F)\",/" >> "$OUT"
     echo "   $line" >&2
   else
     echo "   FAILED, see $log" >&2
   fi
 }
 
+dense_budget="$EPOCHS epochs ${PRETRAIN//--/}"
 for ds in $DATASETS; do
   case $ds in mnist) dir=$MNIST ;; fmnist) dir=$FMNIST ;; *) echo "unknown dataset $ds" >&2; exit 2 ;; esac
   for seed in $SEEDS; do
-    ae="$WORK/$ds-ae-$seed.bin"
+    ae="$WORK/$ds-ae-$EPOCHS-$seed.bin"
     for m in $METHODS; do
+      # shellcheck disable=SC2046,SC2086
       case $m in
-        kmeans) run "$ds" "$seed" kmeans $(files "$dir") --n-init "$NINIT" $EXTRA ;;
-        ae_kmeans|dec|idec)
+        kmeans) run "$ds" "$seed" none kmeans $(files "$dir") --n-init "$NINIT" $EXTRA ;;
+        ae_kmeans|dec|idec|vae)
           if [ ! -f "$ae" ]; then
-            run "$ds" "$seed" ae_kmeans $(files "$dir") --n-init "$NINIT" --pretrain-epochs "$EPOCHS" --save-ae "$ae" $EXTRA
-            [ "$m" = ae_kmeans ] && continue
+            run "$ds" "$seed" "$dense_budget" ae_kmeans $(files "$dir") --n-init "$NINIT" \
+                --pretrain-epochs "$EPOCHS" $PRETRAIN --save-ae "$ae" $EXTRA
+          elif [ "$m" = ae_kmeans ]; then
+            run "$ds" "$seed" "$dense_budget" ae_kmeans $(files "$dir") --n-init "$NINIT" --load-ae "$ae" $EXTRA
           fi
-          [ "$m" = ae_kmeans ] && continue
-          run "$ds" "$seed" "$m" $(files "$dir") --n-init "$NINIT" --load-ae "$ae" $EXTRA ;;
-        dcec) run "$ds" "$seed" dcec $(files "$dir") --n-init "$NINIT" --pretrain-epochs "$EPOCHS" $EXTRA ;;
-        vae) run "$ds" "$seed" vae $(files "$dir") $EXTRA ;;
+          case $m in
+            dec|idec) run "$ds" "$seed" "$dense_budget" "$m" $(files "$dir") --n-init "$NINIT" --load-ae "$ae" $EXTRA ;;
+            vae) run "$ds" "$seed" "$dense_budget" vae $(files "$dir") --n-init "$NINIT" --load-ae "$ae" \
+                     --hidden 500,500,2000 --latent 10 --vae-epochs "$VAE_EPOCHS" $EXTRA ;;
+          esac ;;
+        dcec) run "$ds" "$seed" "$DCEC_EPOCHS epochs pretrain-opt adam" dcec $(files "$dir") \
+                  --n-init "$NINIT" --pretrain-epochs "$DCEC_EPOCHS" $EXTRA ;;
         *) echo "unknown method $m" >&2 ;;
       esac
     done

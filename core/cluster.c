@@ -68,11 +68,17 @@ void cluster_spec_default(cluster_spec *s, cluster_method m, int k)
     s->vae_bce = 0;          /* the reference: Gaussian reconstruction, weight 2.5 */
     s->vae_rec_weight = 2.5;
     s->vae_lr = 1e-3;
-    if (m == CM_VAE) {       /* hidden = the dense encoder's layers; batch 100, Adam 1e-3 */
-        s->n_hidden = 2;
-        s->hidden[0] = s->hidden[1] = 500;
-        s->hidden[2] = s->hidden[3] = 0;
+    if (m == CM_VAE) {
+        /* Started from a pretrained dense autoencoder of the DEC shape: hidden = the
+           encoder's layers (500, 500, 2000), the latent (10) is its code; then the vae
+           with batch 100 and Adam 1e-4 (1e-3 moves the pretrained weights so far in the
+           first steps that the clusters of the start are lost; docs/vae.md). From scratch
+           (pretrain_epochs 0, the conv vae) use lr 1e-3. */
+        s->n_hidden = 3;
+        s->hidden[3] = 0;
+        s->latent = 10;
         s->embed_dim = s->latent;
+        s->vae_lr = 1e-4;
         s->batch = 100;
     }
 }

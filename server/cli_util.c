@@ -171,7 +171,10 @@ int cli_spec_over_apply(const cli_spec_over *o, cluster_spec *s)
     if (o->vae_conv) s->vae_conv = 1;
     /* the convolutional vae has no pretrained start (an explicit --pretrain-epochs > 0 is
        refused by cluster_spec_check) */
-    if (s->method == CM_VAE && s->vae_conv && !o->val[2]) s->pretrain_epochs = 0;
+    if (s->method == CM_VAE && s->vae_conv && !o->val[2]) {
+        s->pretrain_epochs = 0;
+        if (!o->val[17]) s->vae_lr = 1e-3;
+    }
     return 0;
 }
 

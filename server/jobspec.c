@@ -270,8 +270,10 @@ int jobspec_parse(const json_t *in, cluster_spec *s, char *dataset, json_t **nor
     /* the convolutional vae has no pretrained start: unless pretrain.epochs is given (and
        then refused by the check), it trains from scratch */
     if (method == CM_VAE && s->vae_conv &&
-        !json_object_get(json_object_get(in, "pretrain"), "epochs"))
+        !json_object_get(json_object_get(in, "pretrain"), "epochs")) {
         s->pretrain_epochs = 0;
+        if (!json_object_get(json_object_get(in, "vae"), "lr")) s->vae_lr = 1e-3;
+    }
     s->embed_dim = s->hidden[s->n_hidden - 1];
     if (normalized && !(*normalized = jobspec_to_json(s, dataset)))
         return fail(e, 500, "", "out of memory");

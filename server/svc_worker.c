@@ -430,9 +430,10 @@ out:
 }
 
 /* The phase a run starts in, until its first progress event names one. */
-static const char *first_phase(int method)
+static const char *first_phase(const cluster_spec *s)
 {
-    return method == CM_KMEANS ? "kmeans" : method == CM_VAE ? "vae" : "pretrain";
+    if (s->method == CM_KMEANS) return "kmeans";
+    return s->method == CM_VAE && s->pretrain_epochs == 0 ? "vae" : "pretrain";
 }
 
 /* Records the phase (best effort: progress events will say it again). */
@@ -479,7 +480,7 @@ static void run_job(svc *s, svc_slot *slot, store *db, job_run *r, const char *s
     if ((rc = load_dataset(r, &e)) < 0) goto done;
     if (r->resume && (rc = load_checkpoint(r, &ck, &cklen, &e)) < 0) goto done;
     if (r->resume && !ck) r->resume = 0; /* nothing to resume from: start over */
-    set_phase(r, r->resume ? "resuming" : first_phase(r->spec.method));
+    set_phase(r, r->resume ? "resuming" : first_phase(&r->spec));
     cluster_fit_opts o = {.cb = on_event, .ctx = r, .ckpt = on_ckpt, .ckpt_ctx = r,
                           .ckpt_every_s = s->cfg.ckpt_every_s, .resume = ck, .resume_len = cklen,
                           .stop = &r->slot->stop};

@@ -317,9 +317,25 @@ def test_flow(tmp):
     eq(st, 200, "dec predict")
     eq(len(p["embeddings"][0]), 8, "dec embedding size = last hidden width")
 
+    # vae started from its own pretrained autoencoder, on the images (values in [0, 1])
+    spec = {"dataset": didx["id"], "method": "vae", "n_clusters": 3, "seed": 2,
+            "autoencoder": {"hidden": [16]}, "pretrain": {"epochs": 3, "batch_size": 10},
+            "cluster": {"n_init": 2}, "vae": {"latent": 4, "epochs": 3}}
+    st, job_v, _, _ = s.req("POST", "/v1/jobs", spec)
+    eq(st, 202, "create vae job")
+    job_v = wait_job(s, job_v["id"], timeout=90)
+    eq(job_v["status"], "succeeded", "vae job succeeded (error: %s)" % job_v.get("error"))
+    st, it, _, _ = s.req("GET", f"/v1/jobs/{job_v['id']}/iterations?limit=1000")
+    eq([r["phase"] for r in it["items"]], ["pretrain"] * 3 + ["kmeans"] + ["vae"] * 3,
+       "vae rows: pretraining epochs, k-means, vae epochs")
+    st, pv, _, _ = s.req("POST", f"/v1/models/{job_v['model']}/predict",
+                         {"samples": [[0.5] * 64, [0.0] * 64], "embeddings": True})
+    eq((st, pv["k"], len(pv["q"][0]), len(pv["embeddings"][0])), (200, 3, 3, 4),
+       "vae predict: q over 3 clusters, latent embeddings")
+
     # list, filter, paging
     st, jl, _, _ = s.req("GET", "/v1/jobs?status=succeeded&limit=1")
-    eq((st, jl["total"], len(jl["items"]), jl.get("next_offset")), (200, 2, 1, 1), "job list paging")
+    eq((st, jl["total"], len(jl["items"]), jl.get("next_offset")), (200, 3, 1, 1), "job list paging")
     st, jl, _, _ = s.req("GET", "/v1/jobs?status=failed")
     eq(jl["total"], 0, "status filter")
     # a finished job cannot be cancelled
@@ -343,7 +359,7 @@ def test_flow(tmp):
 
     st, _, _, text = s.req("GET", "/metrics")
     text = text.decode()
-    check('deepclust_jobs{status="succeeded"} 2' in text, "metrics: jobs by status")
+    check('deepclust_jobs{status="succeeded"} 3' in text, "metrics: jobs by status")
     check("deepclust_queue_depth 0" in text, "metrics: queue depth")
     check('deepclust_http_request_duration_seconds_bucket{method="POST",route="/v1/models/{id}/predict",le="+Inf"}'
           in text, "metrics: latency histogram per route")

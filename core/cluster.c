@@ -41,12 +41,12 @@ void cluster_spec_default(cluster_spec *s, cluster_method m, int k)
     int dims[4] = {500, 500, 2000, 10};
     memcpy(s->hidden, dims, sizeof dims);
     s->embed_dim = 10;
-    s->pretrain_epochs = 100;
+    s->pretrain_epochs = 150;
     s->batch = 256;
-    s->pretrain_opt = OPT_ADAM;
-    s->pretrain_lr = 1e-3;
+    s->pretrain_opt = OPT_AUTO;
+    s->pretrain_lr = 0;
     s->pretrain_momentum = 0.9;
-    s->pretrain_init = INIT_GLOROT;
+    s->pretrain_init = INIT_AUTO;
     s->n_init = 20;
     s->kmeans_max_iter = 300;
     s->kmeans_tol = 1e-4;
@@ -83,6 +83,30 @@ void cluster_spec_default(cluster_spec *s, cluster_method m, int k)
     }
 }
 
+/* Smallest and largest value of ds->x. */
+static void value_range(const dataset *ds, float *lo, float *hi)
+{
+    float a = ds->n * ds->d > 0 ? ds->x[0] : 0, b = a;
+    for (int64_t i = 0; i < ds->n * ds->d; i++)
+        a = ds->x[i] < a ? ds->x[i] : a, b = ds->x[i] > b ? ds->x[i] : b;
+    *lo = a, *hi = b;
+}
+
+/* Resolves OPT_AUTO, lr 0 and INIT_AUTO of the pretraining recipe (cluster.h). */
+static void resolve_pretrain(cluster_spec *s, const dataset *ds)
+{
+    if (s->pretrain_opt == OPT_AUTO) {
+        float lo = -1, hi = -1;
+        double steps = ceil((double)ds->n / s->batch) * s->pretrain_epochs;
+        if (s->method != CM_DCEC && s->method != CM_KMEANS && steps >= CLUSTER_SGD_MIN_STEPS)
+            value_range(ds, &lo, &hi);
+        s->pretrain_opt = lo >= 0 && hi <= 1 ? OPT_SGD : OPT_ADAM;
+    }
+    if (s->pretrain_lr <= 0) s->pretrain_lr = s->pretrain_opt == OPT_SGD ? 1.0 : 1e-3;
+    if (s->pretrain_init == INIT_AUTO)
+        s->pretrain_init = s->pretrain_opt == OPT_SGD ? INIT_VARSCALE : INIT_GLOROT;
+}
+
 #define RANGE(field, lo, hi)                                                           \
     do {                                                                               \
         if (!(s->field >= (lo) && s->field <= (hi)))                                   \
@@ -108,9 +132,8 @@ int cluster_spec_check(const cluster_spec *s, const dataset *ds, dc_err *err)
         if (s->method == CM_VAE && s->vae_conv && (ds->h < 4 || ds->w < 4))
             return dc_err_set(err, DC_EINVAL, "a convolutional vae needs image data");
         if (s->method == CM_VAE && ds->x) { /* its decoder ends in a sigmoid */
-            float lo = 0, hi = 1;
-            for (int64_t i = 0; i < ds->n * ds->d; i++)
-                lo = ds->x[i] < lo ? ds->x[i] : lo, hi = ds->x[i] > hi ? ds->x[i] : hi;
+            float lo, hi;
+            value_range(ds, &lo, &hi);
             if (lo < 0 || hi > 1)
                 return dc_err_set(err, DC_EINVAL,
                                   "the vae method models values in [0, 1]; this dataset spans "
@@ -126,10 +149,10 @@ int cluster_spec_check(const cluster_spec *s, const dataset *ds, dc_err *err)
     RANGE(embed_dim, 1, 10000);
     RANGE(pretrain_epochs, 0, 100000);
     RANGE(batch, 1, 65536);
-    RANGE(pretrain_opt, 0, 1);
-    RANGE(pretrain_lr, 1e-9, 10);
+    RANGE(pretrain_opt, 0, 2);
+    if (s->pretrain_lr != 0) RANGE(pretrain_lr, 1e-9, 10); /* 0: the optimizer's default */
     RANGE(pretrain_momentum, 0, 0.9999);
-    RANGE(pretrain_init, 0, 1);
+    RANGE(pretrain_init, 0, 2);
     RANGE(alpha, 1e-6, 1e6);
     RANGE(update_interval, 1, 10000000);
     RANGE(tol, 0, 1);
@@ -291,9 +314,11 @@ static int build_ae(cluster_model *m, dc_err *err)
                         err);
 }
 
-int cluster_fit_ex(cluster_model **out, const cluster_spec *s, const dataset *ds,
+int cluster_fit_ex(cluster_model **out, const cluster_spec *spec, const dataset *ds,
                    const cluster_fit_opts *o, dc_err *err)
 {
+    cluster_spec rs = *spec;
+    const cluster_spec *s = &rs;
     const void *ae_buf = o->ae_buf;
     size_t ae_len = o->ae_len;
     cluster_cb cb = o->cb;
@@ -303,6 +328,7 @@ int cluster_fit_ex(cluster_model **out, const cluster_spec *s, const dataset *ds
     *out = NULL;
     int rc = o->resume ? cluster__ckpt_peek(o->resume, o->resume_len, &rk, err) : 0;
     if (rc < 0 || (rc = cluster_spec_check(s, ds, err)) < 0) return rc;
+    resolve_pretrain(&rs, ds);
     cluster_model *m = calloc(1, sizeof *m);
     float *z = NULL;
     int32_t *lab = malloc((size_t)ds->n * sizeof *lab);
@@ -407,7 +433,13 @@ int cluster_fit_ex(cluster_model **out, const cluster_spec *s, const dataset *ds
         }
         if (tc.epochs > tc.start_epoch &&
             (rc = nn_ae_train(m->ae, ds->x, (size_t)ds->n, &tc, NULL, err)) < 0) {
-            if (pc.ckpt_rc < 0) {
+            if (rc == DC_ENUMERIC) {
+                char why[sizeof err->msg];
+                snprintf(why, sizeof why, "%s", err ? err->msg : "");
+                dc_err_set(err, rc, "%s: pretraining with %s lr %g diverged; set a lower "
+                           "pretrain.lr or another optimizer", why,
+                           s->pretrain_opt == OPT_SGD ? "sgd" : "adam", s->pretrain_lr);
+            } else if (pc.ckpt_rc < 0) {
                 rc = pc.ckpt_rc; /* the checkpoint's own error, already in err */
             } else if (rc == DC_ECANCEL && at.epoch > 0) { /* stopped mid-epoch: save it */
                 cluster_ckpt ck = {.phase = 1, .iter = at.epoch - 1, .pos = at.batch, .opt = &opt};

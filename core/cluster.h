@@ -38,8 +38,9 @@ const char *cluster_method_name(cluster_method m);
 int cluster_method_parse(const char *name);
 
 enum { CLUSTER_MAX_DIMS = 8 };
-enum { OPT_ADAM = 0, OPT_SGD = 1 };
-enum { INIT_GLOROT = 0, INIT_VARSCALE = 1 }; /* = NN_INIT_GLOROT_UNIFORM, NN_INIT_VARSCALE */
+enum { OPT_ADAM = 0, OPT_SGD = 1, OPT_AUTO = 2 }; /* OPT_AUTO: pretraining only */
+enum { CLUSTER_SGD_MIN_STEPS = 10000 };
+enum { INIT_GLOROT = 0, INIT_VARSCALE = 1, INIT_AUTO = 2 }; /* = NN_INIT_*, or auto */
 
 typedef struct cluster_spec {
     int method;       /* cluster_method */
@@ -52,10 +53,16 @@ typedef struct cluster_spec {
     /* pretraining */
     int pretrain_epochs;
     int batch;
-    int pretrain_opt; /* OPT_ADAM or OPT_SGD */
+    /* The pretraining recipe. OPT_AUTO (default) resolves when the data is seen: SGD
+     * (DEC-keras' recipe for images) for a dense autoencoder on data within [0, 1] given
+     * at least CLUSTER_SGD_MIN_STEPS mini-batches of pretraining (it converges slower
+     * than Adam), else Adam (always for dcec). lr 0: the optimizer's default, SGD 1 (with the MSE
+     * averaged over features, as Keras) or Adam 1e-3. INIT_AUTO: variance scaling with
+     * SGD, glorot-uniform with Adam. A fitted model's spec holds the resolved values. */
+    int pretrain_opt; /* OPT_ADAM, OPT_SGD or OPT_AUTO */
     double pretrain_lr;
     double pretrain_momentum;
-    int pretrain_init;   /* INIT_GLOROT (Keras' default) or INIT_VARSCALE (DEC-keras) */
+    int pretrain_init;   /* INIT_GLOROT (Keras' default), INIT_VARSCALE (DEC-keras), INIT_AUTO */
     /* k-means (also the init of DEC/IDEC/DCEC centroids) */
     int n_init;
     int kmeans_max_iter;

@@ -107,11 +107,14 @@ static int num(const char *flag, const char *s, double lo, double hi, double *ou
     return 0;
 }
 
-static int opt_kind(const char *flag, const char *s, int *out)
+/* adam | sgd, and auto where allow_auto. */
+static int opt_kind(const char *flag, const char *s, int allow_auto, int *out)
 {
     if (strcmp(s, "adam") == 0) *out = OPT_ADAM;
     else if (strcmp(s, "sgd") == 0) *out = OPT_SGD;
-    else return cli_usage_error("--%s: expected adam or sgd, got '%s'", flag, s), -1;
+    else if (allow_auto && strcmp(s, "auto") == 0) *out = OPT_AUTO;
+    else return cli_usage_error("--%s: expected adam%s or sgd, got '%s'", flag,
+                                allow_auto ? ", auto" : "", s), -1;
     return 0;
 }
 
@@ -145,9 +148,7 @@ int cli_spec_over_apply(const cli_spec_over *o, cluster_spec *s)
             break;
         }
         case 2: if (num(name, v, 0, 100000, &x) < 0) return -1; s->pretrain_epochs = (int)x; break;
-        case 3: if (opt_kind(name, v, &s->pretrain_opt) < 0) return -1;
-                if (!o->val[4]) s->pretrain_lr = s->pretrain_opt == OPT_SGD ? 0.1 : 1e-3;
-                break;
+        case 3: if (opt_kind(name, v, 1, &s->pretrain_opt) < 0) return -1; break;
         case 4: if (num(name, v, 1e-9, 10, &s->pretrain_lr) < 0) return -1; break;
         case 5: if (num(name, v, 1, 65536, &x) < 0) return -1; s->batch = (int)x; break;
         case 6: if (num(name, v, 1, 1000, &x) < 0) return -1; s->n_init = (int)x; break;
@@ -159,11 +160,12 @@ int cli_spec_over_apply(const cli_spec_over *o, cluster_spec *s)
         case 12: if (num(name, v, 1, 4096, &x) < 0) return -1; s->latent = (int)x; break;
         case 13: if (num(name, v, 0, 100000, &x) < 0) return -1; s->vae_epochs = (int)x; break;
         case 14: if (num(name, v, 1e-6, 1e6, &s->alpha) < 0) return -1; break;
-        case 15: if (opt_kind(name, v, &s->cluster_opt) < 0) return -1; break;
+        case 15: if (opt_kind(name, v, 0, &s->cluster_opt) < 0) return -1; break;
         case 16:
             if (strcmp(v, "glorot") == 0) s->pretrain_init = INIT_GLOROT;
             else if (strcmp(v, "varscale") == 0) s->pretrain_init = INIT_VARSCALE;
-            else return cli_usage_error("--init: expected glorot or varscale, got '%s'", v), -1;
+            else if (strcmp(v, "auto") == 0) s->pretrain_init = INIT_AUTO;
+            else return cli_usage_error("--init: expected glorot, varscale or auto, got '%s'", v), -1;
             break;
         case 17: if (num(name, v, 1e-9, 10, &s->vae_lr) < 0) return -1; break;
         }

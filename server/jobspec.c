@@ -93,7 +93,8 @@ static int get_enum(const json_t *v, const char *path, const char *const *names,
 
 static const char *const opt_names[] = {"adam", "sgd", NULL}; /* OPT_ADAM 0, OPT_SGD 1 */
 static const char *const rec_names[] = {"mse", "bce", NULL};  /* vae_bce 0 / 1 */
-static const char *const init_names[] = {"glorot_uniform", "variance_scaling", NULL}; /* INIT_* */
+static const char *const init_names[] = {"glorot_uniform", "variance_scaling", "auto", NULL}; /* INIT_* */
+static const char *const pre_opt_names[] = {"adam", "sgd", "auto", NULL}; /* OPT_* */
 
 #define PATH(sect, key) (snprintf(path, sizeof path, "%s.%s", sect, key), path)
 
@@ -145,8 +146,11 @@ static int parse_pretrain(const json_t *o, cluster_spec *s, jobspec_error *e)
         if (strcmp(key, "epochs") == 0) rc = get_int(v, path, 0, 100000, &s->pretrain_epochs, e);
         else if (strcmp(key, "batch_size") == 0) rc = get_int(v, path, 1, 65536, &s->batch, e);
         else if (strcmp(key, "optimizer") == 0)
-            rc = get_enum(v, path, opt_names, &s->pretrain_opt, e);
-        else if (strcmp(key, "lr") == 0) rc = get_num(v, path, 0, 10, 1, &s->pretrain_lr, e);
+            rc = get_enum(v, path, pre_opt_names, &s->pretrain_opt, e);
+        else if (strcmp(key, "lr") == 0) { /* null: the optimizer's default */
+            if (json_is_null(v)) s->pretrain_lr = 0;
+            else rc = get_num(v, path, 0, 10, 1, &s->pretrain_lr, e);
+        }
         else if (strcmp(key, "momentum") == 0)
             rc = get_num(v, path, 0, 0.9999, 0, &s->pretrain_momentum, e);
         else if (strcmp(key, "init") == 0) rc = get_enum(v, path, init_names, &s->pretrain_init, e);
@@ -323,15 +327,16 @@ json_t *jobspec_to_json(const cluster_spec *s, const char *dataset)
     for (int i = 0; hidden && i < s->n_hidden; i++)
         json_array_append_new(hidden, json_integer(s->hidden[i]));
     return json_pack(
-        "{s:s, s:s, s:i, s:I, s:{s:o}, s:{s:i, s:i, s:s, s:f, s:f, s:s},"
+        "{s:s, s:s, s:i, s:I, s:{s:o}, s:{s:i, s:i, s:s, s:o, s:f, s:s},"
         " s:{s:i, s:i, s:f, s:i, s:f, s:i, s:f, s:f, s:f, s:s, s:f},"
         " s:{s:i, s:i, s:b, s:s, s:f, s:f}}",
         "dataset", dataset, "method", cluster_method_name((cluster_method)s->method),
         "n_clusters", s->k, "seed", (json_int_t)s->seed,
         "autoencoder", "hidden", hidden,
         "pretrain", "epochs", s->pretrain_epochs, "batch_size", s->batch, "optimizer",
-        opt_names[s->pretrain_opt == OPT_SGD], "lr", s->pretrain_lr, "momentum",
-        s->pretrain_momentum, "init", init_names[s->pretrain_init == INIT_VARSCALE],
+        pre_opt_names[s->pretrain_opt], "lr",
+        s->pretrain_lr > 0 ? json_real(s->pretrain_lr) : json_null(), "momentum",
+        s->pretrain_momentum, "init", init_names[s->pretrain_init],
         "cluster", "n_init", s->n_init, "kmeans_max_iter", s->kmeans_max_iter, "kmeans_tol",
         s->kmeans_tol, "update_interval", s->update_interval, "tol", s->tol, "maxiter",
         s->maxiter, "gamma", s->gamma, "alpha", s->alpha, "lr", s->cluster_lr, "optimizer",

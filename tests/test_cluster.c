@@ -162,6 +162,45 @@ int main(void)
     s.latent = 7; /* the autoencoder's code is 6 */
     CHECK_EQ_INT(cluster_fit_pretrained(&m, &s, &unit, vae_ae, vae_ae_len, NULL, NULL, &e), DC_EINVAL);
     free(vae_ae);
+
+    /* the auto pretraining recipe, as the fitted model's spec records it */
+    struct { const dataset *d; int method, epochs, batch; double lr; int opt, init; double want_lr; } rc_[] = {
+        {&unit, CM_AE_KMEANS, 140, 8, 0, OPT_SGD, INIT_VARSCALE, 1.0},  /* [0,1], 10,500 steps */
+        {&unit, CM_AE_KMEANS, 130, 8, 0, OPT_ADAM, INIT_GLOROT, 1e-3},  /* 9,750 steps: too few */
+        {&ds, CM_AE_KMEANS, 140, 8, 0, OPT_ADAM, INIT_GLOROT, 1e-3},    /* values outside [0,1] */
+        {&unit, CM_AE_KMEANS, 140, 8, 0.5, OPT_SGD, INIT_VARSCALE, 0.5}, /* a given lr is kept */
+    };
+    for (size_t i = 0; i < sizeof rc_ / sizeof rc_[0]; i++) {
+        cluster_spec_default(&s, rc_[i].method, 4);
+        s.n_hidden = 2, s.hidden[0] = 8, s.hidden[1] = 3;
+        s.pretrain_epochs = rc_[i].epochs;
+        s.batch = rc_[i].batch;
+        s.pretrain_lr = rc_[i].lr;
+        s.n_init = 1;
+        int frc = cluster_fit(&m, &s, rc_[i].d, NULL, NULL, &e);
+        CHECK_MSG(frc == 0, "auto recipe case %zu: %s", i, e.msg);
+        if (!m) continue;
+        const cluster_spec *r = cluster_model_spec(m);
+        CHECK_MSG(r->pretrain_opt == rc_[i].opt && r->pretrain_init == rc_[i].init &&
+                      r->pretrain_lr == rc_[i].want_lr,
+                  "auto recipe case %zu: resolved to opt %d init %d lr %g", i, r->pretrain_opt,
+                  r->pretrain_init, r->pretrain_lr);
+        cluster_model_free(m);
+        m = NULL;
+    }
+    /* SGD at lr 1 on data far outside [0, 1] diverges: a clear error, no model */
+    cluster_spec_default(&s, CM_AE_KMEANS, 4);
+    s.pretrain_opt = OPT_SGD;
+    s.pretrain_epochs = 20;
+    s.batch = 8;
+    dataset big = {0};
+    dataset_alloc(&big, ds.n, ds.d, 1, NULL);
+    for (int64_t i = 0; i < ds.n * ds.d; i++) big.x[i] = 100 * ds.x[i];
+    memcpy(big.labels, ds.labels, sizeof(int32_t) * ds.n);
+    CHECK_EQ_INT(cluster_fit(&m, &s, &big, NULL, NULL, &e), DC_ENUMERIC);
+    CHECK_MSG(strstr(e.msg, "diverged") && strstr(e.msg, "pretrain.lr"), "message: %s", e.msg);
+    CHECK(m == NULL);
+    dataset_free(&big);
     cluster_spec_default(&s, CM_VAE, 4);
     CHECK_EQ_INT(cluster_fit(&m, &s, &ds, NULL, NULL, &e), DC_EINVAL); /* values outside [0,1] */
     CHECK(strstr(e.msg, "[0, 1]") != NULL);

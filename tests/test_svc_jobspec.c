@@ -105,6 +105,22 @@ static void test_defaults_and_overrides(void)
         free(text);
         json_decref(norm);
     }
+    /* the pretraining recipe defaults to auto (resolved on the data); lr null = default */
+    CHECK_EQ_INT(parse("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3}", &s, &je, &norm), 0);
+    CHECK_EQ_INT(s.pretrain_opt, OPT_AUTO);
+    CHECK_EQ_INT(s.pretrain_init, INIT_AUTO);
+    CHECK_NEAR(s.pretrain_lr, 0, 0);
+    if (norm) {
+        json_t *pre = json_object_get(norm, "pretrain");
+        CHECK(json_is_null(json_object_get(pre, "lr")));
+        CHECK(strcmp(json_string_value(json_object_get(pre, "optimizer")), "auto") == 0);
+        CHECK(strcmp(json_string_value(json_object_get(pre, "init")), "auto") == 0);
+        json_decref(norm);
+    }
+    CHECK_EQ_INT(parse("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,"
+                       "\"pretrain\":{\"optimizer\":\"sgd\",\"lr\":null,\"init\":\"glorot_uniform\"}}",
+                       &s, &je, NULL), 0);
+    CHECK(s.pretrain_opt == OPT_SGD && s.pretrain_lr == 0 && s.pretrain_init == INIT_GLOROT);
     /* a convolutional vae trains from scratch unless pretrain.epochs is given */
     CHECK_EQ_INT(parse("{\"dataset\":\"d\",\"method\":\"vae\",\"n_clusters\":3,\"vae\":{\"conv\":true}}",
                        &s, &je, NULL), 0);
@@ -161,6 +177,10 @@ static void test_errors(void)
                  422, "pretrain.init");
     expect_error("{\"dataset\":\"d\",\"method\":\"vae\",\"n_clusters\":3,\"vae\":{\"lr\":0}}", 422,
                  "vae.lr");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"cluster\":{\"optimizer\":\"auto\"}}",
+                 422, "cluster.optimizer");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"pretrain\":{\"lr\":\"x\"}}",
+                 400, "pretrain.lr");
     expect_error("[]", 400, "");
 }
 

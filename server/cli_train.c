@@ -87,7 +87,7 @@ static void train_usage(FILE *f)
             "Options:\n"
             "  --seed S               random seed (0)\n"
             "  --hidden A,B,..,E      dense autoencoder widths, embedding last (500,500,2000,10)\n"
-            "  --pretrain-epochs N    autoencoder epochs (150)\n"
+            "  --pretrain-epochs N    autoencoder epochs (150; dcec 30)\n"
             "  --pretrain-opt auto|adam|sgd   (auto: sgd for a dense autoencoder on data in\n"
             "                         [0, 1], DEC-keras' recipe for images; else adam)\n"
             "  --pretrain-lr X        (default: sgd 1, adam 1e-3)\n"
@@ -100,7 +100,8 @@ static void train_usage(FILE *f)
             "  --tol X                stop when fewer than X of labels change (0.001)\n"
             "  --gamma X              IDEC/DCEC weight of the KL term (0.1)\n"
             "  --cluster-lr X         self-training learning rate (SGD 0.01; dcec Adam 1e-3)\n"
-            "  --latent N, --vae-epochs N, --vae-lr X, --vae-conv   VAE options\n"
+            "  --latent N (10), --vae-epochs N (20), --vae-lr X (1e-4), --vae-conv\n"
+            "                         vae options (a conv vae: from scratch, lr 1e-3)\n"
             "  --scale auto|none|255  input scaling (auto: uint8 data / 255)\n"
             "  --csv-label-col I      CSV column holding labels (negative: from the end)\n"
             "  --save-model F         write the trained model\n"
@@ -235,8 +236,16 @@ int cli_train(int argc, char **argv)
         json_num(stdout, "pretrain_epochs", st.n_epochs, 1);
         json_num(stdout, "epoch_seconds", med, 1);
         json_num(stdout, "cluster_seconds", seconds - st.kmeans_end, 1);
-        json_num(stdout, "last_label_change", st.last.label_change, 0);
-        printf("}\n");
+        json_num(stdout, "last_label_change", st.last.label_change, 1);
+        const cluster_spec *rs = cluster_model_spec(model); /* the recipe as resolved */
+        if (s.method == CM_KMEANS || load_ae)
+            printf("\"pretrain_recipe\":null}\n");
+        else if (rs->pretrain_opt == OPT_SGD)
+            printf("\"pretrain_recipe\":\"sgd lr %g momentum %g init %s\"}\n", rs->pretrain_lr,
+                   rs->pretrain_momentum, rs->pretrain_init == INIT_VARSCALE ? "varscale" : "glorot");
+        else
+            printf("\"pretrain_recipe\":\"adam lr %g init %s\"}\n", rs->pretrain_lr,
+                   rs->pretrain_init == INIT_VARSCALE ? "varscale" : "glorot");
         fflush(stdout);
     }
     rc = CLI_OK;

@@ -10,8 +10,9 @@
 #
 #   bench/quality.sh                                   # defaults below
 #   DATASETS=mnist SEEDS="1 2" METHODS="kmeans dec" bench/quality.sh
-#   # two lanes on two cores (one BLAS thread each):
-#   SEEDS=1 THREADS=1 bench/quality.sh & SEEDS=2 THREADS=1 bench/quality.sh &
+#   # two lanes on two cores (one BLAS thread each) sharing one queue of tasks:
+#   export TASKS="mnist:1:dense fmnist:1:dense mnist:1:dcec" THREADS=1
+#   bench/quality.sh & bench/quality.sh &
 set -euo pipefail
 BIN=${BIN:-build/deepclust}
 OUT=${OUT:-docs/quality-runs.jsonl}
@@ -53,30 +54,50 @@ run() { # dataset seed budget method args...
 }
 
 dense_budget="$EPOCHS epochs${PRETRAIN:+ ${PRETRAIN//--/}}"
-for ds in $DATASETS; do
-  case $ds in mnist) dir=$MNIST ;; fmnist) dir=$FMNIST ;; *) echo "unknown dataset $ds" >&2; exit 2 ;; esac
-  for seed in $SEEDS; do
-    ae="$WORK/$ds-ae-$EPOCHS-$seed.bin"
-    for m in $METHODS; do
-      # shellcheck disable=SC2046,SC2086
-      case $m in
-        kmeans) run "$ds" "$seed" none kmeans $(files "$dir") --n-init "$NINIT" $EXTRA ;;
-        ae_kmeans|dec|idec|vae)
-          if [ ! -f "$ae" ]; then
-            run "$ds" "$seed" "$dense_budget" ae_kmeans $(files "$dir") --n-init "$NINIT" \
-                --pretrain-epochs "$EPOCHS" $PRETRAIN --save-ae "$ae" $EXTRA
-          elif [ "$m" = ae_kmeans ]; then
-            run "$ds" "$seed" "$dense_budget" ae_kmeans $(files "$dir") --n-init "$NINIT" --load-ae "$ae" $EXTRA
-          fi
-          case $m in
-            dec|idec) run "$ds" "$seed" "$dense_budget" "$m" $(files "$dir") --n-init "$NINIT" --load-ae "$ae" $EXTRA ;;
-            vae) run "$ds" "$seed" "$dense_budget" vae $(files "$dir") --n-init "$NINIT" --load-ae "$ae" \
-                     --hidden 500,500,2000 --latent 10 --vae-epochs "$VAE_EPOCHS" $EXTRA ;;
-          esac ;;
-        dcec) run "$ds" "$seed" "$DCEC_EPOCHS epochs" dcec $(files "$dir") \
-                  --n-init "$NINIT" --pretrain-epochs "$DCEC_EPOCHS" $EXTRA ;;
-        *) echo "unknown method $m" >&2 ;;
-      esac
+
+chain() { # dataset seed methods...: the runs of one (dataset, seed) in order
+  local ds=$1 seed=$2 dir m; shift 2
+  case $ds in mnist) dir=$MNIST ;; fmnist) dir=$FMNIST ;; *) echo "unknown dataset $ds" >&2; return 2 ;; esac
+  local ae="$WORK/$ds-ae-$EPOCHS-$seed.bin"
+  for m in "$@"; do
+    # shellcheck disable=SC2046,SC2086
+    case $m in
+      kmeans) run "$ds" "$seed" none kmeans $(files "$dir") --n-init "$NINIT" $EXTRA ;;
+      ae_kmeans|dec|idec|vae)
+        if [ ! -f "$ae" ]; then
+          run "$ds" "$seed" "$dense_budget" ae_kmeans $(files "$dir") --n-init "$NINIT" \
+              --pretrain-epochs "$EPOCHS" $PRETRAIN --save-ae "$ae" $EXTRA
+        elif [ "$m" = ae_kmeans ]; then
+          run "$ds" "$seed" "$dense_budget" ae_kmeans $(files "$dir") --n-init "$NINIT" --load-ae "$ae" $EXTRA
+        fi
+        case $m in
+          dec|idec) run "$ds" "$seed" "$dense_budget" "$m" $(files "$dir") --n-init "$NINIT" --load-ae "$ae" $EXTRA ;;
+          vae) run "$ds" "$seed" "$dense_budget" vae $(files "$dir") --n-init "$NINIT" --load-ae "$ae" \
+                   --hidden 500,500,2000 --latent 10 --vae-epochs "$VAE_EPOCHS" $EXTRA ;;
+        esac ;;
+      dcec) run "$ds" "$seed" "$DCEC_EPOCHS epochs" dcec $(files "$dir") \
+                --n-init "$NINIT" --pretrain-epochs "$DCEC_EPOCHS" $EXTRA ;;
+      *) echo "unknown method $m" >&2 ;;
+    esac
+  done
+}
+
+if [ -n "${TASKS:-}" ]; then
+  # TASKS="mnist:1:dense fmnist:1:dense mnist:1:dcec ...": each lane started with the same
+  # list claims the next unclaimed task (mkdir is atomic), so two lanes share the queue.
+  # "dense" = METHODS without dcec; "dcec" = dcec alone.
+  for t in $TASKS; do
+    mkdir "$WORK/claim-${t//:/-}" 2>/dev/null || continue
+    IFS=: read -r ds seed kind <<< "$t"
+    if [ "$kind" = dcec ]; then chain "$ds" "$seed" dcec
+    else chain "$ds" "$seed" $(for m in $METHODS; do [ "$m" != dcec ] && echo "$m"; done)
+    fi
+  done
+else
+  for ds in $DATASETS; do
+    for seed in $SEEDS; do
+      # shellcheck disable=SC2086
+      chain "$ds" "$seed" $METHODS
     done
   done
-done
+fi

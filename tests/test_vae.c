@@ -19,21 +19,7 @@
 
 enum { NB = 4, PER = 100, N = NB * PER, D = 20 };
 
-static void blobs(float *x, int32_t *y, uint64_t seed)
-{
-    rng r;
-    rng_seed(&r, seed);
-    float ctr[NB * D];
-    for (int i = 0; i < NB * D; i++) ctr[i] = (float)(0.1 + 0.8 * rng_uniform(&r));
-    for (int i = 0; i < N; i++) {
-        int j = i % NB;
-        y[i] = j;
-        for (int t = 0; t < D; t++) {
-            double v = ctr[j * D + t] + 0.05 * rng_normal(&r);
-            x[i * D + t] = (float)(v < 0 ? 0 : v > 1 ? 1 : v);
-        }
-    }
-}
+#include "vae_testutil.h"
 
 typedef struct cbc {
     int calls, stop_at, bad_sum, nan_acc;

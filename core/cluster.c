@@ -15,7 +15,8 @@
 #include "metrics.h"
 #include "nn.h"
 
-_Static_assert((int)INIT_GLOROT == (int)NN_INIT_GLOROT_UNIFORM && (int)INIT_VARSCALE == (int)NN_INIT_VARSCALE,
+_Static_assert((int)INIT_GLOROT == (int)NN_INIT_GLOROT_UNIFORM &&
+                   (int)INIT_VARSCALE == (int)NN_INIT_VARSCALE,
                "cluster.h's INIT_* mirror nn.h's");
 
 static const char *method_names[CM_COUNT] = {"kmeans", "ae_kmeans", "dec", "idec", "dcec", "vae"};
@@ -440,8 +441,8 @@ int cluster_fit_ex(cluster_model **out, const cluster_spec *spec, const dataset 
             if (rc == DC_ENUMERIC) {
                 char why[sizeof err->msg];
                 snprintf(why, sizeof why, "%s", err ? err->msg : "");
-                dc_err_set(err, rc, "%s: pretraining with %s lr %g diverged; set a lower "
-                           "pretrain.lr or another optimizer", why,
+                dc_err_set(err, rc, "%s: pretraining with %s lr %g diverged; lower the "
+                           "pretraining learning rate or choose another optimizer", why,
                            s->pretrain_opt == OPT_SGD ? "sgd" : "adam", s->pretrain_lr);
             } else if (pc.ckpt_rc < 0) {
                 rc = pc.ckpt_rc; /* the checkpoint's own error, already in err */

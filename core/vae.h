@@ -174,13 +174,15 @@ int vae_load(vae **out, const void *buf, size_t len, dc_err *e);
  *     dimension, so that clusters have the unit variance of the prior N(mu_y, I) (the
  *     decoder's first layer is multiplied by s: same reconstructions); mu_y = centroids / s;
  *  4. the log-variance head starts constant (weights 0, bias VAE_AE_LOGVAR0);
- *  5. the decoder is fitted to the model's reconstruction loss for one epoch on the fixed
- *     codes, then the classifier to the mixture posterior p(y|z) ∝ exp(-|z - mu_y|^2 / 2)
- *     for VAE_AE_CLS_EPOCHS epochs (cross-entropy), both with Adam at cfg.lr;
+ *  5. the decoder is fitted to the model's reconstruction loss for one epoch (at least
+ *     VAE_AE_FIT_STEPS / 2 steps) on the fixed codes, then the classifier to the mixture
+ *     posterior p(y|z) ∝ exp(-|z - mu_y|^2 / 2) for VAE_AE_CLS_EPOCHS epochs (at least
+ *     VAE_AE_FIT_STEPS steps; cross-entropy), both with Adam at VAE_AE_FIT_LR;
  *  6. both optimizers are reset; init_muy does not run again.
  * labels (n) receives the k-means labels if not NULL. Then train with vae_train (a warm-up
  * is not needed: set warmup_epochs 0). DC_EINVAL if the shapes do not match. */
-enum { VAE_AE_CLS_EPOCHS = 5 };
+enum { VAE_AE_CLS_EPOCHS = 5, VAE_AE_FIT_STEPS = 1000 };
+#define VAE_AE_FIT_LR 1e-3f
 #define VAE_AE_LOGVAR0 (-2.0f)
 struct nn_ae;
 int vae_init_from_ae(vae *v, const struct nn_ae *ae, const float *x, size_t n, int n_init,

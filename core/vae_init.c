@@ -34,17 +34,20 @@ static void scale_tensor(nn_net *net, int i, float f, float add)
     for (size_t j = 0; j < t.size; j++) p[j] = p[j] * f + add;
 }
 
-/* One pass of Adam over a net's own slice, on inputs in (n, in) and a loss given by
- * grad_fn. Shuffled batches of v->mb drawn from v->r. */
+/* Fits one net alone (its own slice of the buffer) with Adam at VAE_AE_FIT_LR: inputs
+ * in (n, in), loss gradient from fn, shuffled batches of v->mb drawn from v->r, for
+ * `epochs` epochs or min_steps steps, whichever is more. */
 typedef void (*fit_grad_fn)(vae *v, const float *out, int B, const int *rows, float *dout,
                             void *ctx);
 
-static int fit_net(vae *v, nn_net *net, const float *in, size_t n, int epochs, fit_grad_fn fn,
-                   void *ctx, float *dout, dc_err *e)
+static int fit_net(vae *v, nn_net *net, const float *in, size_t n, int epochs, long min_steps,
+                   fit_grad_fn fn, void *ctx, float *dout, dc_err *e)
 {
     nn_optim o = {0};
     nn_optim_cfg oc = nn_optim_default(NN_OPT_ADAM);
-    oc.lr = v->cfg.lr;
+    oc.lr = VAE_AE_FIT_LR;
+    long per_epoch = (long)((n + (size_t)v->mb - 1) / (size_t)v->mb);
+    if ((long)epochs * per_epoch < min_steps) epochs = (int)((min_steps + per_epoch - 1) / per_epoch);
     size_t din = nn_net_in_size(net);
     int *idx = malloc(n * sizeof *idx);
     float *xb = malloc((size_t)v->mb * din * sizeof *xb);
@@ -160,8 +163,8 @@ int vae_init_from_ae(vae *v, const nn_ae *ae, const float *x, size_t n, int n_in
     /* log-variance head: a constant small variance to start from */
     scale_tensor(v->hlv, 0, 0.0f, 0.0f);
     scale_tensor(v->hlv, 1, 0.0f, VAE_AE_LOGVAR0);
-    if ((rc = fit_net(v, v->dec, z, n, 1, dec_grad, (void *)x, dout, e)) ||
-        (rc = fit_net(v, v->cls, z, n, VAE_AE_CLS_EPOCHS, cls_grad, z, dout, e)))
+    if ((rc = fit_net(v, v->dec, z, n, 1, VAE_AE_FIT_STEPS / 2, dec_grad, (void *)x, dout, e)) ||
+        (rc = fit_net(v, v->cls, z, n, VAE_AE_CLS_EPOCHS, VAE_AE_FIT_STEPS, cls_grad, z, dout, e)))
         goto out;
     memset(v->grads, 0, v->np * sizeof *v->grads);
     nn_optim_reset(&v->opt);

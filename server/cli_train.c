@@ -170,6 +170,11 @@ int cli_train(int argc, char **argv)
         return cli_usage_error("unknown method '%s' (kmeans ae_kmeans dec idec dcec vae)", method);
     if (nl && nl != nd)
         return cli_usage_error("give one --labels file per --data file (%d vs %d)", nl, nd);
+    if (save_ae && (meth == CM_KMEANS || meth == CM_VAE))
+        return cli_usage_error("--save-ae: a %s model keeps no autoencoder (save one with "
+                               "--method ae_kmeans --save-ae, then --load-ae it)", method);
+    if (load_ae && meth == CM_KMEANS)
+        return cli_usage_error("--load-ae: kmeans uses no autoencoder");
     cluster_spec_default(&s, meth, k);
     if (cli_spec_over_apply(&over, &s) < 0) return CLI_USAGE;
     if (threads) cli_set_blas_threads(threads);

@@ -37,9 +37,20 @@ check '[ $(stat -c %s "$tmp/q.npy") -eq $((128 + 400 * 4 * 4)) ]' "q.npy size $(
 
 out=$("$BIN" train --method dec --data "$tmp/blobs.csv" --csv-label-col -1 --clusters 4 \
       --hidden 16,4 --pretrain-epochs 20 --batch 32 --n-init 3 --update-interval 10 \
-      --maxiter 100 --json 2>"$tmp/dec.err" | tail -n 1)
+      --maxiter 100 --json --save-ae "$tmp/ae.bin" 2>"$tmp/dec.err" | tail -n 1)
 check 'printf "%s" "$out" | python3 -c "import json,sys; r=json.load(sys.stdin); sys.exit(0 if r[\"acc\"] >= 0.99 and r[\"pretrain_epochs\"] == 20 and r[\"epoch_seconds\"] is not None else 1)"' \
     "dec json: $out $(tail -3 "$tmp/dec.err")"
+# 20 epochs x 13 batches is too short for the auto recipe's SGD: Adam, as resolved
+check 'printf "%s" "$out" | grep -q "\"pretrain_recipe\":\"adam lr 0.001 init glorot\""' "dec recipe: $out"
+# the autoencoder of that run starts a vae (its hidden layers + latent = 16, 4)
+out=$("$BIN" train --method vae --data "$tmp/blobs.csv" --csv-label-col -1 --clusters 4 \
+      --hidden 16 --latent 4 --vae-epochs 3 --batch 50 --load-ae "$tmp/ae.bin" --json 2>"$tmp/vae1.err" | tail -n 1)
+check 'printf "%s" "$out" | python3 -c "import json,sys; r=json.load(sys.stdin); sys.exit(0 if r[\"method\"] == \"vae\" and r[\"acc\"] >= 0.95 and r[\"pretrain_seconds\"] == 0 else 1)"' \
+    "vae from a saved autoencoder: $out $(tail -3 "$tmp/vae1.err")"
+"$BIN" train --method vae --data "$tmp/blobs.csv" --csv-label-col -1 --clusters 4 \
+    --save-ae "$tmp/x.bin" 2>"$tmp/e0"; rc=$?
+check '[ $rc -eq 2 ] && [ $(wc -l < "$tmp/e0") -eq 1 ] && grep -q "keeps no autoencoder" "$tmp/e0"' \
+    "vae --save-ae refused before training: rc $rc $(cat "$tmp/e0")"
 check 'grep -q "\[pretrain\] 20/20" "$tmp/dec.err" && grep -q "\[cluster\]" "$tmp/dec.err" && grep -q "eta" "$tmp/dec.err"' \
     "dec progress lines missing"
 

@@ -170,7 +170,7 @@ int main(int argc, char **argv)
         int32_t *km = malloc((size_t)n * sizeof *km);
         metrics_scores ms;
         if (!len || !km || nn_ae_load(&ae, buf, len, c.batch, &e) < 0 ||
-            vae_init_from_ae(v, ae, all.x, (size_t)n, ae_n_init, c.seed, km, &e) < 0) {
+            vae_init_from_ae(v, ae, all.x, (size_t)n, ae_n_init, c.seed, km, NULL, &e) < 0) {
             fprintf(stderr, "%s: %s\n", ae_path, len ? e.msg : "cannot read");
             free(km);
             goto out;

@@ -41,6 +41,7 @@ int cluster__fit_vae(cluster_model *m, const float *x, int64_t n, cluster_run *r
         memcpy(c.hidden, s->hidden, sizeof(int) * (size_t)c.n_hidden);
     }
     int32_t *lab = NULL;
+    double inertia = NAN;
     if (m->ae) { /* a pretrained start needs no warm-up */
         c.warmup_epochs = 0;
         c.kl_ramp_epochs = 0;
@@ -48,10 +49,12 @@ int cluster__fit_vae(cluster_model *m, const float *x, int64_t n, cluster_run *r
     int rc = vae_new(&m->vae, &c, err);
     if (rc == 0 && m->ae) {
         if (!(lab = malloc((size_t)n * sizeof *lab))) rc = dc_err_set(err, DC_ENOMEM, "out of memory");
-        if (rc == 0) rc = vae_init_from_ae(m->vae, m->ae, x, (size_t)n, s->n_init, s->seed, lab, err);
+        if (rc == 0) rc = vae_init_from_ae(m->vae, m->ae, x, (size_t)n, s->n_init, s->seed, lab,
+                                           &inertia, err);
         if (rc == 0) {
             cluster_event ev;
             cluster__event_init(&ev, "kmeans", s->n_init, s->n_init);
+            ev.loss = inertia;
             ev.progress = run->w_pretrain;
             cluster__score(run, lab, &ev);
             if (cluster__emit(run, &ev) || cluster__stopped(run))

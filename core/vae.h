@@ -179,14 +179,15 @@ int vae_load(vae **out, const void *buf, size_t len, dc_err *e);
  *     posterior p(y|z) ∝ exp(-|z - mu_y|^2 / 2) for VAE_AE_CLS_EPOCHS epochs (at least
  *     VAE_AE_FIT_STEPS steps; cross-entropy), both with Adam at VAE_AE_FIT_LR;
  *  6. both optimizers are reset; init_muy does not run again.
- * labels (n) receives the k-means labels if not NULL. Then train with vae_train (a warm-up
+ * labels (n) receives the k-means labels and *inertia the k-means inertia of the
+ * autoencoder's codes (before the 1/s scaling), each if not NULL. Then train with vae_train (a warm-up
  * is not needed: set warmup_epochs 0). DC_EINVAL if the shapes do not match. */
 enum { VAE_AE_CLS_EPOCHS = 5, VAE_AE_FIT_STEPS = 1000 };
 #define VAE_AE_FIT_LR 1e-3f
 #define VAE_AE_LOGVAR0 (-2.0f)
 struct nn_ae;
 int vae_init_from_ae(vae *v, const struct nn_ae *ae, const float *x, size_t n, int n_init,
-                     uint64_t seed, int32_t *labels, dc_err *e);
+                     uint64_t seed, int32_t *labels, double *inertia, dc_err *e);
 
 /* ---- loss kernels (used by vae_train; exposed for the gradient tests) -------------
  * Shapes: mu, lv, z, eps (B, L); p, logit (B, K); muy (K, L). Gradients are ADDED into

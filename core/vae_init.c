@@ -110,7 +110,7 @@ static void cls_grad(vae *v, const float *out, int B, const int *rows, float *do
 }
 
 int vae_init_from_ae(vae *v, const nn_ae *ae, const float *x, size_t n, int n_init,
-                     uint64_t seed, int32_t *labels, dc_err *e)
+                     uint64_t seed, int32_t *labels, double *inertia, dc_err *e)
 {
     const vae_cfg *c = &v->cfg;
     int L = c->latent, K = c->k, H = c->n_hidden, rc = 0;
@@ -160,6 +160,7 @@ int vae_init_from_ae(vae *v, const nn_ae *ae, const float *x, size_t n, int n_in
     for (size_t i = 0; i < (size_t)K * L; i++) muy[i] = kr.centroids[i] * inv;
     if (labels)
         for (size_t i = 0; i < n; i++) labels[i] = kr.labels[i];
+    if (inertia) *inertia = kr.inertia;
     /* log-variance head: a constant small variance to start from */
     scale_tensor(v->hlv, 0, 0.0f, 0.0f);
     scale_tensor(v->hlv, 1, 0.0f, VAE_AE_LOGVAR0);

@@ -47,6 +47,7 @@ int main(void)
           *zv = malloc(sizeof(float) * N * L), *xr = malloc(sizeof(float) * N * D);
     int32_t *y = malloc(sizeof(int32_t) * N), *km = malloc(sizeof(int32_t) * N),
             *pred = malloc(sizeof(int32_t) * N);
+    double inertia = NAN;
     blobs(x, y, 21);
     dc_err e = {0};
 
@@ -66,7 +67,7 @@ int main(void)
     vae_cfg c = cfg_for_ae();
     vae *v = NULL;
     CHECK_MSG(vae_new(&v, &c, &e) == 0, "%s", e.msg);
-    CHECK_MSG(vae_init_from_ae(v, ae, x, N, 5, 3, km, &e) == 0, "%s", e.msg);
+    CHECK_MSG(vae_init_from_ae(v, ae, x, N, 5, 3, km, &inertia, &e) == 0, "%s", e.msg);
 
     /* 1. codes = autoencoder codes / s for one scalar s */
     CHECK(vae_predict(v, x, N, NULL, pred, zv, &e) == 0);
@@ -95,6 +96,9 @@ int main(void)
         }
     double rms = sqrt(ss / (N * L));
     CHECK_MSG(fabs(rms - 1) < 1e-3, "rms spread per dimension expected 1, got %.6f", rms);
+    /* the reported inertia is that of the raw codes: ss * s^2 */
+    CHECK_MSG(isfinite(inertia) && fabs(inertia - ss * s * s) <= 1e-3 * inertia,
+              "inertia %g, expected %g", inertia, ss * s * s);
     const float *muy = vae_class_means(v);
     double mdiff = 0;
     for (int i = 0; i < NB * L; i++) mdiff = fmax(mdiff, fabs(muy[i] - mean[i]));
@@ -128,14 +132,14 @@ int main(void)
     vae_cfg bad = cfg_for_ae();
     bad.hidden[0] = H / 2;
     CHECK(vae_new(&v, &bad, &e) == 0);
-    CHECK_EQ_INT(vae_init_from_ae(v, ae, x, N, 2, 3, NULL, &e), DC_EINVAL);
+    CHECK_EQ_INT(vae_init_from_ae(v, ae, x, N, 2, 3, NULL, NULL, &e), DC_EINVAL);
     CHECK_MSG(strstr(e.msg, "tensor") != NULL, "message: %s", e.msg);
     vae_free(v);
     v = NULL;
     bad = cfg_for_ae();
     bad.latent = L + 1;
     CHECK(vae_new(&v, &bad, &e) == 0);
-    CHECK_EQ_INT(vae_init_from_ae(v, ae, x, N, 2, 3, NULL, &e), DC_EINVAL);
+    CHECK_EQ_INT(vae_init_from_ae(v, ae, x, N, 2, 3, NULL, NULL, &e), DC_EINVAL);
     CHECK_MSG(strstr(e.msg, "pretrained start") != NULL, "message: %s", e.msg);
     vae_free(v);
 

@@ -1,13 +1,19 @@
 /* cli_train: `deepclust train` and `deepclust predict`, the methods of core/cluster.h
  * from the command line. Progress goes to stderr; with --json the last line of stdout
  * is one JSON object with the run's figures. */
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
+#include "cli_ckpt.h"
 #include "cli_util.h"
 #include "cluster.h"
 #include "data.h"
@@ -16,13 +22,49 @@
 enum { MAX_FILES = 16, MAX_EPOCHS_KEPT = 100000 };
 
 typedef struct train_state {
+    double offset; /* seconds of training before this process (resumed runs) */
     double last_pretrain_elapsed;
     double *epoch_s;
     int n_epochs;
     double pretrain_end, kmeans_end;
     cluster_event last; /* last event with metrics */
     int have_last, quiet;
+    /* --checkpoint */
+    const char *ckpt_path;
+    cli_ckpt_hdr hdr;     /* as loaded (resumes, seconds) */
+    double t0;            /* clock at the start of cluster_fit_ex */
+    dc_err ckpt_err;
+    int ckpt_failed;
 } train_state;
+
+static atomic_int stop_flag;
+static void on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&stop_flag, 1);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* cluster_fit_opts.ckpt: the state with the run's times, atomically over the file */
+static int on_ckpt(void *ctx, const void *state, size_t len)
+{
+    train_state *st = ctx;
+    cli_ckpt_hdr h = {.resumes = st->hdr.resumes,
+                      .seconds = st->offset + (now_s() - st->t0),
+                      .pretrain_end_s = st->pretrain_end,
+                      .kmeans_end_s = st->kmeans_end};
+    if (cli_ckpt_write(st->ckpt_path, &h, state, len, &st->ckpt_err) < 0) {
+        st->ckpt_failed = 1;
+        return 1;
+    }
+    return 0;
+}
 
 static void fmt_eta(char *buf, size_t n, double s)
 {
@@ -32,9 +74,11 @@ static void fmt_eta(char *buf, size_t n, double s)
     else snprintf(buf, n, "%.1fh", s / 3600);
 }
 
-static int on_event(void *ctx, const cluster_event *ev)
+static int on_event(void *ctx, const cluster_event *ev0)
 {
     train_state *st = ctx;
+    cluster_event e1 = *ev0, *ev = &e1; /* times since the run's first start */
+    e1.elapsed_s += st->offset;
     if (strcmp(ev->phase, "pretrain") == 0) {
         if (st->n_epochs < MAX_EPOCHS_KEPT)
             st->epoch_s[st->n_epochs++] = ev->elapsed_s - st->last_pretrain_elapsed;
@@ -107,6 +151,10 @@ static void train_usage(FILE *f)
             "  --save-model F         write the trained model\n"
             "  --save-ae F, --load-ae F   save / reuse a pretrained autoencoder\n"
             "  --threads N            OpenBLAS threads (default: OPENBLAS_NUM_THREADS or all)\n"
+            "  --checkpoint F         keep the run's state in F (every --checkpoint-s seconds,\n"
+            "                         60, and at phase ends); SIGINT/SIGTERM save it and stop;\n"
+            "                         the same command again continues from F; F is removed\n"
+            "                         when the run completes\n"
             "  --json                 last stdout line: one JSON object of results\n"
             "  --quiet                no progress lines\n");
 }
@@ -115,7 +163,8 @@ int cli_train(int argc, char **argv)
 {
     const char *data[MAX_FILES], *labels[MAX_FILES], *method = NULL, *save = NULL;
     const char *save_ae = NULL, *load_ae = NULL, *v;
-    int nd = 0, nl = 0, k = 0, json = 0, threads = 0, m, rc = CLI_FAIL;
+    const char *ckpt = NULL;
+    int nd = 0, nl = 0, k = 0, json = 0, threads = 0, ckpt_s = 60, m, rc = CLI_FAIL;
     cluster_spec s;
     cluster_spec_default(&s, CM_KMEANS, 1);
     data_opts dop = {0};
@@ -124,8 +173,8 @@ int cli_train(int argc, char **argv)
     train_state st = {0};
     dataset ds = {0};
     cluster_model *model = NULL;
-    void *ae_buf = NULL;
-    size_t ae_len = 0;
+    void *ae_buf = NULL, *resume = NULL;
+    size_t ae_len = 0, resume_len = 0;
     dc_err e = {0};
 
     for (int i = 1; i < argc; i++) {
@@ -148,6 +197,11 @@ int cli_train(int argc, char **argv)
         } else if ((m = cli_flag(argc, argv, &i, "load-ae", &v))) {
             if (m < 0) return CLI_USAGE;
             load_ae = v;
+        } else if ((m = cli_flag(argc, argv, &i, "checkpoint", &v))) {
+            if (m < 0) return CLI_USAGE;
+            ckpt = v;
+        } else if ((m = cli_flag(argc, argv, &i, "checkpoint-s", &v))) {
+            if (m < 0 || cli_int("checkpoint-s", v, 1, 86400, &ckpt_s) < 0) return CLI_USAGE;
         } else if ((m = cli_flag(argc, argv, &i, "threads", &v))) {
             if (m < 0 || cli_int("threads", v, 1, 256, &threads) < 0) return CLI_USAGE;
         } else if ((m = cli_data_flag(argc, argv, &i, &dop)) != 0) {
@@ -192,8 +246,50 @@ int cli_train(int argc, char **argv)
     }
     st.epoch_s = malloc(sizeof(double) * MAX_EPOCHS_KEPT);
     if (!st.epoch_s) goto out;
-    if (cluster_fit_pretrained(&model, &s, &ds, ae_buf, ae_len, on_event, &st, &e) < 0) {
-        fprintf(stderr, "deepclust: train: %s\n", e.msg);
+    cluster_fit_opts fo = {.cb = on_event, .ctx = &st, .ae_buf = ae_buf, .ae_len = ae_len};
+    if (ckpt) {
+        int r = cli_ckpt_read(ckpt, &st.hdr, &resume, &resume_len, &e);
+        if (r < 0) {
+            fprintf(stderr, "deepclust: %s\n", e.msg);
+            goto out;
+        }
+        if (r == 1) {
+            st.offset = st.last_pretrain_elapsed = st.hdr.seconds;
+            st.pretrain_end = st.hdr.pretrain_end_s;
+            st.kmeans_end = st.hdr.kmeans_end_s;
+            st.hdr.resumes++;
+            if (!st.quiet)
+                fprintf(stderr, "resuming from %s (%.1fs of training so far, resume %u)\n", ckpt,
+                        st.hdr.seconds, st.hdr.resumes);
+        }
+        st.ckpt_path = ckpt;
+        fo.ckpt = on_ckpt;
+        fo.ckpt_ctx = &st;
+        fo.ckpt_every_s = ckpt_s;
+        fo.resume = resume;
+        fo.resume_len = resume_len;
+        fo.stop = &stop_flag;
+        struct sigaction sa = {0};
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+    }
+    st.t0 = now_s();
+    if (cluster_fit_ex(&model, &s, &ds, &fo, &e) < 0) {
+        if (st.ckpt_failed)
+            fprintf(stderr, "deepclust: train: cannot write the checkpoint: %s\n", st.ckpt_err.msg);
+        else if (ckpt && atomic_load(&stop_flag) && e.code == DC_ECANCEL && access(ckpt, F_OK) == 0)
+            fprintf(stderr, "deepclust: train: stopped (%s); run the same command to continue "
+                            "from its last checkpoint in %s\n", e.msg, ckpt);
+        else if (ckpt && atomic_load(&stop_flag) && e.code == DC_ECANCEL)
+            fprintf(stderr, "deepclust: train: stopped (%s) before the first checkpoint; "
+                            "nothing was saved\n", e.msg);
+        else if (resume && e.code == DC_EINVAL)
+            fprintf(stderr, "deepclust: train: %s does not fit this run: %s (delete it to "
+                            "start over)\n", ckpt, e.msg);
+        else
+            fprintf(stderr, "deepclust: train: %s\n", e.msg);
         goto out;
     }
     double seconds = st.last.elapsed_s;
@@ -242,6 +338,7 @@ int cli_train(int argc, char **argv)
         json_num(stdout, "epoch_seconds", med, 1);
         json_num(stdout, "cluster_seconds", seconds - st.kmeans_end, 1);
         json_num(stdout, "last_label_change", st.last.label_change, 1);
+        printf("\"resumes\":%u,", st.hdr.resumes);
         const cluster_spec *rs = cluster_model_spec(model); /* the recipe as resolved */
         if (s.method == CM_KMEANS || load_ae)
             printf("\"pretrain_recipe\":null}\n");
@@ -253,10 +350,13 @@ int cli_train(int argc, char **argv)
                    rs->pretrain_init == INIT_VARSCALE ? "varscale" : "glorot");
         fflush(stdout);
     }
+    if (ckpt && remove(ckpt) != 0 && errno != ENOENT && !st.quiet)
+        fprintf(stderr, "deepclust: note: could not remove the checkpoint %s\n", ckpt);
     rc = CLI_OK;
 out:
     free(st.epoch_s);
     free(ae_buf);
+    free(resume);
     cluster_model_free(model);
     dataset_free(&ds);
     return rc;

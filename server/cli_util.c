@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "dc_blas.h"
@@ -229,17 +230,37 @@ int cli_read_file(const char *path, void **buf, size_t *len, dc_err *e)
     return rc;
 }
 
+int cli_write_atomic(const char *path, const void *head, size_t head_len, const void *buf,
+                     size_t len, dc_err *e)
+{
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 5);
+    if (!tmp) return dc_err_set(e, DC_ENOMEM, "out of memory");
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp", 5);
+    int rc = 0;
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        rc = dc_err_set(e, DC_EIO, "%s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    int bad = (head_len && fwrite(head, 1, head_len, f) != head_len) ||
+              (len && fwrite(buf, 1, len, f) != len) || fflush(f) != 0 || fsync(fileno(f)) != 0;
+    int err = errno;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        if (!bad) err = errno;
+        remove(tmp);
+        rc = dc_err_set(e, DC_EIO, "%s: write failed (%s)", path, strerror(err));
+    }
+out:
+    free(tmp);
+    return rc;
+}
+
 int cli_write_file(const char *path, const void *buf, size_t len, dc_err *e)
 {
-    FILE *f = fopen(path, "wb");
-    if (!f) return dc_err_set(e, DC_EIO, "%s: %s", path, strerror(errno));
-    size_t w = fwrite(buf, 1, len, f);
-    int bad = fclose(f) != 0 || w != len;
-    if (bad) {
-        remove(path);
-        return dc_err_set(e, DC_EIO, "%s: write failed", path);
-    }
-    return 0;
+    return cli_write_atomic(path, NULL, 0, buf, len, e);
 }
 
 int cli_save_model(const cluster_model *m, const char *path, dc_err *e)

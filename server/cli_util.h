@@ -40,7 +40,11 @@ int cli_load_data(dataset *ds, const char **data, const char **labels, int nd, i
                   const data_opts *o, dc_err *e);
 
 int cli_read_file(const char *path, void **buf, size_t *len, dc_err *e);
+/* Both write to path.tmp, fsync it and rename it over path: path is never left half
+ * written. cli_write_atomic writes head then buf. */
 int cli_write_file(const char *path, const void *buf, size_t len, dc_err *e);
+int cli_write_atomic(const char *path, const void *head, size_t head_len, const void *buf,
+                     size_t len, dc_err *e);
 int cli_save_model(const cluster_model *m, const char *path, dc_err *e);
 /* NPY 1.0, C order: float32 (n, k) and int32 (n,). */
 int cli_write_npy_f32(const char *path, const float *a, int64_t n, int k, dc_err *e);

@@ -63,6 +63,45 @@ check '[ $rc -eq 0 ] && [ $(stat -c %s "$tmp/g.npy") -eq $((128 + 6 * 8 * 4)) ]'
 "$BIN" generate --model "$tmp/km.model" --cluster 0 -n 2 --npy "$tmp/g2.npy" 2>"$tmp/gen2.err"; rc=$?
 check '[ $rc -ne 0 ] && grep -q "only vae" "$tmp/gen2.err"' "generate on kmeans: $(cat "$tmp/gen2.err")"
 
+# --checkpoint: SIGTERM mid-pretraining saves the state and exits 1; the same command
+# continues from it to the model the uninterrupted run gives, counts the earlier time,
+# and removes the file. A damaged or foreign checkpoint is refused with one line.
+ck=(train --method dec --data "$tmp/blobs.csv" --csv-label-col -1 --clusters 4 --hidden 256,256,4
+    --pretrain-epochs 600 --batch 32 --n-init 3 --update-interval 10 --maxiter 100 --threads 1
+    --seed 3 --json)
+"$BIN" "${ck[@]}" --save-model "$tmp/ref.model" >"$tmp/ref.out" 2>"$tmp/ref.err"; rc=$?
+check '[ $rc -eq 0 ]' "reference run: $(tail -2 "$tmp/ref.err")"
+"$BIN" "${ck[@]}" --checkpoint "$tmp/run.ck" --save-model "$tmp/ck.model" >"$tmp/ck1.out" 2>"$tmp/ck1.err" &
+pid=$!
+for _ in $(seq 600); do grep -q '\[pretrain\] 20/' "$tmp/ck1.err" && break; sleep 0.05; done
+kill -TERM "$pid"; wait "$pid"; rc=$?
+check '[ $rc -eq 1 ] && [ -s "$tmp/run.ck" ] && [ ! -e "$tmp/ck.model" ]' \
+    "SIGTERM with --checkpoint: rc $rc, ckpt $(ls -l "$tmp/run.ck" 2>&1) $(tail -1 "$tmp/ck1.err")"
+check 'tail -1 "$tmp/ck1.err" | grep -q "stopped during pretraining.*run the same command to continue from its last checkpoint in"' \
+    "stop message: $(tail -1 "$tmp/ck1.err")"
+cp "$tmp/run.ck" "$tmp/keep.ck"
+"$BIN" "${ck[@]}" --checkpoint "$tmp/run.ck" --save-model "$tmp/ck.model" >"$tmp/ck2.out" 2>"$tmp/ck2.err"; rc=$?
+check '[ $rc -eq 0 ] && [ ! -e "$tmp/run.ck" ] && grep -q "^resuming from .*resume 1)" "$tmp/ck2.err"' \
+    "resume: rc $rc $(head -3 "$tmp/ck2.err") $(tail -1 "$tmp/ck2.err")"
+check 'tail -1 "$tmp/ck2.out" | python3 -c "import json,sys; r=json.load(sys.stdin); sys.exit(0 if r[\"resumes\"] == 1 and r[\"acc\"] >= 0.99 else 1)"' \
+    "resumed json: $(tail -1 "$tmp/ck2.out")"
+first=$(sed -n 's/^\[pretrain\] \([0-9]*\)\/600.*/\1/p' "$tmp/ck2.err" | head -1)
+check '[ -n "$first" ] && [ "$first" -gt 20 ]' "the resumed run started pretraining again at epoch ${first:-none}"
+so_far=$(sed -n 's/^resuming from .* (\([0-9.]*\)s of training so far.*/\1/p' "$tmp/ck2.err")
+check 'tail -1 "$tmp/ck2.out" | python3 -c "import json,sys; r=json.load(sys.stdin); sys.exit(0 if r[\"seconds\"] > float(sys.argv[1]) > 0 and r[\"pretrain_seconds\"] > float(sys.argv[1]) else 1)" "$so_far"' \
+    "resumed seconds must include the $so_far s before: $(tail -1 "$tmp/ck2.out")"
+"$BIN" predict --model "$tmp/ref.model" --data "$tmp/blobs.csv" --csv-label-col -1 --out "$tmp/qref.npy" >/dev/null 2>&1
+"$BIN" predict --model "$tmp/ck.model" --data "$tmp/blobs.csv" --csv-label-col -1 --out "$tmp/qck.npy" >/dev/null 2>&1
+check 'cmp -s "$tmp/qref.npy" "$tmp/qck.npy"' "resumed run's q differs from the uninterrupted run's"
+cp "$tmp/keep.ck" "$tmp/run.ck"
+"$BIN" "${ck[@]/--seed/--batch}" --checkpoint "$tmp/run.ck" >/dev/null 2>"$tmp/e7"; rc=$?
+check '[ $rc -eq 1 ] && [ $(grep -c "^deepclust:" "$tmp/e7") -eq 1 ] && grep -q "does not fit this run.*delete it to start over" "$tmp/e7" && [ -e "$tmp/run.ck" ]' \
+    "checkpoint of another run: rc $rc $(cat "$tmp/e7")"
+head -c 100 "$tmp/keep.ck" > "$tmp/run.ck"
+"$BIN" "${ck[@]}" --checkpoint "$tmp/run.ck" --quiet >/dev/null 2>"$tmp/e8"; rc=$?
+check '[ $rc -eq 1 ] && [ $(wc -l < "$tmp/e8") -eq 1 ] && grep -q "not a whole deepclust train checkpoint" "$tmp/e8"' \
+    "truncated checkpoint: rc $rc $(cat "$tmp/e8")"
+
 # errors: one line, non-zero exit
 "$BIN" train --method nope --data "$tmp/blobs.csv" --clusters 2 2>"$tmp/e1"; rc=$?
 check '[ $rc -eq 2 ] && [ $(wc -l < "$tmp/e1") -eq 1 ] && grep -q "unknown method" "$tmp/e1"' "bad method: rc $rc $(cat "$tmp/e1")"

@@ -32,6 +32,10 @@ MNIST=${MNIST:-../shared/data/mnist}
 FMNIST=${FMNIST:-/usr/share/datasets/fashion-mnist}
 WORK=${WORK:-/tmp/deepclust-quality}
 EXTRA=${EXTRA:-}
+# CKPT=DIR: every run keeps its state in DIR/<dataset>-<method>-<seed>.ck (deepclust train
+# --checkpoint), so a run that was killed continues when run again (for TASKS, remove the
+# task's claim-* folder in WORK first). Its "seconds" then cover every process.
+CKPT=${CKPT:-}
 mkdir -p "$WORK" "$(dirname "$OUT")"
 [ -n "$THREADS" ] && export OPENBLAS_NUM_THREADS=$THREADS
 
@@ -45,7 +49,9 @@ run() { # dataset seed budget method args...
   local ds=$1 seed=$2 budget=$3 m=$4; shift 4
   local log="$WORK/$ds-$m-$seed.log"
   echo "== $ds $m seed $seed ($(date -u +%H:%M:%S))" >&2
-  if line=$("$BIN" train --method "$m" --clusters 10 --seed "$seed" --json "$@" 2>"$log" | tail -n 1); then
+  local ck=()
+  [ -n "$CKPT" ] && mkdir -p "$CKPT" && ck=(--checkpoint "$CKPT/$ds-$m-$seed.ck")
+  if line=$("$BIN" train --method "$m" --clusters 10 --seed "$seed" --json "$@" "${ck[@]}" 2>>"$log" | tail -n 1); then
     echo "$line" | sed "s/^{/{\"dataset\":\"$ds\",\"pretrain_budget\":\"$budget\",\"date\":\"$(date -u +%F)\",/" >> "$OUT"
     echo "   $line" >&2
   else

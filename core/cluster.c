@@ -370,11 +370,12 @@ int cluster_fit_ex(cluster_model **out, const cluster_spec *spec, const dataset 
             rc = dc_err_set(err, DC_ENOMEM, "out of memory");
             goto out;
         }
-        if (o->resume) {
-            rc = dc_err_set(err, DC_EINVAL, "a vae without pretraining takes no checkpoint");
+        if (o->resume && rk.phase != 3) {
+            rc = dc_err_set(err, DC_EINVAL, "checkpoint is not from vae training (phase %d)",
+                            rk.phase);
             goto out;
         }
-        rc = cluster__fit_vae(m, ds->x, ds->n, &run, err);
+        rc = cluster__fit_vae(m, ds->x, ds->n, &run, 0, o->resume, o->resume_len, err);
         goto out;
     }
     m->e = s->method == CM_DCEC ? s->embed_dim
@@ -387,6 +388,19 @@ int cluster_fit_ex(cluster_model **out, const cluster_spec *spec, const dataset 
         double p = ae_buf ? 0 : s->pretrain_epochs, v = s->vae_epochs;
         run.w_pretrain = p + v > 0 ? p / (p + v) : 0.0;
         run.w_cluster = 1.0 - run.w_pretrain;
+    }
+    if (o->resume && rk.phase == 3 && !vae_pre) {
+        rc = dc_err_set(err, DC_EINVAL, "checkpoint phase %d does not belong to method %s",
+                        rk.phase, cluster_method_name(s->method));
+        goto out;
+    }
+    if (o->resume && rk.phase == 3) { /* pretraining and k-means are done */
+        if (!(m->mu = malloc((size_t)m->k * m->e * sizeof *m->mu))) {
+            rc = dc_err_set(err, DC_ENOMEM, "out of memory");
+            goto out;
+        }
+        rc = cluster__fit_vae(m, ds->x, ds->n, &run, 1, o->resume, o->resume_len, err);
+        goto out;
     }
     if (ae_buf) {
         if ((rc = nn_ae_load(&m->ae, ae_buf, ae_len, s->batch, err)) < 0) goto out;
@@ -456,7 +470,7 @@ int cluster_fit_ex(cluster_model **out, const cluster_spec *spec, const dataset 
         }
     }
     if (vae_pre) {
-        rc = cluster__fit_vae(m, ds->x, ds->n, &run, err);
+        rc = cluster__fit_vae(m, ds->x, ds->n, &run, 1, NULL, 0, err);
         goto out;
     }
     if (!(z = malloc((size_t)ds->n * m->e * sizeof *z))) {

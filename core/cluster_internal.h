@@ -42,7 +42,8 @@ void cluster__score(cluster_run *run, const int32_t *pred, cluster_event *ev);
  * batches of the next epoch done, opt the AE optimizer; phase 2: self-training, iter =
  * batches done, updates = target updates done, pos = position in the batch order,
  * opt/opt_mu the optimizers, p the current target distribution (n,k) and lab the labels
- * at the last update (n). */
+ * at the last update (n); phase 3: vae training, iter = vae epochs done (the vae's own
+ * state goes with m->vae). */
 typedef struct cluster_ckpt {
     int phase, iter, updates;
     int64_t pos;
@@ -73,9 +74,11 @@ int cluster__ckpt_restore(cluster_model *m, int64_t n, const void *buf, size_t l
 int cluster__ckpt_maybe(cluster_run *run, cluster_model *m, const cluster_ckpt *ck, int force,
                         dc_err *err);
 
-/* The vae method: trains m->vae on x (n, d). */
+/* The vae method: trains m->vae on x (n, d). pretrained: the vae starts from the
+ * autoencoder in m->ae (no warm-up); resume: a phase-3 checkpoint blob to continue from
+ * (then m->ae is not needed), or NULL. A checkpoint is offered after every vae epoch. */
 int cluster__fit_vae(cluster_model *m, const float *x, int64_t n, cluster_run *run,
-                     dc_err *err);
+                     int pretrained, const void *resume, size_t resume_len, dc_err *err);
 
 /* DEC/IDEC/DCEC self-training of m->ae and m->mu on x (n, d); resume: a phase-2
  * checkpoint blob to continue from, or NULL. */

@@ -144,9 +144,10 @@ int cluster_model_save_ae(const cluster_model *m, void **buf, size_t *len, dc_er
 /* ---- checkpoints -------------------------------------------------------------------
  * "DCCK" | u32 version | i32 phase, iter, updates, pad | i64 pos | u64 fingerprint of
  * (spec, shapes, n) | u64 t of opt, opt_mu | 8 x (u64 count, 4-byte values): ae params,
- * opt m, opt v, mu, opt_mu m, opt_mu v, targets p (n,k), labels (n, int32) | u64 FNV-1a
- * of everything before it. */
-enum { CK_VERSION = 1, CK_ARRAYS = 8 };
+ * opt m, opt v, mu, opt_mu m, opt_mu v, targets p (n,k), labels (n, int32), and from
+ * version 2 the vae's training state (vae_state_save, phase 3) | u64 FNV-1a of everything
+ * before it. Version 1 (no vae slot) is still read. */
+enum { CK_VERSION = 2, CK_ARRAYS = 9 };
 
 static uint64_t fingerprint(cluster_model *m, int64_t n)
 {
@@ -159,21 +160,33 @@ static uint64_t fingerprint(cluster_model *m, int64_t n)
 int cluster__ckpt_save(cluster_model *m, int64_t n, const cluster_ckpt *ck, void **buf,
                        size_t *len, dc_err *err)
 {
+    float *vst = NULL; /* the vae state, padded to whole floats */
+    size_t vst_n = 0;
+    if (ck->phase == 3 && m->vae) {
+        vst_n = (vae_state_size(m->vae) + sizeof(float) - 1) / sizeof(float);
+        if (!(vst = calloc(vst_n, sizeof *vst)))
+            return dc_err_set(err, DC_ENOMEM, "out of memory for the vae state");
+        vae_state_save(m->vae, vst);
+    }
     const float *arr[CK_ARRAYS] = {m->ae ? m->ae->params : NULL, ck->opt ? ck->opt->m : NULL,
                                    ck->opt ? ck->opt->v : NULL, ck->phase == 2 ? m->mu : NULL,
                                    ck->opt_mu ? ck->opt_mu->m : NULL,
                                    ck->opt_mu ? ck->opt_mu->v : NULL, ck->p,
-                                   (const float *)ck->lab};
+                                   (const float *)ck->lab, vst};
     uint64_t cnt[CK_ARRAYS] = {m->ae ? m->ae->nparams : 0, ck->opt ? ck->opt->n : 0,
                                ck->opt && ck->opt->v ? ck->opt->n : 0,
                                ck->phase == 2 ? (uint64_t)m->k * m->e : 0,
                                ck->opt_mu ? ck->opt_mu->n : 0,
                                ck->opt_mu && ck->opt_mu->v ? ck->opt_mu->n : 0,
-                               ck->p ? (uint64_t)n * m->k : 0, ck->lab ? (uint64_t)n : 0};
+                               ck->p ? (uint64_t)n * m->k : 0, ck->lab ? (uint64_t)n : 0,
+                               vst_n};
     size_t total = 4 + 4 + 16 + 8 + 8 + 16 + 8;
     for (int i = 0; i < CK_ARRAYS; i++) total += 8 + cnt[i] * sizeof(float);
     unsigned char *p = malloc(total), *w = p;
-    if (!p) return dc_err_set(err, DC_ENOMEM, "out of memory for a %zu-byte checkpoint", total);
+    if (!p) {
+        free(vst);
+        return dc_err_set(err, DC_ENOMEM, "out of memory for a %zu-byte checkpoint", total);
+    }
     uint32_t ver = CK_VERSION;
     int32_t hd[4] = {ck->phase, ck->iter, ck->updates, 0};
     int64_t pos = ck->pos;
@@ -191,6 +204,7 @@ int cluster__ckpt_save(cluster_model *m, int64_t n, const cluster_ckpt *ck, void
     }
     uint64_t h = fnv1a(p, (size_t)(w - p));
     memcpy(w, &h, 8);
+    free(vst);
     *buf = p;
     *len = total;
     return 0;
@@ -222,13 +236,15 @@ int cluster__ckpt_peek(const void *buf, size_t len, cluster_ckpt *ck, dc_err *er
         return dc_err_set(err, DC_EFORMAT, "not a deepclust checkpoint");
     memcpy(&ver, p + 4, 4);
     memcpy(&h, p + len - 8, 8);
-    if (ver != CK_VERSION) return dc_err_set(err, DC_EFORMAT, "checkpoint version %u unsupported", ver);
+    if (ver < 1 || ver > CK_VERSION)
+        return dc_err_set(err, DC_EFORMAT, "checkpoint version %u unsupported", ver);
     if (fnv1a(p, len - 8) != h) return dc_err_set(err, DC_EFORMAT, "checkpoint checksum mismatch");
     memcpy(hd, p + 8, 16);
     memset(ck, 0, sizeof *ck);
     ck->phase = hd[0], ck->iter = hd[1], ck->updates = hd[2];
     memcpy(&ck->pos, p + 24, 8);
-    if ((ck->phase != 1 && ck->phase != 2) || ck->iter < 0 || ck->updates < 0 || ck->pos < 0)
+    if (ck->phase < 1 || ck->phase > (ver >= 2 ? 3 : 2) || ck->iter < 0 || ck->updates < 0 ||
+        ck->pos < 0)
         return dc_err_set(err, DC_EFORMAT, "checkpoint header is inconsistent");
     return 0;
 }
@@ -255,6 +271,19 @@ int cluster__ckpt_restore(cluster_model *m, int64_t n, const void *buf, size_t l
         (rc = take(&r, end, ck.phase == 2 ? tgt : NULL, (size_t)n * m->k, "targets", err)) < 0 ||
         (rc = take(&r, end, ck.phase == 2 ? (float *)lab : NULL, (size_t)n, "labels", err)) < 0)
         return rc;
+    uint32_t ver;
+    memcpy(&ver, p + 4, 4);
+    if (ver >= 2) { /* the vae state: phase 3 only, into m->vae */
+        uint64_t c;
+        if (end - r < 8) return dc_err_set(err, DC_EFORMAT, "checkpoint truncated at the vae state");
+        memcpy(&c, r, 8);
+        r += 8;
+        size_t want = ck.phase == 3 && m->vae ? vae_state_size(m->vae) : 0;
+        if (c != (want + sizeof(float) - 1) / sizeof(float) || (uint64_t)(end - r) < c * sizeof(float))
+            return dc_err_set(err, DC_EINVAL, "checkpoint vae state has %llu values, expected %zu",
+                              (unsigned long long)c, (want + sizeof(float) - 1) / sizeof(float));
+        if (want && (rc = vae_state_load(m->vae, r, want, err)) < 0) return rc;
+    }
     if (opt) opt->t = (long)t[0];
     if (opt_mu) opt_mu->t = (long)t[1];
     return 0;

@@ -7,9 +7,17 @@
 
 #include "cluster_internal.h"
 
+typedef struct vae_ctx {
+    cluster_run *run;
+    cluster_model *m;
+    dc_err *err;
+    int ckpt_rc;
+} vae_ctx;
+
 static int on_epoch(void *ctx, const vae_epoch_info *vi)
 {
-    cluster_run *run = ctx;
+    vae_ctx *vc = ctx;
+    cluster_run *run = vc->run;
     cluster_event ev;
     cluster__event_init(&ev, "vae", vi->epoch, vi->epochs);
     ev.loss = vi->total;
@@ -17,11 +25,16 @@ static int on_epoch(void *ctx, const vae_epoch_info *vi)
     ev.loss_kl = vi->kl_z + vi->kl_y;
     ev.acc = vi->acc, ev.nmi = vi->nmi, ev.ari = vi->ari;
     ev.progress = run->w_pretrain + run->w_cluster * vi->epoch / (vi->epochs > 0 ? vi->epochs : 1);
-    return cluster__emit(run, &ev) || cluster__stopped(run);
+    if (cluster__emit(run, &ev)) return 1;
+    /* an epoch boundary: the state to continue from; forced when the run is stopping */
+    int stop = cluster__stopped(run);
+    cluster_ckpt ck = {.phase = 3, .iter = vi->epoch};
+    vc->ckpt_rc = cluster__ckpt_maybe(run, vc->m, &ck, stop, vc->err);
+    return stop || vc->ckpt_rc != 0;
 }
 
 int cluster__fit_vae(cluster_model *m, const float *x, int64_t n, cluster_run *run,
-                     dc_err *err)
+                     int pretrained, const void *resume, size_t resume_len, dc_err *err)
 {
     const cluster_spec *s = &m->spec;
     vae_cfg c;
@@ -42,12 +55,15 @@ int cluster__fit_vae(cluster_model *m, const float *x, int64_t n, cluster_run *r
     }
     int32_t *lab = NULL;
     double inertia = NAN;
-    if (m->ae) { /* a pretrained start needs no warm-up */
+    if (pretrained) { /* a pretrained start needs no warm-up */
         c.warmup_epochs = 0;
         c.kl_ramp_epochs = 0;
     }
     int rc = vae_new(&m->vae, &c, err);
-    if (rc == 0 && m->ae) {
+    if (rc == 0 && resume) {
+        rc = cluster__ckpt_restore(m, n, resume, resume_len, NULL, NULL, NULL, NULL, err);
+    } else if (rc == 0 && pretrained) {
+        if (!m->ae) return dc_err_set(err, DC_EINVAL, "vae: no pretrained autoencoder");
         if (!(lab = malloc((size_t)n * sizeof *lab))) rc = dc_err_set(err, DC_ENOMEM, "out of memory");
         if (rc == 0) rc = vae_init_from_ae(m->vae, m->ae, x, (size_t)n, s->n_init, s->seed, lab,
                                            &inertia, err);
@@ -60,11 +76,13 @@ int cluster__fit_vae(cluster_model *m, const float *x, int64_t n, cluster_run *r
             if (cluster__emit(run, &ev) || cluster__stopped(run))
                 rc = dc_err_set(err, DC_ECANCEL, "stopped after k-means");
         }
-        nn_ae_free(m->ae);
-        m->ae = NULL;
     }
     free(lab);
-    if (rc == 0) rc = vae_train(m->vae, x, (size_t)n, run->labels, on_epoch, run, err);
+    nn_ae_free(m->ae); /* not needed once the vae has started */
+    m->ae = NULL;
+    vae_ctx vc = {run, m, err, 0};
+    if (rc == 0) rc = vae_train(m->vae, x, (size_t)n, run->labels, on_epoch, &vc, err);
+    if (rc == DC_ECANCEL && vc.ckpt_rc < 0) rc = vc.ckpt_rc; /* the checkpoint's own error */
     if (rc == 0) {
         size_t bytes = (size_t)m->k * m->e * sizeof *m->mu;
         memcpy(m->mu, vae_class_means(m->vae), bytes);

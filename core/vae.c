@@ -424,15 +424,18 @@ int vae_train(vae *v, const float *x, size_t n, const int32_t *labels, vae_epoch
         if ((rc = nn_optim_init(&v->opt_muy, &oc, KL, e))) goto out;
         v->have_opt = 1;
     }
-    for (size_t i = 0; i < n; i++) idx[i] = (int)i;
     double t0 = now_s();
     size_t d = (size_t)c->d;
-    for (int ep = 1; ep <= c->epochs; ep++) {
+    int ep0 = v->resume_ep;
+    v->resume_ep = 0;
+    for (int ep = ep0 + 1; ep <= c->epochs; ep++) {
         int g = v->ep_done + 1;
         if (c->init_muy == VAE_INIT_KMEANS && !v->muy_init && g > c->warmup_epochs &&
             (rc = init_muy_kmeans(v, x, n, e)))
             goto out;
         v->klw = kl_weight(c, g);
+        /* each epoch's order depends on the rng alone, so a resumed run has the same */
+        for (size_t i = 0; i < n; i++) idx[i] = (int)i;
         rng_shuffle(&v->r, idx, n);
         double sum[4] = {0, 0, 0, 0};
         long nb = 0;
@@ -477,6 +480,76 @@ out:
     free(idx);
     free(pred);
     return rc;
+}
+
+/* ---- training state ---------------------------------------------------------------- */
+
+enum { VST_HEAD = 4 * 4 + 4 * 8 + 8 + 4 * 8 }; /* magic, ep, muy_init, spare flag; rng; spare; t, t, np, KL */
+
+size_t vae_state_size(const vae *v)
+{
+    size_t KL = (size_t)v->cfg.k * v->cfg.latent;
+    return VST_HEAD + (3 * v->np + 2 * KL) * sizeof(float);
+}
+
+void vae_state_save(const vae *v, void *buf)
+{
+    size_t KL = (size_t)v->cfg.k * v->cfg.latent;
+    unsigned char *w = buf;
+    uint32_t u[4] = {0x31545356u /* "VST1" */, (uint32_t)v->ep_done, (uint32_t)v->muy_init,
+                     (uint32_t)v->r.has_spare};
+    uint64_t t[4] = {v->have_opt ? (uint64_t)v->opt.t : 0,
+                     v->have_opt ? (uint64_t)v->opt_muy.t : 0, v->np, KL};
+    memcpy(w, u, 16), w += 16;
+    memcpy(w, v->r.s, 32), w += 32;
+    memcpy(w, &v->r.spare, 8), w += 8;
+    memcpy(w, t, 32), w += 32;
+    memcpy(w, v->params, v->np * sizeof(float)), w += v->np * sizeof(float);
+    const float *st[4] = {v->have_opt ? v->opt.m : NULL, v->have_opt ? v->opt.v : NULL,
+                          v->have_opt ? v->opt_muy.m : NULL, v->have_opt ? v->opt_muy.v : NULL};
+    size_t cnt[4] = {v->np, v->np, KL, KL};
+    for (int i = 0; i < 4; i++) {
+        if (st[i]) memcpy(w, st[i], cnt[i] * sizeof(float));
+        else memset(w, 0, cnt[i] * sizeof(float));
+        w += cnt[i] * sizeof(float);
+    }
+}
+
+int vae_state_load(vae *v, const void *buf, size_t len, dc_err *e)
+{
+    const vae_cfg *c = &v->cfg;
+    size_t KL = (size_t)c->k * c->latent;
+    const unsigned char *r = buf;
+    uint32_t u[4];
+    uint64_t t[4];
+    if (len != vae_state_size(v)) return dc_err_set(e, DC_EINVAL, "vae state: %zu bytes, expected %zu", len, vae_state_size(v));
+    memcpy(u, r, 16);
+    memcpy(t, r + 48 + 8, 32);
+    if (u[0] != 0x31545356u || t[2] != v->np || t[3] != KL || u[1] > (uint32_t)c->epochs)
+        return dc_err_set(e, DC_EINVAL, "vae state does not fit this vae");
+    if (!v->have_opt) {
+        nn_optim_cfg oc = nn_optim_default(NN_OPT_ADAM);
+        oc.lr = c->lr;
+        int rc = nn_optim_init(&v->opt, &oc, v->np, e);
+        oc.lr = c->lr * c->muy_lr_mult;
+        if (rc == 0) rc = nn_optim_init(&v->opt_muy, &oc, KL, e);
+        if (rc) return rc;
+        v->have_opt = 1;
+    }
+    v->ep_done = v->resume_ep = (int)u[1];
+    v->muy_init = (int)u[2];
+    v->r.has_spare = (int)u[3];
+    memcpy(v->r.s, r + 16, 32);
+    memcpy(&v->r.spare, r + 48, 8);
+    v->opt.t = (long)t[0];
+    v->opt_muy.t = (long)t[1];
+    r += VST_HEAD;
+    memcpy(v->params, r, v->np * sizeof(float)), r += v->np * sizeof(float);
+    float *st[4] = {v->opt.m, v->opt.v, v->opt_muy.m, v->opt_muy.v};
+    size_t cnt[4] = {v->np, v->np, KL, KL};
+    for (int i = 0; i < 4; i++) memcpy(st[i], r, cnt[i] * sizeof(float)), r += cnt[i] * sizeof(float);
+    memset(v->grads, 0, v->np * sizeof(float));
+    return 0;
 }
 
 /* ---- inference ------------------------------------------------------------------- */

@@ -145,6 +145,15 @@ typedef int (*vae_epoch_cb)(void *ctx, const vae_epoch_info *ev);
 int vae_train(vae *v, const float *x, size_t n, const int32_t *labels, vae_epoch_cb cb,
               void *ctx, dc_err *e);
 
+/* Training state, for checkpoints: parameters, both optimizers, the rng and the epochs
+ * done, in vae_state_size(v) bytes (native byte order). Saved from an epoch callback and
+ * loaded into a fresh vae of the same cfg, the next vae_train continues with epoch
+ * ep_done + 1 of cfg.epochs exactly as the saving run did. DC_EINVAL for a state of
+ * another shape. */
+size_t vae_state_size(const vae *v);
+void vae_state_save(const vae *v, void *buf);
+int vae_state_load(vae *v, const void *buf, size_t len, dc_err *e);
+
 /* For x (n, d): q (n, K) = p(y | mu(x)), labels (n) = argmax, z_mu (n, L) = mu(x); each
  * output may be NULL. Deterministic (no sampling). */
 int vae_predict(vae *v, const float *x, size_t n, float *q, int32_t *labels, float *z_mu,

@@ -18,6 +18,7 @@ struct vae {
     nn_optim opt_muy; /* mu_y only, lr * muy_lr_mult */
     int have_opt;
     int ep_done;      /* epochs trained over all vae_train calls */
+    int resume_ep;    /* set by vae_state_load: the next vae_train starts after it */
     int muy_init;     /* 1 once VAE_INIT_KMEANS has run */
     double klw;       /* weight of kl_z + kl_y in the gradients (1 outside the warm-up) */
     /* scratch for one batch */

@@ -1,6 +1,7 @@
-/* Checkpoints: a run resumed from any checkpoint (mid-pretraining or mid-self-training)
- * ends with exactly the model of the uninterrupted run; foreign or corrupt checkpoints
- * are refused; a checkpoint sink can stop the run. */
+/* Checkpoints: a run resumed from any checkpoint (mid-pretraining, mid-self-training or
+ * between vae epochs) ends with exactly the model of the uninterrupted run; foreign or
+ * corrupt checkpoints are refused; a checkpoint sink can stop the run. */
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -46,6 +47,76 @@ static float *predict_q(cluster_model *m, const dataset *ds)
     float *q = malloc(sizeof(float) * ds->n * cluster_model_k(m));
     cluster_predict(m, ds->x, ds->n, q, NULL, NULL, NULL);
     return q;
+}
+
+/* vae (pretrained start or one step from scratch): every checkpoint resumes to the
+   uninterrupted run's q, and so does a stop raised between epochs. */
+static void vae_case(const dataset *ds, int pretrain)
+{
+    cluster_spec s;
+    cluster_spec_default(&s, CM_VAE, 3);
+    s.n_hidden = 1, s.hidden[0] = 32, s.latent = 3;
+    s.pretrain_epochs = pretrain, s.vae_epochs = 6, s.batch = 30, s.n_init = 2, s.seed = 4;
+    if (!pretrain) s.vae_lr = 1e-3;
+    dc_err e = {0};
+    cluster_fit_opts o = {.ckpt = sink, .ckpt_every_s = 1e-9};
+    cluster_model *ref = NULL;
+    nck = 0;
+    CHECK_MSG(cluster_fit_ex(&ref, &s, ds, &o, &e) == 0, "vae (pretrain %d): %s", pretrain, e.msg);
+    if (!ref) return;
+    float *q_ref = predict_q(ref, ds);
+    int n1 = 0, n3 = 0;
+    for (int c = 0; c < nck; c++) {
+        cluster_ckpt ck;
+        CHECK_EQ_INT(cluster__ckpt_peek(blobs[c], lens[c], &ck, &e), 0);
+        n1 += ck.phase == 1;
+        n3 += ck.phase == 3;
+        cluster_fit_opts ro = {.resume = blobs[c], .resume_len = lens[c]};
+        cluster_model *m = NULL;
+        CHECK_MSG(cluster_fit_ex(&m, &s, ds, &ro, &e) == 0, "vae resume from phase %d iter %d: %s",
+                  ck.phase, ck.iter, e.msg);
+        if (!m) continue;
+        float *q = predict_q(m, ds);
+        CHECK_MSG(memcmp(q, q_ref, sizeof(float) * ds->n * 3) == 0,
+                  "vae (pretrain %d) resumed from phase %d iter %d differs from the uninterrupted run",
+                  pretrain, ck.phase, ck.iter);
+        free(q);
+        cluster_model_free(m);
+    }
+    CHECK_MSG(n1 == pretrain && n3 == 6, "vae checkpoints: %d pretraining (expected %d), %d vae (expected 6)",
+              n1, pretrain, n3);
+    /* a phase-3 checkpoint does not resume a dec run, nor another vae spec */
+    cluster_spec s2 = s;
+    s2.vae_epochs = 7;
+    cluster_fit_opts ro = {.resume = blobs[nck - 2], .resume_len = lens[nck - 2]};
+    cluster_model *m = NULL;
+    CHECK_EQ_INT(cluster_fit_ex(&m, &s2, ds, &ro, &e), DC_EINVAL);
+    cluster_spec_default(&s2, CM_DEC, 3);
+    CHECK_EQ_INT(cluster_fit_ex(&m, &s2, ds, &ro, &e), DC_EINVAL);
+    for (int c = 0; c < nck; c++) free(blobs[c]);
+    /* stop flag already raised: the run stops after its first vae epoch (or first
+       pretraining batch) with a checkpoint that resumes to the same model */
+    nck = 0;
+    atomic_store(&stop_flag, 1);
+    cluster_fit_opts so = {.ckpt = sink, .stop = &stop_flag};
+    CHECK_EQ_INT(cluster_fit_ex(&m, &s, ds, &so, &e), DC_ECANCEL);
+    atomic_store(&stop_flag, 0);
+    CHECK_MSG(nck >= 1, "no checkpoint after a stop (pretrain %d)", pretrain);
+    if (nck) {
+        cluster_fit_opts ro2 = {.resume = blobs[nck - 1], .resume_len = lens[nck - 1]};
+        CHECK_MSG(cluster_fit_ex(&m, &s, ds, &ro2, &e) == 0, "vae resume after stop: %s", e.msg);
+        if (m) {
+            float *q = predict_q(m, ds);
+            CHECK_MSG(memcmp(q, q_ref, sizeof(float) * ds->n * 3) == 0,
+                      "vae (pretrain %d) stopped and resumed differs", pretrain);
+            free(q);
+            cluster_model_free(m);
+        }
+    }
+    for (int c = 0; c < nck; c++) free(blobs[c]);
+    nck = 0;
+    free(q_ref);
+    cluster_model_free(ref);
 }
 
 int main(void)
@@ -166,6 +237,12 @@ int main(void)
         cluster_model_free(ref);
     }
     CHECK_MSG(stopped >= 2, "only %d of 8 runs were stopped before the end", stopped);
+    /* the vae models intensities in [0, 1]: the same data, min-max scaled */
+    float lo = ds.x[0], hi = ds.x[0];
+    for (int64_t i = 0; i < ds.n * 12; i++) lo = fminf(lo, ds.x[i]), hi = fmaxf(hi, ds.x[i]);
+    for (int64_t i = 0; i < ds.n * 12; i++) ds.x[i] = (ds.x[i] - lo) / (hi - lo);
+    vae_case(&ds, 3);
+    vae_case(&ds, 0);
     dataset_free(&ds);
     return CHECK_DONE();
 }

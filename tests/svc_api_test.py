@@ -15,6 +15,7 @@ database in a temporary folder:
             requeued and finishes (or fails with a reason), nothing acknowledged lost
   token     with --token, the new routes need the bearer token too
   sigterm   SIGTERM puts the running job back in the queue; exit code 0
+  vae_resume  a vae job resumes at the epoch after its checkpoint
   load      several clients at once
 and, over all of them, no 5xx in any access log.
 """
@@ -608,16 +609,20 @@ def test_cancel(tmp):
     eq(s.stop(), 0, "exit code")
 
 
-def pretrain_epochs_after(s, jid, seq):
-    """Pretraining epochs of the rows with seq > seq."""
+def epochs_after(s, jid, seq, phase):
+    """Epochs of the given phase in the rows with seq > seq."""
     st, it, _, _ = s.req("GET", f"/v1/jobs/{jid}/iterations?since={seq}&limit=1000")
-    return [r["epoch"] for r in it["items"] if r["phase"] == "pretrain"]
+    return [r["epoch"] for r in it["items"] if r["phase"] == phase]
 
 
-def wait_new_rows(s, jid, seq, timeout=30):
+def pretrain_epochs_after(s, jid, seq):
+    return epochs_after(s, jid, seq, "pretrain")
+
+
+def wait_new_rows(s, jid, seq, timeout=30, phase="pretrain"):
     t0 = time.time()
     while time.time() - t0 < timeout:
-        if pretrain_epochs_after(s, jid, seq):
+        if epochs_after(s, jid, seq, phase):
             return True
         time.sleep(0.05)
     return False
@@ -724,6 +729,36 @@ def test_sigterm(tmp):
     eq(s.stop(), 0, "exit code")
 
 
+def test_vae_resume(tmp):
+    """A vae job is checkpointed between its epochs: after SIGTERM and a restart it
+    continues at the epoch after its checkpoint (before, a vae from scratch had none)."""
+    s = Server(tmp, "vaeres", "--workers", "1", "--checkpoint-s", "1")
+    rows, _ = long_data(9)
+    rows = [[min(1.0, max(0.0, (v + 8) / 16)) for v in r] for r in rows]
+    dsid = upload(s, npy_f32(rows))[1]["id"]
+    spec = {"dataset": dsid, "method": "vae", "n_clusters": 3, "seed": 3,
+            "autoencoder": {"hidden": [256, 64]}, "pretrain": {"epochs": 0},
+            "vae": {"latent": 4, "epochs": 5000, "lr": 1e-3}}
+    st, job, _, _ = s.req("POST", "/v1/jobs", spec)
+    eq(st, 202, "vae job accepted")
+    check(wait_running(s, job["id"], min_rows=3), "vae job running")
+    check(wait_checkpoint(s, job["id"]), "a vae checkpoint while it trained")
+    eq(s.stop(), 0, "SIGTERM exit code 0")
+    ck = last_checkpoint(s.db, job["id"])
+    eq(ck[0] if ck else None, "vae", "the checkpoint is from the vae epochs")
+    with sqlite3.connect(s.db) as c:
+        eq(c.execute("SELECT status, resume FROM jobs WHERE id = ?", (job["id"],)).fetchone(),
+           ("queued", 1), "requeued to resume")
+        last_seq = c.execute("SELECT max(seq) FROM iterations WHERE job_id = ?", (job["id"],)).fetchone()[0]
+    s.start()
+    check(wait_new_rows(s, job["id"], last_seq, phase="vae"), "the vae job runs after the restart")
+    epochs = epochs_after(s, job["id"], last_seq, "vae")
+    eq(epochs[0] if epochs else None, ck[1] + 1 if ck else None, "resumed at the vae epoch after the checkpoint")
+    s.req("POST", f"/v1/jobs/{job['id']}/cancel")
+    eq(wait_job(s, job["id"], timeout=10)["status"], "cancelled", "then cancelled")
+    eq(s.stop(), 0, "exit code")
+
+
 def test_load(tmp):
     s = Server(tmp, "load", "--workers", "1", "--http-threads", "4")
     rows, labels = blobs(300, 8, 3, seed=9)
@@ -780,7 +815,8 @@ def main():
         print(f"no binary at {BIN} (set DC_BIN)", file=sys.stderr)
         return 1
     only = sys.argv[1:]
-    groups = [test_flow, test_errors, test_token, test_cancel, test_crash, test_sigterm, test_load]
+    groups = [test_flow, test_errors, test_token, test_cancel, test_crash, test_sigterm, test_vae_resume,
+              test_load]
     with tempfile.TemporaryDirectory(prefix="dc_svc.") as tmp:
         for g in groups:
             if only and g.__name__[5:] not in only:

@@ -484,7 +484,9 @@ out:
 
 /* ---- training state ---------------------------------------------------------------- */
 
-enum { VST_HEAD = 4 * 4 + 4 * 8 + 8 + 4 * 8 }; /* magic, ep, muy_init, spare flag; rng; spare; t, t, np, KL */
+/* u32 magic, epochs done, muy_init, rng spare flag | u64 rng s[4] | f64 rng spare |
+ * u64 opt t, opt_muy t, np, K*L | floats: params, opt m, v (np each), opt_muy m, v (K*L) */
+enum { VST_HEAD = 4 * 4 + 4 * 8 + 8 + 4 * 8 };
 
 size_t vae_state_size(const vae *v)
 {
@@ -522,7 +524,9 @@ int vae_state_load(vae *v, const void *buf, size_t len, dc_err *e)
     const unsigned char *r = buf;
     uint32_t u[4];
     uint64_t t[4];
-    if (len != vae_state_size(v)) return dc_err_set(e, DC_EINVAL, "vae state: %zu bytes, expected %zu", len, vae_state_size(v));
+    if (len != vae_state_size(v))
+        return dc_err_set(e, DC_EINVAL, "vae state: %zu bytes, expected %zu", len,
+                          vae_state_size(v));
     memcpy(u, r, 16);
     memcpy(t, r + 48 + 8, 32);
     if (u[0] != 0x31545356u || t[2] != v->np || t[3] != KL || u[1] > (uint32_t)c->epochs)

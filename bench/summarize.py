@@ -52,6 +52,7 @@ print("| dataset | method | pretraining | seeds | ACC per seed | ACC | floor | N
       "| s/seed (mean) | pretrain s | s/epoch |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|")
 for (ds, m, b), rs in sorted(rows.items()):
+    rs = sorted(rs, key=lambda r: r["seed"])
     seeds = ",".join(str(r["seed"]) for r in rs)
     per = " ".join(f"{r['acc']:.3f}" for r in rs)
     tot = [per_seed(r, ds, b) for r in rs]

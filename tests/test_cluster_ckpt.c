@@ -141,12 +141,20 @@ int main(void)
         cluster_model *ref = NULL;
         dc_err e = {0};
         nck = 0;
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
         CHECK_EQ_INT(cluster_fit_ex(&ref, &s, &ds, &o, &e), 0);
+        if (!ref) break;
+        /* the length of a run as the stop tests below make it (phase-end checkpoints only) */
+        struct timespec t0, t1;
+        int nck0 = nck;
+        cluster_fit_opts to = {.ckpt = sink};
+        cluster_model *tm = NULL;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        CHECK_EQ_INT(cluster_fit_ex(&tm, &s, &ds, &to, &e), 0);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double ref_us = (t1.tv_sec - t0.tv_sec) * 1e6 + (t1.tv_nsec - t0.tv_nsec) / 1e3;
-        if (!ref) break;
+        cluster_model_free(tm);
+        for (int c = nck0; c < nck; c++) free(blobs[c]);
+        nck = nck0;
         float *q_ref = predict_q(ref, &ds);
         int n1 = 0, n2 = 0;
         for (int c = 0; c < nck; c++) {

@@ -32,6 +32,16 @@ static int sink(void *ctx, const void *state, size_t len)
 
 static atomic_int stop_flag;
 static long stop_after_us;
+static int events_seen, stop_event;
+
+/* progress callback that raises the stop flag at event stop_event: a stop at a known
+   point, whatever the machine's speed */
+static int stop_cb(void *ctx, const cluster_event *ev)
+{
+    (void)ctx, (void)ev;
+    if (++events_seen == stop_event) atomic_store(&stop_flag, 1);
+    return 0;
+}
 
 static void *stopper(void *arg)
 {
@@ -199,19 +209,28 @@ int main(void)
         CHECK(m == NULL);
         stop_at = 0;
         for (int c = 0; c < nck; c++) free(blobs[c]);
-        /* a stop flag raised at an arbitrary moment (another thread): the final
-           checkpoint it leaves resumes to the same model */
-        long delays[] = {(long)(ref_us * 0.1), (long)(ref_us * 0.3), (long)(ref_us * 0.6),
+        /* a stop flag raised at a known event (after pretraining epoch 4; after the
+           second target update), then at arbitrary moments from another thread (these
+           may land after the end on a fast machine): the final checkpoint each leaves
+           resumes to the same model */
+        long delays[] = {0, 0, (long)(ref_us * 0.1), (long)(ref_us * 0.3), (long)(ref_us * 0.6),
                          (long)(ref_us * 0.9)};
-        for (int t = 0; t < 4; t++) {
+        int at_event[] = {4, s.pretrain_epochs + 1 + 2, 0, 0, 0, 0};
+        for (int t = 0; t < 6; t++) {
             nck = 0;
             atomic_store(&stop_flag, 0);
             stop_after_us = delays[t];
-            cluster_fit_opts so = {.ckpt = sink, .stop = &stop_flag};
+            events_seen = 0;
+            stop_event = at_event[t];
+            cluster_fit_opts so = {.ckpt = sink, .stop = &stop_flag,
+                                   .cb = stop_event ? stop_cb : NULL};
             pthread_t th;
-            pthread_create(&th, NULL, stopper, NULL);
+            if (!stop_event) pthread_create(&th, NULL, stopper, NULL);
             int rc = cluster_fit_ex(&m, &s, &ds, &so, &e);
-            pthread_join(th, NULL);
+            if (!stop_event) pthread_join(th, NULL);
+            if (stop_event)
+                CHECK_MSG(rc == DC_ECANCEL, "%s: stop flag at event %d: rc %d",
+                          cluster_method_name(meth), stop_event, rc);
             if (rc == 0) { /* finished before the flag: fine, nothing to resume */
                 cluster_model_free(m);
                 m = NULL;
@@ -219,7 +238,7 @@ int main(void)
                 continue;
             }
             CHECK_EQ_INT(rc, DC_ECANCEL);
-            stopped++;
+            stopped += !stop_event;
             if (nck) {
                 cluster_ckpt last;
                 cluster__ckpt_peek(blobs[nck - 1], lens[nck - 1], &last, NULL);
@@ -244,7 +263,7 @@ int main(void)
         free(q_ref);
         cluster_model_free(ref);
     }
-    CHECK_MSG(stopped >= 2, "only %d of 8 runs were stopped before the end", stopped);
+    printf("%d of 8 stops from another thread landed before the end of the run\n", stopped);
     /* the vae models intensities in [0, 1]: the same data, min-max scaled */
     float lo = ds.x[0], hi = ds.x[0];
     for (int64_t i = 0; i < ds.n * 12; i++) lo = fminf(lo, ds.x[i]), hi = fmaxf(hi, ds.x[i]);

@@ -149,6 +149,9 @@ int cluster_model_save_ae(const cluster_model *m, void **buf, size_t *len, dc_er
  * before it. Version 1 (no vae slot) is still read. */
 enum { CK_VERSION = 2, CK_ARRAYS = 9 };
 
+/* floats the vae state slot holds: its bytes rounded up */
+static size_t vst_floats(size_t bytes) { return (bytes + sizeof(float) - 1) / sizeof(float); }
+
 static uint64_t fingerprint(cluster_model *m, int64_t n)
 {
     double v[NFIELDS + 1];
@@ -163,7 +166,7 @@ int cluster__ckpt_save(cluster_model *m, int64_t n, const cluster_ckpt *ck, void
     float *vst = NULL; /* the vae state, padded to whole floats */
     size_t vst_n = 0;
     if (ck->phase == 3 && m->vae) {
-        vst_n = (vae_state_size(m->vae) + sizeof(float) - 1) / sizeof(float);
+        vst_n = vst_floats(vae_state_size(m->vae));
         if (!(vst = calloc(vst_n, sizeof *vst)))
             return dc_err_set(err, DC_ENOMEM, "out of memory for the vae state");
         vae_state_save(m->vae, vst);
@@ -279,9 +282,9 @@ int cluster__ckpt_restore(cluster_model *m, int64_t n, const void *buf, size_t l
         memcpy(&c, r, 8);
         r += 8;
         size_t want = ck.phase == 3 && m->vae ? vae_state_size(m->vae) : 0;
-        if (c != (want + sizeof(float) - 1) / sizeof(float) || (uint64_t)(end - r) < c * sizeof(float))
+        if (c != vst_floats(want) || (uint64_t)(end - r) < c * sizeof(float))
             return dc_err_set(err, DC_EINVAL, "checkpoint vae state has %llu values, expected %zu",
-                              (unsigned long long)c, (want + sizeof(float) - 1) / sizeof(float));
+                              (unsigned long long)c, vst_floats(want));
         if (want && (rc = vae_state_load(m->vae, r, want, err)) < 0) return rc;
     }
     if (opt) opt->t = (long)t[0];

@@ -17,8 +17,8 @@
 typedef struct cli_ckpt_hdr {
     uint32_t resumes;      /* times this run has been resumed before the current process */
     double seconds;        /* training time so far, all processes (work redone counts) */
-    double pretrain_end_s; /* time at which pretraining ended, NAN if not (yet) */
-    double kmeans_end_s;   /* time at which k-means ended, NAN if not (yet) */
+    double pretrain_end_s; /* time of the last pretraining epoch so far, 0 if none */
+    double kmeans_end_s;   /* time at which k-means ended, 0 if not (yet) */
 } cli_ckpt_hdr;
 
 /* 1 loaded (*blob malloc'd, free() it), 0 no file at path, < 0 error (DC_EFORMAT for a

@@ -59,6 +59,21 @@ static float *predict_q(cluster_model *m, const dataset *ds)
     return q;
 }
 
+/* Resumes s on ds from a checkpoint blob: -1 the resume failed (message in e), 0 its q
+   equals q_ref, 1 it differs. */
+static int resume_differs(const cluster_spec *s, const dataset *ds, const void *blob, size_t len,
+                          const float *q_ref, dc_err *e)
+{
+    cluster_fit_opts ro = {.resume = blob, .resume_len = len};
+    cluster_model *m = NULL;
+    if (cluster_fit_ex(&m, s, ds, &ro, e) != 0 || !m) return -1;
+    float *q = predict_q(m, ds);
+    int differs = memcmp(q, q_ref, sizeof(float) * ds->n * cluster_model_k(m)) != 0;
+    free(q);
+    cluster_model_free(m);
+    return differs;
+}
+
 /* vae (pretrained start or one step from scratch): every checkpoint resumes to the
    uninterrupted run's q, and so does a stop raised between epochs. */
 static void vae_case(const dataset *ds, int pretrain)
@@ -81,17 +96,11 @@ static void vae_case(const dataset *ds, int pretrain)
         CHECK_EQ_INT(cluster__ckpt_peek(blobs[c], lens[c], &ck, &e), 0);
         n1 += ck.phase == 1;
         n3 += ck.phase == 3;
-        cluster_fit_opts ro = {.resume = blobs[c], .resume_len = lens[c]};
-        cluster_model *m = NULL;
-        CHECK_MSG(cluster_fit_ex(&m, &s, ds, &ro, &e) == 0, "vae resume from phase %d iter %d: %s",
-                  ck.phase, ck.iter, e.msg);
-        if (!m) continue;
-        float *q = predict_q(m, ds);
-        CHECK_MSG(memcmp(q, q_ref, sizeof(float) * ds->n * 3) == 0,
+        int d = resume_differs(&s, ds, blobs[c], lens[c], q_ref, &e);
+        CHECK_MSG(d >= 0, "vae resume from phase %d iter %d: %s", ck.phase, ck.iter, e.msg);
+        CHECK_MSG(d <= 0,
                   "vae (pretrain %d) resumed from phase %d iter %d differs from the uninterrupted run",
                   pretrain, ck.phase, ck.iter);
-        free(q);
-        cluster_model_free(m);
     }
     CHECK_MSG(n1 == pretrain && n3 == 6, "vae checkpoints: %d pretraining (expected %d), %d vae (expected 6)",
               n1, pretrain, n3);
@@ -113,15 +122,9 @@ static void vae_case(const dataset *ds, int pretrain)
     atomic_store(&stop_flag, 0);
     CHECK_MSG(nck >= 1, "no checkpoint after a stop (pretrain %d)", pretrain);
     if (nck) {
-        cluster_fit_opts ro2 = {.resume = blobs[nck - 1], .resume_len = lens[nck - 1]};
-        CHECK_MSG(cluster_fit_ex(&m, &s, ds, &ro2, &e) == 0, "vae resume after stop: %s", e.msg);
-        if (m) {
-            float *q = predict_q(m, ds);
-            CHECK_MSG(memcmp(q, q_ref, sizeof(float) * ds->n * 3) == 0,
-                      "vae (pretrain %d) stopped and resumed differs", pretrain);
-            free(q);
-            cluster_model_free(m);
-        }
+        int d = resume_differs(&s, ds, blobs[nck - 1], lens[nck - 1], q_ref, &e);
+        CHECK_MSG(d >= 0, "vae resume after stop: %s", e.msg);
+        CHECK_MSG(d <= 0, "vae (pretrain %d) stopped and resumed differs", pretrain);
     }
     for (int c = 0; c < nck; c++) free(blobs[c]);
     nck = 0;

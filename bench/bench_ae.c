@@ -16,62 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
-#include <zlib.h>
 
 #include "dc_blas.h"
 #include "nn_ae.h"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* Appends the images of one gzipped IDX3 file to x (scaled to [0,1]); returns the count or
- * -1. cap: room left, in images of 784 floats. */
-static long read_idx_gz(const char *path, float *x, long cap)
-{
-    gzFile f = gzopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "%s: cannot open\n", path);
-        return -1;
-    }
-    unsigned char h[16], buf[65536];
-    long n = -1;
-    if (gzread(f, h, 16) != 16 || h[2] != 8 || h[3] != 3) {
-        fprintf(stderr, "%s: not an IDX3 ubyte file\n", path);
-        goto out;
-    }
-    long cnt = ((long)h[4] << 24) | (h[5] << 16) | (h[6] << 8) | h[7];
-    long rows = ((long)h[8] << 24) | (h[9] << 16) | (h[10] << 8) | h[11];
-    long cols = ((long)h[12] << 24) | (h[13] << 16) | (h[14] << 8) | h[15];
-    if (rows * cols != 784 || cnt > cap) {
-        fprintf(stderr, "%s: %ld images of %ldx%ld (want 28x28, at most %ld)\n", path, cnt, rows,
-                cols, cap);
-        goto out;
-    }
-    size_t total = (size_t)cnt * 784, done = 0;
-    while (done < total) {
-        size_t want = total - done < sizeof buf ? total - done : sizeof buf;
-        int got = gzread(f, buf, (unsigned)want);
-        if (got <= 0) {
-            fprintf(stderr, "%s: truncated at image byte %zu\n", path, done);
-            goto out;
-        }
-        for (int i = 0; i < got; i++) x[done + (size_t)i] = buf[i] * (1.0f / 255.0f);
-        done += (size_t)got;
-    }
-    n = cnt;
-out:
-    gzclose(f);
-    return n;
-}
-
-typedef struct gemm {
-    int ta, tb, M, N, K;
-} gemm;
+#include "bench_gemm.h"
 
 /* The GEMMs of one training step at batch b, in the order the training runs them. */
 static int step_gemms(gemm *g, const int *dims, int nd, int b, int with_first_dx)
@@ -87,32 +36,6 @@ static int step_gemms(gemm *g, const int *dims, int nd, int b, int with_first_dx
         if (l > 0 || with_first_dx) g[n++] = (gemm){0, 1, b, IN, OUT}; /* dX: dout @ w^T */
     }
     return n;
-}
-
-static double flops(const gemm *g, int n)
-{
-    double f = 0;
-    for (int i = 0; i < n; i++) f += 2.0 * g[i].M * g[i].N * g[i].K;
-    return f;
-}
-
-/* Seconds for the list, best of reps after one warm-up. */
-static double time_gemms(const gemm *g, int n, float *A, float *B, float *C, int reps)
-{
-    double best = 1e30;
-    for (int r = 0; r <= reps; r++) {
-        double t0 = now_s();
-        for (int i = 0; i < n; i++) {
-            const gemm *q = &g[i];
-            int lda = q->ta ? q->M : q->K, ldb = q->tb ? q->K : q->N;
-            cblas_sgemm(CblasRowMajor, q->ta ? CblasTrans : CblasNoTrans,
-                        q->tb ? CblasTrans : CblasNoTrans, q->M, q->N, q->K, 1.0f, A, lda, B, ldb,
-                        q->ta ? 1.0f : 0.0f, C, q->N);
-        }
-        double t = now_s() - t0;
-        if (r > 0 && t < best) best = t;
-    }
-    return best;
 }
 
 /* Floor of one epoch (seconds), for all 3 GEMMs per layer and for the executed ones. */
@@ -143,22 +66,6 @@ static void epoch_floor(const int *dims, int nd, long N, int batch, double *t_al
     free(C);
 }
 
-typedef struct ectx {
-    double last;
-    double times[1000];
-    int n;
-} ectx;
-
-static int on_epoch(void *p, int epoch, double loss, double elapsed)
-{
-    ectx *c = p;
-    double t = elapsed - c->last;
-    c->last = elapsed;
-    if (c->n < 1000) c->times[c->n++] = t;
-    printf("epoch %d: loss %.6f, %.2f s\n", epoch, loss, t);
-    fflush(stdout);
-    return 0;
-}
 
 int main(int argc, char **argv)
 {

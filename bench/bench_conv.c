@@ -1,0 +1,175 @@
+/* bench_conv: one DCEC convolutional autoencoder training epoch (28x28x1, conv 32-64-128,
+ * embedding 10, batch 256, Adam: what `--method dcec` pretrains) on MNIST, against the
+ * GEMM floor of that epoch.
+ *
+ *   OPENBLAS_NUM_THREADS=1 ./bench_conv [mnist_dir] [epochs=2] [batch=256] [n_images]
+ *
+ * (n_images < 70000 trains on the first n only; time per image is what matters.)
+ * The floor: the epoch's sgemm FLOPs (per conv/convT/dense layer and batch: forward, dW
+ * and dX GEMMs at the im2col shapes core/nn_ops.c uses) divided by the cblas_sgemm rate
+ * measured in this process on the same shapes and transposes. Training skips the dX GEMM
+ * of the first conv (no gradient w.r.t. the pixels): "executed" leaves it out. Also
+ * printed: the sgemm rate on a 2048^3 square, i.e. what this core can do at best, so the
+ * gap between the shapes' rate and that is the price of the small conv shapes.
+ */
+#include <stdlib.h>
+
+#include "dc_blas.h"
+#include "nn_ae.h"
+#include "nn_ops.h"
+
+#include "bench_gemm.h"
+
+static int add_conv(gemm *g, int n, int b, int *h, int C, int OC, int K, int S, int P,
+                    int with_dx)
+{
+    int oh = nn_conv_out(*h, K, S, P), M = b * oh * oh, KK = K * K * C;
+    g[n++] = (gemm){0, 0, M, OC, KK};              /* forward: col @ w */
+    g[n++] = (gemm){1, 0, KK, OC, M};              /* dW: col^T @ dout */
+    if (with_dx) g[n++] = (gemm){0, 1, M, KK, OC}; /* dcol: dout @ w^T */
+    *h = oh;
+    return n;
+}
+
+static int add_convt(gemm *g, int n, int b, int *h, int C, int OC, int K, int S, int P, int OP)
+{
+    int M = b * *h * *h, KK = K * K * OC;
+    g[n++] = (gemm){0, 0, M, KK, C}; /* forward: in @ w -> col */
+    g[n++] = (gemm){1, 0, C, KK, M}; /* dW: in^T @ dcol */
+    g[n++] = (gemm){0, 1, M, C, KK}; /* dX: dcol @ w^T */
+    *h = nn_convt_out(*h, K, S, P, OP);
+    return n;
+}
+
+static int add_dense(gemm *g, int n, int b, int IN, int OUT)
+{
+    g[n++] = (gemm){0, 0, b, OUT, IN};
+    g[n++] = (gemm){1, 0, IN, OUT, b};
+    g[n++] = (gemm){0, 1, b, IN, OUT};
+    return n;
+}
+
+/* The GEMMs of one training step at batch b on 28x28x1 (nn_ae_new_conv's geometry). */
+static int step_gemms(gemm *g, int b, int with_first_dx)
+{
+    int n = 0, h = 28, p3 = h % 8 == 0 ? 1 : 0;
+    n = add_conv(g, n, b, &h, 1, 32, 5, 2, 2, with_first_dx); /* 28 -> 14 */
+    n = add_conv(g, n, b, &h, 32, 64, 5, 2, 2, 1);            /* 14 -> 7 */
+    n = add_conv(g, n, b, &h, 64, 128, 3, 2, p3, 1);          /* 7 -> 3 */
+    int flat = h * h * 128;
+    n = add_dense(g, n, b, flat, 10);
+    n = add_dense(g, n, b, 10, flat);
+    n = add_convt(g, n, b, &h, 128, 64, 3, 2, p3, 7 - nn_convt_out(h, 3, 2, p3, 0));
+    n = add_convt(g, n, b, &h, 64, 32, 5, 2, 2, 14 - nn_convt_out(h, 5, 2, 2, 0));
+    n = add_convt(g, n, b, &h, 32, 1, 5, 2, 2, 28 - nn_convt_out(h, 5, 2, 2, 0));
+    return n;
+}
+
+/* Floor of one epoch (seconds) for all GEMMs and for the executed ones. */
+static void epoch_floor(long N, int batch, double *t_all, double *t_ex, double *f_all,
+                        double *f_ex)
+{
+    gemm g[64];
+    int ng = step_gemms(g, batch, 1);
+    size_t big = gemm_buf_floats(g, ng);
+    float *A = malloc(big * sizeof *A), *B = malloc(big * sizeof *B), *C = malloc(big * sizeof *C);
+    for (size_t i = 0; i < big; i++) A[i] = B[i] = C[i] = 0.001f * (float)(i % 97);
+    long nfull = N / batch, rest = N % batch;
+    *t_all = nfull * time_gemms(g, ng, A, B, C, 3);
+    *f_all = nfull * flops(g, ng);
+    ng = step_gemms(g, batch, 0);
+    *t_ex = nfull * time_gemms(g, ng, A, B, C, 3);
+    *f_ex = nfull * flops(g, ng);
+    if (rest) {
+        ng = step_gemms(g, (int)rest, 1);
+        *f_all += flops(g, ng);
+        *t_all += time_gemms(g, ng, A, B, C, 2);
+        ng = step_gemms(g, (int)rest, 0);
+        *f_ex += flops(g, ng);
+        *t_ex += time_gemms(g, ng, A, B, C, 2);
+    }
+    free(A);
+    free(B);
+    free(C);
+}
+
+/* sgemm GFLOP/s on one 2048^3 NN product, best of 3. */
+static double square_rate(void)
+{
+    gemm g = {0, 0, 2048, 2048, 2048};
+    size_t big = gemm_buf_floats(&g, 1);
+    float *A = malloc(big * sizeof *A), *B = malloc(big * sizeof *B), *C = malloc(big * sizeof *C);
+    for (size_t i = 0; i < big; i++) A[i] = B[i] = C[i] = 0.001f * (float)(i % 97);
+    double t = time_gemms(&g, 1, A, B, C, 3);
+    free(A);
+    free(B);
+    free(C);
+    return flops(&g, 1) / t / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+    dc_blas_fix_coretype(argv); /* as the deepclust binary does */
+    const char *dir = argc > 1 ? argv[1] : "/work/shared/data/mnist";
+    int epochs = argc > 2 ? atoi(argv[2]) : 2, batch = argc > 3 ? atoi(argv[3]) : 256;
+    int rc = 1;
+    long N = 70000;
+    float *x = malloc((size_t)N * 784 * sizeof *x);
+    nn_ae *ae = NULL;
+    dc_err e = {0};
+    char path[4096];
+    if (!x || epochs <= 0 || batch <= 0) goto out;
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", dir);
+    long a = read_idx_gz(path, x, N);
+    if (a < 0) goto out;
+    snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte.gz", dir);
+    long b = read_idx_gz(path, x + (size_t)a * 784, N - a);
+    if (b < 0) goto out;
+    N = a + b;
+    if (argc > 4 && atol(argv[4]) > 0 && atol(argv[4]) < N) N = atol(argv[4]);
+    printf("MNIST: %ld images 28x28x1; OpenBLAS threads %d, core %s\n", N,
+           openblas_get_num_threads(), openblas_get_corename());
+    double sq = square_rate();
+    printf("sgemm on a 2048^3 square: %.1f GFLOP/s\n", sq);
+
+    double t_all, t_ex, f_all, f_ex, t2a, t2e;
+    epoch_floor(N, batch, &t_all, &t_ex, &f_all, &f_ex);
+    printf("epoch sgemm work: %.1f GFLOP (all), %.1f GFLOP (executed)\n", f_all / 1e9,
+           f_ex / 1e9);
+    printf("before training: sgemm %.1f GFLOP/s on these shapes -> floor %.2f s/epoch (all), "
+           "%.2f s (executed)\n", f_all / t_all / 1e9, t_all, t_ex);
+    fflush(stdout);
+
+    if (nn_ae_new_conv(&ae, 28, 28, 1, NULL, 10, NN_INIT_GLOROT_UNIFORM, 1, batch, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        goto out;
+    }
+    nn_train_cfg tc = nn_train_default();
+    tc.epochs = epochs;
+    tc.batch = batch;
+    ectx c = {0};
+    tc.cb = on_epoch;
+    tc.ctx = &c;
+    if (nn_ae_train(ae, x, (size_t)N, &tc, NULL, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        goto out;
+    }
+    double best = 1e30;
+    for (int i = 0; i < c.n; i++)
+        if (c.times[i] < best) best = c.times[i];
+    epoch_floor(N, batch, &t2a, &t2e, &f_all, &f_ex);
+    printf("after training:  sgemm %.1f GFLOP/s on these shapes -> floor %.2f s/epoch (all), "
+           "%.2f s (executed)\n", f_all / t2a / 1e9, t2a, t2e);
+    if (t2a < t_all) t_all = t2a;
+    if (t2e < t_ex) t_ex = t2e;
+    printf("best epoch %.2f s = %.1f GFLOP/s executed; ratio to GEMM floor %.2f x (executed); "
+           "floor at the square's rate %.2f s\n", best, f_ex / best / 1e9, best / t_ex,
+           f_ex / (sq * 1e9));
+    printf("per 70,000 images: epoch %.1f s, floor %.1f s\n", best * 70000.0 / N,
+           t_ex * 70000.0 / N);
+    rc = 0;
+out:
+    nn_ae_free(ae);
+    free(x);
+    return rc;
+}

@@ -151,6 +151,16 @@ int nn_convt_out(int H, int K, int S, int P, int OP)
     return (H - 1) * S - 2 * P + K + OP;
 }
 
+/* The kernel columns kx in [*k0, *k1) of output column ox land inside the image row
+ * (0 <= ox*S-P+kx < W); they are contiguous there, so one copy per kernel row. */
+static void kx_span(int ox, int K, int S, int P, int W, int *k0, int *k1)
+{
+    int x0 = ox * S - P;
+    *k0 = x0 < 0 ? (-x0 < K ? -x0 : K) : 0;
+    *k1 = W - x0 < K ? W - x0 : K;
+    if (*k1 < *k0) *k1 = *k0;
+}
+
 void nn_im2col(float *col, const float *img, int B, int H, int W, int C, int K, int S, int P,
                int OH, int OW)
 {
@@ -159,22 +169,19 @@ void nn_im2col(float *col, const float *img, int B, int H, int W, int C, int K, 
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++) {
                 float *row = col + (((size_t)b * OH + oy) * OW + ox) * rowlen;
+                int k0, k1;
+                kx_span(ox, K, S, P, W, &k0, &k1);
                 for (int ky = 0; ky < K; ky++) {
                     int iy = oy * S - P + ky;
                     float *dst = row + (size_t)ky * K * C;
-                    if (iy < 0 || iy >= H) {
+                    if (iy < 0 || iy >= H || k0 == k1) {
                         memset(dst, 0, (size_t)K * C * sizeof *dst);
                         continue;
                     }
-                    const float *src = img + (((size_t)b * H + iy) * W) * C;
-                    for (int kx = 0; kx < K; kx++) {
-                        int ix = ox * S - P + kx;
-                        if (ix < 0 || ix >= W)
-                            memset(dst + (size_t)kx * C, 0, (size_t)C * sizeof *dst);
-                        else
-                            memcpy(dst + (size_t)kx * C, src + (size_t)ix * C,
-                                   (size_t)C * sizeof *dst);
-                    }
+                    const float *src = img + (((size_t)b * H + iy) * W + (ox * S - P + k0)) * C;
+                    if (k0 > 0) memset(dst, 0, (size_t)k0 * C * sizeof *dst);
+                    memcpy(dst + (size_t)k0 * C, src, (size_t)(k1 - k0) * C * sizeof *dst);
+                    if (k1 < K) memset(dst + (size_t)k1 * C, 0, (size_t)(K - k1) * C * sizeof *dst);
                 }
             }
 }
@@ -187,18 +194,18 @@ void nn_col2im(float *img, const float *col, int B, int H, int W, int C, int K, 
         for (int oy = 0; oy < OH; oy++)
             for (int ox = 0; ox < OW; ox++) {
                 const float *row = col + (((size_t)b * OH + oy) * OW + ox) * rowlen;
+                int k0, k1;
+                kx_span(ox, K, S, P, W, &k0, &k1);
+                size_t len = (size_t)(k1 - k0) * C;
+                if (len == 0) continue;
                 for (int ky = 0; ky < K; ky++) {
                     int iy = oy * S - P + ky;
                     if (iy < 0 || iy >= H) continue;
-                    float *dst = img + (((size_t)b * H + iy) * W) * C;
-                    const float *src = row + (size_t)ky * K * C;
-                    for (int kx = 0; kx < K; kx++) {
-                        int ix = ox * S - P + kx;
-                        if (ix < 0 || ix >= W) continue;
-                        float *d = dst + (size_t)ix * C;
-                        const float *s = src + (size_t)kx * C;
-                        for (int c = 0; c < C; c++) d[c] += s[c];
-                    }
+                    /* each image value gets one addition per (oy, ox, ky): same order as
+                       pixel by pixel */
+                    float *restrict d = img + (((size_t)b * H + iy) * W + (ox * S - P + k0)) * C;
+                    const float *restrict s = row + ((size_t)ky * K + k0) * C;
+                    for (size_t i = 0; i < len; i++) d[i] += s[i];
                 }
             }
 }

@@ -333,14 +333,18 @@ int cli_train(int argc, char **argv)
         json_num(stdout, "nmi", sc.nmi, 1);
         json_num(stdout, "ari", sc.ari, 1);
         json_num(stdout, "seconds", seconds, 1);
-        json_num(stdout, "pretrain_seconds", load_ae ? 0 : st.pretrain_end, 1);
-        json_num(stdout, "pretrain_epochs", st.n_epochs, 1);
+        const cluster_spec *rs = cluster_model_spec(model); /* the recipe as resolved */
+        int own_ae = s.method != CM_KMEANS && !load_ae;
+        json_num(stdout, "pretrain_seconds", own_ae ? st.pretrain_end : 0, 1);
+        /* epochs of the whole run (also those before a resume); the median is over the
+           epochs this process timed (none when it resumed after pretraining) */
+        json_num(stdout, "pretrain_epochs", own_ae ? rs->pretrain_epochs : 0, 1);
         json_num(stdout, "epoch_seconds", med, 1);
+        json_num(stdout, "epochs_timed", st.n_epochs, 1);
         json_num(stdout, "cluster_seconds", seconds - st.kmeans_end, 1);
         json_num(stdout, "last_label_change", st.last.label_change, 1);
         printf("\"resumes\":%u,", st.hdr.resumes);
-        const cluster_spec *rs = cluster_model_spec(model); /* the recipe as resolved */
-        if (s.method == CM_KMEANS || load_ae)
+        if (!own_ae)
             printf("\"pretrain_recipe\":null}\n");
         else if (rs->pretrain_opt == OPT_SGD)
             printf("\"pretrain_recipe\":\"sgd lr %g momentum %g init %s\"}\n", rs->pretrain_lr,

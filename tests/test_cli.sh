@@ -83,7 +83,7 @@ cp "$tmp/run.ck" "$tmp/keep.ck"
 "$BIN" "${ck[@]}" --checkpoint "$tmp/run.ck" --save-model "$tmp/ck.model" >"$tmp/ck2.out" 2>"$tmp/ck2.err"; rc=$?
 check '[ $rc -eq 0 ] && [ ! -e "$tmp/run.ck" ] && grep -q "^resuming from .*resume 1)" "$tmp/ck2.err"' \
     "resume: rc $rc $(head -3 "$tmp/ck2.err") $(tail -1 "$tmp/ck2.err")"
-check 'tail -1 "$tmp/ck2.out" | python3 -c "import json,sys; r=json.load(sys.stdin); sys.exit(0 if r[\"resumes\"] == 1 and r[\"acc\"] >= 0.99 else 1)"' \
+check 'tail -1 "$tmp/ck2.out" | python3 -c "import json,sys; r=json.load(sys.stdin); sys.exit(0 if r[\"resumes\"] == 1 and r[\"acc\"] >= 0.99 and r[\"pretrain_epochs\"] == 600 and 0 < r[\"epochs_timed\"] < 600 else 1)"' \
     "resumed json: $(tail -1 "$tmp/ck2.out")"
 first=$(sed -n 's/^\[pretrain\] \([0-9]*\)\/600.*/\1/p' "$tmp/ck2.err" | head -1)
 check '[ -n "$first" ] && [ "$first" -gt 20 ]' "the resumed run started pretraining again at epoch ${first:-none}"

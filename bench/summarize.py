@@ -6,7 +6,8 @@ pretraining budget), with the per-seed ACC, the issue's floor, and the time per 
 BUDGETs are exact pretrain_budget values to keep (e.g. none "150 epochs" "30 epochs");
 none given: every row. "s/seed" is the wall time of one seed including its pretraining:
 dec, idec and vae start from the ae_kmeans run's autoencoder (same dataset and seed), so
-that run's pretraining time is added to theirs. Standard library only."""
+that run's pretraining time is added to theirs; "*" marks a mean that includes
+contended runs. Standard library only."""
 import json
 import statistics as st
 import sys
@@ -41,6 +42,11 @@ def ms(vals):
     return f"{st.mean(vals):.3f} ± {st.stdev(vals):.3f}"
 
 
+def contended(r):
+    """Rows whose process shared the cores with more runs than cores."""
+    return bool(r.get("contended")) or "inflated" in r.get("note", "")
+
+
 def per_seed(r, ds, b):
     if r["method"] in ("dec", "idec", "vae") and not r.get("pretrain_seconds"):
         pre = pretrain.get((ds, b, r["seed"]))
@@ -57,6 +63,8 @@ for (ds, m, b), rs in sorted(rows.items()):
     per = " ".join(f"{r['acc']:.3f}" for r in rs)
     tot = [per_seed(r, ds, b) for r in rs]
     wall = f"{st.mean(tot):.0f}" if None not in tot else "?"
+    if any(contended(r) for r in rs):
+        wall += " *"
     pre = [r.get("pretrain_seconds") for r in rs if r.get("pretrain_seconds")]
     ep = [r.get("epoch_seconds") for r in rs if r.get("epoch_seconds")]
     floor = FLOORS.get((ds, m))
@@ -64,3 +72,6 @@ for (ds, m, b), rs in sorted(rows.items()):
           f"| {f'{floor:.2f}' if floor else '—'} | {ms([r['nmi'] for r in rs])} | {ms([r['ari'] for r in rs])} "
           f"| {wall} | {st.mean(pre) if pre else 0:.0f} "
           f"| {st.mean(ep) if ep else float('nan'):.2f} |")
+if any(contended(r) for rs in rows.values() for r in rs):
+    print("\n\\* includes runs that shared the cores with more processes than cores "
+          "(`contended` or a note in the row): their seconds are not a speed figure.")

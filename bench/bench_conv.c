@@ -18,7 +18,7 @@
 #include "nn_ae.h"
 #include "nn_ops.h"
 
-#include "bench_gemm.h"
+#include "bench_train.h"
 
 static int add_conv(gemm *g, int n, int b, int *h, int C, int OC, int K, int S, int P,
                     int with_dx)
@@ -117,15 +117,7 @@ int main(int argc, char **argv)
     float *x = malloc((size_t)N * 784 * sizeof *x);
     nn_ae *ae = NULL;
     dc_err e = {0};
-    char path[4096];
-    if (!x || epochs <= 0 || batch <= 0) goto out;
-    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", dir);
-    long a = read_idx_gz(path, x, N);
-    if (a < 0) goto out;
-    snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte.gz", dir);
-    long b = read_idx_gz(path, x + (size_t)a * 784, N - a);
-    if (b < 0) goto out;
-    N = a + b;
+    if (!x || epochs <= 0 || batch <= 0 || (N = read_mnist(dir, x, N)) < 0) goto out;
     if (argc > 4 && atol(argv[4]) > 0 && atol(argv[4]) < N) N = atol(argv[4]);
     printf("MNIST: %ld images 28x28x1; OpenBLAS threads %d, core %s\n", N,
            openblas_get_num_threads(), openblas_get_corename());
@@ -144,16 +136,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", e.msg);
         goto out;
     }
-    nn_train_cfg tc = nn_train_default();
-    tc.epochs = epochs;
-    tc.batch = batch;
     ectx c = {0};
-    tc.cb = on_epoch;
-    tc.ctx = &c;
-    if (nn_ae_train(ae, x, (size_t)N, &tc, NULL, &e)) {
-        fprintf(stderr, "%s\n", e.msg);
-        goto out;
-    }
+    if (train_timed(ae, x, N, epochs, batch, &c) < 0) goto out;
     double best = 1e30;
     for (int i = 0; i < c.n; i++)
         if (c.times[i] < best) best = c.times[i];

@@ -1,12 +1,14 @@
 /* Helpers shared by the training benchmarks (bench_ae, bench_conv): MNIST IDX reading,
  * a monotonic clock, per-epoch timing, and the GEMM list timing behind the "GEMM floor". */
-#ifndef DC_BENCH_GEMM_H
-#define DC_BENCH_GEMM_H
+#ifndef DC_BENCH_TRAIN_H
+#define DC_BENCH_TRAIN_H
 
 #include <cblas.h>
 #include <stdio.h>
 #include <time.h>
 #include <zlib.h>
+
+#include "nn_ae.h"
 
 static inline double now_s(void)
 {
@@ -53,6 +55,19 @@ static inline long read_idx_gz(const char *path, float *x, long cap)
 out:
     gzclose(f);
     return n;
+}
+
+/* All 70,000 MNIST images (train then t10k, from dir) into x (room for cap images);
+ * returns the count, or -1 with a message on stderr. */
+static inline long read_mnist(const char *dir, float *x, long cap)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", dir);
+    long a = read_idx_gz(path, x, cap);
+    if (a < 0) return -1;
+    snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte.gz", dir);
+    long b = read_idx_gz(path, x + (size_t)a * 784, cap - a);
+    return b < 0 ? -1 : a + b;
 }
 
 typedef struct gemm {
@@ -114,6 +129,24 @@ static inline int on_epoch(void *p, int epoch, double loss, double elapsed)
     if (c->n < 1000) c->times[c->n++] = t;
     printf("epoch %d: loss %.6f, %.2f s\n", epoch, loss, t);
     fflush(stdout);
+    return 0;
+}
+
+/* Trains ae for epochs (Adam defaults, batch) on x, timing each epoch into c; returns 0 or
+ * -1 with the message on stderr. */
+static inline int train_timed(nn_ae *ae, const float *x, long N, int epochs, int batch,
+                              ectx *c)
+{
+    dc_err e = {0};
+    nn_train_cfg tc = nn_train_default();
+    tc.epochs = epochs;
+    tc.batch = batch;
+    tc.cb = on_epoch;
+    tc.ctx = c;
+    if (nn_ae_train(ae, x, (size_t)N, &tc, NULL, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        return -1;
+    }
     return 0;
 }
 

@@ -22,13 +22,19 @@
 
 #include "bench_train.h"
 
+typedef struct fc_dims {
+    const int *dims;
+    int nd;
+} fc_dims;
+
 /* The GEMMs of one training step at batch b, in the order the training runs them. */
-static int step_gemms(gemm *g, const int *dims, int nd, int b, int with_first_dx)
+static int step_gemms(gemm *g, const void *ctx, int b, int with_first_dx)
 {
-    int n = 0, L = nd - 1;
+    const fc_dims *d = ctx;
+    int n = 0, L = d->nd - 1;
     int io[16][2];
-    for (int i = 0; i < L; i++) io[i][0] = dims[i], io[i][1] = dims[i + 1];
-    for (int i = 0; i < L; i++) io[L + i][0] = dims[L - i], io[L + i][1] = dims[L - i - 1];
+    for (int i = 0; i < L; i++) io[i][0] = d->dims[i], io[i][1] = d->dims[i + 1];
+    for (int i = 0; i < L; i++) io[L + i][0] = d->dims[L - i], io[L + i][1] = d->dims[L - i - 1];
     for (int l = 0; l < 2 * L; l++) {
         int IN = io[l][0], OUT = io[l][1];
         g[n++] = (gemm){0, 0, b, OUT, IN};   /* forward: in @ w */
@@ -38,48 +44,18 @@ static int step_gemms(gemm *g, const int *dims, int nd, int b, int with_first_dx
     return n;
 }
 
-/* Floor of one epoch (seconds), for all 3 GEMMs per layer and for the executed ones. */
-static void epoch_floor(const int *dims, int nd, long N, int batch, double *t_all, double *t_ex,
-                        double *f_all, double *f_ex)
-{
-    gemm g[64];
-    size_t big = 2000 * 2000 > (size_t)batch * 2000 ? 2000 * 2000 : (size_t)batch * 2000;
-    float *A = malloc(big * sizeof *A), *B = malloc(big * sizeof *B), *C = malloc(big * sizeof *C);
-    for (size_t i = 0; i < big; i++) A[i] = B[i] = C[i] = 0.001f * (float)(i % 97);
-    long nfull = N / batch, rest = N % batch;
-    int ng = step_gemms(g, dims, nd, batch, 1);
-    *t_all = nfull * time_gemms(g, ng, A, B, C, 5);
-    *f_all = nfull * flops(g, ng);
-    ng = step_gemms(g, dims, nd, batch, 0);
-    *t_ex = nfull * time_gemms(g, ng, A, B, C, 5);
-    *f_ex = nfull * flops(g, ng);
-    if (rest) {
-        ng = step_gemms(g, dims, nd, (int)rest, 1);
-        *f_all += flops(g, ng);
-        *t_all += time_gemms(g, ng, A, B, C, 3);
-        ng = step_gemms(g, dims, nd, (int)rest, 0);
-        *f_ex += flops(g, ng);
-        *t_ex += time_gemms(g, ng, A, B, C, 3);
-    }
-    free(A);
-    free(B);
-    free(C);
-}
-
-
 int main(int argc, char **argv)
 {
     dc_blas_fix_coretype(argv); /* as the deepclust binary does */
-    const char *dir = argc > 1 ? argv[1] : "/work/shared/data/mnist";
     int epochs = argc > 2 ? atoi(argv[2]) : 3, batch = argc > 3 ? atoi(argv[3]) : 256;
     int dims[] = {784, 500, 500, 2000, 10}, nd = 5;
+    fc_dims fd = {dims, nd};
     int rc = 1;
-    long N = 70000;
-    float *x = malloc((size_t)N * 784 * sizeof *x);
+    long N = 0;
+    float *x = NULL;
     nn_ae *ae = NULL;
     dc_err e = {0};
-    if (!x || epochs <= 0 || batch <= 0 || (N = read_mnist(dir, x, N)) < 0) goto out;
-    if (argc > 4 && atol(argv[4]) > 0 && atol(argv[4]) < N) N = atol(argv[4]);
+    if (epochs <= 0 || batch <= 0 || !(x = bench_images(argc, argv, &N))) goto out;
     printf("MNIST: %ld images x 784 (%.1f MiB float32); OpenBLAS threads %d, core %s\n", N,
            N * 784 * 4.0 / 1048576, openblas_get_num_threads(), openblas_get_corename());
     if (strcmp(openblas_get_corename(), "Prescott") == 0)
@@ -89,7 +65,7 @@ int main(int argc, char **argv)
     /* GEMM rate on this epoch's shapes, measured before and after training; the faster
        (stricter) floor is used: the machine is shared and noisy. */
     double ep_t_all, ep_t_ex, ep_f_all, ep_f_ex, t2a, t2e;
-    epoch_floor(dims, nd, N, batch, &ep_t_all, &ep_t_ex, &ep_f_all, &ep_f_ex);
+    epoch_floor(step_gemms, &fd, N, batch, 5, 3, &ep_t_all, &ep_t_ex, &ep_f_all, &ep_f_ex);
     printf("epoch sgemm work: %.1f GFLOP (all 3 GEMMs/layer), %.1f GFLOP (executed)\n",
            ep_f_all / 1e9, ep_f_ex / 1e9);
     printf("before training: sgemm %.1f GFLOP/s on these shapes -> floor %.2f s/epoch (all), "
@@ -107,7 +83,7 @@ int main(int argc, char **argv)
         sum += c.times[i];
         if (c.times[i] < best) best = c.times[i];
     }
-    epoch_floor(dims, nd, N, batch, &t2a, &t2e, &ep_f_all, &ep_f_ex);
+    epoch_floor(step_gemms, &fd, N, batch, 5, 3, &t2a, &t2e, &ep_f_all, &ep_f_ex);
     printf("after training:  sgemm %.1f GFLOP/s on these shapes -> floor %.2f s/epoch (all), "
            "%.2f s (executed)\n", ep_f_all / t2a / 1e9, t2a, t2e);
     if (t2a < ep_t_all) ep_t_all = t2a;

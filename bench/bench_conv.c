@@ -50,8 +50,9 @@ static int add_dense(gemm *g, int n, int b, int IN, int OUT)
 }
 
 /* The GEMMs of one training step at batch b on 28x28x1 (nn_ae_new_conv's geometry). */
-static int step_gemms(gemm *g, int b, int with_first_dx)
+static int step_gemms(gemm *g, const void *ctx, int b, int with_first_dx)
 {
+    (void)ctx;
     int n = 0, h = 28, p3 = h % 8 == 0 ? 1 : 0;
     n = add_conv(g, n, b, &h, 1, 32, 5, 2, 2, with_first_dx); /* 28 -> 14 */
     n = add_conv(g, n, b, &h, 32, 64, 5, 2, 2, 1);            /* 14 -> 7 */
@@ -65,67 +66,30 @@ static int step_gemms(gemm *g, int b, int with_first_dx)
     return n;
 }
 
-/* Floor of one epoch (seconds) for all GEMMs and for the executed ones. */
-static void epoch_floor(long N, int batch, double *t_all, double *t_ex, double *f_all,
-                        double *f_ex)
-{
-    gemm g[64];
-    int ng = step_gemms(g, batch, 1);
-    size_t big = gemm_buf_floats(g, ng);
-    float *A = malloc(big * sizeof *A), *B = malloc(big * sizeof *B), *C = malloc(big * sizeof *C);
-    for (size_t i = 0; i < big; i++) A[i] = B[i] = C[i] = 0.001f * (float)(i % 97);
-    long nfull = N / batch, rest = N % batch;
-    *t_all = nfull * time_gemms(g, ng, A, B, C, 3);
-    *f_all = nfull * flops(g, ng);
-    ng = step_gemms(g, batch, 0);
-    *t_ex = nfull * time_gemms(g, ng, A, B, C, 3);
-    *f_ex = nfull * flops(g, ng);
-    if (rest) {
-        ng = step_gemms(g, (int)rest, 1);
-        *f_all += flops(g, ng);
-        *t_all += time_gemms(g, ng, A, B, C, 2);
-        ng = step_gemms(g, (int)rest, 0);
-        *f_ex += flops(g, ng);
-        *t_ex += time_gemms(g, ng, A, B, C, 2);
-    }
-    free(A);
-    free(B);
-    free(C);
-}
-
 /* sgemm GFLOP/s on one 2048^3 NN product, best of 3. */
 static double square_rate(void)
 {
     gemm g = {0, 0, 2048, 2048, 2048};
-    size_t big = gemm_buf_floats(&g, 1);
-    float *A = malloc(big * sizeof *A), *B = malloc(big * sizeof *B), *C = malloc(big * sizeof *C);
-    for (size_t i = 0; i < big; i++) A[i] = B[i] = C[i] = 0.001f * (float)(i % 97);
-    double t = time_gemms(&g, 1, A, B, C, 3);
-    free(A);
-    free(B);
-    free(C);
-    return flops(&g, 1) / t / 1e9;
+    return flops(&g, 1) / time_list(&g, 1, 3) / 1e9;
 }
 
 int main(int argc, char **argv)
 {
     dc_blas_fix_coretype(argv); /* as the deepclust binary does */
-    const char *dir = argc > 1 ? argv[1] : "/work/shared/data/mnist";
     int epochs = argc > 2 ? atoi(argv[2]) : 2, batch = argc > 3 ? atoi(argv[3]) : 256;
     int rc = 1;
-    long N = 70000;
-    float *x = malloc((size_t)N * 784 * sizeof *x);
+    long N = 0;
+    float *x = NULL;
     nn_ae *ae = NULL;
     dc_err e = {0};
-    if (!x || epochs <= 0 || batch <= 0 || (N = read_mnist(dir, x, N)) < 0) goto out;
-    if (argc > 4 && atol(argv[4]) > 0 && atol(argv[4]) < N) N = atol(argv[4]);
+    if (epochs <= 0 || batch <= 0 || !(x = bench_images(argc, argv, &N))) goto out;
     printf("MNIST: %ld images 28x28x1; OpenBLAS threads %d, core %s\n", N,
            openblas_get_num_threads(), openblas_get_corename());
     double sq = square_rate();
     printf("sgemm on a 2048^3 square: %.1f GFLOP/s\n", sq);
 
     double t_all, t_ex, f_all, f_ex, t2a, t2e;
-    epoch_floor(N, batch, &t_all, &t_ex, &f_all, &f_ex);
+    epoch_floor(step_gemms, NULL, N, batch, 3, 2, &t_all, &t_ex, &f_all, &f_ex);
     printf("epoch sgemm work: %.1f GFLOP (all), %.1f GFLOP (executed)\n", f_all / 1e9,
            f_ex / 1e9);
     printf("before training: sgemm %.1f GFLOP/s on these shapes -> floor %.2f s/epoch (all), "
@@ -141,7 +105,7 @@ int main(int argc, char **argv)
     double best = 1e30;
     for (int i = 0; i < c.n; i++)
         if (c.times[i] < best) best = c.times[i];
-    epoch_floor(N, batch, &t2a, &t2e, &f_all, &f_ex);
+    epoch_floor(step_gemms, NULL, N, batch, 3, 2, &t2a, &t2e, &f_all, &f_ex);
     printf("after training:  sgemm %.1f GFLOP/s on these shapes -> floor %.2f s/epoch (all), "
            "%.2f s (executed)\n", f_all / t2a / 1e9, t2a, t2e);
     if (t2a < t_all) t_all = t2a;

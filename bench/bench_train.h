@@ -5,6 +5,7 @@
 
 #include <cblas.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <zlib.h>
 
@@ -70,6 +71,22 @@ static inline long read_mnist(const char *dir, float *x, long cap)
     return b < 0 ? -1 : a + b;
 }
 
+/* The benchmarks' images: argv[1] the MNIST folder (default ../shared's), argv[4] an
+ * optional n < 70,000 to train on the first n only. NULL on failure (message printed). */
+static inline float *bench_images(int argc, char **argv, long *N)
+{
+    const char *dir = argc > 1 ? argv[1] : "/work/shared/data/mnist";
+    float *x = malloc((size_t)70000 * 784 * sizeof *x);
+    long n = x ? read_mnist(dir, x, 70000) : -1;
+    if (n < 0) {
+        free(x);
+        return NULL;
+    }
+    if (argc > 4 && atol(argv[4]) > 0 && atol(argv[4]) < n) n = atol(argv[4]);
+    *N = n;
+    return x;
+}
+
 typedef struct gemm {
     int ta, tb, M, N, K;
 } gemm;
@@ -95,9 +112,17 @@ static inline double flops(const gemm *g, int n)
     return f;
 }
 
-/* Seconds for the list, best of reps after one warm-up. */
-static inline double time_gemms(const gemm *g, int n, float *A, float *B, float *C, int reps)
+/* Seconds for the list, best of reps after one warm-up, on operands of this size filled
+ * with small values. */
+static inline double time_list(const gemm *g, int n, int reps)
 {
+    size_t big = gemm_buf_floats(g, n);
+    float *A = malloc(3 * big * sizeof *A), *B = A + big, *C = B + big;
+    if (!A) {
+        fprintf(stderr, "out of memory for the GEMM operands\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < 3 * big; i++) A[i] = 0.001f * (float)(i % 97);
     double best = 1e30;
     for (int r = 0; r <= reps; r++) {
         double t0 = now_s();
@@ -111,9 +136,38 @@ static inline double time_gemms(const gemm *g, int n, float *A, float *B, float 
         double t = now_s() - t0;
         if (r > 0 && t < best) best = t;
     }
+    free(A);
     return best;
 }
 
+/* Fills g with the GEMMs of one training step at batch b (without the first layer's dX
+ * unless with_first_dx); returns their count. */
+typedef int (*step_fn)(gemm *g, const void *ctx, int b, int with_first_dx);
+
+/* Floor of one epoch of N samples (seconds) for all GEMMs and for the executed ones
+ * (without the first layer's dX), and their FLOPs; reps for the full batches, reps_rest
+ * for the last partial one. */
+static inline void epoch_floor(step_fn step, const void *ctx, long N, int batch, int reps,
+                               int reps_rest, double *t_all, double *t_ex, double *f_all,
+                               double *f_ex)
+{
+    gemm g[64];
+    long nfull = N / batch, rest = N % batch;
+    int ng = step(g, ctx, batch, 1);
+    *t_all = nfull * time_list(g, ng, reps);
+    *f_all = nfull * flops(g, ng);
+    ng = step(g, ctx, batch, 0);
+    *t_ex = nfull * time_list(g, ng, reps);
+    *f_ex = nfull * flops(g, ng);
+    if (rest) {
+        ng = step(g, ctx, (int)rest, 1);
+        *f_all += flops(g, ng);
+        *t_all += time_list(g, ng, reps_rest);
+        ng = step(g, ctx, (int)rest, 0);
+        *f_ex += flops(g, ng);
+        *t_ex += time_list(g, ng, reps_rest);
+    }
+}
 
 typedef struct ectx {
     double last;

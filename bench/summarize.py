@@ -44,7 +44,7 @@ def ms(vals):
 
 def contended(r):
     """Rows whose process shared the cores with more runs than cores."""
-    return bool(r.get("contended")) or "inflated" in r.get("note", "")
+    return bool(r.get("contended"))
 
 
 def per_seed(r, ds, b):
@@ -74,4 +74,4 @@ for (ds, m, b), rs in sorted(rows.items()):
           f"| {st.mean(ep) if ep else float('nan'):.2f} |")
 if any(contended(r) for rs in rows.values() for r in rs):
     print("\n\\* includes runs that shared the cores with more processes than cores "
-          "(`contended` or a note in the row): their seconds are not a speed figure.")
+          "(`contended` in the row): their seconds are not a speed figure.")

@@ -13,10 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "data.h"
 #include "dc_blas.h"
+#include "dc_time.h"
 #include "kmeans.h"
 #include "metrics.h"
 #include "nn_ae.h"
@@ -30,13 +30,6 @@ typedef struct probe_ctx {
     uint64_t seed;
     const char *save;
 } probe_ctx;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void probe(probe_ctx *p, int epoch)
 {
@@ -55,13 +48,13 @@ static void probe(probe_ctx *p, int epoch)
     kmeans_result r = {0};
     metrics_scores ms;
     dc_err err = {0};
-    double t0 = now_s();
+    double t0 = dc_now_s();
     if (z && pred && nn_ae_encode(p->ae, ds->x, n, z, &err) == 0 &&
         kmeans_fit(z, n, e, 10, &o, &r, &err) == 0) {
         for (size_t i = 0; i < n; i++) pred[i] = r.labels[i];
         if (ds->labels && metrics_all(pred, ds->labels, n, &ms, &err) == 0)
             printf("probe epoch %d: acc %.4f nmi %.4f ari %.4f inertia %.6g (%.1fs)\n", epoch,
-                   ms.acc, ms.nmi, ms.ari, r.inertia, now_s() - t0);
+                   ms.acc, ms.nmi, ms.ari, r.inertia, dc_now_s() - t0);
         else
             printf("probe epoch %d: inertia %.6g\n", epoch, r.inertia);
     } else {

@@ -8,17 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "data.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "dc_time.h"
 
 static double peak_mib(void)
 {
@@ -40,7 +33,7 @@ int main(int argc, char **argv)
     float *rows = NULL;
     int32_t *labels = NULL;
     int rc = 1;
-    double rss0 = peak_mib(), t0 = now();
+    double rss0 = peak_mib(), t0 = dc_now_s();
     if (data_reader_open(&r, argv[1], DATA_FMT_AUTO, NULL, &e)) goto fail;
     const data_info *in = data_reader_info(r);
     int64_t chunk = (4 << 20) / ((int64_t)in->d * 4) + 1; /* about 4 MiB of rows */
@@ -57,17 +50,17 @@ int main(int argc, char **argv)
     rc = dcf32_writer_close(w, &e);
     w = NULL;
     if (rc) goto fail;
-    double t1 = now(), rss1 = peak_mib();
+    double t1 = dc_now_s(), rss1 = peak_mib();
     printf("stream %s (%s%s, %lld x %d) -> dcf32: %.3f s, peak RSS +%.1f MiB\n", argv[1],
            data_format_name(in->format), in->gzipped ? ".gz" : "", (long long)total, in->d,
            t1 - t0, rss1 - rss0);
     dataset ds = {0};
     if (dataset_load(&ds, argv[1], DATA_FMT_AUTO, NULL, &e)) goto fail;
-    double t2 = now();
+    double t2 = dc_now_s();
     printf("dataset_load: %.3f s, peak RSS %.1f MiB\n", t2 - t1, peak_mib());
     dataset_free(&ds);
     if (dataset_load(&ds, out, DATA_FMT_AUTO, NULL, &e)) goto fail;
-    printf("dataset_load of the dcf32 copy: %.3f s\n", now() - t2);
+    printf("dataset_load of the dcf32 copy: %.3f s\n", dc_now_s() - t2);
     dataset_free(&ds);
     rc = 0;
     goto done;

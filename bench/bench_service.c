@@ -19,20 +19,14 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "dc_time.h"
 
 static int port;
 static const char *model, *job;
 static int dim;
 static double seconds = 10;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int connect_lo(void)
 {
@@ -113,10 +107,10 @@ static void *client(void *arg)
     int fd = connect_lo(), o = snprintf(body, sizeof body, "{\"samples\":[[");
     for (int j = 0; j < dim; j++) o += snprintf(body + o, sizeof body - o, "%s%.4f", j ? "," : "", (double)rand() / RAND_MAX);
     o += snprintf(body + o, sizeof body - o, "]]}");
-    double t_end = now() + seconds;
-    for (int i = 0; now() < t_end; i++) {
+    double t_end = dc_now_s() + seconds;
+    for (int i = 0; dc_now_s() < t_end; i++) {
         int kind = i & 1, st;
-        double t0 = now();
+        double t0 = dc_now_s();
         if (kind == 0) {
             snprintf(head, sizeof head, "POST /v1/models/%s/predict HTTP/1.1\r\nHost: x\r\n"
                      "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", model, o);
@@ -125,7 +119,7 @@ static void *client(void *arg)
             snprintf(head, sizeof head, "GET /v1/jobs/%s HTTP/1.1\r\nHost: x\r\n\r\n", job);
             st = roundtrip(fd, head, NULL, 0, &buf, &cap);
         }
-        add(s, kind, now() - t0);
+        add(s, kind, dc_now_s() - t0);
         if (st < 200 || st > 299) {
             s->errors++;
             if (st < 0) {
@@ -163,9 +157,9 @@ static void throughput(int batch, int reps)
     snprintf(head, sizeof head, "POST /v1/models/%s/predict HTTP/1.1\r\nHost: x\r\n"
              "Content-Type: application/octet-stream\r\nX-Shape: %d,%d\r\nContent-Length: %zu\r\n\r\n",
              model, batch, dim, blen);
-    double t0 = now();
+    double t0 = dc_now_s();
     for (int r = 0; r < reps; r++) bad += roundtrip(fd, head, x, blen, &buf, &cap) != 200;
-    double dt = now() - t0;
+    double dt = dc_now_s() - t0;
     printf("  batch %5d: %5d requests in %.2f s: %8.1f req/s, %10.0f samples/s, %d errors\n",
            batch, reps, dt, reps / dt, reps * (double)batch / dt, bad);
     close(fd);

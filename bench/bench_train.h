@@ -1,22 +1,15 @@
 /* Helpers shared by the training benchmarks (bench_ae, bench_conv): MNIST IDX reading,
- * a monotonic clock, per-epoch timing, and the GEMM list timing behind the "GEMM floor". */
+ * per-epoch timing, and the GEMM list timing behind the "GEMM floor". */
 #ifndef DC_BENCH_TRAIN_H
 #define DC_BENCH_TRAIN_H
 
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <zlib.h>
 
+#include "dc_time.h"
 #include "nn_ae.h"
-
-static inline double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Appends the images of one gzipped IDX3 file to x (scaled to [0,1]); returns the count or
  * -1. cap: room left, in images of 784 floats. */
@@ -125,7 +118,7 @@ static inline double time_list(const gemm *g, int n, int reps)
     for (size_t i = 0; i < 3 * big; i++) A[i] = 0.001f * (float)(i % 97);
     double best = 1e30;
     for (int r = 0; r <= reps; r++) {
-        double t0 = now_s();
+        double t0 = dc_now_s();
         for (int i = 0; i < n; i++) {
             const gemm *q = &g[i];
             int lda = q->ta ? q->M : q->K, ldb = q->tb ? q->K : q->N;
@@ -133,7 +126,7 @@ static inline double time_list(const gemm *g, int n, int reps)
                         q->tb ? CblasTrans : CblasNoTrans, q->M, q->N, q->K, 1.0f, A, lda, B, ldb,
                         q->ta ? 1.0f : 0.0f, C, q->N);
         }
-        double t = now_s() - t0;
+        double t = dc_now_s() - t0;
         if (r > 0 && t < best) best = t;
     }
     free(A);

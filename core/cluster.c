@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cluster_internal.h"
 #include "data.h"
 #include "dc_blas.h"
+#include "dc_time.h"
 #include "dec_math.h"
 #include "kmeans.h"
 #include "metrics.h"
@@ -180,13 +180,6 @@ int cluster_spec_check(const cluster_spec *s, const dataset *ds, dc_err *err)
     return 0;
 }
 
-double cluster__now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 void cluster__event_init(cluster_event *ev, const char *phase, int iter, int total)
 {
     memset(ev, 0, sizeof *ev);
@@ -199,7 +192,7 @@ void cluster__event_init(cluster_event *ev, const char *phase, int iter, int tot
 
 int cluster__emit(cluster_run *run, cluster_event *ev)
 {
-    ev->elapsed_s = cluster__now() - run->t0;
+    ev->elapsed_s = dc_now_s() - run->t0;
     return run->cb ? run->cb(run->ctx, ev) : 0;
 }
 
@@ -218,7 +211,7 @@ void cluster__score(cluster_run *run, const int32_t *pred, cluster_event *ev)
 static int kmeans_cb(void *user, int init, int iter, double inertia)
 {
     cluster_run *run = user;
-    double now = cluster__now();
+    double now = dc_now_s();
     if (cluster__stopped(run)) return 1;
     if (now - run->last_emit < 1.0) return 0;
     run->last_emit = now;
@@ -234,7 +227,7 @@ static int kmeans_cb(void *user, int init, int iter, double inertia)
 int cluster__ckpt_maybe(cluster_run *run, cluster_model *m, const cluster_ckpt *ck, int force,
                         dc_err *err)
 {
-    double now = cluster__now();
+    double now = dc_now_s();
     if (!run->ckpt || (!force && (run->ckpt_every_s <= 0 || now - run->last_ckpt < run->ckpt_every_s)))
         return 0;
     void *buf = NULL;
@@ -243,7 +236,7 @@ int cluster__ckpt_maybe(cluster_run *run, cluster_model *m, const cluster_ckpt *
     if (rc == 0 && run->ckpt(run->ckpt_ctx, buf, len))
         rc = dc_err_set(err, DC_ECANCEL, "stopped at a checkpoint");
     free(buf);
-    run->last_ckpt = cluster__now();
+    run->last_ckpt = dc_now_s();
     return rc;
 }
 
@@ -283,7 +276,7 @@ static int fit_centroids(cluster_model *m, const float *z, int64_t n, cluster_ru
     ko.progress = kmeans_cb;
     ko.progress_user = run;
     run->n_init = m->spec.n_init;
-    run->last_emit = cluster__now();
+    run->last_emit = dc_now_s();
     /* k-means is fastest as row threads each running single-threaded sgemm (k is small,
        so the GEMMs are narrow): lend it the BLAS threads for the duration. */
     int bt = dc_blas_threads();
@@ -337,7 +330,7 @@ int cluster_fit_ex(cluster_model **out, const cluster_spec *spec, const dataset 
     cluster_model *m = calloc(1, sizeof *m);
     float *z = NULL;
     int32_t *lab = malloc((size_t)ds->n * sizeof *lab);
-    cluster_run run = {.cb = cb, .ctx = ctx, .t0 = cluster__now(), .labels = ds->labels, .n = ds->n,
+    cluster_run run = {.cb = cb, .ctx = ctx, .t0 = dc_now_s(), .labels = ds->labels, .n = ds->n,
                        .ckpt = o->ckpt, .ckpt_ctx = o->ckpt_ctx, .ckpt_every_s = o->ckpt_every_s,
                        .stop = o->stop};
     run.last_ckpt = run.t0;

@@ -32,7 +32,6 @@ typedef struct cluster_run {
     double ckpt_every_s, last_ckpt;
 } cluster_run;
 
-double cluster__now(void);
 int cluster__emit(cluster_run *run, cluster_event *ev);
 void cluster__event_init(cluster_event *ev, const char *phase, int iter, int total);
 /* Sets ev->acc/nmi/ari from pred vs run->labels (NAN when no labels). */

@@ -3,7 +3,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "dc_time.h"
 
 /* Allocates the shared buffer and binds enc then dec to it. Takes ownership of enc/dec. */
 static int ae_make(nn_ae **out, nn_net *enc, nn_net *dec, int max_batch, dc_err *e)
@@ -182,13 +183,6 @@ nn_train_cfg nn_train_default(void)
     return c;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int nn_ae_train(nn_ae *ae, const float *x, size_t n, const nn_train_cfg *cfg,
                 double *final_loss, dc_err *e)
 {
@@ -215,7 +209,7 @@ int nn_ae_train(nn_ae *ae, const float *x, size_t n, const nn_train_cfg *cfg,
         goto out;
     }
     memset(ae->grads, 0, ae->nparams * sizeof(float));
-    double t0 = now_s();
+    double t0 = dc_now_s();
     for (int ep = cfg->start_epoch + 1; ep <= cfg->epochs; ep++) {
         rng r;
         rng_seed(&r, (cfg->seed ^ 0x9e3779b97f4a7c15ULL) + 0x632be59bd9b4e019ULL * (uint64_t)ep);
@@ -248,7 +242,7 @@ int nn_ae_train(nn_ae *ae, const float *x, size_t n, const nn_train_cfg *cfg,
             rc = dc_err_set(e, DC_ENUMERIC, "nn_ae_train: loss became %g at epoch %d", loss, ep);
             goto out;
         }
-        if (cfg->cb && cfg->cb(cfg->ctx, ep, loss, now_s() - t0)) {
+        if (cfg->cb && cfg->cb(cfg->ctx, ep, loss, dc_now_s() - t0)) {
             rc = dc_err_set(e, DC_ECANCEL, "nn_ae_train: stopped by the callback at epoch %d", ep);
             goto out;
         }

@@ -5,8 +5,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "dc_time.h"
 #include "kmeans.h"
 #include "metrics.h"
 #include "nn.h"
@@ -357,13 +357,6 @@ int vae__batch_loss(vae *v, const float *x, int B, const double *eps, int grads,
 
 /* ---- training -------------------------------------------------------------------- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* KL weight of overall epoch g (1-based): warmup_kl during the warm-up, then a linear
  * ramp to 1 over kl_ramp_epochs epochs. */
 static double kl_weight(const vae_cfg *c, int g)
@@ -424,7 +417,7 @@ int vae_train(vae *v, const float *x, size_t n, const int32_t *labels, vae_epoch
         if ((rc = nn_optim_init(&v->opt_muy, &oc, KL, e))) goto out;
         v->have_opt = 1;
     }
-    double t0 = now_s();
+    double t0 = dc_now_s();
     size_t d = (size_t)c->d;
     int ep0 = v->resume_ep;
     v->resume_ep = 0;
@@ -469,7 +462,7 @@ int vae_train(vae *v, const float *x, size_t n, const int32_t *labels, vae_epoch
             ev.nmi = ms.nmi;
             ev.ari = ms.ari;
         }
-        ev.elapsed_s = now_s() - t0;
+        ev.elapsed_s = dc_now_s() - t0;
         if (cb && cb(ctx, &ev)) {
             rc = dc_err_set(e, DC_ECANCEL, "vae: stopped by the callback at epoch %d", ep);
             goto out;

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -17,6 +16,7 @@
 #include "cli_util.h"
 #include "cluster.h"
 #include "data.h"
+#include "dc_time.h"
 #include "metrics.h"
 
 enum { MAX_FILES = 16, MAX_EPOCHS_KEPT = 100000 };
@@ -44,19 +44,12 @@ static void on_signal(int sig)
     atomic_store(&stop_flag, 1);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* cluster_fit_opts.ckpt: the state with the run's times, atomically over the file */
 static int on_ckpt(void *ctx, const void *state, size_t len)
 {
     train_state *st = ctx;
     cli_ckpt_hdr h = {.resumes = st->hdr.resumes,
-                      .seconds = st->offset + (now_s() - st->t0),
+                      .seconds = st->offset + (dc_now_s() - st->t0),
                       .pretrain_end_s = st->pretrain_end,
                       .kmeans_end_s = st->kmeans_end};
     if (cli_ckpt_write(st->ckpt_path, &h, state, len, &st->ckpt_err) < 0) {
@@ -275,7 +268,7 @@ int cli_train(int argc, char **argv)
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
     }
-    st.t0 = now_s();
+    st.t0 = dc_now_s();
     if (cluster_fit_ex(&model, &s, &ds, &fo, &e) < 0) {
         if (st.ckpt_failed)
             fprintf(stderr, "deepclust: train: cannot write the checkpoint: %s\n", st.ckpt_err.msg);

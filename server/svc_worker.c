@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "data.h"
+#include "dc_time.h"
 #include "metrics.h"
 
 void openblas_set_num_threads(int num_threads); /* OpenBLAS; process-wide */
@@ -42,13 +43,6 @@ typedef struct job_run {
     int have_eta_ref;      /* resumed run: progress and elapsed_s at its first event, */
     double eta_p0, eta_e0; /* so that the ETA uses this attempt's pace only */
 } job_run;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void bind_num(sqlite3_stmt *st, int i, double v)
 {
@@ -80,7 +74,7 @@ static int should_stop(job_run *r)
     int stopping = r->s->stopping;
     pthread_mutex_unlock(&r->s->mu);
     if (stopping) return r->stop = STOP_SHUTDOWN;
-    double t = now_s();
+    double t = dc_now_s();
     if (t - r->last_poll >= 1.0) {
         sqlite3_stmt *st = NULL;
         r->last_poll = t;
@@ -101,7 +95,7 @@ static int on_event(void *ctx, const cluster_event *ev)
     sqlite3 *h = store_db(r->db);
     sqlite3_stmt *st = NULL;
     dc_err e = {0};
-    double t = now_s(), samples = 0, p = ev->progress, eta = NAN;
+    double t = dc_now_s(), samples = 0, p = ev->progress, eta = NAN;
     int is_epoch = strcmp(ev->phase, "pretrain") == 0 || strcmp(ev->phase, "vae") == 0;
 
     r->last = *ev;
@@ -460,7 +454,7 @@ static void run_job(svc *s, svc_slot *slot, store *db, job_run *r, const char *s
     int rc;
 
     r->s = s, r->slot = slot, r->db = db;
-    r->t0 = r->last_poll = r->last_ev_t = now_s();
+    r->t0 = r->last_poll = r->last_ev_t = dc_now_s();
     json_t *spec = json_loads(spec_text, 0, NULL);
     rc = spec ? jobspec_parse(spec, &r->spec, ds_id, NULL, &je) : DC_EINVAL;
     json_decref(spec);

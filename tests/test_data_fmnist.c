@@ -5,18 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "data.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "dc_time.h"
 
 int main(void)
 {
@@ -35,13 +28,13 @@ int main(void)
     }
     dataset tr = {0}, te = {0};
     dc_err e = {0};
-    double t0 = now();
+    double t0 = dc_now_s();
     int rc = dataset_load(&tr, p[0], DATA_FMT_AUTO, NULL, &e);
     if (!rc) rc = dataset_load_labels(&tr, p[1], DATA_FMT_AUTO, &e);
     if (!rc) rc = dataset_load(&te, p[2], DATA_FMT_AUTO, NULL, &e);
     if (!rc) rc = dataset_load_labels(&te, p[3], DATA_FMT_AUTO, &e);
     if (!rc) rc = dataset_concat(&tr, &tr, &te, &e);
-    double t1 = now();
+    double t1 = dc_now_s();
     CHECK_MSG(rc == 0, "loading Fashion-MNIST: %d %s", rc, e.msg);
     if (rc) goto out;
     printf("Fashion-MNIST 70k loaded and concatenated in %.3f s\n", t1 - t0);

@@ -281,11 +281,13 @@ int cluster__ckpt_restore(cluster_model *m, int64_t n, const void *buf, size_t l
         if (end - r < 8) return dc_err_set(err, DC_EFORMAT, "checkpoint truncated at the vae state");
         memcpy(&c, r, 8);
         r += 8;
+        /* its size is vae_state_load's to check: an older state is smaller */
         size_t want = ck.phase == 3 && m->vae ? vae_state_size(m->vae) : 0;
-        if (c != vst_floats(want) || (uint64_t)(end - r) < c * sizeof(float))
+        if ((want ? c == 0 : c != 0) || (uint64_t)(end - r) < c * sizeof(float))
             return dc_err_set(err, DC_EINVAL, "checkpoint vae state has %llu values, expected %zu",
                               (unsigned long long)c, vst_floats(want));
-        if (want && (rc = vae_state_load(m->vae, r, want, err)) < 0) return rc;
+        if (want && (rc = vae_state_load(m->vae, r, (size_t)c * sizeof(float), err)) < 0)
+            return rc;
     }
     if (opt) opt->t = (long)t[0];
     if (opt_mu) opt_mu->t = (long)t[1];

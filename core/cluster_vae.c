@@ -12,7 +12,14 @@ typedef struct vae_ctx {
     cluster_model *m;
     dc_err *err;
     int ckpt_rc;
+    int mid; /* stopped by the stop flag, before a batch */
 } vae_ctx;
+
+static int stop_now(void *ctx)
+{
+    vae_ctx *vc = ctx;
+    return vc->mid = cluster__stopped(vc->run);
+}
 
 static int on_epoch(void *ctx, const vae_epoch_info *vi)
 {
@@ -26,11 +33,11 @@ static int on_epoch(void *ctx, const vae_epoch_info *vi)
     ev.acc = vi->acc, ev.nmi = vi->nmi, ev.ari = vi->ari;
     ev.progress = run->w_pretrain + run->w_cluster * vi->epoch / (vi->epochs > 0 ? vi->epochs : 1);
     if (cluster__emit(run, &ev)) return 1;
-    /* an epoch boundary: the state to continue from; forced when the run is stopping */
-    int stop = cluster__stopped(run);
-    cluster_ckpt ck = {.phase = 3, .iter = vi->epoch};
-    vc->ckpt_rc = cluster__ckpt_maybe(run, vc->m, &ck, stop, vc->err);
-    return stop || vc->ckpt_rc != 0;
+    /* an epoch boundary: the state to continue from (a stop is seen before the next
+       batch, by stop_now) */
+    cluster_ckpt ck = {.phase = 3, .iter = vae_epochs_done(vc->m->vae)};
+    vc->ckpt_rc = cluster__ckpt_maybe(run, vc->m, &ck, 0, vc->err);
+    return vc->ckpt_rc != 0;
 }
 
 int cluster__fit_vae(cluster_model *m, const float *x, int64_t n, cluster_run *run,
@@ -80,8 +87,18 @@ int cluster__fit_vae(cluster_model *m, const float *x, int64_t n, cluster_run *r
     free(lab);
     nn_ae_free(m->ae); /* not needed once the vae has started */
     m->ae = NULL;
-    vae_ctx vc = {run, m, err, 0};
-    if (rc == 0) rc = vae_train(m->vae, x, (size_t)n, run->labels, on_epoch, &vc, err);
+    vae_ctx vc = {run, m, err, 0, 0};
+    if (rc == 0) {
+        vae_set_stop(m->vae, stop_now, &vc);
+        rc = vae_train(m->vae, x, (size_t)n, run->labels, on_epoch, &vc, err);
+        vae_set_stop(m->vae, NULL, NULL);
+    }
+    if (rc == DC_ECANCEL && vc.mid) { /* the state to continue from, maybe mid-epoch */
+        cluster_ckpt ck = {.phase = 3, .iter = vae_epochs_done(m->vae)};
+        dc_err ce = {0};
+        vc.ckpt_rc = cluster__ckpt_maybe(run, m, &ck, 1, &ce);
+        if (vc.ckpt_rc < 0 && vc.ckpt_rc != DC_ECANCEL && err) *err = ce;
+    }
     if (rc == DC_ECANCEL && vc.ckpt_rc < 0) rc = vc.ckpt_rc; /* the checkpoint's own error */
     if (rc == 0) {
         size_t bytes = (size_t)m->k * m->e * sizeof *m->mu;

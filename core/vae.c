@@ -394,6 +394,25 @@ out:
     return rc;
 }
 
+void vae_set_stop(vae *v, vae_stop_fn fn, void *ctx)
+{
+    v->stop = fn;
+    v->stop_ctx = ctx;
+}
+
+int vae_epochs_done(const vae *v) { return v->ep_done; }
+
+/* Keeps where epoch ep stands after nb batches (vae_state_save writes it) and returns
+ * DC_ECANCEL; with nb 0 the epoch has not begun and starts afresh. */
+static int stop_between_batches(vae *v, int ep, long nb, const double sum[4], dc_err *e)
+{
+    if (nb == 0) v->r = v->ep_r; /* undo the shuffle's draws */
+    v->bd = (int)nb;
+    memcpy(v->part, sum, sizeof v->part);
+    v->resume_ep = ep - 1;
+    return dc_err_set(e, DC_ECANCEL, "vae: stopped in epoch %d after %ld batches", ep, nb);
+}
+
 int vae_train(vae *v, const float *x, size_t n, const int32_t *labels, vae_epoch_cb cb,
               void *ctx, dc_err *e)
 {
@@ -403,6 +422,9 @@ int vae_train(vae *v, const float *x, size_t n, const int32_t *labels, vae_epoch
     int32_t *pred = NULL;
     size_t KL = (size_t)c->k * c->latent;
     if (n < 1 || n > (size_t)2147483647) return dc_err_set(e, DC_EINVAL, "vae: n %zu out of range", n);
+    if ((size_t)v->bd * (size_t)v->mb >= n)
+        return dc_err_set(e, DC_EINVAL, "vae: the state's epoch stopped after %d batches, "
+                          "beyond the %zu samples given", v->bd, n);
     idx = malloc(n * sizeof *idx);
     if (labels) pred = malloc(n * sizeof *pred);
     if (!idx || (labels && !pred)) {
@@ -427,16 +449,34 @@ int vae_train(vae *v, const float *x, size_t n, const int32_t *labels, vae_epoch
             (rc = init_muy_kmeans(v, x, n, e)))
             goto out;
         v->klw = kl_weight(c, g);
-        /* each epoch's order depends on the rng alone, so a resumed run has the same */
+        /* each epoch's order depends on the rng alone, so a resumed run has the same; an
+           epoch stopped between batches starts again from its rng and replays the draws of
+           the batches it had done */
+        long skip = v->bd;
+        double sum[4] = {0, 0, 0, 0};
+        if (skip) {
+            v->r = v->ep_r;
+            memcpy(sum, v->part, sizeof sum);
+            v->bd = 0;
+        } else {
+            v->ep_r = v->r;
+        }
         for (size_t i = 0; i < n; i++) idx[i] = (int)i;
         rng_shuffle(&v->r, idx, n);
-        double sum[4] = {0, 0, 0, 0};
         long nb = 0;
-        for (size_t i = 0; i < n; i += (size_t)v->mb) {
+        for (size_t i = 0; i < n; i += (size_t)v->mb, nb++) {
             int B = (int)(n - i < (size_t)v->mb ? n - i : (size_t)v->mb);
+            size_t BL = (size_t)B * c->latent;
+            if (nb < skip) {
+                for (size_t j = 0; j < BL; j++) (void)rng_normal(&v->r);
+                continue;
+            }
+            if (v->stop && v->stop(v->stop_ctx)) {
+                rc = stop_between_batches(v, ep, nb, sum, e);
+                goto out;
+            }
             for (int b = 0; b < B; b++)
                 memcpy(v->xb + (size_t)b * d, x + (size_t)idx[i + b] * d, d * sizeof(float));
-            size_t BL = (size_t)B * c->latent;
             for (size_t j = 0; j < BL; j++) v->eps[j] = rng_normal(&v->r);
             double t[4];
             if ((rc = batch_loss(v, v->xb, B, 1, t, e))) {
@@ -447,7 +487,6 @@ int vae_train(vae *v, const float *x, size_t n, const int32_t *labels, vae_epoch
             nn_optim_step(&v->opt_muy, v->params + v->off_muy, v->grads + v->off_muy);
             nn_optim_step(&v->opt, v->params, v->grads);
             for (int j = 0; j < 4; j++) sum[j] += t[j];
-            nb++;
         }
         v->ep_done++;
         vae_epoch_info ev = {.epoch = ep, .epochs = c->epochs, .rec = sum[0] / nb,
@@ -464,6 +503,7 @@ int vae_train(vae *v, const float *x, size_t n, const int32_t *labels, vae_epoch
         }
         ev.elapsed_s = dc_now_s() - t0;
         if (cb && cb(ctx, &ev)) {
+            v->resume_ep = ep; /* a next call continues after it */
             rc = dc_err_set(e, DC_ECANCEL, "vae: stopped by the callback at epoch %d", ep);
             goto out;
         }
@@ -473,80 +513,6 @@ out:
     free(idx);
     free(pred);
     return rc;
-}
-
-/* ---- training state ---------------------------------------------------------------- */
-
-/* u32 magic, epochs done, muy_init, rng spare flag | u64 rng s[4] | f64 rng spare |
- * u64 opt t, opt_muy t, np, K*L | floats: params, opt m, v (np each), opt_muy m, v (K*L) */
-enum { VST_HEAD = 4 * 4 + 4 * 8 + 8 + 4 * 8 };
-
-size_t vae_state_size(const vae *v)
-{
-    size_t KL = (size_t)v->cfg.k * v->cfg.latent;
-    return VST_HEAD + (3 * v->np + 2 * KL) * sizeof(float);
-}
-
-void vae_state_save(const vae *v, void *buf)
-{
-    size_t KL = (size_t)v->cfg.k * v->cfg.latent;
-    unsigned char *w = buf;
-    uint32_t u[4] = {0x31545356u /* "VST1" */, (uint32_t)v->ep_done, (uint32_t)v->muy_init,
-                     (uint32_t)v->r.has_spare};
-    uint64_t t[4] = {v->have_opt ? (uint64_t)v->opt.t : 0,
-                     v->have_opt ? (uint64_t)v->opt_muy.t : 0, v->np, KL};
-    memcpy(w, u, 16), w += 16;
-    memcpy(w, v->r.s, 32), w += 32;
-    memcpy(w, &v->r.spare, 8), w += 8;
-    memcpy(w, t, 32), w += 32;
-    memcpy(w, v->params, v->np * sizeof(float)), w += v->np * sizeof(float);
-    const float *st[4] = {v->have_opt ? v->opt.m : NULL, v->have_opt ? v->opt.v : NULL,
-                          v->have_opt ? v->opt_muy.m : NULL, v->have_opt ? v->opt_muy.v : NULL};
-    size_t cnt[4] = {v->np, v->np, KL, KL};
-    for (int i = 0; i < 4; i++) {
-        if (st[i]) memcpy(w, st[i], cnt[i] * sizeof(float));
-        else memset(w, 0, cnt[i] * sizeof(float));
-        w += cnt[i] * sizeof(float);
-    }
-}
-
-int vae_state_load(vae *v, const void *buf, size_t len, dc_err *e)
-{
-    const vae_cfg *c = &v->cfg;
-    size_t KL = (size_t)c->k * c->latent;
-    const unsigned char *r = buf;
-    uint32_t u[4];
-    uint64_t t[4];
-    if (len != vae_state_size(v))
-        return dc_err_set(e, DC_EINVAL, "vae state: %zu bytes, expected %zu", len,
-                          vae_state_size(v));
-    memcpy(u, r, 16);
-    memcpy(t, r + 48 + 8, 32);
-    if (u[0] != 0x31545356u || t[2] != v->np || t[3] != KL || u[1] > (uint32_t)c->epochs)
-        return dc_err_set(e, DC_EINVAL, "vae state does not fit this vae");
-    if (!v->have_opt) {
-        nn_optim_cfg oc = nn_optim_default(NN_OPT_ADAM);
-        oc.lr = c->lr;
-        int rc = nn_optim_init(&v->opt, &oc, v->np, e);
-        oc.lr = c->lr * c->muy_lr_mult;
-        if (rc == 0) rc = nn_optim_init(&v->opt_muy, &oc, KL, e);
-        if (rc) return rc;
-        v->have_opt = 1;
-    }
-    v->ep_done = v->resume_ep = (int)u[1];
-    v->muy_init = (int)u[2];
-    v->r.has_spare = (int)u[3];
-    memcpy(v->r.s, r + 16, 32);
-    memcpy(&v->r.spare, r + 48, 8);
-    v->opt.t = (long)t[0];
-    v->opt_muy.t = (long)t[1];
-    r += VST_HEAD;
-    memcpy(v->params, r, v->np * sizeof(float)), r += v->np * sizeof(float);
-    float *st[4] = {v->opt.m, v->opt.v, v->opt_muy.m, v->opt_muy.v};
-    size_t cnt[4] = {v->np, v->np, KL, KL};
-    for (int i = 0; i < 4; i++) memcpy(st[i], r, cnt[i] * sizeof(float)), r += cnt[i] * sizeof(float);
-    memset(v->grads, 0, v->np * sizeof(float));
-    return 0;
 }
 
 /* ---- inference ------------------------------------------------------------------- */

@@ -141,15 +141,23 @@ typedef int (*vae_epoch_cb)(void *ctx, const vae_epoch_info *ev);
 /* Trains cfg.epochs epochs on x (n, d) in [0,1] (shuffled batches of cfg.batch, the last
  * one smaller). labels (n) or NULL: used only for the metrics. Can be called again to
  * continue (the Adam state is kept). DC_ENUMERIC if the loss becomes NaN/Inf,
- * DC_ECANCEL if cb asked to stop. */
+ * DC_ECANCEL if cb or the stop function (vae_set_stop) asked to stop. */
 int vae_train(vae *v, const float *x, size_t n, const int32_t *labels, vae_epoch_cb cb,
               void *ctx, dc_err *e);
 
-/* Training state, for checkpoints: parameters, both optimizers, the rng and the epochs
- * done, in vae_state_size(v) bytes (native byte order). Saved from an epoch callback and
- * loaded into a fresh vae of the same cfg, the next vae_train continues with epoch
- * ep_done + 1 of cfg.epochs exactly as the saving run did. DC_EINVAL for a state of
- * another shape. */
+/* Asked before each training batch: when fn returns nonzero, vae_train returns
+ * DC_ECANCEL at once, in the middle of an epoch, and the state (below) keeps the epoch's
+ * position. fn NULL: never. */
+typedef int (*vae_stop_fn)(void *ctx);
+void vae_set_stop(vae *v, vae_stop_fn fn, void *ctx);
+int vae_epochs_done(const vae *v); /* over all vae_train calls */
+
+/* Training state, for checkpoints: parameters, both optimizers, the rng, the epochs done
+ * and the position in an epoch stopped between batches, in vae_state_size(v) bytes
+ * (native byte order). Saved from an epoch callback or after a stop and loaded into a
+ * fresh vae of the same cfg, the next vae_train continues exactly as the saving run would
+ * have (from the stopped batch, or with epoch ep_done + 1 of cfg.epochs). DC_EINVAL for a
+ * state of another shape. The older state without an epoch position still loads. */
 size_t vae_state_size(const vae *v);
 void vae_state_save(const vae *v, void *buf);
 int vae_state_load(vae *v, const void *buf, size_t len, dc_err *e);

@@ -20,6 +20,13 @@ struct vae {
     int ep_done;      /* epochs trained over all vae_train calls */
     int resume_ep;    /* set by vae_state_load: the next vae_train starts after it */
     int muy_init;     /* 1 once VAE_INIT_KMEANS has run */
+    vae_stop_fn stop; /* asked before each batch (vae_set_stop), or NULL */
+    void *stop_ctx;
+    /* an epoch stopped between batches: batches of epoch ep_done + 1 done (0: none), the
+       rng at that epoch's start and its loss sums so far */
+    int bd;
+    rng ep_r;
+    double part[4];
     double klw;       /* weight of kl_z + kl_y in the gradients (1 outside the warm-up) */
     /* scratch for one batch */
     float *xb;           /* (mb, d) gathered batch */

@@ -1,5 +1,5 @@
-/* Checkpoints: a run resumed from any checkpoint (mid-pretraining, mid-self-training or
- * between vae epochs) ends with exactly the model of the uninterrupted run; foreign or
+/* Checkpoints: a run resumed from any checkpoint (mid-pretraining, mid-self-training, or
+ * in or between vae epochs) ends with exactly the model of the uninterrupted run; foreign or
  * corrupt checkpoints are refused; a checkpoint sink can stop the run. */
 #include <math.h>
 #include <pthread.h>
@@ -75,7 +75,7 @@ static int resume_differs(const cluster_spec *s, const dataset *ds, const void *
 }
 
 /* vae (pretrained start or one step from scratch): every checkpoint resumes to the
-   uninterrupted run's q, and so does a stop raised between epochs. */
+   uninterrupted run's q, and so does a stop raised before the run or during it. */
 static void vae_case(const dataset *ds, int pretrain)
 {
     cluster_spec s;
@@ -113,7 +113,7 @@ static void vae_case(const dataset *ds, int pretrain)
     cluster_spec_default(&s2, CM_DEC, 3);
     CHECK_EQ_INT(cluster_fit_ex(&m, &s2, ds, &ro, &e), DC_EINVAL);
     for (int c = 0; c < nck; c++) free(blobs[c]);
-    /* stop flag already raised: the run stops after its first vae epoch (or first
+    /* stop flag already raised: the run stops before its first vae batch (or first
        pretraining batch) with a checkpoint that resumes to the same model */
     nck = 0;
     atomic_store(&stop_flag, 1);
@@ -127,6 +127,33 @@ static void vae_case(const dataset *ds, int pretrain)
         CHECK_MSG(d <= 0, "vae (pretrain %d) stopped and resumed differs", pretrain);
     }
     for (int c = 0; c < nck; c++) free(blobs[c]);
+    nck = 0;
+    /* a stop flag raised at the end of vae epoch 1, 3 or 5: the run stops before the next
+       batch (test_vae_state stops runs inside epochs) and its last checkpoint resumes to
+       the same model */
+    for (int k = 1; k <= 5; k += 2) {
+        nck = 0;
+        atomic_store(&stop_flag, 0);
+        events_seen = 0;
+        stop_event = pretrain + (pretrain > 0) + k; /* pretraining epochs, k-means, vae epochs */
+        cluster_fit_opts eo = {.ckpt = sink, .stop = &stop_flag, .cb = stop_cb};
+        CHECK_EQ_INT(cluster_fit_ex(&m, &s, ds, &eo, &e), DC_ECANCEL);
+        CHECK_MSG(strstr(e.msg, "vae: stopped in epoch") != NULL, "stop after vae epoch %d: %s", k,
+                  e.msg);
+        CHECK_MSG(nck >= 1, "no checkpoint after a stop at vae epoch %d", k);
+        if (nck) {
+            cluster_ckpt last;
+            CHECK_EQ_INT(cluster__ckpt_peek(blobs[nck - 1], lens[nck - 1], &last, &e), 0);
+            CHECK_MSG(last.phase == 3 && last.iter == k, "stop at vae epoch %d: checkpoint phase %d iter %d",
+                      k, last.phase, last.iter);
+            int d = resume_differs(&s, ds, blobs[nck - 1], lens[nck - 1], q_ref, &e);
+            CHECK_MSG(d >= 0, "vae resume after a stop at epoch %d: %s", k, e.msg);
+            CHECK_MSG(d <= 0, "vae (pretrain %d) stopped after epoch %d and resumed differs",
+                      pretrain, k);
+        }
+        for (int c = 0; c < nck; c++) free(blobs[c]);
+    }
+    stop_event = 0;
     nck = 0;
     free(q_ref);
     cluster_model_free(ref);

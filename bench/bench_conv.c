@@ -3,7 +3,10 @@
  * GEMM floor of that epoch.
  *
  *   OPENBLAS_NUM_THREADS=1 ./bench_conv [mnist_dir] [epochs=2] [batch=256] [n_images]
+ *   OPENBLAS_NUM_THREADS=2 ./bench_conv --shapes [batch=256]
  *
+ * --shapes: each GEMM of one training step alone, at 1 thread and at the process's
+ * thread count, to see which shapes use more than one core.
  * (n_images < 70000 trains on the first n only; time per image is what matters.)
  * The floor: the epoch's sgemm FLOPs (per conv/convT/dense layer and batch: forward, dW
  * and dX GEMMs at the im2col shapes core/nn_ops.c uses) divided by the cblas_sgemm rate
@@ -13,6 +16,7 @@
  * gap between the shapes' rate and that is the price of the small conv shapes.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "dc_blas.h"
 #include "nn_ae.h"
@@ -73,9 +77,36 @@ static double square_rate(void)
     return flops(&g, 1) / time_list(&g, 1, 3) / 1e9;
 }
 
+/* --shapes: per GEMM of one step, GFLOP/s at 1 thread and at T; then the whole step. */
+static int shapes(int batch)
+{
+    int T = openblas_get_num_threads();
+    gemm g[64];
+    int ng = step_gemms(g, NULL, batch, 0);
+    double s1 = 0, sT = 0;
+    printf("batch %d, executed GEMMs of one step; OpenBLAS core %s, threads 1 vs %d\n", batch,
+           openblas_get_corename(), T);
+    printf("%-4s %2s %2s %7s %6s %7s %9s %9s %7s\n", "gemm", "tA", "tB", "M", "N", "K",
+           "GF/s 1", "GF/s T", "speedup");
+    for (int i = 0; i < ng; i++) {
+        openblas_set_num_threads(1);
+        double t1 = time_list(&g[i], 1, 5);
+        openblas_set_num_threads(T);
+        double tT = time_list(&g[i], 1, 5);
+        double f = flops(&g[i], 1) / 1e9;
+        s1 += t1;
+        sT += tT;
+        printf("%-4s %2d %2d %7d %6d %7d %9.1f %9.1f %6.2fx\n", g[i].ta ? "dW" : g[i].tb ? "dX" : "fwd", g[i].ta,
+               g[i].tb, g[i].M, g[i].N, g[i].K, f / t1, f / tT, t1 / tT);
+    }
+    printf("step: %.2f ms at 1 thread, %.2f ms at %d: %.2fx\n", s1 * 1e3, sT * 1e3, T, s1 / sT);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     dc_blas_fix_coretype(argv); /* as the deepclust binary does */
+    if (argc > 1 && !strcmp(argv[1], "--shapes")) return shapes(argc > 2 ? atoi(argv[2]) : 256);
     int epochs = argc > 2 ? atoi(argv[2]) : 2, batch = argc > 3 ? atoi(argv[3]) : 256;
     int rc = 1;
     long N = 0;

@@ -313,8 +313,10 @@ static int build_ae(cluster_model *m, dc_err *err)
 }
 
 int cluster_fit_ex(cluster_model **out, const cluster_spec *spec, const dataset *ds,
-                   const cluster_fit_opts *o, dc_err *err)
+                   const cluster_fit_opts *opts, dc_err *err)
 {
+    static const cluster_fit_opts none = {0};
+    const cluster_fit_opts *o = opts ? opts : &none;
     cluster_spec rs = *spec;
     const cluster_spec *s = &rs;
     const void *ae_buf = o->ae_buf;

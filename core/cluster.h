@@ -134,6 +134,7 @@ typedef struct cluster_fit_opts {
     const atomic_int *stop;
 } cluster_fit_opts;
 
+/* opts NULL: all defaults (as cluster_fit with no callback). */
 int cluster_fit_ex(cluster_model **out, const cluster_spec *s, const struct dataset *ds,
                    const cluster_fit_opts *opts, dc_err *err);
 

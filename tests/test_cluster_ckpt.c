@@ -155,6 +155,15 @@ static void vae_case(const dataset *ds, int pretrain)
     }
     stop_event = 0;
     nck = 0;
+    /* NULL opts: the defaults, the same model */
+    CHECK_EQ_INT(cluster_fit_ex(&m, &s, ds, NULL, &e), 0);
+    if (m) {
+        float *q = predict_q(m, ds);
+        CHECK_MSG(memcmp(q, q_ref, sizeof(float) * ds->n * 3) == 0, "vae with NULL opts differs");
+        free(q);
+        cluster_model_free(m);
+        m = NULL;
+    }
     free(q_ref);
     cluster_model_free(ref);
 }

@@ -394,6 +394,19 @@ out:
     return rc;
 }
 
+int vae__optim_init(vae *v, dc_err *e)
+{
+    if (v->have_opt) return 0;
+    const vae_cfg *c = &v->cfg;
+    nn_optim_cfg oc = nn_optim_default(NN_OPT_ADAM);
+    oc.lr = c->lr;
+    int rc = nn_optim_init(&v->opt, &oc, v->np, e);
+    oc.lr = c->lr * c->muy_lr_mult;
+    if (rc == 0) rc = nn_optim_init(&v->opt_muy, &oc, (size_t)c->k * c->latent, e);
+    if (rc == 0) v->have_opt = 1;
+    return rc;
+}
+
 void vae_set_stop(vae *v, vae_stop_fn fn, void *ctx)
 {
     v->stop = fn;
@@ -420,7 +433,6 @@ int vae_train(vae *v, const float *x, size_t n, const int32_t *labels, vae_epoch
     int rc = 0;
     int *idx = NULL;
     int32_t *pred = NULL;
-    size_t KL = (size_t)c->k * c->latent;
     if (n < 1 || n > (size_t)2147483647) return dc_err_set(e, DC_EINVAL, "vae: n %zu out of range", n);
     if ((size_t)v->bd * (size_t)v->mb >= n)
         return dc_err_set(e, DC_EINVAL, "vae: the state's epoch stopped after %d batches, "
@@ -431,14 +443,7 @@ int vae_train(vae *v, const float *x, size_t n, const int32_t *labels, vae_epoch
         rc = dc_err_set(e, DC_ENOMEM, "vae: out of memory");
         goto out;
     }
-    if (!v->have_opt) {
-        nn_optim_cfg oc = nn_optim_default(NN_OPT_ADAM);
-        oc.lr = c->lr;
-        if ((rc = nn_optim_init(&v->opt, &oc, v->np, e))) goto out;
-        oc.lr = c->lr * c->muy_lr_mult;
-        if ((rc = nn_optim_init(&v->opt_muy, &oc, KL, e))) goto out;
-        v->have_opt = 1;
-    }
+    if ((rc = vae__optim_init(v, e))) goto out;
     double t0 = dc_now_s();
     size_t d = (size_t)c->d;
     int ep0 = v->resume_ep;

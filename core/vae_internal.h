@@ -39,4 +39,7 @@ struct vae {
     double *muy, *dmuy;                         /* (K, L) */
 };
 
+/* Both Adam optimizers (lr, and lr * muy_lr_mult for mu_y), once: 0 or DC_ENOMEM. */
+int vae__optim_init(vae *v, dc_err *e);
+
 #endif

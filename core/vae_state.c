@@ -73,15 +73,8 @@ int vae_state_load(vae *v, const void *buf, size_t len, dc_err *e)
     if (v2) memcpy(pos, r + VST1_HEAD, 8);
     if (pos[0] > INT32_MAX || (pos[0] && u[1] >= (uint32_t)c->epochs))
         return dc_err_set(e, DC_EINVAL, "vae state: epoch position out of range");
-    if (!v->have_opt) {
-        nn_optim_cfg oc = nn_optim_default(NN_OPT_ADAM);
-        oc.lr = c->lr;
-        int rc = nn_optim_init(&v->opt, &oc, v->np, e);
-        oc.lr = c->lr * c->muy_lr_mult;
-        if (rc == 0) rc = nn_optim_init(&v->opt_muy, &oc, KL, e);
-        if (rc) return rc;
-        v->have_opt = 1;
-    }
+    int rc = vae__optim_init(v, e);
+    if (rc) return rc;
     v->ep_done = v->resume_ep = (int)u[1];
     v->muy_init = (int)u[2];
     v->r.has_spare = (int)u[3];

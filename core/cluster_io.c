@@ -108,13 +108,17 @@ int cluster_model_load(cluster_model **out, const void *buf, size_t len, dc_err 
     memcpy(&al, p + 12 + sizeof v, 8);
     size_t mu_bytes = (size_t)m->k * m->e * sizeof(float);
     if (m->k < 1 || m->e < 1 || m->d < 1 || m->spec.method < 0 || m->spec.method >= CM_COUNT ||
+        m->spec.batch < 1 || m->spec.batch > 65536 ||
         al > len || head + al + mu_bytes + 8 != len) {
         rc = dc_err_set(err, DC_EFORMAT, "model header is inconsistent with its size (%zu bytes)", len);
         goto out;
     }
     if (al && m->spec.method == CM_VAE) {
         if ((rc = vae_load(&m->vae, p + head, (size_t)al, err)) < 0) goto out;
-    } else if (al && (rc = nn_ae_load(&m->ae, p + head, (size_t)al, 256, err)) < 0) {
+    } else if (al && (rc = nn_ae_load(&m->ae, p + head, (size_t)al, m->spec.batch, err)) < 0) {
+        /* the training batch: predictions then run in the same slices as the fitted
+         * model's, and some OpenBLAS kernels (Haswell, Zen) round a row differently
+         * with the number of rows of its GEMM */
         goto out;
     }
     if (!(m->mu = malloc(mu_bytes))) {

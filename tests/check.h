@@ -3,6 +3,12 @@
  * the exit status. Use inside main():
  *
  *   CHECK(x > 0);  CHECK_EQ_INT(a, b);  CHECK_NEAR(a, b, tol);  return CHECK_DONE();
+ *
+ * A learned quality (an ACC, a loss ratio) is checked with CHECK_MIN / CHECK_MAX, which
+ * always print one "quality:" line with the figure and its bound, so that the margins
+ * can be collected under every OpenBLAS kernel (tests/kernel_sweep.sh):
+ *
+ *   CHECK_MIN(acc, 0.95, "dec ACC on 4 blobs");
  */
 #ifndef DC_CHECK_H
 #define DC_CHECK_H
@@ -51,6 +57,32 @@ static int check_pass_, check_fail_;
             check_fail_++;                                                           \
             fprintf(stderr, "%s:%d: %s ~ %s: expected %.9g, got %.9g (tol %g)\n",    \
                     __FILE__, __LINE__, #a, #b, b_, a_, (double)(tol));              \
+        }                                                                            \
+    } while (0)
+
+/* v >= lo (NaN fails); prints "quality: <what> <v> (min <lo>) file:line" either way. */
+#define CHECK_MIN(v, lo, what)                                                       \
+    do {                                                                             \
+        double v_ = (double)(v), lo_ = (double)(lo);                                 \
+        printf("quality: %s %.4f (min %.4f) %s:%d\n", what, v_, lo_, __FILE__, __LINE__); \
+        if (v_ >= lo_) check_pass_++;                                                \
+        else {                                                                       \
+            check_fail_++;                                                           \
+            fprintf(stderr, "%s:%d: %s: expected >= %.4f, got %.4f\n", __FILE__,     \
+                    __LINE__, what, lo_, v_);                                        \
+        }                                                                            \
+    } while (0)
+
+/* v <= hi (NaN fails); prints "quality: <what> <v> (max <hi>) file:line" either way. */
+#define CHECK_MAX(v, hi, what)                                                       \
+    do {                                                                             \
+        double v_ = (double)(v), hi_ = (double)(hi);                                 \
+        printf("quality: %s %.4f (max %.4f) %s:%d\n", what, v_, hi_, __FILE__, __LINE__); \
+        if (v_ <= hi_) check_pass_++;                                                \
+        else {                                                                       \
+            check_fail_++;                                                           \
+            fprintf(stderr, "%s:%d: %s: expected <= %.4f, got %.4f\n", __FILE__,     \
+                    __LINE__, what, hi_, v_);                                        \
         }                                                                            \
     } while (0)
 

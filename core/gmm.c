@@ -134,42 +134,129 @@ static int factor_fit(gmm_model *m, int j, dc_err *e)
     return dc_err_set(e, DC_ENUMERIC, "gmm: covariance of component %d stays singular or non-finite", j);
 }
 
-/* cst (k): log w_j - 0.5 d ln 2pi - sum_t ln L_j[t][t], the constant part of log w_j N_j. */
-static void model_consts(const gmm_model *m, double *cst)
+/* What the E-step needs from a model, recomputed at the start of every pass. */
+typedef struct gm_pre {
+    double *cst; /* (k) log w_j - 0.5 d ln 2pi - sum_t ln L_j[t][t], the constant of ln w_j N_j */
+    double *c;   /* (d) centre subtracted from every row first: sum_j w_j mu_j */
+    double *W;   /* (d, k d) row-major; columns j d .. j d + d - 1 hold U_j = L_j^-T (upper) */
+    double *b;   /* (k d) b_j = (mu_j - c) U_j */
+    double *V;   /* (d, d) scratch */
+    const double *means; /* (k, d) the model's, borrowed */
+    int centred; /* 1: centre rows on each mu_j and multiply by U_j alone (b unused), see
+                    pre_compute */
+} gm_pre;
+
+static void pre_free(gm_pre *p)
 {
-    int d = m->d;
-    size_t dd = (size_t)d * d;
-    for (int j = 0; j < m->k; j++) {
-        const double *L = m->chol + j * dd;
-        double s = 0;
-        for (int t = 0; t < d; t++) s += log(L[(size_t)t * d + t]);
-        cst[j] = log(m->weights[j]) - 0.5 * d * LN_2PI - s;
+    free(p->cst);
+    free(p->c);
+    free(p->W);
+    free(p->b);
+    free(p->V);
+}
+
+static int pre_alloc(gm_pre *p, int k, int d)
+{
+    size_t kd = (size_t)k * d;
+    p->cst = malloc((size_t)k * sizeof *p->cst);
+    p->c = malloc((size_t)d * sizeof *p->c);
+    p->W = malloc(kd * d * sizeof *p->W);
+    p->b = malloc(kd * sizeof *p->b);
+    p->V = malloc((size_t)d * d * sizeof *p->V);
+    return p->cst && p->c && p->W && p->b && p->V ? 0 : -1;
+}
+
+/* Fills p from model m: V = L_j^-1 by forward substitution (double), U_j = V^T. */
+static void pre_compute(gm_pre *p, const gmm_model *m)
+{
+    int d = m->d, k = m->k;
+    size_t dd = (size_t)d * d, kd = (size_t)k * d;
+    p->centred = 0;
+    p->means = m->means;
+    for (int t = 0; t < d; t++) p->c[t] = 0;
+    for (int j = 0; j < k; j++)
+        for (int t = 0; t < d; t++) p->c[t] += m->weights[j] * m->means[(size_t)j * d + t];
+    for (int j = 0; j < k; j++) {
+        const double *L = m->chol + j * dd, *mu = m->means + (size_t)j * d;
+        double *V = p->V, ld = 0;
+        for (int t = 0; t < d; t++) ld += log(L[(size_t)t * d + t]);
+        p->cst[j] = log(m->weights[j]) - 0.5 * d * LN_2PI - ld;
+        /* column s of V solves L v = e_s; V is lower triangular */
+        for (int s = 0; s < d; s++)
+            for (int a = 0; a < d; a++) {
+                double v = a == s ? 1 : 0;
+                if (a < s) {
+                    V[(size_t)a * d + s] = 0;
+                    continue;
+                }
+                for (int t = s; t < a; t++) v -= L[(size_t)a * d + t] * V[(size_t)t * d + s];
+                V[(size_t)a * d + s] = v / L[(size_t)a * d + a];
+            }
+        /* W[t][j d + s] = U_j[t][s] = V[s][t] */
+        for (int t = 0; t < d; t++)
+            for (int s = 0; s < d; s++) p->W[(size_t)t * kd + (size_t)j * d + s] = V[(size_t)s * d + t];
+        double dist = 0, un = 0;
+        for (int s = 0; s < d; s++) {
+            double v = 0;
+            for (int t = 0; t <= s; t++) {
+                v += (mu[t] - p->c[t]) * V[(size_t)s * d + t];
+                un += V[(size_t)s * d + t] * V[(size_t)s * d + t];
+            }
+            p->b[(size_t)j * d + s] = v;
+            dist += (mu[s] - p->c[s]) * (mu[s] - p->c[s]);
+        }
+        /* (x - c) U_j - b_j loses about DBL_EPSILON |mu_j - c| ||U_j|| to cancellation
+         * for the points near mu_j (whose y is O(1)); beyond 1e-9, use the centred path */
+        if (DBL_EPSILON * sqrt(dist * un) > 1e-9) p->centred = 1;
     }
 }
 
-/* E-step kernel. lp (m, k) out: lp[i][j] = log w_j + log N(x_i | mu_j, Sigma_j) for the
- * rows Xb (m, d); y = (x - mu_j) L_j^-T by one triangular solve over the block (dtrsm),
- * then ||y||^2 = (x - mu_j)^T Sigma_j^-1 (x - mu_j). xc (m, d) scratch. */
-static void block_logprob(const gmm_model *md, const double *cst, const float *Xb, int m,
-                          double *xc, double *lp)
+/* E-step kernel. lp (m, k) out: lp[i][j] = ln w_j + ln N(x_i | mu_j, Sigma_j) for the rows
+ * Xb (m, d). One GEMM for all components: Y = (X - c) [U_1 .. U_k] (m, k d), then
+ * y_ij = Y_ij - b_j = (x_i - mu_j) L_j^-T and ||y_ij||^2 = (x_i - mu_j)^T Sigma_j^-1
+ * (x_i - mu_j). xd (m, d) and Y (m, k d) scratch. Centring on c first keeps the
+ * subtraction of b free of cancellation when the data sit far from the origin; when a
+ * component is far from c relative to its spread (p->centred), each component gets its
+ * own centring and GEMM instead (k GEMMs of (m, d) x (d, d)). */
+static void block_logprob(const gm_pre *p, int k, int d, const float *Xb, int m, double *xd,
+                          double *Y, double *lp)
 {
-    int d = md->d, k = md->k;
-    size_t dd = (size_t)d * d;
-    for (int j = 0; j < k; j++) {
-        const double *mu = md->means + (size_t)j * d;
+    size_t kd = (size_t)k * d;
+    if (!p->centred) {
         for (int i = 0; i < m; i++)
-            for (int t = 0; t < d; t++) xc[(size_t)i * d + t] = (double)Xb[(size_t)i * d + t] - mu[t];
-        /* solve Y L^T = Xc for Y, in place */
-        cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, m, d, 1.0,
-                    md->chol + j * dd, d, xc, d);
-        for (int i = 0; i < m; i++) {
-            const double *y = xc + (size_t)i * d;
+            for (int t = 0; t < d; t++) xd[(size_t)i * d + t] = (double)Xb[(size_t)i * d + t] - p->c[t];
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, (int)kd, d, 1.0, xd, d, p->W, (int)kd,
+                    0.0, Y, (int)kd);
+    } else {
+        /* components far apart relative to their spread: Y_j = (X - mu_j) U_j */
+        for (int j = 0; j < k; j++) {
+            const double *mu = p->means + (size_t)j * d;
+            for (int i = 0; i < m; i++)
+                for (int t = 0; t < d; t++) xd[(size_t)i * d + t] = (double)Xb[(size_t)i * d + t] - mu[t];
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, d, d, 1.0, xd, d, p->W + (size_t)j * d,
+                        (int)kd, 0.0, Y + (size_t)j * d, (int)kd);
+        }
+    }
+    for (int i = 0; i < m; i++) {
+        const double *y = Y + (size_t)i * kd;
+        for (int j = 0; j < k; j++) {
+            const double *yj = y + (size_t)j * d, *bj = p->b + (size_t)j * d;
             double s = 0;
-            for (int t = 0; t < d; t++) s += y[t] * y[t];
-            lp[(size_t)i * k + j] = cst[j] - 0.5 * s;
+            if (p->centred)
+                for (int t = 0; t < d; t++) s += yj[t] * yj[t];
+            else
+                for (int t = 0; t < d; t++) {
+                    double v = yj[t] - bj[t];
+                    s += v * v;
+                }
+            lp[(size_t)i * k + j] = p->cst[j] - 0.5 * s;
         }
     }
 }
+
+/* exp(t) for t below this is under 1e-304 relative to the row's largest term: taken as 0
+ * (libm's underflow path to denormals costs more than the rest of the E-step). */
+#define EXP_CUT (-700.0)
 
 /* Turns lp (m, k) into responsibilities in place by log-sum-exp; labels (m) out,
  * optional: argmax (ties: lowest j). Returns the sum over rows of log p(x_i). */
@@ -186,9 +273,13 @@ static double block_normalize(double *lp, int m, int k, int *labels)
                 am = j;
             }
         double s = 0;
-        for (int j = 0; j < k; j++) s += exp(r[j] - mx);
-        double lse = mx + log(s);
-        for (int j = 0; j < k; j++) r[j] = exp(r[j] - lse);
+        for (int j = 0; j < k; j++) {
+            double t = r[j] - mx;
+            r[j] = t > EXP_CUT ? exp(t) : 0;
+            s += r[j];
+        }
+        double lse = mx + log(s), inv = 1 / s;
+        for (int j = 0; j < k; j++) r[j] *= inv;
         if (labels) labels[i] = am;
         tot += lse;
     }
@@ -201,7 +292,8 @@ enum { OP_STATS, OP_SCORE, OP_OUTPUT };
 typedef struct gm_part {
     struct gm_ws *w;
     size_t r0, r1;
-    double *xc; /* (B, d) centred / solved rows */
+    double *xc; /* (B, d) centred rows (E-step), then packed weighted rows (stats) */
+    double *Y;  /* (B, k d) E-step GEMM output */
     double *lp; /* (B, k) log joint densities, then responsibilities */
     double *nk; /* (k) sum_i q_ij */
     double *s1; /* (k, d) sum_i q_ij (x_i - mu_j) */
@@ -216,7 +308,7 @@ typedef struct gm_ws {
     int d, k, B, T;
     gm_part *parts;       /* (T) */
     const gmm_model *m;   /* model of the current pass */
-    double *cst;          /* (k) model_consts of m */
+    gm_pre pre;           /* E-step constants of m */
     double *vec;          /* (d) M-step scratch */
     int op;
     double *resp;         /* OP_OUTPUT: (n, k) out, optional */
@@ -228,14 +320,27 @@ static void ws_free(gm_ws *w)
     if (w->parts)
         for (int t = 0; t < w->T; t++) {
             free(w->parts[t].xc);
+            free(w->parts[t].Y);
             free(w->parts[t].lp);
             free(w->parts[t].nk);
             free(w->parts[t].s1);
             free(w->parts[t].s2);
         }
     free(w->parts);
-    free(w->cst);
+    pre_free(&w->pre);
     free(w->vec);
+}
+
+/* Rows per block: B, at most n, and lowered so that a block's (rows, k d) GEMM output
+ * stays within 2 MB (at least 16 rows). */
+static int block_rows_eff(int B, size_t n, int k, int d)
+{
+    size_t cap = ((size_t)1 << 18) / ((size_t)k * d);
+    if (cap < 16) cap = 16;
+    size_t b = (size_t)B;
+    if (b > cap) b = cap;
+    if (b > n) b = n;
+    return (int)b;
 }
 
 /* Allocates the workspace for T parts over n rows in blocks of B (stats: with the sums). */
@@ -246,12 +351,11 @@ static int ws_init(gm_ws *w, const float *X, size_t n, int d, int k, int B, int 
     w->n = n;
     w->d = d;
     w->k = k;
-    w->B = (size_t)B < n ? B : (int)n;
+    w->B = block_rows_eff(B, n, k, d);
     w->T = (size_t)T < n ? T : (int)n;
     w->parts = calloc((size_t)w->T, sizeof *w->parts);
-    w->cst = malloc((size_t)k * sizeof *w->cst);
     w->vec = malloc((size_t)d * sizeof *w->vec);
-    if (!w->parts || !w->cst || !w->vec) return -1;
+    if (!w->parts || !w->vec || pre_alloc(&w->pre, k, d)) return -1;
     size_t kd = (size_t)k * d, kdd = kd * d;
     for (int t = 0; t < w->T; t++) {
         gm_part *pt = &w->parts[t];
@@ -259,8 +363,9 @@ static int ws_init(gm_ws *w, const float *X, size_t n, int d, int k, int B, int 
         pt->r0 = n * t / w->T;
         pt->r1 = n * (t + 1) / w->T;
         pt->xc = malloc((size_t)w->B * d * sizeof *pt->xc);
+        pt->Y = malloc((size_t)w->B * kd * sizeof *pt->Y);
         pt->lp = malloc((size_t)w->B * k * sizeof *pt->lp);
-        if (!pt->xc || !pt->lp) return -1;
+        if (!pt->xc || !pt->Y || !pt->lp) return -1;
         if (!stats) continue;
         pt->nk = malloc((size_t)k * sizeof *pt->nk);
         pt->s1 = malloc(kd * sizeof *pt->s1);
@@ -271,7 +376,8 @@ static int ws_init(gm_ws *w, const float *X, size_t n, int d, int k, int B, int 
 }
 
 /* Adds block rows Xb (m, d) with responsibilities q (m, k) to the part's sums, centred
- * on the current means (the shift keeps the covariance free of cancellation). */
+ * on the current means (the shift keeps the covariance free of cancellation). Rows with
+ * q_ij = 0 are skipped, so separated clusters cost one syrk row per point, not k. */
 static void block_stats(gm_part *pt, const float *Xb, int m, const double *q)
 {
     const gmm_model *md = pt->w->m;
@@ -280,12 +386,12 @@ static void block_stats(gm_part *pt, const float *Xb, int m, const double *q)
     for (int j = 0; j < k; j++) {
         const double *mu = md->means + (size_t)j * d;
         double *s1 = pt->s1 + (size_t)j * d, nk = 0;
-        int any = 0;
+        int mj = 0; /* rows with q_ij > 0, packed into xc */
         for (int i = 0; i < m; i++) {
-            double qi = q[(size_t)i * k + j], sq = sqrt(qi);
-            double *z = pt->xc + (size_t)i * d;
+            double qi = q[(size_t)i * k + j];
+            if (!(qi > 0)) continue;
+            double sq = sqrt(qi), *z = pt->xc + (size_t)mj++ * d;
             nk += qi;
-            any |= qi > 0;
             for (int t = 0; t < d; t++) {
                 double c = (double)Xb[(size_t)i * d + t] - mu[t];
                 s1[t] += qi * c;
@@ -294,8 +400,8 @@ static void block_stats(gm_part *pt, const float *Xb, int m, const double *q)
         }
         pt->nk[j] += nk;
         /* S += Z^T Z, Z = sqrt(q) (x - mu): upper triangle */
-        if (any)
-            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, m, 1.0, pt->xc, d, 1.0,
+        if (mj)
+            cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, mj, 1.0, pt->xc, d, 1.0,
                         pt->s2 + j * dd, d);
     }
 }
@@ -317,7 +423,7 @@ static void *part_run(void *arg)
         const float *Xb = w->X + r0 * d;
         double *lp = pt->lp;
         if (w->op == OP_OUTPUT && w->resp) lp = w->resp + r0 * k;
-        block_logprob(w->m, w->cst, Xb, m, pt->xc, lp);
+        block_logprob(&w->pre, k, d, Xb, m, pt->xc, pt->Y, lp);
         pt->ll += block_normalize(lp, m, k, w->op == OP_OUTPUT && w->labels ? w->labels + r0 : NULL);
         if (w->op == OP_STATS) block_stats(pt, Xb, m, lp);
     }
@@ -333,7 +439,7 @@ static double run_pass(gm_ws *w, const gmm_model *m, int op)
     int started[256] = {0};
     w->m = m;
     w->op = op;
-    model_consts(m, w->cst);
+    pre_compute(&w->pre, m);
     for (int t = 1; t < w->T; t++)
         started[t] = pthread_create(&th[t], NULL, part_run, &w->parts[t]) == 0;
     part_run(&w->parts[0]);

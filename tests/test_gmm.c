@@ -259,6 +259,34 @@ static void compare_sk(const fixture *fx, const gmm_result *r, const sk_fit *s, 
     CHECK_MSG(acc >= 0.998, "%s: labels agree with scikit-learn's on %.4f of points, expected >= 0.998", name, acc);
 }
 
+/* gmm_predict (the fit's E-step) against gmm_predict_naive on model m and X (n, d):
+ * responsibilities within tol_q, mean log-likelihood within tol_ll relative, same labels. */
+static void check_naive(const gmm_model *m, const float *X, size_t n, double tol_q, double tol_ll,
+                        const char *what)
+{
+    int k = m->k;
+    double *q1 = malloc(n * k * sizeof *q1), *q2 = malloc(n * k * sizeof *q2), ll1 = 0, ll2 = 0;
+    int *l1 = malloc(n * sizeof *l1), *l2 = malloc(n * sizeof *l2);
+    dc_err e = {0};
+    int rc1 = gmm_predict(m, X, n, q1, l1, &ll1, &e), rc2 = gmm_predict_naive(m, X, n, q2, l2, &ll2, &e);
+    CHECK_MSG(rc1 == 0 && rc2 == 0, "%s: predict rc %d, naive rc %d (%s)", what, rc1, rc2, e.msg);
+    if (rc1 == 0 && rc2 == 0) {
+        double dq = 0;
+        size_t dl = 0;
+        for (size_t i = 0; i < n * k; i++) dq = fmax(dq, fabs(q1[i] - q2[i]));
+        for (size_t i = 0; i < n; i++) dl += l1[i] != l2[i];
+        printf("%s: fast vs naive E-step max |dq| %.3g, loglik %.15g vs %.15g\n", what, dq, ll1, ll2);
+        CHECK_MSG(dq <= tol_q, "%s: fast vs naive responsibilities differ by %g (tol %g)", what, dq, tol_q);
+        CHECK_MSG(fabs(ll1 - ll2) <= tol_ll * fabs(ll2), "%s: fast loglik %.15g, naive %.15g (tol %g relative)",
+                  what, ll1, ll2, tol_ll);
+        CHECK_MSG(dl == 0, "%s: %zu labels differ between fast and naive", what, dl);
+    }
+    free(q1);
+    free(q2);
+    free(l1);
+    free(l2);
+}
+
 /* ---- tests ---- */
 
 static void test_sklearn_fixture(const fixture *fx)
@@ -503,6 +531,7 @@ static void test_degenerate(void)
         printf("duplicates: cov[0][0] %.3g, loglik %.6f (expected %.6f)\n", r.model.covs[0], r.loglik, want);
         CHECK_NEAR(r.model.covs[0], 1e-6, 1e-12);
         CHECK_NEAR(r.loglik, want, 1e-6);
+        check_naive(&r.model, X, n, 1e-9, 1e-9, "duplicates");
         gmm_result_free(&r);
     }
     /* k = 4 on the same 3 locations: two components share one; still finite */
@@ -518,7 +547,7 @@ static void test_degenerate(void)
     rng g;
     rng_seed(&g, 4);
     for (size_t i = 0; i < n; i++) {
-        double s = i < n / 2 ? rng_normal(&g) + (i % 2) * 6 : (double)((i % 4) - 2);
+        double s = i < n / 2 ? rng_normal(&g) + (double)(i % 2) * 6 : (double)((int)(i % 4) - 2);
         for (int t = 0; t < d; t++) X[i * d + t] = (float)(s * (t + 1) - t);
     }
     rc = gmm_fit(X, n, d, 3, &o, &r, &e);
@@ -529,6 +558,7 @@ static void test_degenerate(void)
                   "rank 1: non-finite output");
         check_resp(r.resp, r.labels, n, 3, "rank 1");
         printf("rank 1: loglik %.4f, %d iterations\n", r.loglik, r.n_iter);
+        check_naive(&r.model, X, n, 1e-7, 1e-9, "rank 1"); /* cond ~1e9: both lose ~cond eps */
         gmm_result_free(&r);
     }
 
@@ -583,10 +613,45 @@ static void test_degenerate(void)
         CHECK_NEAR(acc, 1.0, 0);
         CHECK_EQ_INT(r.best_init, 0);
         check_monotone(rec, 1, "dead component");
+        check_naive(&r.model, X, n, 1e-10, 1e-10, "dead component");
         gmm_result_free(&r);
     }
     free(rec);
     gmm_model_free(&init);
+    free(X);
+    free(truth);
+}
+
+/* Clusters far apart relative to their spread (a duplicate point at 1e12, unit blobs at
+ * 0 and 20): the E-step must not lose the near points to cancellation. */
+static void test_far_apart(void)
+{
+    size_t n = 300;
+    int d = 3, *truth = malloc(n * sizeof *truth);
+    float *X = malloc(n * d * sizeof *X);
+    rng g;
+    rng_seed(&g, 21);
+    for (size_t i = 0; i < n; i++) {
+        truth[i] = (int)(i % 3);
+        for (int t = 0; t < d; t++)
+            X[i * d + t] = truth[i] == 2 ? 1e12f : (float)(truth[i] * 20 + rng_normal(&g));
+    }
+    gmm_opts o;
+    gmm_opts_default(&o);
+    o.n_init = 2;
+    gmm_result r;
+    dc_err e = {0};
+    int rc = gmm_fit(X, n, d, 3, &o, &r, &e);
+    CHECK_MSG(rc == 0, "far apart: rc %d (%s)", rc, e.msg);
+    if (rc == 0) {
+        double acc = 0;
+        metrics_acc(r.labels, truth, n, &acc, NULL);
+        printf("far apart: ACC %.4f, loglik %.6f, %d iterations\n", acc, r.loglik, r.n_iter);
+        CHECK_NEAR(acc, 1.0, 0);
+        CHECK(all_finite(r.model.buf, gmm_model_saved_len(3, d) - 4) && isfinite(r.loglik));
+        check_naive(&r.model, X, n, 1e-9, 1e-9, "far apart");
+        gmm_result_free(&r);
+    }
     free(X);
     free(truth);
 }
@@ -776,5 +841,6 @@ int main(void)
     }
     test_blobs_10d();
     test_degenerate();
+    test_far_apart();
     return CHECK_DONE();
 }

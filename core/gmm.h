@@ -9,9 +9,14 @@
  * Each of n_init runs starts from one k-means++ run (kmeans_fit, n_init 1, seed drawn
  * from opts.seed), whose hard labels give the first M-step (weights, means, covariances
  * of the k groups). Then EM: the E-step computes log w_j + log N(x_i | mu_j, Sigma_j)
- * through each component's Cholesky factor L_j (Sigma_j = L_j L_j^T; one triangular
- * solve per block of rows, cblas_dtrsm) and responsibilities by log-sum-exp; the M-step
- * adds reg_covar to every covariance's diagonal, so none goes singular. A run stops when
+ * through each component's Cholesky factor L_j (Sigma_j = L_j L_j^T): y = (x - mu_j) L_j^-T,
+ * for a block of rows and all components at once as one GEMM (rows, d) x (d, k d) with
+ * the inverse factors (n d^2 k multiply-adds per pass), and responsibilities by
+ * log-sum-exp. The M-step accumulates the covariances centred on the previous means
+ * (one pass over X per iteration, no cancellation) and adds reg_covar to every
+ * covariance's diagonal, so none goes singular; should one still not factor in double
+ * (reg_covar 0, or below rounding at the data's scale), jitter of 1e-10 trace/d, x100
+ * up to 6 times, is added to it before giving up with DC_ENUMERIC. A run stops when
  * the mean log-likelihood per sample changes by less than tol between iterations
  * (scikit-learn's test, |change| < tol) or after max_iter iterations. The run whose
  * final model has the highest mean log-likelihood on X wins (scikit-learn compares the
@@ -68,7 +73,8 @@ typedef struct gmm_opts {
     double reg_covar;         /* added to each covariance's diagonal (default 1e-6), >= 0 */
     uint64_t seed;            /* rng seed (default 0) */
     int n_threads;            /* threads for the passes over X, 1..256 (default 1) */
-    int block_rows;           /* rows per block in a pass (default 1024) */
+    int block_rows;           /* rows per block in a pass (default 1024; lowered so that a
+                                 block's (rows, k d) GEMM output stays within 2 MB) */
     const struct gmm_model *init; /* optional borrowed starting model (same k and d):
                                      one run from it, n_init and k-means ignored (NULL) */
     gmm_progress_fn progress; /* optional (NULL) */
@@ -121,7 +127,9 @@ int gmm_model_factor(gmm_model *m, dc_err *e);
 
 /* For new samples X (n, d): resp (n, k) out, optional: responsibilities; labels (n) out,
  * optional: argmax; loglik out, optional: mean log-likelihood per sample (n >= 1).
- * The same blocked Cholesky path as the fit's E-step. DC_ENUMERIC for NaN/Inf in X. */
+ * The same code as the fit's E-step (one thread, blocks of 1024 rows): on the training
+ * data with n_threads 1 and the default block_rows it gives the fit's resp and labels
+ * bit for bit. DC_ENUMERIC for NaN/Inf in X. */
 int gmm_predict(const gmm_model *m, const float *X, size_t n, double *resp, int *labels,
                 double *loglik, dc_err *e);
 

@@ -309,6 +309,15 @@ static void test_sklearn_fixture(const fixture *fx)
         CHECK(r.n_iter >= 1 && r.n_iter <= o.max_iter);
         CHECK(r.best_init >= 0 && r.best_init < o.n_init);
         check_monotone(rec, o.n_init, "fixture default");
+        /* the stop rule: the winning run stopped at the first change below tol */
+        const double *ll = rec->ll[r.best_init];
+        int it = rec->iters[r.best_init];
+        CHECK_EQ_INT(it, r.n_iter);
+        CHECK_MSG(it >= 2 && fabs(ll[it - 1] - ll[it - 2]) < o.tol, "last change %g, tol %g",
+                  it >= 2 ? ll[it - 1] - ll[it - 2] : NAN, o.tol);
+        for (int t = 1; t + 1 < it; t++)
+            CHECK_MSG(fabs(ll[t] - ll[t - 1]) >= o.tol, "run went on after a change of %g < tol", ll[t] - ll[t - 1]);
+        CHECK(ll[it - 1] == r.lower_bound);
         CHECK_EQ_INT(rec->calls, rec->iters[0] + rec->iters[1] + rec->iters[2] + rec->iters[3] + rec->iters[4]);
         check_resp(r.resp, r.labels, fx->n, fx->k, "fixture fit");
         double ws = 0;
@@ -366,6 +375,23 @@ static void test_monotone_and_threads(const fixture *fx)
     CHECK_EQ_INT(a.converged, 0);
     CHECK_EQ_INT(a.n_iter, 80);
     check_resp(a.resp, a.labels, fx->n, 6, "k = 6");
+
+    /* best of n_init: run 0 of this fit is the single run of n_init 1 with the same seed
+     * (the first seed drawn), so keeping the best can only do as well or better */
+    printf("k = 6: last E-step loglik of each run:");
+    for (int i = 0; i < o.n_init; i++) printf(" %.6f", rec->ll[i][rec->iters[i] - 1]);
+    printf("; kept run %d, final loglik %.6f\n", a.best_init, a.loglik);
+    for (int i = 0; i < o.n_init; i++)
+        CHECK_MSG(a.loglik >= rec->ll[i][rec->iters[i] - 1], "kept loglik %.9f below run %d's %.9f", a.loglik, i,
+                  rec->ll[i][rec->iters[i] - 1]);
+    o.n_init = 1;
+    o.progress = NULL;
+    CHECK_EQ_INT(gmm_fit(fx->X, fx->n, fx->d, 6, &o, &b, &e), 0);
+    CHECK_MSG(b.loglik <= a.loglik && (a.best_init != 0 || b.loglik == a.loglik),
+              "n_init 1: loglik %.12f; n_init 3: %.12f (run %d kept)", b.loglik, a.loglik, a.best_init);
+    CHECK_NEAR(b.lower_bound, rec->ll[0][rec->iters[0] - 1], 0);
+    gmm_result_free(&b);
+    o.n_init = 3;
 
     /* two threads: bit-reproducible, and the same fit as one thread up to rounding */
     o.n_threads = 2;

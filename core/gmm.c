@@ -605,7 +605,12 @@ int gmm_fit(const float *X, size_t n, int d, int k, const gmm_opts *o, gmm_resul
     for (int run = 0; run < runs; run++) {
         if (o->init) {
             memcpy(cur.buf, o->init->buf, model_len(k, d) * sizeof *cur.buf);
-            if ((rc = gmm_model_factor(&cur, e))) goto out;
+            for (int j = 0; j < k && !rc; j++)
+                if (!(cur.weights[j] > 0) || !isfinite(cur.weights[j]))
+                    rc = dc_err_set(e, DC_EINVAL, "gmm: init model: weight %d is not positive and finite", j);
+            if (!rc && gmm_model_factor(&cur, NULL))
+                rc = dc_err_set(e, DC_EINVAL, "gmm: init model: a covariance is not positive definite");
+            if (rc) goto out;
         } else {
             kmeans_opts ko;
             kmeans_opts_default(&ko);

@@ -75,8 +75,10 @@ typedef struct gmm_opts {
     int n_threads;            /* threads for the passes over X, 1..256 (default 1) */
     int block_rows;           /* rows per block in a pass (default 1024; lowered so that a
                                  block's (rows, k d) GEMM output stays within 2 MB) */
-    const struct gmm_model *init; /* optional borrowed starting model (same k and d):
-                                     one run from it, n_init and k-means ignored (NULL) */
+    const struct gmm_model *init; /* optional borrowed starting model (same k and d,
+                                     positive weights, covs positive definite; chol is
+                                     recomputed): one run from it, n_init and k-means
+                                     ignored (NULL) */
     gmm_progress_fn progress; /* optional (NULL) */
     void *progress_user;
 } gmm_opts;

@@ -682,6 +682,88 @@ static void test_far_apart(void)
     free(truth);
 }
 
+/* One EM iteration from a given model (init, max_iter 1) against a naive M-step written
+ * here: responsibilities from gmm_predict_naive, then weights, means and covariances by
+ * their two-pass formulas in double. Checks the fit's sufficient statistics (shifted
+ * sums, syrk, rows with q = 0 skipped, reduction over threads and blocks). */
+static void test_mstep_naive(const fixture *fx)
+{
+    int k = fx->k, d = fx->d;
+    size_t n = fx->n, dd = (size_t)d * d;
+    gmm_model init;
+    dc_err e = {0};
+    CHECK_EQ_INT(gmm_model_alloc(&init, k, d, &e), 0);
+    const sk_fit *s = &fx->fit[0];
+    for (int j = 0; j < k; j++) {
+        init.weights[j] = 1.0 / k;
+        for (int t = 0; t < d; t++) init.means[j * d + t] = s->means[j * d + t] + 0.4 * (t % 2 ? 1 : -1);
+        for (size_t t = 0; t < dd; t++) init.covs[j * dd + t] = 1.7 * s->covs[j * dd + t];
+    }
+    double *q = malloc(n * k * sizeof *q), *mu = calloc((size_t)k * d, sizeof *mu);
+    double *cov = calloc((size_t)k * dd, sizeof *cov), nk[64] = {0}, reg = 1e-6;
+    CHECK_EQ_INT(gmm_predict_naive(&init, fx->X, n, q, NULL, NULL, &e), 0);
+    for (size_t i = 0; i < n; i++)
+        for (int j = 0; j < k; j++) {
+            nk[j] += q[i * k + j];
+            for (int t = 0; t < d; t++) mu[j * d + t] += q[i * k + j] * fx->X[i * d + t];
+        }
+    for (int j = 0; j < k; j++)
+        for (int t = 0; t < d; t++) mu[j * d + t] /= nk[j];
+    for (size_t i = 0; i < n; i++)
+        for (int j = 0; j < k; j++)
+            for (int a = 0; a < d; a++)
+                for (int b = 0; b < d; b++)
+                    cov[j * dd + a * d + b] += q[i * k + j] * (fx->X[i * d + a] - mu[j * d + a]) *
+                                               (fx->X[i * d + b] - mu[j * d + b]);
+    for (int j = 0; j < k; j++)
+        for (int a = 0; a < d; a++) {
+            for (int b = 0; b < d; b++) cov[j * dd + a * d + b] /= nk[j];
+            cov[j * dd + a * d + a] += reg;
+        }
+    int threads[2] = {1, 2}, blocks[2] = {1024, 37};
+    for (int v = 0; v < 2; v++) {
+        gmm_opts o;
+        gmm_opts_default(&o);
+        o.init = &init;
+        o.max_iter = 1;
+        o.reg_covar = reg;
+        o.n_threads = threads[v];
+        o.block_rows = blocks[v];
+        gmm_result r;
+        int rc = gmm_fit(fx->X, n, d, k, &o, &r, &e);
+        CHECK_MSG(rc == 0, "one step: rc %d (%s)", rc, e.msg);
+        if (rc) continue;
+        double dw = 0, dm = 0, dc = 0;
+        for (int j = 0; j < k; j++) {
+            dw = fmax(dw, fabs(r.model.weights[j] - nk[j] / n));
+            for (int t = 0; t < d; t++) dm = fmax(dm, fabs(r.model.means[j * d + t] - mu[j * d + t]));
+            for (size_t t = 0; t < dd; t++) dc = fmax(dc, fabs(r.model.covs[j * dd + t] - cov[j * dd + t]));
+        }
+        printf("M-step vs naive (%d threads, blocks of %d): max |dw| %.2e |dmu| %.2e |dcov| %.2e\n",
+               threads[v], blocks[v], dw, dm, dc);
+        CHECK_MSG(dw <= 1e-12 && dm <= 1e-11 && dc <= 1e-11, "M-step vs naive: dw %g, dmu %g, dcov %g (tol 1e-12, 1e-11, 1e-11)",
+                  dw, dm, dc);
+        CHECK_EQ_INT(r.n_iter, 1);
+        gmm_result_free(&r);
+    }
+    /* an init model that cannot be used */
+    gmm_opts o;
+    gmm_opts_default(&o);
+    o.init = &init;
+    gmm_result r;
+    init.weights[1] = 0;
+    CHECK_EQ_INT(gmm_fit(fx->X, n, d, k, &o, &r, &e), DC_EINVAL);
+    CHECK_MSG(strstr(e.msg, "weight 1") != NULL, "init weight: '%s'", e.msg);
+    init.weights[1] = 0.3;
+    init.covs[0] = -1;
+    CHECK_EQ_INT(gmm_fit(fx->X, n, d, k, &o, &r, &e), DC_EINVAL);
+    CHECK_MSG(strstr(e.msg, "positive definite") != NULL, "init cov: '%s'", e.msg);
+    free(q);
+    free(mu);
+    free(cov);
+    gmm_model_free(&init);
+}
+
 static void test_cancel(const fixture *fx)
 {
     gmm_opts o;
@@ -860,6 +942,7 @@ int main(void)
         test_sklearn_fixture(&fx);
         test_monotone_and_threads(&fx);
         test_estep_and_predict(&fx);
+        test_mstep_naive(&fx);
         test_cancel(&fx);
         test_invalid(&fx);
         test_save_load(&fx);

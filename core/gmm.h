@@ -11,8 +11,11 @@
  * of the k groups). Then EM: the E-step computes log w_j + log N(x_i | mu_j, Sigma_j)
  * through each component's Cholesky factor L_j (Sigma_j = L_j L_j^T): y = (x - mu_j) L_j^-T,
  * for a block of rows and all components at once as one GEMM (rows, d) x (d, k d) with
- * the inverse factors (n d^2 k multiply-adds per pass), and responsibilities by
- * log-sum-exp. The M-step accumulates the covariances centred on the previous means
+ * the inverse factors (n d^2 k multiply-adds per pass; rows are centred on the mixture's
+ * mean first, and when a component sits so far away relative to its spread that this
+ * would lose digits, each component gets its own centring and GEMM), and
+ * responsibilities by log-sum-exp (terms below e^-700 of a row's largest count as 0,
+ * as in any double sum). The M-step accumulates the covariances centred on the previous means
  * (one pass over X per iteration, no cancellation) and adds reg_covar to every
  * covariance's diagonal, so none goes singular; should one still not factor in double
  * (reg_covar 0, or below rounding at the data's scale), jitter of 1e-10 trace/d, x100
@@ -21,7 +24,8 @@
  * (scikit-learn's test, |change| < tol) or after max_iter iterations. The run whose
  * final model has the highest mean log-likelihood on X wins (scikit-learn compares the
  * bound of the last E-step, one M-step earlier; at convergence they differ by < tol).
- * Everything is computed in double; X stays float (n, d) and is converted per block.
+ * EM is computed in double (the k-means start works in float, as kmeans does); X stays
+ * float (n, d) and is converted per block.
  *
  * A component whose mass sum_i q_ij falls below GMM_DEAD_MASS (it lost all its points)
  * is kept, not re-seeded: its mean and covariance stay as they were and its weight

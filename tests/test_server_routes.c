@@ -10,14 +10,14 @@
 static int h_dummy(api_req *r) { return 0; }
 
 static const api_route table[] = {
-    {"GET", "/healthz", h_dummy, 0, NULL, API_ROUTE_PUBLIC},
-    {"GET", "/v1/jobs", h_dummy, 0, NULL, 0},
-    {"POST", "/v1/jobs", h_dummy, 65536, NULL, 0},
-    {"GET", "/v1/jobs/{id}", h_dummy, 0, NULL, 0},
-    {"DELETE", "/v1/jobs/{id}", h_dummy, 0, NULL, 0},
-    {"POST", "/v1/jobs/{id}/cancel", h_dummy, 0, NULL, 0},
-    {"GET", "/v1/models/{model}/clusters/{k}", h_dummy, 0, NULL, 0},
-    {NULL, NULL, NULL, 0, NULL, 0},
+    {"GET", "/healthz", h_dummy, 0, NULL, API_ROUTE_PUBLIC, NULL},
+    {"GET", "/v1/jobs", h_dummy, 0, NULL, 0, NULL},
+    {"POST", "/v1/jobs", h_dummy, 65536, NULL, 0, NULL},
+    {"GET", "/v1/jobs/{id}", h_dummy, 0, NULL, 0, NULL},
+    {"DELETE", "/v1/jobs/{id}", h_dummy, 0, NULL, 0, NULL},
+    {"POST", "/v1/jobs/{id}/cancel", h_dummy, 0, NULL, 0, NULL},
+    {"GET", "/v1/models/{model}/clusters/{k}", h_dummy, 0, NULL, 0, NULL},
+    {NULL, NULL, NULL, 0, NULL, 0, NULL},
 };
 
 static int find(const char *method, const char *path, api_req *r, char *allow)

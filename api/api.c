@@ -208,16 +208,19 @@ enum { QUERY_MAX = 32 }; /* more parameters than any route takes: the rest is no
 typedef struct query_list {
     const char *names[QUERY_MAX + 1], *values[QUERY_MAX + 1];
     int n;
+    const char *nul; /* the first parameter whose name or value holds a NUL byte (%00) */
 } query_list;
 
 static enum MHD_Result query_collect(void *cls, enum MHD_ValueKind kind, const char *key,
-                                     const char *value)
+                                     size_t key_size, const char *value, size_t value_size)
 {
     query_list *q = cls;
     (void)kind;
     if (q->n > QUERY_MAX) return MHD_NO;
     q->names[q->n] = key ? key : "";
     q->values[q->n] = value;
+    if (!q->nul && ((key && strlen(key) != key_size) || (value && strlen(value) != value_size)))
+        q->nul = q->names[q->n];
     q->n++;
     return MHD_YES;
 }
@@ -230,12 +233,16 @@ int api_query_check(api_req *r)
     int status;
 
     if (!r->route) return 0;
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_collect, &q);
+    MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, query_collect, &q);
     if (q.n > QUERY_MAX) {
         snprintf(msg, sizeof msg, "more than %d query parameters", QUERY_MAX);
         return api_problem(r, 400, "%s", msg) < 0 ? DC_EIO : 400;
     }
     status = api_query_validate(r->route, q.names, q.values, q.n, msg, sizeof msg, &field);
+    if (!status && q.nul) { /* "limit=5%00x" must not read as "5" */
+        snprintf(msg, sizeof msg, "query parameter '%.60s' holds a NUL byte (%%00)", q.nul);
+        field = q.nul, status = 400;
+    }
     if (!status) return 0;
     if (api_problem_ex(r, status, NULL, NULL, json_pack("{s:s}", "field", field), NULL, NULL,
                        "%s", msg) < 0)

@@ -73,7 +73,8 @@ static int query_int(api_req *r, const char *name, long long dflt, long long lo,
     if (!v) return 0;
     errno = 0;
     long long x = strtoll(v, &end, 10);
-    if (!*v || *end || errno || x < lo || x > hi) {
+    /* whole decimal: strtoll alone would also take " 5" and "+5" */
+    if (!((*v >= '0' && *v <= '9') || *v == '-') || *end || errno || x < lo || x > hi) {
         snprintf(msg, sizeof msg,
                  "query parameter %s must be an integer in [%lld, %lld], got '%.60s'", name, lo, hi,
                  v);

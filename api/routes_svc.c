@@ -506,7 +506,7 @@ static int predict_binary_rows(api_req *r, float **x, int64_t *n, int *d)
 {
     const char *shape = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Shape");
     long long nn = -1, dd = -1;
-    const char *src = shape ? "X-Shape" : "n";
+    const char *field = shape ? "X-Shape" : "n";
     size_t bytes;
     int too_big = 0;
     char msg[256];
@@ -536,14 +536,13 @@ static int predict_binary_rows(api_req *r, float **x, int64_t *n, int *d)
             snprintf(msg, sizeof msg, "%s %lld x %lld float32 is over the predict body limit "
                      "of %d bytes%s", shape ? "X-Shape" : "shape", nn, dd, API_PREDICT_MAX,
                      dd > INT_MAX ? " (and d is over 2147483647)" : "");
-        return problem_field(r, 413, shape ? "X-Shape" : (dd > INT_MAX ? "d" : src), msg), 1;
+        return problem_field(r, 413, field, msg), 1;
     }
-    if (bytes != r->body_len)
-        return problem_field(r, 400, shape ? "X-Shape" : "n",
-                             (snprintf(msg, sizeof msg, "shape %lld x %lld float32 is %zu bytes, "
-                                       "the body has %zu", nn, dd, bytes, r->body_len),
-                              msg)),
-               1;
+    if (bytes != r->body_len) {
+        snprintf(msg, sizeof msg, "shape %lld x %lld float32 is %zu bytes, the body has %zu",
+                 nn, dd, bytes, r->body_len);
+        return problem_field(r, 400, field, msg), 1;
+    }
     if (!(*x = malloc(bytes))) return api_problem(r, 503, "out of memory"), 1;
     memcpy(*x, r->body, bytes); /* little-endian hosts only, as the format says */
     *n = nn;

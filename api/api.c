@@ -98,6 +98,158 @@ size_t api_route_limit(const api_req *r)
     return (r->route->flags & API_ROUTE_UPLOAD) ? r->ctx->max_upload : r->route->max_body;
 }
 
+/* ---- query parameters ------------------------------------------------------- */
+
+/* Whether the comma-separated list has the entry name (len bytes). */
+static int list_has(const char *list, const char *name, size_t len)
+{
+    for (const char *p = list; p && *p;) {
+        size_t l = strcspn(p, ",");
+        if (l == len && memcmp(p, name, len) == 0) return 1;
+        p += l;
+        if (*p == ',') p++;
+    }
+    return 0;
+}
+
+int api_query_allowed(const api_route *rt, const char *name)
+{
+    return rt && rt->query && list_has(rt->query, name, strlen(name));
+}
+
+/* Edit distance of a and b (short names only; larger than 3 reads as 3). */
+static int edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    int row[33];
+    if (la > 32 || lb > 32) return 3;
+    for (size_t j = 0; j <= lb; j++) row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j], best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            diag = up;
+            row[j] = best;
+        }
+    }
+    return row[lb] > 3 ? 3 : row[lb];
+}
+
+/* The declared name closest to name (at most 2 edits away) into buf, or "". */
+static void closest(const char *list, const char *name, char *buf, size_t cap)
+{
+    int best = 3;
+    buf[0] = 0;
+    for (const char *p = list; p && *p;) {
+        size_t l = strcspn(p, ",");
+        char cand[64];
+        snprintf(cand, sizeof cand, "%.*s", (int)l, p);
+        int dist = edit_distance(name, cand);
+        if (dist < best) best = dist, snprintf(buf, cap, "%s", cand);
+        p += l;
+        if (*p == ',') p++;
+    }
+}
+
+/* The declared list for a message: "limit, offset" or "none". */
+static void list_text(const char *list, char *buf, size_t cap)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (const char *p = list; p && *p && o + 1 < cap;) {
+        size_t l = strcspn(p, ",");
+        int w = snprintf(buf + o, cap - o, "%s%.*s", o ? ", " : "", (int)l, p);
+        if (w < 0) break;
+        o += (size_t)w;
+        p += l;
+        if (*p == ',') p++;
+    }
+    if (!buf[0]) snprintf(buf, cap, "none");
+}
+
+int api_query_validate(const api_route *rt, const char *const *names,
+                       const char *const *values, int n, char *msg, size_t cap,
+                       const char **field)
+{
+    char allowed[256], near[64];
+    *field = NULL;
+    list_text(rt->query, allowed, sizeof allowed);
+    for (int i = 0; i < n; i++) {
+        const char *name = names[i];
+        if (!api_query_allowed(rt, name)) {
+            closest(rt->query, name, near, sizeof near);
+            snprintf(msg, cap, "unknown query parameter '%.60s' for %s %s%s%s%s (it takes: %s)",
+                     name, rt->method, rt->pattern, near[0] ? "; did you mean '" : "", near,
+                     near[0] ? "'?" : "", allowed);
+            *field = name;
+            return 400;
+        }
+        for (int j = 0; j < i; j++)
+            if (strcmp(names[j], name) == 0) {
+                snprintf(msg, cap, "query parameter '%.60s' is given more than once", name);
+                *field = name;
+                return 400;
+            }
+        if (!values[i]) {
+            snprintf(msg, cap, "query parameter '%.60s' has no value (write %.60s=...)", name,
+                     name);
+            *field = name;
+            return 400;
+        }
+    }
+    return 0;
+}
+
+enum { QUERY_MAX = 32 }; /* more parameters than any route takes: the rest is not read */
+
+typedef struct query_list {
+    const char *names[QUERY_MAX + 1], *values[QUERY_MAX + 1];
+    int n;
+    const char *nul; /* the first parameter whose name or value holds a NUL byte (%00) */
+} query_list;
+
+static enum MHD_Result query_collect(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     size_t key_size, const char *value, size_t value_size)
+{
+    query_list *q = cls;
+    (void)kind;
+    if (q->n > QUERY_MAX) return MHD_NO;
+    q->names[q->n] = key ? key : "";
+    q->values[q->n] = value;
+    if (!q->nul && ((key && strlen(key) != key_size) || (value && strlen(value) != value_size)))
+        q->nul = q->names[q->n];
+    q->n++;
+    return MHD_YES;
+}
+
+int api_query_check(api_req *r)
+{
+    query_list q = {.n = 0};
+    char msg[512];
+    const char *field;
+    int status;
+
+    if (!r->route) return 0;
+    MHD_get_connection_values_n(r->conn, MHD_GET_ARGUMENT_KIND, query_collect, &q);
+    if (q.n > QUERY_MAX) {
+        snprintf(msg, sizeof msg, "more than %d query parameters", QUERY_MAX);
+        return api_problem(r, 400, "%s", msg) < 0 ? DC_EIO : 400;
+    }
+    status = api_query_validate(r->route, q.names, q.values, q.n, msg, sizeof msg, &field);
+    if (!status && q.nul) { /* "limit=5%00x" must not read as "5" */
+        snprintf(msg, sizeof msg, "query parameter '%.60s' holds a NUL byte (%%00)", q.nul);
+        field = q.nul, status = 400;
+    }
+    if (!status) return 0;
+    if (api_problem_ex(r, status, NULL, NULL, json_pack("{s:s}", "field", field), NULL, NULL,
+                       "%s", msg) < 0)
+        return DC_EIO;
+    return status;
+}
+
 const char *api_param(const api_req *r, const char *name)
 {
     for (int i = 0; i < r->n_params; i++)

@@ -5,9 +5,11 @@
  *   1. api_route_find() matches method + path against api_routes[]: no pattern fits ->
  *      404, a pattern fits but not the method -> 405 with an Allow header;
  *   2. the bearer token is checked (unless the route is API_ROUTE_PUBLIC) -> 401;
- *   3. Content-Length over the route's max_body -> 413, before any byte is read;
- *   4. the body is accumulated into req->body (or fed to the route's on_body hook);
- *   5. the route's handler runs once, with the whole body, and queues one reply.
+ *   3. the query parameters are checked against the route's `query` list
+ *      (api_query_check): an unknown, repeated or value-less one -> 400 naming it;
+ *   4. Content-Length over the route's max_body -> 413, before any byte is read;
+ *   5. the body is accumulated into req->body (or fed to the route's on_body hook);
+ *   6. the route's handler runs once, with the whole body, and queues one reply.
  *
  * Adding a route: write a handler and add one row to api_routes[] in routes.c:
  *
@@ -18,7 +20,11 @@
  *       if (!j) return api_problem(r, 404, "no job %s", id);
  *       return api_reply_json(r, 200, j);              // steals j
  *   }
- *   { "GET", "/v1/jobs/{id}", h_job_get, 0, NULL, 0 },
+ *   { "GET", "/v1/jobs/{id}", h_job_get, 0, NULL, 0, NULL },
+ *
+ * A route that takes query parameters lists them in its row's last member
+ * ("limit,offset,status"); any other parameter is refused before the handler runs, so a
+ * handler reads only the names it declared (their values are still its to check).
  *
  * Handlers return 0 once they have queued a reply, or a negative DC_E* code; a handler
  * that fails without replying gets a generic 500 problem. Everything a handler needs
@@ -58,6 +64,9 @@ typedef struct api_route {
                             and again while reading (chunked uploads) */
     api_body_fn on_body; /* NULL: accumulate into r->body (keep max_body small then) */
     unsigned flags;      /* API_ROUTE_* */
+    const char *query;   /* the query parameters it takes, comma-separated
+                            ("limit,offset"); NULL = none. Checked by api_query_check;
+                            api/openapi.yaml documents exactly these (test_svc_openapi) */
 } api_route;
 
 /* The route table, terminated by a row with method == NULL (routes.c). */
@@ -130,6 +139,22 @@ int api_route_find(const api_route *routes, const char *method, const char *path
 /* The body limit that applies to r's route (max_body, or ctx->max_upload for
  * API_ROUTE_UPLOAD routes). */
 size_t api_route_limit(const api_req *r);
+
+/* Whether name is one of the query parameters rt declares. */
+int api_query_allowed(const api_route *rt, const char *name);
+
+/* Checks n query parameters (names[i], values[i]; a value NULL when the URL had no '=')
+ * against rt's declared list: 0 when all are known, once each and with a value; else
+ * 400 with a message for a person in msg (cap bytes) and *field = the offending name
+ * (borrowed from names). Pure: the unit tests call it directly. */
+int api_query_validate(const api_route *rt, const char *const *names,
+                       const char *const *values, int n, char *msg, size_t cap,
+                       const char **field);
+
+/* api_query_validate over the request's query string; on an error, queues the 400
+ * problem (member `field` = the parameter) and returns 400; 0 when all is well, or a
+ * negative DC_E* code when replying failed. */
+int api_query_check(api_req *r);
 
 /* Value of a {name} capture, or NULL. */
 const char *api_param(const api_req *r, const char *name);

@@ -68,27 +68,29 @@ out:
     return rc;
 }
 
-/* method, pattern, handler, max_body (bytes), on_body, flags */
+/* method, pattern, handler, max_body (bytes), on_body, flags, query parameters (api.h) */
 const api_route api_routes[] = {
-    {"GET", "/healthz", h_healthz, 0, NULL, API_ROUTE_PUBLIC},
-    {"GET", "/openapi.yaml", h_openapi, 0, NULL, 0},
-    {"GET", "/metrics", h_metrics, 0, NULL, 0},
-    {"GET", "/", api_h_dashboard, 0, NULL, API_ROUTE_PUBLIC}, /* static page; its API calls carry the token */
-    {"POST", "/v1/datasets", api_h_dataset_create, 0, api_h_dataset_upload_body, API_ROUTE_UPLOAD},
-    {"GET", "/v1/datasets", api_h_dataset_list, 0, NULL, 0},
-    {"GET", "/v1/datasets/{id}", api_h_dataset_get, 0, NULL, 0},
-    {"DELETE", "/v1/datasets/{id}", api_h_dataset_delete, 0, NULL, 0},
+    {"GET", "/healthz", h_healthz, 0, NULL, API_ROUTE_PUBLIC, NULL},
+    {"GET", "/openapi.yaml", h_openapi, 0, NULL, 0, NULL},
+    {"GET", "/metrics", h_metrics, 0, NULL, 0, NULL},
+    {"GET", "/", api_h_dashboard, 0, NULL, API_ROUTE_PUBLIC, NULL}, /* static page; its API calls carry the token */
+    {"POST", "/v1/datasets", api_h_dataset_create, 0, api_h_dataset_upload_body, API_ROUTE_UPLOAD,
+     "name,format,scale,header,label_column"},
+    {"GET", "/v1/datasets", api_h_dataset_list, 0, NULL, 0, "limit,offset"},
+    {"GET", "/v1/datasets/{id}", api_h_dataset_get, 0, NULL, 0, NULL},
+    {"DELETE", "/v1/datasets/{id}", api_h_dataset_delete, 0, NULL, 0, NULL},
     {"PUT", "/v1/datasets/{id}/labels", api_h_dataset_labels, 0, api_h_dataset_upload_body,
-     API_ROUTE_UPLOAD},
-    {"POST", "/v1/jobs", api_h_job_create, API_JSON_MAX, NULL, 0},
-    {"GET", "/v1/jobs", api_h_job_list, 0, NULL, 0},
-    {"GET", "/v1/jobs/{id}", api_h_job_get, 0, NULL, 0},
-    {"GET", "/v1/jobs/{id}/iterations", api_h_job_iterations, 0, NULL, 0},
-    {"POST", "/v1/jobs/{id}/cancel", api_h_job_cancel, 1024, NULL, 0},
-    {"GET", "/v1/jobs/{id}/assignments", api_h_job_assignments, 0, NULL, 0},
-    {"GET", "/v1/models/{id}", api_h_model_get, 0, NULL, 0},
-    {"POST", "/v1/models/{id}/predict", api_h_model_predict, API_PREDICT_MAX, NULL, 0},
-    {NULL, NULL, NULL, 0, NULL, 0},
+     API_ROUTE_UPLOAD, NULL},
+    {"POST", "/v1/jobs", api_h_job_create, API_JSON_MAX, NULL, 0, NULL},
+    {"GET", "/v1/jobs", api_h_job_list, 0, NULL, 0, "status,limit,offset"},
+    {"GET", "/v1/jobs/{id}", api_h_job_get, 0, NULL, 0, NULL},
+    {"GET", "/v1/jobs/{id}/iterations", api_h_job_iterations, 0, NULL, 0, "since,limit"},
+    {"POST", "/v1/jobs/{id}/cancel", api_h_job_cancel, 1024, NULL, 0, NULL},
+    {"GET", "/v1/jobs/{id}/assignments", api_h_job_assignments, 0, NULL, 0, "offset,limit"},
+    {"GET", "/v1/models/{id}", api_h_model_get, 0, NULL, 0, NULL},
+    {"POST", "/v1/models/{id}/predict", api_h_model_predict, API_PREDICT_MAX, NULL, 0,
+     "n,d,embeddings"},
+    {NULL, NULL, NULL, 0, NULL, 0, NULL},
 };
 
 int api_route_count(void)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "data.h"
+#include "dc_size.h"
 #include "sha256.h"
 #include "svc.h"
 
@@ -72,7 +73,8 @@ static int query_int(api_req *r, const char *name, long long dflt, long long lo,
     if (!v) return 0;
     errno = 0;
     long long x = strtoll(v, &end, 10);
-    if (!*v || *end || errno || x < lo || x > hi) {
+    /* whole decimal: strtoll alone would also take " 5" and "+5" */
+    if (!((*v >= '0' && *v <= '9') || *v == '-') || *end || errno || x < lo || x > hi) {
         snprintf(msg, sizeof msg,
                  "query parameter %s must be an integer in [%lld, %lld], got '%.60s'", name, lo, hi,
                  v);
@@ -210,7 +212,11 @@ static int enum_query(api_req *r, const char *name, const char *const *names, in
             *out = i;
             return 0;
         }
-    snprintf(msg, sizeof msg, "query parameter %s: unknown value '%.60s'", name, v);
+    size_t o = (size_t)snprintf(msg, sizeof msg, "query parameter %s: unknown value '%.60s' "
+                                "(allowed: ", name, v);
+    for (int i = 0; names[i] && o < sizeof msg; i++)
+        o += (size_t)snprintf(msg + o, sizeof msg - o, "%s%s", i ? ", " : "", names[i]);
+    if (o < sizeof msg) snprintf(msg + o, sizeof msg - o, ")");
     problem_field(r, 400, name, msg);
     return 1;
 }
@@ -271,9 +277,9 @@ int api_h_dataset_list(api_req *r)
     dc_err e = {0};
     if (!service(r)) return no_service(r);
     if (query_int(r, "limit", 100, 1, SVC_PAGE_MAX, &limit) ||
-        query_int(r, "offset", 0, 0, INT_MAX, &offset))
+        query_int(r, "offset", 0, 0, SVC_OFFSET_MAX, &offset))
         return 0;
-    int rc = svc_dataset_list(service(r), (int)limit, (int)offset, &out, &e);
+    int rc = svc_dataset_list(service(r), (int)limit, offset, &out, &e);
     return rc < 0 ? reply_err(r, rc, &e) : api_reply_json(r, 200, out);
 }
 
@@ -349,10 +355,10 @@ int api_h_job_list(api_req *r)
 
     if (!service(r)) return no_service(r);
     if (query_int(r, "limit", 50, 1, SVC_PAGE_MAX, &limit) ||
-        query_int(r, "offset", 0, 0, INT_MAX, &offset) || enum_query(r, "status", statuses, &st))
+        query_int(r, "offset", 0, 0, SVC_OFFSET_MAX, &offset) ||
+        enum_query(r, "status", statuses, &st))
         return 0;
-    int rc = svc_job_list(service(r), st >= 0 ? statuses[st] : NULL, (int)limit, (int)offset, &out,
-                          &e);
+    int rc = svc_job_list(service(r), st >= 0 ? statuses[st] : NULL, (int)limit, offset, &out, &e);
     return rc < 0 ? reply_err(r, rc, &e) : api_reply_json(r, 200, out);
 }
 
@@ -393,7 +399,7 @@ int api_h_job_assignments(api_req *r)
     json_t *out = NULL;
     dc_err e = {0};
     if (!service(r)) return no_service(r);
-    if (query_int(r, "offset", 0, 0, LLONG_MAX, &offset) ||
+    if (query_int(r, "offset", 0, 0, SVC_OFFSET_MAX, &offset) ||
         query_int(r, "limit", 1000, 1, SVC_ASSIGN_PAGE_MAX, &limit))
         return 0;
     int rc = svc_job_assignments(service(r), api_param(r, "id"), offset, (int)limit, &out, &e);
@@ -440,9 +446,12 @@ static int predict_json_rows(api_req *r, const json_t *j, float **x, int64_t *n,
         return problem_field(r, 400, "samples[0]",
                              "samples[0] must be a non-empty array of numbers"),
                1;
+    size_t bytes;
+    if (json_array_size(row0) > INT_MAX ||
+        dc_mul3_size(*n, (int64_t)json_array_size(row0), sizeof(float), &bytes) < 0)
+        return problem_field(r, 413, "samples", "samples is too large"), 1;
     *d = (int)json_array_size(row0);
-    if (!(*x = malloc(sizeof(float) * (size_t)(*n * *d))))
-        return api_problem(r, 503, "out of memory"), 1;
+    if (!(*x = malloc(bytes))) return api_problem(r, 503, "out of memory"), 1;
     for (int64_t i = 0; i < *n; i++) {
         json_t *row = json_array_get(samples, (size_t)i);
         if (!json_is_array(row) || (int)json_array_size(row) != *d) {
@@ -465,40 +474,90 @@ static int predict_json_rows(api_req *r, const json_t *j, float **x, int64_t *n,
     return 0;
 }
 
-/* Binary body: float32 little-endian, shape from X-Shape "n,d" or ?n=&d=. */
-static int predict_binary_rows(api_req *r, float **x, int64_t *n, int *d, int *z)
+/* X-Shape "n,d": two decimal integers (spaces around them allowed). 0, or -1 when the
+ * text is not that shape; the values are checked by the caller (they may be <= 0 or
+ * beyond INT64_MAX: then *too_big). */
+static int parse_shape(const char *s, long long *n, long long *d, int *too_big)
+{
+    long long v[2];
+    const char *p = s;
+    *too_big = 0;
+    for (int i = 0; i < 2; i++) {
+        char *end;
+        while (*p == ' ') p++;
+        if (!((*p >= '0' && *p <= '9') || *p == '-')) return -1;
+        errno = 0;
+        v[i] = strtoll(p, &end, 10);
+        if (end == p) return -1;
+        if (errno == ERANGE) *too_big = 1;
+        p = end;
+        while (*p == ' ') p++;
+        if (i == 0 && *p++ != ',') return -1;
+    }
+    if (*p) return -1;
+    *n = v[0], *d = v[1];
+    return 0;
+}
+
+/* Binary body: float32 little-endian, shape from X-Shape "n,d" or ?n=&d=. n x d x 4 must
+ * equal the body's length; it is computed with overflow checks (a product that wraps
+ * could otherwise match a small body). */
+static int predict_binary_rows(api_req *r, float **x, int64_t *n, int *d)
 {
     const char *shape = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Shape");
     long long nn = -1, dd = -1;
-    const char *emb = query(r, "embeddings");
+    const char *field = shape ? "X-Shape" : "n";
+    size_t bytes;
+    int too_big = 0;
+    char msg[256];
 
+    if (shape && (query(r, "n") || query(r, "d")))
+        return problem_field(r, 400, query(r, "n") ? "n" : "d",
+                             "the shape is given twice: send X-Shape or ?n=&d=, not both"),
+               1;
     if (shape) {
-        if (sscanf(shape, "%lld,%lld", &nn, &dd) != 2 || nn < 1 || dd < 1)
+        if (parse_shape(shape, &nn, &dd, &too_big) < 0 || (!too_big && (nn < 1 || dd < 1)))
             return problem_field(r, 400, "X-Shape",
                                  "X-Shape must be 'n,d' (two positive integers)"),
                    1;
     } else {
-        if (query_int(r, "n", -1, 1, INT_MAX, &nn) || query_int(r, "d", -1, 1, INT_MAX, &dd))
+        if (query_int(r, "n", -1, 1, INT64_MAX, &nn) || query_int(r, "d", -1, 1, INT_MAX, &dd))
             return 1;
         if (nn < 0 || dd < 0)
             return problem_field(r, 400, "X-Shape", "a binary body needs its shape: header "
                                  "X-Shape: n,d or query ?n=&d="), 1;
     }
-    if ((unsigned long long)nn * (unsigned long long)dd * 4 != r->body_len)
-        return api_problem(r, 400, "X-Shape %lld x %lld float32 is %llu bytes, the body has %zu",
-                           nn, dd, (unsigned long long)nn * (unsigned long long)dd * 4,
-                           r->body_len),
-               1;
-    *z = emb && (strcmp(emb, "1") == 0 || strcasecmp(emb, "true") == 0);
-    if (!(*x = malloc(r->body_len))) return api_problem(r, 503, "out of memory"), 1;
-    memcpy(*x, r->body, r->body_len); /* little-endian hosts only, as the format says */
+    if (too_big || dd > INT_MAX || dc_mul3_size(nn, dd, sizeof(float), &bytes) < 0 ||
+        bytes > API_PREDICT_MAX) {
+        if (too_big)
+            snprintf(msg, sizeof msg, "%s: a value is beyond %lld", shape ? "X-Shape" : "n/d",
+                     (long long)INT64_MAX);
+        else
+            snprintf(msg, sizeof msg, "%s %lld x %lld float32 is over the predict body limit "
+                     "of %d bytes%s", shape ? "X-Shape" : "shape", nn, dd, API_PREDICT_MAX,
+                     dd > INT_MAX ? " (and d is over 2147483647)" : "");
+        return problem_field(r, 413, field, msg), 1;
+    }
+    if (bytes != r->body_len) {
+        snprintf(msg, sizeof msg, "shape %lld x %lld float32 is %zu bytes, the body has %zu",
+                 nn, dd, bytes, r->body_len);
+        return problem_field(r, 400, field, msg), 1;
+    }
+    if (!(*x = malloc(bytes))) return api_problem(r, 503, "out of memory"), 1;
+    memcpy(*x, r->body, bytes); /* little-endian hosts only, as the format says */
     *n = nn;
     *d = (int)dd;
     return 0;
 }
 
+/* POST /v1/models/{id}/predict[?embeddings=true|false][&n=N&d=D]
+ *   application/json {"samples": [[...], ...], "embeddings": bool} (the body's embeddings
+ *   wins over the query's), or application/octet-stream float32 rows with X-Shape: n,d
+ *   or ?n=&d=. 200 {model, n, k, labels, q[, embeddings]}; 400 bad shape or parameter,
+ *   404 no model, 413 a shape over the body limit, 415, 422 wrong d or a NaN. */
 int api_h_model_predict(api_req *r)
 {
+    static const char *const bools[] = {"false", "true", "0", "1", NULL};
     float *x = NULL;
     int64_t n = 0;
     int d = 0, z = 0, rc = 0;
@@ -507,10 +566,18 @@ int api_h_model_predict(api_req *r)
     char ct[64];
 
     if (!service(r)) return no_service(r);
+    if (enum_query(r, "embeddings", bools, &z)) goto out;
+    z &= 1; /* "false" 0, "true" 1, "0" 2, "1" 3 */
     content_type(r, ct, sizeof ct);
     if (strcmp(ct, "application/octet-stream") == 0) {
-        if (predict_binary_rows(r, &x, &n, &d, &z)) goto out;
+        if (predict_binary_rows(r, &x, &n, &d)) goto out;
     } else if (!ct[0] || strcmp(ct, "application/json") == 0) {
+        if (query(r, "n") || query(r, "d")) {
+            problem_field(r, 400, query(r, "n") ? "n" : "d",
+                          "?n= and ?d= give the shape of a float32 body "
+                          "(application/octet-stream); a JSON body has its own");
+            goto out;
+        }
         if (json_body(r, &j) || predict_json_rows(r, j, &x, &n, &d, &z)) goto out;
     } else {
         bad_type(r, ct, "application/json or application/octet-stream (float32)");

@@ -9,6 +9,7 @@
 #include "cluster_internal.h"
 #include "data.h"
 #include "dc_blas.h"
+#include "dc_size.h"
 #include "dc_time.h"
 #include "dec_math.h"
 #include "kmeans.h"
@@ -152,6 +153,28 @@ int cluster_spec_check(const cluster_spec *s, const dataset *ds, dc_err *err)
             return dc_err_set(err, DC_EINVAL, "hidden[%d] must be in [1, 100000], got %d", i,
                               s->hidden[i]);
     RANGE(embed_dim, 1, 10000);
+    if (ds && ds->d > 0 && !(s->method == CM_DCEC || (s->method == CM_VAE && s->vae_conv))) {
+        /* dense layers d -> hidden[0] -> ... -> hidden[last], and the decoder back */
+        size_t params = 0, w;
+        int64_t in = ds->d;
+        int ok = 1;
+        for (int i = 0; ok && i < s->n_hidden; i++) {
+            ok = dc_mul_size(in, s->hidden[i], &w) == 0 && dc_add_size(w, (size_t)s->hidden[i], &w) == 0 &&
+                 dc_mul_size((int64_t)w, 2, &w) == 0 && dc_add_size(params, w, &params) == 0;
+            in = s->hidden[i];
+        }
+        if (!ok || params > CLUSTER_MAX_PARAMS)
+            return dc_err_set(err, DC_EINVAL, "hidden widths like these on %d features make "
+                              "an autoencoder of more than %d parameters; use narrower layers",
+                              ds->d, CLUSTER_MAX_PARAMS);
+    }
+    if (ds && ds->n > 0) {
+        size_t t;
+        if (dc_mul_size(ds->n, s->k, &t) < 0 || t > CLUSTER_MAX_TARGETS)
+            return dc_err_set(err, DC_EINVAL, "k x samples: %d clusters x %lld samples is over "
+                              "the limit of %d soft assignments", s->k, (long long)ds->n,
+                              CLUSTER_MAX_TARGETS);
+    }
     RANGE(pretrain_epochs, 0, 100000);
     RANGE(batch, 1, 65536);
     RANGE(pretrain_opt, 0, 2);

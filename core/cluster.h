@@ -38,6 +38,10 @@ const char *cluster_method_name(cluster_method m);
 int cluster_method_parse(const char *name);
 
 enum { CLUSTER_MAX_DIMS = 8 };
+/* Size bounds cluster_spec_check enforces against a dataset: the dense autoencoder's
+ * weights and biases (encoder and decoder), and the n x k soft assignments of the
+ * self-training phase, in floats. */
+enum { CLUSTER_MAX_PARAMS = 1 << 28, CLUSTER_MAX_TARGETS = 1 << 30 };
 enum { OPT_ADAM = 0, OPT_SGD = 1, OPT_AUTO = 2 }; /* OPT_AUTO: pretraining only */
 enum { CLUSTER_SGD_MIN_STEPS = 10000 };
 enum { INIT_GLOROT = 0, INIT_VARSCALE = 1, INIT_AUTO = 2 }; /* = NN_INIT_*, or auto */
@@ -88,7 +92,9 @@ typedef struct cluster_spec {
 /* DESIGN.md defaults for method m and k clusters. */
 void cluster_spec_default(cluster_spec *s, cluster_method m, int k);
 /* Checks ranges; DC_EINVAL with the field's name in the message. ds may be NULL, or a
- * header without samples (x NULL): then what needs the values is checked by cluster_fit. */
+ * header without samples (x NULL): then what needs the values is checked by cluster_fit.
+ * With ds, also the sizes the run would allocate (CLUSTER_MAX_PARAMS, _TARGETS), with
+ * overflow-checked arithmetic. */
 int cluster_spec_check(const cluster_spec *s, const struct dataset *ds, dc_err *err);
 
 /* One progress report. Metrics are NAN where unknown (no labels, or not this phase). */

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cluster_internal.h"
+#include "dc_size.h"
 
 enum { CM_VERSION = 1, NFIELDS = 48 }; /* room for later fields, read as 0 */
 
@@ -22,15 +23,30 @@ static uint64_t fnv1a(const unsigned char *p, size_t n)
     return h;
 }
 
-/* Writes the fields of m into v (NFIELDS doubles), or reads them back when read. */
-static void fields(cluster_model *m, double *v, int read)
+/* Whether v, read from a buffer, converts to an integer type of size bytes (signed or
+ * not) without undefined behaviour; any finite v fits a floating type. */
+static int f64_fits(double v, int is_int, int is_unsigned, size_t size)
+{
+    if (!isfinite(v)) return 0;
+    if (!is_int) return 1;
+    if (is_unsigned) return v >= 0 && v < (size == 8 ? 18446744073709551616.0 : 4294967296.0);
+    return size == 8 ? v >= -9223372036854775808.0 && v < 9223372036854775808.0
+                     : v >= -2147483648.0 && v <= 2147483647.0;
+}
+
+/* Writes the fields of m into v (NFIELDS doubles), or reads them back when read. Reading
+ * returns -1 (m partly filled) when a value is not finite or out of its field's range. */
+static int fields(cluster_model *m, double *v, int read)
 {
     cluster_spec *s = &m->spec;
-    int i = 0;
+    int i = 0, bad = 0;
 #define IO(x)                                                                          \
     do {                                                                               \
-        if (read) x = (__typeof__(x))v[i];                                             \
-        else v[i] = (double)(x);                                                       \
+        if (!read) v[i] = (double)(x);                                                 \
+        else if (f64_fits(v[i], (__typeof__(x))0.5 == 0, (__typeof__(x))-1 > 0,        \
+                          sizeof(x)))                                                  \
+            x = (__typeof__(x))v[i];                                                   \
+        else bad = 1;                                                                  \
         i++;                                                                           \
     } while (0)
     IO(s->method); IO(s->k); IO(s->seed); IO(m->d); IO(m->e); IO(m->k);
@@ -45,6 +61,7 @@ static void fields(cluster_model *m, double *v, int read)
 #undef IO
     assert(i <= NFIELDS);
     for (; !read && i < NFIELDS; i++) v[i] = 0;
+    return bad ? -1 : 0;
 }
 
 int cluster_model_save(const cluster_model *mc, void **buf, size_t *len, dc_err *err)
@@ -104,12 +121,17 @@ int cluster_model_load(cluster_model **out, const void *buf, size_t len, dc_err 
     if (!(m = calloc(1, sizeof *m))) return dc_err_set(err, DC_ENOMEM, "out of memory");
     double v[NFIELDS];
     memcpy(v, p + 12, sizeof v);
-    fields(m, v, 1);
+    if (fields(m, v, 1) < 0) {
+        rc = dc_err_set(err, DC_EFORMAT, "model header holds a value out of its field's range");
+        goto out;
+    }
     memcpy(&al, p + 12 + sizeof v, 8);
-    size_t mu_bytes = (size_t)m->k * m->e * sizeof(float);
+    size_t mu_bytes = 0, total = 0;
     if (m->k < 1 || m->e < 1 || m->d < 1 || m->spec.method < 0 || m->spec.method >= CM_COUNT ||
         m->spec.batch < 1 || m->spec.batch > 65536 ||
-        al > len || head + al + mu_bytes + 8 != len) {
+        al > len || dc_mul3_size(m->k, m->e, sizeof(float), &mu_bytes) < 0 ||
+        dc_add_size(head, (size_t)al, &total) < 0 || dc_add_size(total, mu_bytes, &total) < 0 ||
+        dc_add_size(total, 8, &total) < 0 || total != len) {
         rc = dc_err_set(err, DC_EFORMAT, "model header is inconsistent with its size (%zu bytes)", len);
         goto out;
     }
@@ -225,7 +247,9 @@ static int take(const unsigned char **r, const unsigned char *end, float *dst, s
     if (end - *r < 8) return dc_err_set(err, DC_EFORMAT, "checkpoint truncated at %s", what);
     memcpy(&c, *r, 8);
     *r += 8;
-    if (c != (dst ? want : 0) || (uint64_t)(end - *r) < c * sizeof(float))
+    size_t bytes;
+    if (c != (dst ? want : 0) || c > INT64_MAX || dc_mul_size((int64_t)c, sizeof(float), &bytes) < 0 ||
+        (size_t)(end - *r) < bytes)
         return dc_err_set(err, DC_EINVAL, "checkpoint %s has %llu values, expected %zu", what,
                           (unsigned long long)c, dst ? want : 0);
     if (c) memcpy(dst, *r, c * sizeof(float));
@@ -287,10 +311,12 @@ int cluster__ckpt_restore(cluster_model *m, int64_t n, const void *buf, size_t l
         r += 8;
         /* its size is vae_state_load's to check: an older state is smaller */
         size_t want = ck.phase == 3 && m->vae ? vae_state_size(m->vae) : 0;
-        if ((want ? c == 0 : c != 0) || (uint64_t)(end - r) < c * sizeof(float))
+        size_t bytes;
+        if ((want ? c == 0 : c != 0) || c > INT64_MAX ||
+            dc_mul_size((int64_t)c, sizeof(float), &bytes) < 0 || (size_t)(end - r) < bytes)
             return dc_err_set(err, DC_EINVAL, "checkpoint vae state has %llu values, expected %zu",
                               (unsigned long long)c, vst_floats(want));
-        if (want && (rc = vae_state_load(m->vae, r, (size_t)c * sizeof(float), err)) < 0)
+        if (want && (rc = vae_state_load(m->vae, r, bytes, err)) < 0)
             return rc;
     }
     if (opt) opt->t = (long)t[0];

@@ -3,6 +3,7 @@
  * files through untouched) into a 1 MiB block buffer; binary values are converted
  * straight from that buffer into the caller's rows, CSV is parsed one line at a time. */
 #include "data.h"
+#include "dc_size.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -220,12 +221,12 @@ static int check_shape(data_reader *r, const int64_t *dims, int ndim, dc_err *e)
                          i == 0 ? "no rows: n = 0" : "empty rows", i, ndim,
                          (long long)dims[i]);
     for (int i = 1; i < ndim; i++)
-        if (__builtin_mul_overflow(d, dims[i], &d) || d > INT_MAX)
+        if (dc_mul_i64(d, dims[i], &d) < 0 || d > INT_MAX)
             return rfail(r, e, DC_EFORMAT, "row size overflows: the product of "
                          "dimensions 1..%d exceeds %d", ndim - 1, INT_MAX);
     int64_t bytes;
-    if (__builtin_mul_overflow(n, d, &bytes) || __builtin_mul_overflow(bytes, (int64_t)r->esize, &bytes) ||
-        __builtin_add_overflow(bytes, in->data_offset, &bytes))
+    if (dc_mul_i64(n, d, &bytes) < 0 || dc_mul_i64(bytes, r->esize, &bytes) < 0 ||
+        dc_add_i64(bytes, in->data_offset, &bytes) < 0)
         return rfail(r, e, DC_EFORMAT, "data size overflows: %lld rows x %lld values",
                      (long long)n, (long long)d);
     in->n = n;
@@ -503,7 +504,7 @@ static int open_dcf32(data_reader *r, dc_err *e)
     int img = ih || iw || ic;
     int64_t hwc = 0;
     if (img && (ih <= 0 || iw <= 0 || ic <= 0 ||
-                __builtin_mul_overflow((int64_t)ih * iw, (int64_t)ic, &hwc) || hwc != d))
+                dc_mul_i64((int64_t)ih * iw, ic, &hwc) < 0 || hwc != d))
         return rfail(r, e, DC_EFORMAT, "DCF32 image shape %d x %d x %d (bytes 20..31) does "
                      "not match d = %d", ih, iw, ic, d);
     r->info.dtype = DATA_F32;

@@ -1,6 +1,7 @@
 /* data_dataset.c: the in-memory dataset, the whole-file loaders built on the streaming
  * reader (data.c), and the DCF32 writer. */
 #include "data.h"
+#include "dc_size.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -23,12 +24,7 @@ void dataset_free(dataset *ds)
 /* n*d floats fit in size_t bytes? */
 static int size_ok(int64_t n, int64_t d, size_t elem, size_t *bytes)
 {
-    int64_t b;
-    if (n < 0 || d < 0 || __builtin_mul_overflow(n, d, &b) ||
-        __builtin_mul_overflow(b, (int64_t)elem, &b) || (uint64_t)b > SIZE_MAX)
-        return 0;
-    *bytes = (size_t)b;
-    return 1;
+    return dc_mul3_size(n, d, (int64_t)elem, bytes) == 0;
 }
 
 int dataset_alloc(dataset *ds, int64_t n, int d, int with_labels, dc_err *e)
@@ -226,7 +222,7 @@ int dataset_concat(dataset *out, const dataset *a, const dataset *b, dc_err *e)
         return dc_err_set(e, DC_EINVAL, "dataset_concat: only the %s dataset has labels",
                           a->labels ? "first" : "second");
     int64_t n;
-    if (__builtin_add_overflow(a->n, b->n, &n) || !size_ok(n, a->d, sizeof(float), &bx))
+    if (dc_add_i64(a->n, b->n, &n) < 0 || !size_ok(n, a->d, sizeof(float), &bx))
         return dc_err_set(e, DC_EINVAL, "dataset_concat: too many rows");
     rc = dataset_alloc(&t, n, a->d, a->labels != NULL, e);
     if (rc) return rc;
@@ -281,7 +277,7 @@ int dcf32_writer_open(dcf32_writer **out, const char *path, int d, int h, int wd
     int img = h || wd || c;
     int64_t hwc = 0;
     if (d < 1 || (img && (h < 1 || wd < 1 || c < 1 ||
-                          __builtin_mul_overflow((int64_t)h * wd, (int64_t)c, &hwc) || hwc != d)))
+                          dc_mul_i64((int64_t)h * wd, c, &hwc) < 0 || hwc != d)))
         return dc_err_set(e, DC_EINVAL, "%s: bad shape d = %d, image %d x %d x %d", path, d, h,
                           wd, c);
     w = calloc(1, sizeof *w);

@@ -1,5 +1,7 @@
 #include "nn.h"
 
+#include "dc_size.h"
+
 #include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
@@ -134,7 +136,14 @@ static void add_params(nn_net *net, layer *l, size_t nw, size_t nb)
 
 int nn_net_add_dense(nn_net *net, int out, dc_err *e)
 {
+    size_t in, nw, total;
     if (out <= 0) return dc_err_set(e, DC_EINVAL, "nn_net_add_dense: bad size %d", out);
+    if ((net->n > 0 ? (in = lout(&net->L[net->n - 1]), 0)
+                    : dc_mul3_size(net->h, net->w, net->c, &in)) < 0 ||
+        in > INT64_MAX || dc_mul_size((int64_t)in, out, &nw) < 0 ||
+        dc_add_size(nw, (size_t)out, &total) < 0 || dc_add_size(total, net->nparams, &total) < 0)
+        return dc_err_set(e, DC_EINVAL, "nn_net_add_dense: %d outputs overflow the size of "
+                          "the parameters", out);
     layer *l = push(net, NN_B_DENSE, e);
     if (!l) return e ? e->code : DC_EINVAL;
     l->oh = l->ow = 1;
@@ -865,8 +874,9 @@ int nn_net_load(nn_net **out, const void *buf, size_t len, size_t *used, int max
     q = p + 12;
     uint32_t h = get32(q), w = get32(q + 4), c = get32(q + 8), nl = get32(q + 16);
     q += 20;
+    size_t hwc;
     if (nl == 0 || nl != (hb - 20) / (NN_REC * 4) || h == 0 || w == 0 || c == 0 || h > 1u << 20 ||
-        w > 1u << 20 || c > 1u << 20) {
+        w > 1u << 20 || c > 1u << 20 || dc_mul3_size(h, w, c, &hwc) < 0 || hwc > INT32_MAX) {
         rc = dc_err_set(e, DC_EFORMAT, "nn_net_load: inconsistent header (%ux%ux%u, %u blocks)",
                         h, w, c, nl);
         goto out;
@@ -919,7 +929,7 @@ int nn_net_load(nn_net **out, const void *buf, size_t len, size_t *used, int max
                         rest < 8 ? 0ULL : (unsigned long long)get64(q), net->nparams);
         goto out;
     }
-    if (rest < 8 + 4 * net->nparams + 8) {
+    if (rest < 16 || net->nparams > (rest - 16) / 4) { /* 4 * nparams could wrap */
         rc = dc_err_set(e, DC_EFORMAT, "nn_net_load: truncated: %zu bytes, need %zu", len,
                         (size_t)(q - p) + 16 + 4 * net->nparams);
         goto out;

@@ -31,6 +31,10 @@
 CLI_COMMANDS(CLI_DECLARE_)
 #undef CLI_DECLARE_
 
+/* Hidden (not listed by `deepclust help`): `deepclust routes --json` prints the HTTP
+ * route table, methods, patterns and query parameters (cli_routes.c; for the tests). */
+int cli_routes(int argc, char **argv);
+
 struct cli_cmd {
     const char *name;
     int (*fn)(int argc, char **argv);

@@ -1,6 +1,6 @@
 /* http: the libmicrohttpd daemon; see http.h. The order of checks for a request is
- * the one api.h documents: route (404/405), token (401), Content-Length (413), body,
- * handler. */
+ * the one api.h documents: route (404/405), token (401), query parameters (400),
+ * Content-Length (413), body, handler. */
 #include "http.h"
 
 #include <netdb.h>
@@ -87,6 +87,7 @@ static enum MHD_Result first_call(http_server *h, api_req *r)
                                              auth ? "invalid bearer token"
                                                   : "missing Authorization: Bearer <token>"));
     }
+    if (api_query_check(r)) return r->status ? MHD_YES : MHD_NO; /* 400 queued */
     cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl) {
         char *end;

@@ -60,6 +60,7 @@ int main(int argc, char **argv)
         return CLI_OK;
     }
     if (strcmp(name, "--version") == 0) name = "version";
+    if (strcmp(name, "routes") == 0) return cli_routes(argc - 1, argv + 1); /* hidden */
     for (int i = 0; i < N_COMMANDS; i++)
         if (strcmp(name, commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "deepclust: unknown command '%s'\n\n", name);

@@ -2,6 +2,8 @@
  * metrics. Datasets are in svc_data.c, jobs in svc_jobs.c, workers in svc_worker.c. */
 #include "svc_internal.h"
 
+#include "dc_size.h"
+
 #include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
@@ -406,12 +408,21 @@ static int predict_json(svc_model *m, const float *x, int64_t n, int want_z, jso
                         dc_err *e)
 {
     int k = cluster_model_k(m->m), emb = cluster_model_embed(m->m), rc;
-    float *q = malloc(sizeof(float) * (size_t)(n * k));
-    int32_t *lab = malloc(sizeof(int32_t) * (size_t)n);
-    float *z = want_z ? malloc(sizeof(float) * (size_t)(n * emb)) : NULL;
+    float *q = NULL, *z = NULL;
+    int32_t *lab = NULL;
     json_t *o = NULL, *labels = NULL;
+    size_t qb, lb, zb;
 
     *out = NULL;
+    if (dc_mul3_size(n, k, sizeof(float), &qb) < 0 || dc_mul_size(n, sizeof(int32_t), &lb) < 0 ||
+        dc_mul3_size(n, emb, sizeof(float), &zb) < 0) {
+        rc = dc_err_set(e, SVC_ETOOLARGE, "%lld samples x %d clusters do not fit in memory",
+                        (long long)n, k);
+        goto out;
+    }
+    q = malloc(qb);
+    lab = malloc(lb);
+    z = want_z ? malloc(zb) : NULL;
     if (!q || !lab || (want_z && !z)) {
         rc = dc_err_set(e, DC_ENOMEM, "out of memory for %lld samples", (long long)n);
         goto out;

@@ -38,7 +38,10 @@ enum {
     SVC_ETOOLARGE = -22, /* over a size limit: 413 */
 };
 
-enum { SVC_MAX_ATTEMPTS = 3, SVC_PAGE_MAX = 1000, SVC_ASSIGN_PAGE_MAX = 10000 };
+/* Paging bounds: limit in [1, *_PAGE_MAX], offset in [0, SVC_OFFSET_MAX], so that
+ * offset + limit never wraps (the API answers 400 outside them). */
+enum { SVC_MAX_ATTEMPTS = 3, SVC_PAGE_MAX = 1000, SVC_ASSIGN_PAGE_MAX = 10000,
+       SVC_OFFSET_MAX = 1000000000 };
 
 typedef struct svc_config {
     const char *db_path;
@@ -93,7 +96,7 @@ int svc_dataset_import(svc *s, const char *path, const svc_upload *u, json_t **o
  * one column); the count must match (DC_EINVAL otherwise). */
 int svc_dataset_set_labels(svc *s, const char *id, const char *path, json_t **out, dc_err *e);
 int svc_dataset_get(svc *s, const char *id, json_t **out, dc_err *e);
-int svc_dataset_list(svc *s, int limit, int offset, json_t **out, dc_err *e);
+int svc_dataset_list(svc *s, int limit, int64_t offset, json_t **out, dc_err *e);
 /* SVC_ECONFLICT while a queued or running job uses it. Finished jobs keep their rows
  * (their dataset becomes null). */
 int svc_dataset_delete(svc *s, const char *id, dc_err *e);
@@ -104,8 +107,10 @@ int svc_dataset_delete(svc *s, const char *id, dc_err *e);
  * job. On a spec error returns DC_EINVAL with je filled (status 400/422 and field). */
 int svc_job_create(svc *s, const json_t *spec, json_t **out, jobspec_error *je, dc_err *e);
 int svc_job_get(svc *s, const char *id, json_t **out, dc_err *e);
-/* status NULL or "" = all; newest first. */
-int svc_job_list(svc *s, const char *status, int limit, int offset, json_t **out, dc_err *e);
+/* status NULL or "" = all; newest first. next_offset (offset + limit, in 64 bits) is
+ * there while rows remain. */
+int svc_job_list(svc *s, const char *status, int limit, int64_t offset, json_t **out,
+                 dc_err *e);
 /* Rows with seq > since, in order, at most limit. */
 int svc_job_iterations(svc *s, const char *id, int64_t since, int limit, json_t **out,
                        dc_err *e);

@@ -5,6 +5,8 @@
  * block is in; a failed import deletes it, and start-up deletes any a crash left. */
 #include "svc_internal.h"
 
+#include "dc_size.h"
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,10 +197,12 @@ int svc_dataset_import(svc *s, const char *path, const svc_upload *u, json_t **o
         goto out;
     }
     int64_t limit = sqlite3_limit(store_db(db), SQLITE_LIMIT_LENGTH, -1);
-    if (n * d > (limit - 16) / 4 || n * d > INT32_MAX / 4) {
-        rc = dc_err_set(e, SVC_ETOOLARGE, "%lld samples x %d features is %lld bytes as float32, "
-                        "over the %lld-byte limit of one stored dataset", (long long)n, d,
-                        (long long)(n * d * 4), (long long)(limit < INT32_MAX ? limit : INT32_MAX));
+    size_t xbytes;
+    if (dc_mul3_size(n, d, sizeof(float), &xbytes) < 0 || xbytes > (size_t)(limit - 16) ||
+        xbytes > INT32_MAX) {
+        rc = dc_err_set(e, SVC_ETOOLARGE, "%lld samples x %d features as float32 are over the "
+                        "%lld-byte limit of one stored dataset", (long long)n, d,
+                        (long long)(limit < INT32_MAX ? limit : INT32_MAX));
         goto out;
     }
     if (in->h > 0 && in->c > 1) snprintf(shape, sizeof shape, "[%d,%d,%d]", in->h, in->w, in->c);
@@ -402,7 +406,7 @@ int svc_dataset_get(svc *s, const char *id, json_t **out, dc_err *e)
     return rc;
 }
 
-int svc_dataset_list(svc *s, int limit, int offset, json_t **out, dc_err *e)
+int svc_dataset_list(svc *s, int limit, int64_t offset, json_t **out, dc_err *e)
 {
     sqlite3_stmt *st = NULL;
     store *db = svc__db_get(s, e);
@@ -423,7 +427,7 @@ int svc_dataset_list(svc *s, int limit, int offset, json_t **out, dc_err *e)
         goto out;
     }
     sqlite3_bind_int(st, 1, limit);
-    sqlite3_bind_int(st, 2, offset);
+    sqlite3_bind_int64(st, 2, offset);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) json_array_append_new(items, dataset_json(st));
     if (rc != SQLITE_DONE) {
         rc = svc__sql_err(store_db(db), "list datasets", e);
@@ -434,8 +438,8 @@ int svc_dataset_list(svc *s, int limit, int offset, json_t **out, dc_err *e)
     if (sqlite3_prepare_v2(store_db(db), "SELECT count(*) FROM datasets WHERE status = 'ready'",
                            -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
         total = sqlite3_column_int64(st, 0);
-    *out = json_pack("{s:O, s:I, s:i, s:i}", "items", items, "total", (json_int_t)total,
-                     "limit", limit, "offset", offset);
+    *out = json_pack("{s:O, s:I, s:i, s:I}", "items", items, "total", (json_int_t)total,
+                     "limit", limit, "offset", (json_int_t)offset);
     rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
 out:
     sqlite3_finalize(st);

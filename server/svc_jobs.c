@@ -2,6 +2,8 @@
  * assignments; start-up recovery. The worker side is svc_worker.c. */
 #include "svc_internal.h"
 
+#include "dc_size.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,7 +141,8 @@ int svc_job_get(svc *s, const char *id, json_t **out, dc_err *e)
     return rc;
 }
 
-int svc_job_list(svc *s, const char *status, int limit, int offset, json_t **out, dc_err *e)
+int svc_job_list(svc *s, const char *status, int limit, int64_t offset, json_t **out,
+                 dc_err *e)
 {
     sqlite3_stmt *st = NULL;
     store *db = svc__db_get(s, e);
@@ -161,7 +164,7 @@ int svc_job_list(svc *s, const char *status, int limit, int offset, json_t **out
     }
     if (!all) sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, limit);
-    sqlite3_bind_int(st, 3, offset);
+    sqlite3_bind_int64(st, 3, offset);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *j = job_json(st);
         json_object_del(j, "spec"); /* listings stay small: GET /v1/jobs/{id} has it */
@@ -179,10 +182,11 @@ int svc_job_list(svc *s, const char *status, int limit, int offset, json_t **out
         if (!all) sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW) total = sqlite3_column_int64(st, 0);
     }
-    *out = json_pack("{s:O, s:I, s:i, s:i}", "items", items, "total", (json_int_t)total,
-                     "limit", limit, "offset", offset);
-    if (*out && offset + limit < total)
-        json_object_set_new(*out, "next_offset", json_integer(offset + limit));
+    *out = json_pack("{s:O, s:I, s:i, s:I}", "items", items, "total", (json_int_t)total,
+                     "limit", limit, "offset", (json_int_t)offset);
+    int64_t next;
+    if (*out && dc_add_i64(offset, limit, &next) == 0 && next < total)
+        json_object_set_new(*out, "next_offset", json_integer(next));
     rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
 out:
     sqlite3_finalize(st);
@@ -347,15 +351,23 @@ int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit, json_
     k = cluster_model_k(m->m);
     if (offset > n) offset = n;
     cnt = n - offset < limit ? n - offset : limit;
-    x = malloc(sizeof(float) * (size_t)(cnt * d + 1));
-    q = malloc(sizeof(float) * (size_t)(cnt * k + 1));
-    lab = malloc(sizeof(int32_t) * (size_t)(cnt + 1));
+    size_t xb, qb, lb, at;
+    if (dc_mul3_size(cnt, d, sizeof(float), &xb) < 0 || dc_mul3_size(cnt, k, sizeof(float), &qb) < 0 ||
+        dc_mul_size(cnt, sizeof(int32_t), &lb) < 0 || dc_mul3_size(offset, d, sizeof(float), &at) < 0 ||
+        at > INT64_MAX || xb > INT64_MAX) {
+        rc = dc_err_set(e, SVC_ETOOLARGE, "%lld samples x %d values do not fit in memory",
+                        (long long)cnt, d);
+        goto out;
+    }
+    x = malloc(xb + sizeof(float));
+    q = malloc(qb + sizeof(float));
+    lab = malloc(lb + sizeof(int32_t));
     if (!x || !q || !lab) {
         rc = dc_err_set(e, DC_ENOMEM, "out of memory");
         goto out;
     }
     if (cnt > 0) {
-        if ((rc = svc__blob_read(h, ds, "x", offset * d * 4, x, cnt * d * 4, e)) < 0) goto out;
+        if ((rc = svc__blob_read(h, ds, "x", (int64_t)at, x, (int64_t)xb, e)) < 0) goto out;
         pthread_mutex_lock(&m->mu);
         rc = cluster_predict(m->m, x, cnt, q, lab, NULL, e);
         pthread_mutex_unlock(&m->mu);
@@ -374,7 +386,7 @@ int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit, json_
     *out = json_pack("{s:s, s:s, s:s, s:I, s:i, s:I, s:i, s:o, s:o}", "job", id, "model", model,
                      "dataset", ds, "n", (json_int_t)n, "k", k, "offset", (json_int_t)offset,
                      "limit", limit, "labels", labels, "q", qa);
-    if (*out && offset + cnt < n)
+    if (*out && offset + cnt < n) /* both within [0, n] */
         json_object_set_new(*out, "next_offset", json_integer(offset + cnt));
     rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
 out:

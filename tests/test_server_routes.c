@@ -1,6 +1,7 @@
 /* test_server_routes: route matching (api_route_find) on a table shaped like the v1
  * API: exact paths, {id} captures, 404 vs 405 with the Allow list, HEAD served by GET
- * routes, over-long segments; the real table's invariants; the metrics text. */
+ * routes, over-long segments; the real table's invariants; the query parameter check
+ * (api_query_validate: unknown, misspelled, repeated, value-less); the metrics text. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,14 +11,14 @@
 static int h_dummy(api_req *r) { return 0; }
 
 static const api_route table[] = {
-    {"GET", "/healthz", h_dummy, 0, NULL, API_ROUTE_PUBLIC},
-    {"GET", "/v1/jobs", h_dummy, 0, NULL, 0},
-    {"POST", "/v1/jobs", h_dummy, 65536, NULL, 0},
-    {"GET", "/v1/jobs/{id}", h_dummy, 0, NULL, 0},
-    {"DELETE", "/v1/jobs/{id}", h_dummy, 0, NULL, 0},
-    {"POST", "/v1/jobs/{id}/cancel", h_dummy, 0, NULL, 0},
-    {"GET", "/v1/models/{model}/clusters/{k}", h_dummy, 0, NULL, 0},
-    {NULL, NULL, NULL, 0, NULL, 0},
+    {"GET", "/healthz", h_dummy, 0, NULL, API_ROUTE_PUBLIC, NULL},
+    {"GET", "/v1/jobs", h_dummy, 0, NULL, 0, "status,limit,offset"},
+    {"POST", "/v1/jobs", h_dummy, 65536, NULL, 0, NULL},
+    {"GET", "/v1/jobs/{id}", h_dummy, 0, NULL, 0, NULL},
+    {"DELETE", "/v1/jobs/{id}", h_dummy, 0, NULL, 0, NULL},
+    {"POST", "/v1/jobs/{id}/cancel", h_dummy, 0, NULL, 0, NULL},
+    {"GET", "/v1/models/{model}/clusters/{k}", h_dummy, 0, NULL, 0, NULL},
+    {NULL, NULL, NULL, 0, NULL, 0, NULL},
 };
 
 static int find(const char *method, const char *path, api_req *r, char *allow)
@@ -110,6 +111,78 @@ int main(void)
     CHECK_EQ_INT(api_route_find(api_routes, "GET", "/openapi.yaml", NULL, NULL, 0), API_MATCH_OK);
     CHECK_EQ_INT(api_route_find(api_routes, "GET", "/metrics", NULL, NULL, 0), API_MATCH_OK);
     CHECK(openapi_yaml_len > 0 && strncmp(openapi_yaml, "openapi: 3.1", 12) == 0);
+
+    /* Query parameters: only the declared ones, once each, with a value. */
+    {
+        const api_route *jobs = &table[1], *health = &table[0];
+        const char *names[4], *values[4], *field = NULL;
+        char msg[512];
+        CHECK(api_query_allowed(jobs, "status") && api_query_allowed(jobs, "offset"));
+        CHECK(!api_query_allowed(jobs, "stat") && !api_query_allowed(jobs, "statuses") &&
+              !api_query_allowed(jobs, "") && !api_query_allowed(jobs, "status,limit"));
+        CHECK(!api_query_allowed(health, "status")); /* NULL list: none */
+        CHECK_EQ_INT(api_query_validate(jobs, names, values, 0, msg, sizeof msg, &field), 0);
+        names[0] = "limit", values[0] = "5", names[1] = "status", values[1] = "running";
+        CHECK_EQ_INT(api_query_validate(jobs, names, values, 2, msg, sizeof msg, &field), 0);
+        CHECK(field == NULL);
+        /* the misspelling of the issue: 400 naming it, and the name it resembles */
+        names[2] = "stauts", values[2] = "running";
+        CHECK_EQ_INT(api_query_validate(jobs, names, values, 3, msg, sizeof msg, &field), 400);
+        CHECK_MSG(field && strcmp(field, "stauts") == 0, "field: expected stauts, got %s",
+                  field ? field : "(null)");
+        CHECK_MSG(strstr(msg, "'stauts'") && strstr(msg, "did you mean 'status'") &&
+                  strstr(msg, "status, limit, offset"), "message: %s", msg);
+        /* far from every name: no suggestion */
+        names[0] = "dataset", values[0] = "ds_1";
+        CHECK_EQ_INT(api_query_validate(jobs, names, values, 1, msg, sizeof msg, &field), 400);
+        CHECK_MSG(field && strcmp(field, "dataset") == 0 && !strstr(msg, "did you mean"),
+                  "dataset: field %s, message %s", field ? field : "(null)", msg);
+        /* a route that takes none */
+        names[0] = "x", values[0] = "1";
+        CHECK_EQ_INT(api_query_validate(health, names, values, 1, msg, sizeof msg, &field), 400);
+        CHECK_MSG(strstr(msg, "(it takes: none)") != NULL, "message: %s", msg);
+        /* twice, and without a value */
+        names[0] = "limit", values[0] = "1", names[1] = "limit", values[1] = "2";
+        CHECK_EQ_INT(api_query_validate(jobs, names, values, 2, msg, sizeof msg, &field), 400);
+        CHECK_MSG(field && strcmp(field, "limit") == 0 && strstr(msg, "more than once"),
+                  "repeated: %s", msg);
+        names[0] = "offset", values[0] = NULL;
+        CHECK_EQ_INT(api_query_validate(jobs, names, values, 1, msg, sizeof msg, &field), 400);
+        CHECK_MSG(field && strcmp(field, "offset") == 0 && strstr(msg, "no value"),
+                  "value-less: %s", msg);
+        names[0] = "offset", values[0] = ""; /* an empty value is the handler's to judge */
+        CHECK_EQ_INT(api_query_validate(jobs, names, values, 1, msg, sizeof msg, &field), 0);
+    }
+    /* The real table: every declared name is a plain identifier, listed once; the routes
+     * that page declare limit and offset (or since). */
+    for (int i = 0; i < n; i++) {
+        const char *q = api_routes[i].query;
+        for (const char *p = q; p && *p;) {
+            size_t l = strcspn(p, ",");
+            CHECK_MSG(l > 0 && l < 32, "%s: empty or long name in '%s'", api_routes[i].pattern, q);
+            for (size_t j = 0; j < l; j++)
+                CHECK_MSG((p[j] >= 'a' && p[j] <= 'z') || p[j] == '_',
+                          "%s: bad character in '%s'", api_routes[i].pattern, q);
+            int seen = 0;
+            for (const char *t = q; *t;) {
+                size_t tl = strcspn(t, ",");
+                seen += tl == l && memcmp(t, p, l) == 0;
+                t += tl;
+                if (*t == ',') t++;
+            }
+            CHECK_MSG(seen == 1, "%s: '%.*s' listed %d times", api_routes[i].pattern, (int)l, p,
+                      seen);
+            p += l;
+            if (*p == ',') p++;
+        }
+        if (strcmp(api_routes[i].method, "GET") == 0 &&
+            (strcmp(api_routes[i].pattern, "/v1/jobs") == 0 ||
+             strcmp(api_routes[i].pattern, "/v1/datasets") == 0 ||
+             strstr(api_routes[i].pattern, "/assignments")))
+            CHECK_MSG(api_query_allowed(&api_routes[i], "limit") &&
+                          api_query_allowed(&api_routes[i], "offset"),
+                      "%s pages: it needs limit and offset", api_routes[i].pattern);
+    }
 
     /* Metrics: counters by route and status, unmatched in their own series. */
     api_metrics *m = api_metrics_new(2);

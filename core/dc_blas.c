@@ -4,12 +4,17 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#if defined(__SSE2__)
+#include <pmmintrin.h>
+#include <xmmintrin.h>
+#endif
 
 /* Declared by OpenBLAS' cblas.h too; repeated to keep core headers BLAS-agnostic. */
 char *openblas_get_config(void);
 char *openblas_get_corename(void);
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
+int blas_thread_shutdown_(void); /* joins the pool; the next threaded call makes a new one */
 
 static int generic_core(const char *name)
 {
@@ -41,3 +46,25 @@ void dc_blas_fix_coretype(char **argv)
 const char *dc_blas_config(void) { return openblas_get_config(); }
 void dc_blas_set_threads(int n) { openblas_set_num_threads(n); }
 int dc_blas_threads(void) { return openblas_get_num_threads(); }
+
+int dc_blas_flush_denormals(void)
+{
+#if defined(__SSE2__)
+    _MM_SET_FLUSH_ZERO_MODE(_MM_FLUSH_ZERO_ON);
+    _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
+    blas_thread_shutdown_();
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+int dc_blas_flushes_denormals(void)
+{
+#if defined(__SSE2__)
+    return _MM_GET_FLUSH_ZERO_MODE() == _MM_FLUSH_ZERO_ON &&
+           _MM_GET_DENORMALS_ZERO_MODE() == _MM_DENORMALS_ZERO_ON;
+#else
+    return 0;
+#endif
+}

@@ -32,8 +32,8 @@ int cli_version(int argc, char **argv)
         fprintf(stderr, "deepclust version: unexpected argument '%s'\n", argv[1]);
         return CLI_USAGE;
     }
-    printf("deepclust %s (schema %d)\n%s\n", DC_VERSION, store_latest_version(),
-           dc_blas_config());
+    printf("deepclust %s (schema %d)\n%s\ndenormals: %s\n", DC_VERSION, store_latest_version(),
+           dc_blas_config(), dc_blas_flushes_denormals() ? "flushed to zero" : "kept");
     return CLI_OK;
 }
 
@@ -42,6 +42,7 @@ int main(int argc, char **argv)
     const char *name = argc > 1 ? argv[1] : NULL;
 
     dc_blas_fix_coretype(argv); /* may re-execute with fast BLAS kernels */
+    dc_blas_flush_denormals();  /* before any thread of ours: they all inherit it */
     if (!name) {
         usage(stderr);
         return CLI_USAGE;

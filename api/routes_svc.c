@@ -121,6 +121,9 @@ typedef struct upload {
     char path[PATH_MAX];
     sha256_ctx sha;
     int64_t bytes;
+    svc *slot;    /* holds one of svc's upload slots (svc_upload_begin) until freed */
+    int err;      /* errno of a failed temporary-file write */
+    dc_err refused; /* why svc_upload_begin said no */
 } upload;
 
 static void upload_free(void *p)
@@ -129,6 +132,7 @@ static void upload_free(void *p)
     if (!u) return;
     if (u->fd >= 0) close(u->fd);
     if (u->path[0]) unlink(u->path);
+    svc_upload_end(u->slot);
     free(u);
 }
 
@@ -146,14 +150,17 @@ int api_h_dataset_upload_body(api_req *r, const char *data, size_t len)
         u->fd = -1;
         r->user = u;
         r->user_free = upload_free;
+        if (svc_upload_begin(service(r), &u->refused) < 0) return SVC_EBUSY; /* 429 */
+        u->slot = service(r);
         if (svc_upload_template(service(r), u->path, sizeof u->path) < 0) {
             u->path[0] = 0;
             return DC_EIO;
         }
         u->fd = mkstemp(u->path);
         if (u->fd < 0) {
+            u->err = errno;
             u->path[0] = 0;
-            return DC_EIO;
+            return svc_errno_nospace(u->err) ? SVC_ENOSPC : DC_EIO;
         }
         sha256_init(&u->sha);
     }
@@ -162,7 +169,12 @@ int api_h_dataset_upload_body(api_req *r, const char *data, size_t len)
     for (size_t off = 0; off < len;) {
         ssize_t w = write(u->fd, data + off, len - off);
         if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return DC_EIO;
+        if (w <= 0) {
+            u->err = w < 0 ? errno : ENOSPC; /* a short write of 0 bytes: no space */
+            /* give the space back at once: the rest of the body is discarded */
+            if (ftruncate(u->fd, 0) != 0) { /* the unlink at the end frees it anyway */ }
+            return svc_errno_nospace(u->err) ? SVC_ENOSPC : DC_EIO;
+        }
         off += (size_t)w;
     }
     u->bytes += (int64_t)len;
@@ -182,8 +194,19 @@ static int upload_ready(api_req *r, upload **out)
                         "application/gzip)");
         return 1;
     }
+    if (r->body_error == SVC_EBUSY && u) {
+        api_problem(r, 429, "%s", u->refused.msg);
+        return 1;
+    }
+    if (r->body_error == SVC_ENOSPC && u) { /* the same 507 as a full database */
+        dc_err e = {0};
+        svc_nospace(&e, "cannot store the upload", strerror(u->err));
+        api_problem(r, 507, "%s", e.msg);
+        return 1;
+    }
     if (r->body_error == DC_EIO) {
-        api_problem(r, 507, "cannot store the upload: %s", strerror(errno));
+        api_problem(r, 500, "cannot store the upload: %s",
+                    u && u->err ? strerror(u->err) : "cannot create a temporary file");
         return 1;
     }
     if (r->body_error) {
@@ -401,6 +424,26 @@ int api_h_job_assignments(api_req *r)
 }
 
 /* ---- models ------------------------------------------------------------------------------ */
+
+/* DELETE /v1/jobs/{id}: a finished job, its iterations, checkpoint and model.
+ * 204; 404 no such job; 409 queued or running (cancel first). Works on a full disk. */
+int api_h_job_delete(api_req *r)
+{
+    dc_err e = {0};
+    if (!service(r)) return no_service(r);
+    int rc = svc_job_delete(service(r), api_param(r, "id"), &e);
+    return rc < 0 ? reply_err(r, rc, &e) : api_reply_buf(r, 204, NULL, "", 0);
+}
+
+/* DELETE /v1/models/{id}: the model (its job stays, model null). 204; 404. Works on a
+ * full disk. */
+int api_h_model_delete(api_req *r)
+{
+    dc_err e = {0};
+    if (!service(r)) return no_service(r);
+    int rc = svc_model_delete(service(r), api_param(r, "id"), &e);
+    return rc < 0 ? reply_err(r, rc, &e) : api_reply_buf(r, 204, NULL, "", 0);
+}
 
 int api_h_model_get(api_req *r)
 {

@@ -49,13 +49,28 @@ struct svc {
     svc_model **cache;
     int ncache, capcache;
     uint64_t clock;
+    atomic_llong limit_hits[SVC_LIMIT_COUNT];
+    atomic_int uploads;          /* in progress (svc_upload_begin) */
+    pthread_mutex_t reserve_mu;  /* the reserve file */
+    char *reserve_path;          /* "<db path>.reserve" */
+    int64_t reserve_held;        /* bytes allocated in it now */
+    atomic_int recovery_pending; /* svc__recover stopped by a full disk */
 };
 
 store *svc__db_get(svc *s, dc_err *e);
 void svc__db_put(svc *s, store *st);
 
-/* DC_EIO with what and SQLite's message. */
+/* DC_EIO with what and SQLite's message; SVC_ENOSPC ("disk full: ...") when SQLite
+ * failed for space (SQLITE_FULL, or an I/O error with errno ENOSPC or EDQUOT). */
 int svc__sql_err(sqlite3 *db, const char *what, dc_err *e);
+
+/* The disk reserve (svc.c). release gives the file's space back to the filesystem and
+ * returns 1 when it held some (retry the write then), 0 otherwise; space_back, after
+ * a delete, checkpoints db's WAL (TRUNCATE) and takes the reserve again if it can. */
+int svc__reserve_release(svc *s);
+void svc__space_back(svc *s, store *db);
+/* Drops a model from the predict cache (after its row was deleted). */
+void svc__model_evict(svc *s, const char *id);
 /* Runs sql (one '?', bound to id) and turns its row into JSON with to_json (new
  * reference in *out); no row is SVC_ENOTFOUND "no <what> <id>". */
 int svc__fetch_one(sqlite3 *db, const char *sql, const char *id,

@@ -123,7 +123,7 @@ typedef struct upload {
     int64_t bytes;
     svc *slot;    /* holds one of svc's upload slots (svc_upload_begin) until freed */
     int err;      /* errno of a failed temporary-file write */
-    dc_err refused; /* why svc_upload_begin said no */
+    dc_err refused; /* why the upload was refused (slots, space) */
 } upload;
 
 static void upload_free(void *p)
@@ -150,7 +150,8 @@ int api_h_dataset_upload_body(api_req *r, const char *data, size_t len)
         u->fd = -1;
         r->user = u;
         r->user_free = upload_free;
-        if (svc_upload_begin(service(r), &u->refused) < 0) return SVC_EBUSY; /* 429 */
+        int brc = svc_upload_begin(service(r), &u->refused);
+        if (brc < 0) return brc; /* SVC_EBUSY 429, SVC_ENOSPC 507 */
         u->slot = service(r);
         if (svc_upload_template(service(r), u->path, sizeof u->path) < 0) {
             u->path[0] = 0;
@@ -160,7 +161,9 @@ int api_h_dataset_upload_body(api_req *r, const char *data, size_t len)
         if (u->fd < 0) {
             u->err = errno;
             u->path[0] = 0;
-            return svc_errno_nospace(u->err) ? SVC_ENOSPC : DC_EIO;
+            if (!svc_errno_nospace(u->err)) return DC_EIO;
+            svc_nospace(&u->refused, "cannot store the upload", strerror(u->err));
+            return SVC_ENOSPC;
         }
         sha256_init(&u->sha);
     }
@@ -173,7 +176,9 @@ int api_h_dataset_upload_body(api_req *r, const char *data, size_t len)
             u->err = w < 0 ? errno : ENOSPC; /* a short write of 0 bytes: no space */
             /* give the space back at once: the rest of the body is discarded */
             if (ftruncate(u->fd, 0) != 0) { /* the unlink at the end frees it anyway */ }
-            return svc_errno_nospace(u->err) ? SVC_ENOSPC : DC_EIO;
+            if (!svc_errno_nospace(u->err)) return DC_EIO;
+            svc_nospace(&u->refused, "cannot store the upload", strerror(u->err));
+            return SVC_ENOSPC;
         }
         off += (size_t)w;
     }
@@ -199,9 +204,7 @@ static int upload_ready(api_req *r, upload **out)
         return 1;
     }
     if (r->body_error == SVC_ENOSPC && u) { /* the same 507 as a full database */
-        dc_err e = {0};
-        svc_nospace(&e, "cannot store the upload", strerror(u->err));
-        api_problem(r, 507, "%s", e.msg);
+        api_problem(r, 507, "%s", u->refused.msg);
         return 1;
     }
     if (r->body_error == DC_EIO) {

@@ -227,7 +227,7 @@ int cli_serve(int argc, char **argv)
         return CLI_USAGE;
     }
 
-    if (store_open(&st, db, &e) < 0) {
+    if (svc_store_open(&st, db, &e) < 0) {
         fprintf(stderr, "deepclust: %s\n", e.msg);
         goto out;
     }

@@ -30,10 +30,7 @@ int svc_nospace(dc_err *e, const char *what, const char *detail)
 
 int svc__sql_err(sqlite3 *db, const char *what, dc_err *e)
 {
-    int code = sqlite3_extended_errcode(db);
-    if ((code & 0xff) == SQLITE_FULL ||
-        ((code & 0xff) == SQLITE_IOERR && svc_errno_nospace(sqlite3_system_errno(db))))
-        return svc_nospace(e, what, sqlite3_errmsg(db));
+    if (store_errcode(db) == STORE_ENOSPC) return svc_nospace(e, what, sqlite3_errmsg(db));
     return dc_err_set(e, DC_EIO, "%s: %s", what, sqlite3_errmsg(db));
 }
 
@@ -178,7 +175,8 @@ void svc_limit_count(svc *s, svc_limit l)
 
 int svc_upload_begin(svc *s, dc_err *e)
 {
-    int max = s->cfg.max_uploads;
+    int max = s->cfg.max_uploads, rc;
+    if ((rc = svc__space_ok(s, "cannot store the upload", e)) < 0) return rc;
     if (atomic_fetch_add(&s->uploads, 1) >= max && max > 0) {
         atomic_fetch_sub(&s->uploads, 1);
         svc_limit_count(s, SVC_LIMIT_UPLOADS);
@@ -213,6 +211,15 @@ static void reserve_take_locked(svc *s)
     close(fd);
 }
 
+int svc__make_room(svc *s, store *db)
+{
+    int had = svc__reserve_release(s);
+    /* Move the WAL into the database file (which may grow into the reserve's space) and
+       truncate it: what a full WAL held is free again for the retried write. */
+    int ck = sqlite3_exec(store_db(db), "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    return had || ck == SQLITE_OK;
+}
+
 int svc__reserve_release(svc *s)
 {
     int had;
@@ -230,9 +237,28 @@ int svc__reserve_release(svc *s)
     return had;
 }
 
+int svc__space_ok(svc *s, const char *what, dc_err *e)
+{
+    int64_t want = s->cfg.disk_reserve_bytes, held;
+    if (want <= 0) return 0;
+    pthread_mutex_lock(&s->reserve_mu);
+    reserve_take_locked(s);
+    held = s->reserve_held;
+    pthread_mutex_unlock(&s->reserve_mu);
+    if (held >= want) return 0;
+    char detail[128];
+    snprintf(detail, sizeof detail, "the %lld-byte reserve kept for deletes cannot be "
+             "allocated", (long long)want);
+    return svc_nospace(e, what, detail);
+}
+
 void svc__space_back(svc *s, store *db)
 {
-    if (db) sqlite3_exec(store_db(db), "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    if (db) {
+        int64_t step = s->cfg.disk_reserve_bytes / 2;
+        store_vacuum(db, step > (1 << 20) ? step : (1 << 20));
+        sqlite3_exec(store_db(db), "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    }
     pthread_mutex_lock(&s->reserve_mu);
     reserve_take_locked(s);
     pthread_mutex_unlock(&s->reserve_mu);
@@ -255,7 +281,7 @@ static int64_t disk_free(const svc *s)
 static int recover_or_defer(svc *s, store *st, dc_err *e)
 {
     int rc = svc__recover(s, st, e);
-    if (rc == SVC_ENOSPC && svc__reserve_release(s)) rc = svc__recover(s, st, e);
+    if (rc == SVC_ENOSPC && svc__make_room(s, st)) rc = svc__recover(s, st, e);
     if (rc == SVC_ENOSPC) {
         fprintf(stderr, "deepclust: recovery postponed: %s\n", e ? e->msg : "disk full");
         atomic_store(&s->recovery_pending, 1);
@@ -278,8 +304,25 @@ void svc_disk_status(svc *s, svc_disk *out)
         svc__db_put(s, st);
     }
     out->free_bytes = disk_free(s);
-    out->full = out->free_bytes >= 0 && out->free_bytes < (1 << 20);
+    /* full: what writes see (svc__space_ok refuses new data while the reserve is out) */
+    out->full = (out->free_bytes >= 0 && out->free_bytes < (1 << 20)) ||
+                out->reserve_bytes < s->cfg.disk_reserve_bytes;
     out->recovery_pending = atomic_load(&s->recovery_pending);
+}
+
+int svc_store_open(store **out, const char *db_path, dc_err *e)
+{
+    int rc = store_open(out, db_path, e);
+    if (rc == STORE_ENOSPC) {
+        char path[4200];
+        snprintf(path, sizeof path, "%s.reserve", db_path);
+        if (truncate(path, 0) == 0) {
+            fprintf(stderr, "deepclust: disk full: released the reserve %s to open the "
+                    "database\n", path);
+            rc = store_open(out, db_path, e);
+        }
+    }
+    return rc;
 }
 
 /* ---- connection pool ---------------------------------------------------------------- */
@@ -291,7 +334,7 @@ store *svc__db_get(svc *s, dc_err *e)
     if (s->npool) st = s->pool[--s->npool];
     pthread_mutex_unlock(&s->mu);
     if (st) return st;
-    if (store_open(&st, s->db_path, e) < 0) return NULL;
+    if (svc_store_open(&st, s->db_path, e) < 0) return NULL;
     pthread_mutex_lock(&s->mu);
     if (s->nall == s->capall) {
         int cap = s->capall ? 2 * s->capall : 8;
@@ -557,7 +600,7 @@ int svc_model_delete(svc *s, const char *id, dc_err *e)
     int rc;
     if (!db) return e ? e->code : DC_EIO;
     rc = model_delete_txn(db, id, e);
-    if (rc == SVC_ENOSPC && svc__reserve_release(s)) rc = model_delete_txn(db, id, e);
+    if (rc == SVC_ENOSPC && svc__make_room(s, db)) rc = model_delete_txn(db, id, e);
     if (rc == 0) {
         svc__model_evict(s, id);
         svc__space_back(s, db);

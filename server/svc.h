@@ -30,13 +30,14 @@
 
 #include "dc_err.h"
 #include "jobspec.h"
+#include "store.h"
 
 /* Codes beyond dc_err.h's, for svc_http_status. */
 enum {
     SVC_ENOTFOUND = -20, /* no such dataset, job or model: 404 */
     SVC_ECONFLICT = -21, /* the resource is busy or in the wrong state: 409 */
     SVC_ETOOLARGE = -22, /* over a size limit: 413 */
-    SVC_ENOSPC = -23,    /* no space left for a write (SQLITE_FULL, ENOSPC, EDQUOT): 507 */
+    SVC_ENOSPC = STORE_ENOSPC, /* no space for a write (SQLITE_FULL, ENOSPC, EDQUOT): 507 */
     SVC_EBUSY = -24,     /* over a count limit (queued jobs, uploads at once): 429 */
 };
 
@@ -77,6 +78,10 @@ typedef struct svc_config {
 
 typedef struct svc svc;
 
+/* store_open, and on a disk too full to open the database (STORE_ENOSPC) gives up the
+ * reserve file "<db_path>.reserve" and tries again: start-up needs no free space. */
+int svc_store_open(store **out, const char *db_path, dc_err *e);
+
 /* Opens the database (migrating it), recovers jobs left running, starts the workers. */
 int svc_open(svc **out, const svc_config *cfg, dc_err *e);
 
@@ -103,7 +108,7 @@ int svc_errno_nospace(int err);
 void svc_limit_count(svc *s, svc_limit l);
 
 /* The disk under the database: free bytes (statvfs of its directory), the reserve
- * held, full = under 1 MiB free. Tries to take the reserve again when it is not held
+ * held, full = under 1 MiB free or the reserve cannot be held (then new data gets 507). Tries to take the reserve again when it is not held
  * and to finish a start-up recovery that the disk stopped. */
 typedef struct svc_disk {
     int64_t free_bytes;
@@ -113,8 +118,9 @@ typedef struct svc_disk {
 } svc_disk;
 void svc_disk_status(svc *s, svc_disk *out);
 
-/* An upload slot (at most cfg.max_uploads at once): 0, or SVC_EBUSY with a message.
- * Every successful begin is paired with one end. */
+/* An upload slot (at most cfg.max_uploads at once): 0, SVC_EBUSY with a message, or
+ * SVC_ENOSPC when the disk is full (the reserve cannot be held). Every successful begin
+ * is paired with one end. */
 int svc_upload_begin(svc *s, dc_err *e);
 void svc_upload_end(svc *s);
 

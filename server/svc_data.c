@@ -190,6 +190,7 @@ int svc_dataset_import(svc *s, const char *path, const svc_upload *u, json_t **o
         if ((rc = data_reader_open(&r, path, (data_format)u->format, &o, e)) < 0) goto out;
         in = data_reader_info(r);
     }
+    if ((rc = svc__space_ok(s, "cannot store the dataset", e)) < 0) goto out;
     if (!(db = svc__db_get(s, e))) {
         rc = e ? e->code : DC_EIO;
         goto out;
@@ -318,7 +319,7 @@ out:
         store_rollback(db);
         if (rc < 0 && inserted) { /* nothing stays behind, even on a full disk */
             int drc = exec_bind1(store_db(db), "DELETE FROM datasets WHERE id = ?", id, NULL);
-            if (drc == SVC_ENOSPC && svc__reserve_release(s))
+            if (drc == SVC_ENOSPC && svc__make_room(s, db))
                 drc = exec_bind1(store_db(db), "DELETE FROM datasets WHERE id = ?", id, NULL);
             if (drc < 0)
                 fprintf(stderr, "deepclust: dataset %s: cannot delete the half-written rows "
@@ -369,6 +370,7 @@ int svc_dataset_set_labels(svc *s, const char *id, const char *path, json_t **ou
         rc = dc_err_set(e, DC_ENOMEM, "out of memory");
         goto out;
     }
+    if ((rc = svc__space_ok(s, "cannot store the labels", e)) < 0) goto out;
     if ((rc = store_begin(db, e)) < 0) goto out;
     if ((rc = exec_bind1(h, "DELETE FROM dataset_data WHERE dataset_id = ? AND part = 'y'", id,
                          e)) < 0)
@@ -504,7 +506,7 @@ int svc_dataset_delete(svc *s, const char *id, dc_err *e)
     if (!db) return e ? e->code : DC_EIO;
     rc = dataset_delete_txn(db, id, e);
     /* A full disk: WAL pages for the delete come out of the reserve. */
-    if (rc == SVC_ENOSPC && svc__reserve_release(s)) rc = dataset_delete_txn(db, id, e);
+    if (rc == SVC_ENOSPC && svc__make_room(s, db)) rc = dataset_delete_txn(db, id, e);
     if (rc == 0) svc__space_back(s, db);
     svc__db_put(s, db);
     return rc;

@@ -68,7 +68,14 @@ int svc__sql_err(sqlite3 *db, const char *what, dc_err *e);
  * returns 1 when it held some (retry the write then), 0 otherwise; space_back, after
  * a delete, checkpoints db's WAL (TRUNCATE) and takes the reserve again if it can. */
 int svc__reserve_release(svc *s);
+/* After a write failed for space: releases the reserve and checkpoints db's WAL
+ * (TRUNCATE); 1 when that may have made room (retry the write once then). */
+int svc__make_room(svc *s, store *db);
 void svc__space_back(svc *s, store *db);
+/* 0 when a write that adds data may go ahead: the reserve is held (taken again here if
+ * it can be). SVC_ENOSPC "disk full: what (...)" otherwise, so that new data never eats
+ * the space deletes need. No reserve configured: always 0. */
+int svc__space_ok(svc *s, const char *what, dc_err *e);
 /* Drops a model from the predict cache (after its row was deleted). */
 void svc__model_evict(svc *s, const char *id);
 /* Runs sql (one '?', bound to id) and turns its row into JSON with to_json (new

@@ -113,6 +113,7 @@ int svc_job_create(svc *s, const json_t *spec, json_t **out, jobspec_error *je, 
     *out = NULL;
     if (jobspec_parse(spec, &cs, ds, &norm, je) < 0)
         return dc_err_set(e, DC_EINVAL, "%s", je->msg);
+    if ((rc = svc__space_ok(s, "cannot queue the job", e)) < 0) goto out;
     if (!(db = svc__db_get(s, e))) {
         rc = e ? e->code : DC_EIO;
         goto out;
@@ -407,7 +408,7 @@ int svc_job_delete(svc *s, const char *id, dc_err *e)
 
     if (!db) return e ? e->code : DC_EIO;
     rc = job_delete_txn(db, id, model, sizeof model, e);
-    if (rc == SVC_ENOSPC && svc__reserve_release(s))
+    if (rc == SVC_ENOSPC && svc__make_room(s, db))
         rc = job_delete_txn(db, id, model, sizeof model, e);
     if (rc == 0) {
         if (model[0]) svc__model_evict(s, model);

@@ -193,6 +193,8 @@ void svc_upload_end(svc *s)
 
 /* ---- the disk reserve ------------------------------------------------------------- */
 
+static int64_t disk_free(const svc *s);
+
 /* Under reserve_mu: allocates the reserve file to its full size if it is not. */
 static void reserve_take_locked(svc *s)
 {
@@ -240,15 +242,19 @@ int svc__reserve_release(svc *s)
 int svc__space_ok(svc *s, const char *what, dc_err *e)
 {
     int64_t want = s->cfg.disk_reserve_bytes, held;
-    if (want <= 0) return 0;
     pthread_mutex_lock(&s->reserve_mu);
     reserve_take_locked(s);
     held = s->reserve_held;
     pthread_mutex_unlock(&s->reserve_mu);
-    if (held >= want) return 0;
-    char detail[128];
-    snprintf(detail, sizeof detail, "the %lld-byte reserve kept for deletes cannot be "
-             "allocated", (long long)want);
+    int64_t free_b = disk_free(s);
+    if (held >= want && (free_b < 0 || free_b >= SVC_DISK_MIN_FREE)) return 0;
+    char detail[160];
+    if (held < want)
+        snprintf(detail, sizeof detail, "the %lld-byte reserve kept for deletes cannot be "
+                 "allocated", (long long)want);
+    else
+        snprintf(detail, sizeof detail, "%lld bytes free, under the %d kept free",
+                 (long long)free_b, SVC_DISK_MIN_FREE);
     return svc_nospace(e, what, detail);
 }
 
@@ -305,7 +311,7 @@ void svc_disk_status(svc *s, svc_disk *out)
     }
     out->free_bytes = disk_free(s);
     /* full: what writes see (svc__space_ok refuses new data while the reserve is out) */
-    out->full = (out->free_bytes >= 0 && out->free_bytes < (1 << 20)) ||
+    out->full = (out->free_bytes >= 0 && out->free_bytes < SVC_DISK_MIN_FREE) ||
                 out->reserve_bytes < s->cfg.disk_reserve_bytes;
     out->recovery_pending = atomic_load(&s->recovery_pending);
 }

@@ -72,9 +72,12 @@ int svc__reserve_release(svc *s);
  * (TRUNCATE); 1 when that may have made room (retry the write once then). */
 int svc__make_room(svc *s, store *db);
 void svc__space_back(svc *s, store *db);
+enum { SVC_DISK_MIN_FREE = 1 << 20 }; /* bytes: under this the disk counts as full */
+
 /* 0 when a write that adds data may go ahead: the reserve is held (taken again here if
- * it can be). SVC_ENOSPC "disk full: what (...)" otherwise, so that new data never eats
- * the space deletes need. No reserve configured: always 0. */
+ * it can be) and SVC_DISK_MIN_FREE bytes are free. SVC_ENOSPC "disk full: what (...)"
+ * otherwise, so that new data never eats the space deletes need. No reserve configured:
+ * only the free-space test. */
 int svc__space_ok(svc *s, const char *what, dc_err *e);
 /* Drops a model from the predict cache (after its row was deleted). */
 void svc__model_evict(svc *s, const char *id);

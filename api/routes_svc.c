@@ -126,13 +126,23 @@ typedef struct upload {
     dc_err refused; /* why the upload was refused (slots, space) */
 } upload;
 
+/* The file and the upload slot go as soon as the handler is done with them, before the
+ * reply reaches the client (the completion callback comes after). */
+static void upload_done(upload *u)
+{
+    if (u->fd >= 0) close(u->fd);
+    u->fd = -1;
+    if (u->path[0]) unlink(u->path);
+    u->path[0] = 0;
+    svc_upload_end(u->slot);
+    u->slot = NULL;
+}
+
 static void upload_free(void *p)
 {
     upload *u = p;
     if (!u) return;
-    if (u->fd >= 0) close(u->fd);
-    if (u->path[0]) unlink(u->path);
-    svc_upload_end(u->slot);
+    upload_done(u);
     free(u);
 }
 
@@ -271,6 +281,7 @@ int api_h_dataset_create(api_req *r)
     sha256_final_hex(&u->sha, su.sha256);
     su.upload_bytes = u->bytes;
     rc = svc_dataset_import(service(r), u->path, &su, &out, &e);
+    upload_done(u);
     if (rc < 0) return reply_err(r, rc, &e);
     json_object_set_new(out, "upload_bytes", json_integer(u->bytes));
     snprintf(loc, sizeof loc, "/v1/datasets/%s", json_string_value(json_object_get(out, "id")));
@@ -287,6 +298,7 @@ int api_h_dataset_labels(api_req *r)
     if (!service(r)) return no_service(r);
     if (upload_ready(r, &u)) return 0;
     rc = svc_dataset_set_labels(service(r), api_param(r, "id"), u->path, &out, &e);
+    upload_done(u);
     return rc < 0 ? reply_err(r, rc, &e) : api_reply_json(r, 200, out);
 }
 

@@ -1,4 +1,4 @@
-/* test_svc_limits: jobspec_estimate, which the service uses to refuse a job that cannot
+/* test_svc_estimate: jobspec_estimate, which the service uses to refuse a job that cannot
  * fit (--max-model-params, --max-train-mb), counts the parameters that core really
  * allocates: each architecture is built with core's own constructors (nn_ae_new_fc,
  * nn_ae_new_conv, vae_new) and its parameter count compared with the estimate's. Also:

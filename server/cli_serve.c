@@ -51,8 +51,8 @@ static const char serve_usage[] =
     "                     [DEEPCLUST_MAX_QUEUED_JOBS] (default 100)\n"
     "  --max-uploads N    uploads in progress at once; more get 429\n"
     "                     [DEEPCLUST_MAX_UPLOADS] (default 4)\n"
-    "  --max-body-mb N    request body of POST /v1/jobs and predict, MiB (at most 64);\n"
-    "                     larger get 413 [DEEPCLUST_MAX_BODY_MB] (default 64)\n"
+    "  --max-body-mb N    predict request bodies, MiB (at most 64; job specs stay at\n"
+    "                     64 KiB); larger get 413 [DEEPCLUST_MAX_BODY_MB] (default 64)\n"
     "  --disk-reserve-mb N  space kept in <db>.reserve and given up so that deletes work\n"
     "                     on a full disk; 0 = none [DEEPCLUST_DISK_RESERVE_MB] (default 8)\n"
     "  -h, --help         this help\n";

@@ -181,11 +181,11 @@ int store_integrity_check(store *s, dc_err *e)
     return 0;
 }
 
-int store_vacuum(store *s, int64_t step_bytes)
+int store_vacuum(store *s, int64_t step_bytes, int64_t max_bytes)
 {
     int64_t pages = step_bytes / 4096, freed = 0;
     if (pages < 16) pages = 16;
-    for (int i = 0; i < 100000; i++) {
+    for (int i = 0; i < 100000 && freed * 4096 < max_bytes; i++) {
         sqlite3_stmt *st = NULL;
         char sql[64];
         int64_t before = -1, after = -1;

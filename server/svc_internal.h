@@ -65,14 +65,21 @@ void svc__db_put(svc *s, store *st);
 int svc__sql_err(sqlite3 *db, const char *what, dc_err *e);
 
 /* The disk reserve (svc.c). release gives the file's space back to the filesystem and
- * returns 1 when it held some (retry the write then), 0 otherwise; space_back, after
- * a delete, checkpoints db's WAL (TRUNCATE) and takes the reserve again if it can. */
+ * returns 1 when it held some, 0 otherwise. */
 int svc__reserve_release(svc *s);
 /* After a write failed for space: releases the reserve and checkpoints db's WAL
  * (TRUNCATE); 1 when that may have made room (retry the write once then). */
 int svc__make_room(svc *s, store *db);
+/* After a delete: finishes a recovery the disk had stopped, gives free pages back to
+ * the filesystem when under SVC_DISK_LOW is free (store_vacuum, steps of half the
+ * reserve, up to SVC_DISK_LOW), checkpoints the WAL (TRUNCATE) and takes the reserve
+ * again if it can. */
 void svc__space_back(svc *s, store *db);
-enum { SVC_DISK_MIN_FREE = 1 << 20 }; /* bytes: under this the disk counts as full */
+
+enum {
+    SVC_DISK_MIN_FREE = 1 << 20, /* bytes: under this the disk counts as full */
+    SVC_DISK_LOW = 64 << 20,     /* under this, deletes give space back to the filesystem */
+};
 
 /* 0 when a write that adds data may go ahead: the reserve is held (taken again here if
  * it can be) and SVC_DISK_MIN_FREE bytes are free. SVC_ENOSPC "disk full: what (...)"

@@ -197,7 +197,7 @@ int store_vacuum(store *s, int64_t step_bytes, int64_t max_bytes)
         snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%lld)", (long long)pages);
         if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) break;
         /* the moved pages sit in the WAL until a checkpoint truncates the file */
-        sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+        store_checkpoint_truncate(s);
         st = NULL;
         if (sqlite3_prepare_v2(s->db, "PRAGMA freelist_count", -1, &st, NULL) == SQLITE_OK &&
             sqlite3_step(st) == SQLITE_ROW)
@@ -207,4 +207,14 @@ int store_vacuum(store *s, int64_t step_bytes, int64_t max_bytes)
         freed += before - after;
     }
     return freed > INT32_MAX ? INT32_MAX : (int)freed;
+}
+
+int store_checkpoint_truncate(store *s)
+{
+    /* no busy wait: a reader holding an old snapshot must not stall the caller for
+       STORE_BUSY_TIMEOUT_MS; what cannot be done now is done by a later checkpoint */
+    sqlite3_busy_timeout(s->db, 0);
+    int rc = sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+    return rc == SQLITE_OK ? 0 : store_errcode(s->db);
 }

@@ -75,6 +75,12 @@ void store_rollback(store *s);
  * pages assumed for the bound). Best effort: stops at the first error. */
 int store_vacuum(store *s, int64_t step_bytes, int64_t max_bytes);
 
+/* PRAGMA wal_checkpoint(TRUNCATE) without waiting for other connections (busy
+ * timeout 0 for the call): copies the WAL into the database and empties the WAL file
+ * when no reader holds an older snapshot. 0, or DC_EIO / STORE_ENOSPC when it could not
+ * finish (SQLITE_BUSY included). */
+int store_checkpoint_truncate(store *s);
+
 /* Runs PRAGMA integrity_check; 0 when SQLite answers "ok", else DC_EFORMAT with the
  * first problem it reports. */
 int store_integrity_check(store *s, dc_err *e);

@@ -218,8 +218,8 @@ int svc__make_room(svc *s, store *db)
     int had = svc__reserve_release(s);
     /* Move the WAL into the database file (which may grow into the reserve's space) and
        truncate it: what a full WAL held is free again for the retried write. */
-    int ck = sqlite3_exec(store_db(db), "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
-    return had || ck == SQLITE_OK;
+    int ck = store_checkpoint_truncate(db);
+    return had || ck == 0;
 }
 
 int svc__reserve_release(svc *s)
@@ -273,7 +273,7 @@ void svc__space_back(svc *s, store *db)
         int64_t step = s->cfg.disk_reserve_bytes / 2, free_b = disk_free(s);
         if (free_b >= 0 && free_b < SVC_DISK_LOW)
             store_vacuum(db, step > (1 << 20) ? step : (1 << 20), SVC_DISK_LOW - free_b);
-        sqlite3_exec(store_db(db), "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+        store_checkpoint_truncate(db);
     }
     pthread_mutex_lock(&s->reserve_mu);
     reserve_take_locked(s);
@@ -407,6 +407,7 @@ int svc_open(svc **out, const svc_config *cfg, dc_err *e)
         goto out;
     }
     snprintf(s->reserve_path, plen, "%s.reserve", s->db_path);
+    if (s->cfg.disk_reserve_bytes <= 0) unlink(s->reserve_path); /* one left by a run with */
     svc__clean_uploads(s); /* first: it frees space */
     if (!(st = svc__db_get(s, e))) {
         rc = e ? e->code : DC_EIO;

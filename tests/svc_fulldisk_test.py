@@ -9,8 +9,10 @@ possible). Run by tests/test_svc_fulldisk.sh. Env: DC_BIN.
             uploads and new jobs get 507, DELETE of a model, a job and datasets get 204,
             and the space comes back (the reserve is taken again, an upload fits)
   restart   SIGTERM, crash leftovers (a job 'running', a dataset 'uploading'), the disk
-            filled again: the service starts, says disk_full, recovery finishes once a
-            delete made room; then kill -9 on the full disk and a restart
+            filled again: the service starts, says disk_full, recovery requeues the job
+            (the reserve gives it room); then kill -9 on the full disk and a restart;
+            then with no reserve at all: recovery is left pending (log, /healthz) and
+            finishes once space is back
 and, over all of it, no 5xx but 507 in the access logs and integrity_check ok.
 """
 import os
@@ -30,6 +32,7 @@ check, eq = T.check, T.eq
 SIZE_MB = 16
 RESERVE_MB = 2
 SERVERS = []  # killed by pid before the unmount, whatever happened
+CONNS = []    # sqlite connections on the mount, closed before the unmount
 
 
 def sql(db, q):
@@ -182,8 +185,41 @@ def run(tmp, mnt):
     eq(s.req("DELETE", "/v1/datasets/" + ids[1])[0], 204, "DELETE after kill -9 and restart")
     st, doc, _, _ = s.req("GET", "/v1/datasets")
     eq(st, 200, "list datasets")
-    eq(s.stop(), 0, "last SIGTERM exit code")
+
+    # no reserve at all (--disk-reserve-mb 0): recovery cannot write on a full disk, so
+    # the service starts with it pending and finishes it once space is back. kill -9
+    # leaves the -shm file, so opening needs no space; an open connection keeps it.
     os.unlink(filler)
+    st, j3, _, _ = s.req("POST", "/v1/jobs", body={"dataset": small["id"], "method": "kmeans",
+                                                   "n_clusters": 3})
+    eq(st, 202, "job before the crash")
+    s.proc.kill()
+    s.proc.wait()
+    s.logf.close()
+    keep = sqlite3.connect(db, timeout=10, isolation_level=None)
+    CONNS.append(keep)
+    keep.execute("UPDATE jobs SET status = 'running' WHERE id = ?", (j3["id"],))
+    # a reader holding its snapshot: the WAL cannot be checkpointed and reused, so the
+    # recovery's write needs new space
+    keep.execute("BEGIN")
+    keep.execute("SELECT count(*) FROM jobs").fetchall()
+    os.unlink(db + ".reserve")  # as if the service never had one
+    fill(filler)
+    s.args = ("--workers", "0", "--disk-reserve-mb", "0")
+    s.start()
+    h = disk(s)
+    print(f"no reserve, restart on a full disk: healthz {h}", file=sys.stderr)
+    eq(h.get("disk", {}).get("recovery_pending"), True, "recovery pending on a full disk")
+    eq(s.req("GET", "/v1/jobs/" + j3["id"])[1]["status"], "running",
+       "the job waits for the recovery")
+    check("recovery postponed" in open(s.log).read(), "the log says recovery is postponed")
+    os.unlink(filler)  # space comes back from outside
+    h = disk(s)
+    eq(h.get("disk", {}).get("recovery_pending"), False, "recovery done once space is back")
+    eq(s.req("GET", "/v1/jobs/" + j3["id"])[1]["status"], "queued", "the job is requeued")
+    keep.execute("COMMIT")
+    keep.close()
+    eq(s.stop(), 0, "last SIGTERM exit code")
     eq(sql(db, "PRAGMA integrity_check")[0][0], "ok", "integrity_check")
 
 
@@ -211,6 +247,8 @@ def main():
             if srv.proc.poll() is None:
                 srv.proc.kill()
                 srv.proc.wait()
+        for c in CONNS:
+            c.close()
         subprocess.run(["umount", mnt], capture_output=True)
     bad = []
     for log in T.LOGS:

@@ -25,6 +25,7 @@ import svc_api_test as T  # noqa: E402
 
 T.BIN = os.environ.get("DC_BIN", "./build/deepclust")
 check, eq = T.check, T.eq
+PROCS = []  # every server started here, killed by pid at the end whatever happened
 
 
 def metrics(s):
@@ -42,6 +43,7 @@ def run(tmp):
     s = T.Server(tmp, "lim", "--workers", "0", "--max-model-params", "3000000",
                  "--max-train-mb", "60", "--max-dataset-mb", "1", "--max-queued-jobs", "3",
                  "--max-uploads", "1", "--max-body-mb", "1")
+    PROCS.append(s.proc)
     m0 = metrics(s)
     eq(sorted(m0), sorted(["model_params", "train_memory", "dataset_size", "queued_jobs",
                            "uploads", "request_body"]), "one counter per limit")
@@ -129,6 +131,7 @@ def run(tmp):
         p = subprocess.Popen([T.BIN, "serve", "--port", "0", "--db", os.path.join(tmp, "env.db"),
                               "--workers", "0"], stdout=lf, stderr=lf,
                              env=dict(os.environ, DEEPCLUST_MAX_QUEUED_JOBS="1"))
+    PROCS.append(p)
     port = None
     for _ in range(200):
         for line in open(log):
@@ -162,6 +165,11 @@ def main():
         import traceback
         traceback.print_exc()
         check(False, f"raised {ex!r}")
+    finally:
+        for p in PROCS:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     print(f"{T.PASS} passed, {T.FAIL} failed")
     return 1 if T.FAIL else 0
 

@@ -1,4 +1,5 @@
-/* svc: lifetime, the connection pool, shared helpers, the model cache, predictions and
+/* svc: lifetime, the connection pool, shared helpers, limit counters, the disk reserve
+ * (full-disk handling: see docs/reliability.md), the model cache, predictions and
  * metrics. Datasets are in svc_data.c, jobs in svc_jobs.c, workers in svc_worker.c. */
 #include "svc_internal.h"
 

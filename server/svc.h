@@ -20,7 +20,12 @@
  * through an in-memory flag (and the jobs.cancel_requested column, polled once a
  * second), checked in the progress callback. At start-up, jobs a crash left 'running'
  * are requeued: to resume from their checkpoint when they have one, from the start
- * otherwise (at most SVC_MAX_ATTEMPTS starts, then failed with the reason). */
+ * otherwise (at most SVC_MAX_ATTEMPTS starts, then failed with the reason).
+ *
+ * Limits and disk: svc_config's max_* refuse what cannot fit when it is submitted
+ * (svc_limit, counted for /metrics). A write that fails for space is SVC_ENOSPC (507)
+ * with one message; new data is refused while the disk reserve cannot be held, and
+ * deletes give the reserve up to get through on a full disk (docs/reliability.md). */
 #ifndef DC_SVC_H
 #define DC_SVC_H
 

@@ -95,7 +95,9 @@ int api_route_find(const api_route *routes, const char *method, const char *path
 size_t api_route_limit(const api_req *r)
 {
     if (!r->route) return 0;
-    return (r->route->flags & API_ROUTE_UPLOAD) ? r->ctx->max_upload : r->route->max_body;
+    if (r->route->flags & API_ROUTE_UPLOAD) return r->ctx->max_upload;
+    if (r->ctx->max_body && r->ctx->max_body < r->route->max_body) return r->ctx->max_body;
+    return r->route->max_body;
 }
 
 /* ---- query parameters ------------------------------------------------------- */

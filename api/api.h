@@ -98,6 +98,8 @@ typedef struct api_ctx {
     void *server;            /* the clustering service (server/svc.h's svc *); NULL
                                 when the routes run without one (unit tests) */
     size_t max_upload;       /* body limit of API_ROUTE_UPLOAD routes, bytes */
+    size_t max_body;         /* caps the max_body of the other routes (--max-body-mb);
+                                0 = the table's own */
 } api_ctx;
 
 enum { API_MAX_PARAMS = 4, API_PARAM_MAX = 128 };
@@ -136,8 +138,8 @@ enum { API_MATCH_OK = 0, API_MATCH_NO_PATH = 404, API_MATCH_NO_METHOD = 405 };
 int api_route_find(const api_route *routes, const char *method, const char *path,
                    api_req *r, char *allow, size_t cap);
 
-/* The body limit that applies to r's route (max_body, or ctx->max_upload for
- * API_ROUTE_UPLOAD routes). */
+/* The body limit that applies to r's route (max_body capped by ctx->max_body, or
+ * ctx->max_upload for API_ROUTE_UPLOAD routes). */
 size_t api_route_limit(const api_req *r);
 
 /* Whether name is one of the query parameters rt declares. */

@@ -23,8 +23,10 @@ int api_h_job_get(api_req *r);
 int api_h_job_iterations(api_req *r);
 int api_h_job_cancel(api_req *r);
 int api_h_job_assignments(api_req *r);
+int api_h_job_delete(api_req *r);
 int api_h_model_get(api_req *r);
 int api_h_model_predict(api_req *r);
+int api_h_model_delete(api_req *r);
 int api_h_dashboard(api_req *r);
 
 #endif

@@ -8,12 +8,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* GET /healthz: liveness, version and schema; never needs a token. */
+/* GET /healthz: liveness, version and schema; never needs a token. 200 even on a full
+ * disk (the service answers): "disk" says so, and "status" is then "disk_full". */
 static int h_healthz(api_req *r)
 {
     json_t *j = json_pack("{s:s, s:s, s:i, s:I}", "status", "ok", "version", r->ctx->version,
                           "schema_version", r->ctx->schema_version, "uptime_s",
                           (json_int_t)(api_now() - r->ctx->started));
+    if (j && r->ctx->server) {
+        svc_disk d;
+        svc_disk_status(r->ctx->server, &d);
+        json_object_set_new(j, "disk", json_pack("{s:b, s:I, s:I, s:b}", "full", d.full,
+                                                 "free_bytes", (json_int_t)d.free_bytes,
+                                                 "reserve_bytes", (json_int_t)d.reserve_bytes,
+                                                 "recovery_pending", d.recovery_pending));
+        if (d.full) json_object_set_new(j, "status", json_string("disk_full"));
+    }
     return api_reply_json(r, 200, j);
 }
 
@@ -87,9 +97,11 @@ const api_route api_routes[] = {
     {"GET", "/v1/jobs/{id}/iterations", api_h_job_iterations, 0, NULL, 0, "since,limit"},
     {"POST", "/v1/jobs/{id}/cancel", api_h_job_cancel, 1024, NULL, 0, NULL},
     {"GET", "/v1/jobs/{id}/assignments", api_h_job_assignments, 0, NULL, 0, "offset,limit"},
+    {"DELETE", "/v1/jobs/{id}", api_h_job_delete, 0, NULL, 0, NULL},
     {"GET", "/v1/models/{id}", api_h_model_get, 0, NULL, 0, NULL},
     {"POST", "/v1/models/{id}/predict", api_h_model_predict, API_PREDICT_MAX, NULL, 0,
      "n,d,embeddings"},
+    {"DELETE", "/v1/models/{id}", api_h_model_delete, 0, NULL, 0, NULL},
     {NULL, NULL, NULL, 0, NULL, 0, NULL},
 };
 

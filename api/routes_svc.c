@@ -123,14 +123,28 @@ typedef struct upload {
     char path[PATH_MAX];
     sha256_ctx sha;
     int64_t bytes;
+    svc *slot;    /* holds one of svc's upload slots (svc_upload_begin) until freed */
+    int err;      /* errno of a failed temporary-file write */
+    dc_err refused; /* why the upload was refused (slots, space) */
 } upload;
+
+/* The file and the upload slot go as soon as the handler is done with them, before the
+ * reply reaches the client (the completion callback comes after). */
+static void upload_done(upload *u)
+{
+    if (u->fd >= 0) close(u->fd);
+    u->fd = -1;
+    if (u->path[0]) unlink(u->path);
+    u->path[0] = 0;
+    svc_upload_end(u->slot);
+    u->slot = NULL;
+}
 
 static void upload_free(void *p)
 {
     upload *u = p;
     if (!u) return;
-    if (u->fd >= 0) close(u->fd);
-    if (u->path[0]) unlink(u->path);
+    upload_done(u);
     free(u);
 }
 
@@ -148,14 +162,20 @@ int api_h_dataset_upload_body(api_req *r, const char *data, size_t len)
         u->fd = -1;
         r->user = u;
         r->user_free = upload_free;
+        int brc = svc_upload_begin(service(r), &u->refused);
+        if (brc < 0) return brc; /* SVC_EBUSY 429, SVC_ENOSPC 507 */
+        u->slot = service(r);
         if (svc_upload_template(service(r), u->path, sizeof u->path) < 0) {
             u->path[0] = 0;
             return DC_EIO;
         }
         u->fd = mkstemp(u->path);
         if (u->fd < 0) {
+            u->err = errno;
             u->path[0] = 0;
-            return DC_EIO;
+            if (!svc_errno_nospace(u->err)) return DC_EIO;
+            svc_nospace(&u->refused, "cannot store the upload", strerror(u->err));
+            return SVC_ENOSPC;
         }
         sha256_init(&u->sha);
     }
@@ -164,7 +184,14 @@ int api_h_dataset_upload_body(api_req *r, const char *data, size_t len)
     for (size_t off = 0; off < len;) {
         ssize_t w = write(u->fd, data + off, len - off);
         if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return DC_EIO;
+        if (w <= 0) {
+            u->err = w < 0 ? errno : ENOSPC; /* a short write of 0 bytes: no space */
+            /* give the space back at once: the rest of the body is discarded */
+            if (ftruncate(u->fd, 0) != 0) { /* the unlink at the end frees it anyway */ }
+            if (!svc_errno_nospace(u->err)) return DC_EIO;
+            svc_nospace(&u->refused, "cannot store the upload", strerror(u->err));
+            return SVC_ENOSPC;
+        }
         off += (size_t)w;
     }
     u->bytes += (int64_t)len;
@@ -184,8 +211,17 @@ static int upload_ready(api_req *r, upload **out)
                         "application/gzip)");
         return 1;
     }
+    if (r->body_error == SVC_EBUSY && u) {
+        api_problem(r, 429, "%s", u->refused.msg);
+        return 1;
+    }
+    if (r->body_error == SVC_ENOSPC && u) { /* the same 507 as a full database */
+        api_problem(r, 507, "%s", u->refused.msg);
+        return 1;
+    }
     if (r->body_error == DC_EIO) {
-        api_problem(r, 507, "cannot store the upload: %s", strerror(errno));
+        api_problem(r, 500, "cannot store the upload: %s",
+                    u && u->err ? strerror(u->err) : "cannot create a temporary file");
         return 1;
     }
     if (r->body_error) {
@@ -251,6 +287,7 @@ int api_h_dataset_create(api_req *r)
     sha256_final_hex(&u->sha, su.sha256);
     su.upload_bytes = u->bytes;
     rc = svc_dataset_import(service(r), u->path, &su, &out, &e);
+    upload_done(u);
     if (rc < 0) return reply_err(r, rc, &e);
     json_object_set_new(out, "upload_bytes", json_integer(u->bytes));
     snprintf(loc, sizeof loc, "/v1/datasets/%s", json_string_value(json_object_get(out, "id")));
@@ -267,6 +304,7 @@ int api_h_dataset_labels(api_req *r)
     if (!service(r)) return no_service(r);
     if (upload_ready(r, &u)) return 0;
     rc = svc_dataset_set_labels(service(r), api_param(r, "id"), u->path, &out, &e);
+    upload_done(u);
     return rc < 0 ? reply_err(r, rc, &e) : api_reply_json(r, 200, out);
 }
 
@@ -407,6 +445,26 @@ int api_h_job_assignments(api_req *r)
 }
 
 /* ---- models ------------------------------------------------------------------------------ */
+
+/* DELETE /v1/jobs/{id}: a finished job, its iterations, checkpoint and model.
+ * 204; 404 no such job; 409 queued or running (cancel first). Works on a full disk. */
+int api_h_job_delete(api_req *r)
+{
+    dc_err e = {0};
+    if (!service(r)) return no_service(r);
+    int rc = svc_job_delete(service(r), api_param(r, "id"), &e);
+    return rc < 0 ? reply_err(r, rc, &e) : api_reply_buf(r, 204, NULL, "", 0);
+}
+
+/* DELETE /v1/models/{id}: the model (its job stays, model null). 204; 404. Works on a
+ * full disk. */
+int api_h_model_delete(api_req *r)
+{
+    dc_err e = {0};
+    if (!service(r)) return no_service(r);
+    int rc = svc_model_delete(service(r), api_param(r, "id"), &e);
+    return rc < 0 ? reply_err(r, rc, &e) : api_reply_buf(r, 204, NULL, "", 0);
+}
 
 int api_h_model_get(api_req *r)
 {

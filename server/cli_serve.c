@@ -38,6 +38,23 @@ static const char serve_usage[] =
     "                     /healthz [DEEPCLUST_TOKEN] (prefer the variable: flags show\n"
     "                     in ps)\n"
     "  --no-access-log    do not log one line per request on stderr\n"
+    "\n"
+    "limits (refused with a 4xx naming the limit; counted in /metrics as\n"
+    "deepclust_limit_refusals_total{limit=...}):\n"
+    "  --max-model-params N  parameters of one job's model; larger specs get 422\n"
+    "                     [DEEPCLUST_MAX_MODEL_PARAMS] (default 50000000)\n"
+    "  --max-train-mb N   estimated training memory of one job, MiB; larger jobs get\n"
+    "                     422 [DEEPCLUST_MAX_TRAIN_MB] (default 80% of RAM)\n"
+    "  --max-dataset-mb N stored size of one dataset (n x d float32 + labels), MiB;\n"
+    "                     larger uploads get 413 [DEEPCLUST_MAX_DATASET_MB] (default 1024)\n"
+    "  --max-queued-jobs N  jobs waiting for a worker; more get 429\n"
+    "                     [DEEPCLUST_MAX_QUEUED_JOBS] (default 100)\n"
+    "  --max-uploads N    uploads in progress at once; more get 429\n"
+    "                     [DEEPCLUST_MAX_UPLOADS] (default 4)\n"
+    "  --max-body-mb N    predict request bodies, MiB (at most 64; job specs stay at\n"
+    "                     64 KiB); larger get 413 [DEEPCLUST_MAX_BODY_MB] (default 64)\n"
+    "  --disk-reserve-mb N  space kept in <db>.reserve and given up so that deletes work\n"
+    "                     on a full disk; 0 = none [DEEPCLUST_DISK_RESERVE_MB] (default 8)\n"
     "  -h, --help         this help\n";
 
 /* Self-pipe: the handler writes the signal number, the main thread reads it. */
@@ -57,6 +74,86 @@ static const char *env_or(const char *name, const char *dflt)
     return v && *v ? v : dflt;
 }
 
+/* ---- operator limits: one row per flag (name, variable, range, where it goes) ---- */
+
+typedef struct limit_opt {
+    const char *flag;  /* without "--" */
+    const char *env;
+    long long lo, hi;
+    const char *value; /* the text given (env, then flag), or NULL = default */
+} limit_opt;
+
+enum { LIM_PARAMS, LIM_TRAIN_MB, LIM_DATASET_MB, LIM_QUEUED, LIM_UPLOADS, LIM_BODY_MB,
+       LIM_RESERVE_MB, LIM_COUNT };
+
+static void limits_init(limit_opt *l)
+{
+    static const limit_opt rows[LIM_COUNT] = {
+        {"max-model-params", "DEEPCLUST_MAX_MODEL_PARAMS", 1, 1LL << 40, NULL},
+        {"max-train-mb", "DEEPCLUST_MAX_TRAIN_MB", 1, 1LL << 30, NULL},
+        {"max-dataset-mb", "DEEPCLUST_MAX_DATASET_MB", 1, 1LL << 30, NULL},
+        {"max-queued-jobs", "DEEPCLUST_MAX_QUEUED_JOBS", 1, 1000000, NULL},
+        {"max-uploads", "DEEPCLUST_MAX_UPLOADS", 1, 1024, NULL},
+        {"max-body-mb", "DEEPCLUST_MAX_BODY_MB", 1, 64, NULL},
+        {"disk-reserve-mb", "DEEPCLUST_DISK_RESERVE_MB", 0, 1 << 20, NULL},
+    };
+    for (int i = 0; i < LIM_COUNT; i++) {
+        l[i] = rows[i];
+        l[i].value = env_or(l[i].env, NULL);
+    }
+}
+
+/* 1 when argv[*i] is a limit flag (value recorded), 0 not one, -1 usage error. */
+static int limits_flag(limit_opt *l, int argc, char **argv, int *i)
+{
+    for (int k = 0; k < LIM_COUNT; k++) {
+        const char *v = NULL;
+        int m = cli_flag(argc, argv, i, l[k].flag, &v);
+        if (m < 0) return -1;
+        if (m) {
+            l[k].value = v;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* cli_int for 64-bit values. */
+static int cli_ll(const char *flag, const char *s, long long lo, long long hi, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "deepclust: --%s: expected an integer in %lld..%lld, got '%s'\n", flag,
+                lo, hi, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* The values (defaults where none was given) into cfg and ctx; -1 on a bad value. */
+static int limits_apply(const limit_opt *l, svc_config *cfg, api_ctx *ctx)
+{
+    long long v[LIM_COUNT];
+    long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGESIZE);
+    long long ram_mb = pages > 0 && psize > 0 ? (long long)pages * psize >> 20 : 4096;
+    const long long dflt[LIM_COUNT] = {50000000, ram_mb * 8 / 10, 1024, 100, 4, 64, 8};
+    for (int k = 0; k < LIM_COUNT; k++) {
+        v[k] = dflt[k];
+        if (l[k].value && cli_ll(l[k].flag, l[k].value, l[k].lo, l[k].hi, &v[k]) < 0) return -1;
+    }
+    cfg->max_model_params = v[LIM_PARAMS];
+    cfg->max_train_bytes = v[LIM_TRAIN_MB] << 20;
+    cfg->max_dataset_bytes = v[LIM_DATASET_MB] << 20;
+    cfg->max_queued_jobs = (int)v[LIM_QUEUED];
+    cfg->max_uploads = (int)v[LIM_UPLOADS];
+    cfg->disk_reserve_bytes = v[LIM_RESERVE_MB] << 20;
+    ctx->max_body = (size_t)v[LIM_BODY_MB] << 20;
+    return 0;
+}
+
 int cli_serve(int argc, char **argv)
 {
     const char *db = env_or("DEEPCLUST_DB", "./deepclust.db");
@@ -72,7 +169,11 @@ int cli_serve(int argc, char **argv)
     http_server *http = NULL;
     store *st = NULL;
     api_ctx ctx = {0};
+    svc_config sc = {0};
+    limit_opt limits[LIM_COUNT];
     dc_err e = {0};
+
+    limits_init(limits);
 
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
@@ -107,6 +208,8 @@ int cli_serve(int argc, char **argv)
         } else if ((m = cli_flag(argc, argv, &i, "token", &v))) {
             if (m < 0) return CLI_USAGE;
             token = v;
+        } else if ((m = limits_flag(limits, argc, argv, &i))) {
+            if (m < 0) return CLI_USAGE;
         } else if (strcmp(argv[i], "--no-access-log") == 0) {
             access_log = 0;
         } else {
@@ -116,14 +219,15 @@ int cli_serve(int argc, char **argv)
     }
     if (cli_int("port", port_s, 0, 65535, &port) < 0 ||
         cli_int("workers", workers_s, 0, 256, &workers) < 0 ||
-        cli_int("max-upload-mb", upload_s, 1, 1 << 20, &max_upload_mb) < 0)
+        cli_int("max-upload-mb", upload_s, 1, 1 << 20, &max_upload_mb) < 0 ||
+        limits_apply(limits, &sc, &ctx) < 0)
         return CLI_USAGE;
     if (!*db) {
         fprintf(stderr, "deepclust serve: --db is empty\n");
         return CLI_USAGE;
     }
 
-    if (store_open(&st, db, &e) < 0) {
+    if (svc_store_open(&st, db, &e) < 0) {
         fprintf(stderr, "deepclust: %s\n", e.msg);
         goto out;
     }
@@ -139,8 +243,8 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "deepclust: out of memory\n");
         goto out;
     }
-    svc_config sc = {.db_path = db, .workers = workers, .blas_threads = blas_threads,
-                     .model_cache = model_cache, .ckpt_every_s = ckpt_s};
+    sc.db_path = db, sc.workers = workers, sc.blas_threads = blas_threads;
+    sc.model_cache = model_cache, sc.ckpt_every_s = ckpt_s;
     if (svc_open(&service, &sc, &e) < 0) {
         fprintf(stderr, "deepclust: %s\n", e.msg);
         goto out;

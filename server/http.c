@@ -2,6 +2,7 @@
  * the one api.h documents: route (404/405), token (401), query parameters (400),
  * Content-Length (413), body, handler. */
 #include "http.h"
+#include "svc.h"
 
 #include <netdb.h>
 #include <stdarg.h>
@@ -94,10 +95,12 @@ static enum MHD_Result first_call(http_server *h, api_req *r)
         unsigned long long n = strtoull(cl, &end, 10);
         if (end == cl || *end)
             return mhd_result(api_problem(r, 400, "bad Content-Length: %s", cl));
-        if (n > api_route_limit(r))
+        if (n > api_route_limit(r)) {
+            svc_limit_count(r->ctx->server, SVC_LIMIT_BODY);
             return mhd_result(api_problem(r, 413, "body of %llu bytes exceeds the limit of "
                                           "%zu bytes for %s %s", n, api_route_limit(r),
                                           r->route->method, r->route->pattern));
+        }
     }
     return MHD_YES;
 }
@@ -140,6 +143,7 @@ static enum MHD_Result final_call(api_req *r)
 {
     int rc;
 
+    if (r->body_error == 413) svc_limit_count(r->ctx->server, SVC_LIMIT_BODY);
     if (r->body_error == 413)
         return mhd_result(api_problem(r, 413, "body exceeds the limit of %zu bytes for %s %s",
                                       api_route_limit(r), r->route->method,

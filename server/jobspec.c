@@ -4,6 +4,7 @@
 #include "jobspec.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -344,4 +345,120 @@ json_t *jobspec_to_json(const cluster_spec *s, const char *dataset)
         "vae", "latent", s->latent, "epochs", s->vae_epochs, "conv", s->vae_conv,
         "reconstruction", rec_names[s->vae_bce ? 1 : 0], "rec_weight", s->vae_rec_weight, "lr",
         s->vae_lr);
+}
+
+/* ---- cost estimate ------------------------------------------------------------------- */
+
+/* Saturating int64 arithmetic: widths up to 100000 make products past 2^63. */
+static int64_t sat_add(int64_t a, int64_t b) { return a > INT64_MAX - b ? INT64_MAX : a + b; }
+static int64_t sat_mul(int64_t a, int64_t b)
+{
+    if (a == 0 || b == 0) return 0;
+    return a > INT64_MAX / b ? INT64_MAX : a * b;
+}
+
+typedef struct cost_acc {
+    int64_t params;
+    int64_t units;   /* outputs per sample, summed over layers */
+    int64_t im2col;  /* largest im2col buffer per sample, floats */
+} cost_acc;
+
+static void dense(cost_acc *a, int64_t in, int64_t out)
+{
+    a->params = sat_add(a->params, sat_add(sat_mul(in, out), out));
+    a->units = sat_add(a->units, out);
+}
+
+/* conv (t 0) or convT (t 1) over (ih, iw, ic) -> (oh, ow, oc) with a k x k kernel. */
+static void conv_t(cost_acc *a, int t, int64_t k, int64_t ic, int64_t oc, int64_t ih,
+                   int64_t iw, int64_t oh, int64_t ow)
+{
+    a->params = sat_add(a->params, sat_add(sat_mul(k * k, sat_mul(ic, oc)), oc));
+    a->units = sat_add(a->units, sat_mul(oh * ow, oc));
+    /* im2col of the output positions (conv), col2im of the input positions (convT) */
+    int64_t cols = t ? sat_mul(k * k, sat_mul(oc, ih * iw)) : sat_mul(k * k, sat_mul(ic, oh * ow));
+    if (cols > a->im2col) a->im2col = cols;
+}
+#define conv(a, k, ic, oc, ih, iw, oh, ow) conv_t(a, 0, k, ic, oc, ih, iw, oh, ow)
+#define convt(a, k, ic, oc, ih, iw, oh, ow) conv_t(a, 1, k, ic, oc, ih, iw, oh, ow)
+
+/* The dense autoencoder dims[0..nd-1] and its mirror. */
+static void dense_ae(cost_acc *a, const int64_t *dims, int nd)
+{
+    for (int i = 0; i + 1 < nd; i++) dense(a, dims[i], dims[i + 1]);
+    for (int i = nd - 1; i > 0; i--) dense(a, dims[i], dims[i - 1]);
+}
+
+static int64_t conv_out(int64_t in, int k, int s, int p) { return (in + 2 * p - k) / s + 1; }
+
+void jobspec_estimate(const cluster_spec *s, int64_t n, int d, int h, int w, int c,
+                      jobspec_cost *out)
+{
+    cost_acc a = {0};
+    int64_t dims[CLUSTER_MAX_DIMS + 2], e = s->embed_dim, k = s->k, B = s->batch;
+    int nd = 0;
+
+    if (B > n) B = n;
+    if (h <= 0 || w <= 0 || c <= 0) h = 1, w = 1, c = d;
+    if (s->method == CM_KMEANS) {
+        a.params = sat_mul(k, d);
+        e = d;
+    } else if (s->method == CM_DCEC) { /* nn_ae_new_conv, filters 32, 64, 128 */
+        int64_t f[3] = {32, 64, 128}, K[3] = {5, 5, 3}, P[3] = {2, 2, h % 8 == 0 ? 1 : 0};
+        int64_t hs[4] = {h}, ws[4] = {w}, cs[4] = {c, 32, 64, 128};
+        for (int i = 0; i < 3; i++) {
+            hs[i + 1] = conv_out(hs[i], (int)K[i], 2, (int)P[i]);
+            ws[i + 1] = conv_out(ws[i], (int)K[i], 2, (int)P[i]);
+            conv(&a, K[i], cs[i], f[i], hs[i], ws[i], hs[i + 1], ws[i + 1]);
+        }
+        int64_t flat = sat_mul(hs[3] * ws[3], f[2]);
+        dense(&a, flat, e);
+        dense(&a, e, flat);
+        for (int i = 2; i >= 0; i--)
+            convt(&a, K[i], cs[i + 1], cs[i], hs[i + 1], ws[i + 1], hs[i], ws[i]);
+        a.params = sat_add(a.params, sat_mul(k, e));
+    } else {
+        int vae = s->method == CM_VAE;
+        dims[nd++] = d;
+        for (int i = 0; i < s->n_hidden; i++) dims[nd++] = s->hidden[i];
+        if (vae) dims[nd++] = s->latent, e = s->latent;
+        if (!vae || s->pretrain_epochs > 0) dense_ae(&a, dims, nd); /* pretrained AE */
+        if (!vae) a.params = sat_add(a.params, sat_mul(k, e));   /* centroids */
+    }
+    if (s->method == CM_VAE) { /* vae.h: encoder, two heads, classifier, mu_y, decoder */
+        int64_t L = s->latent, F;
+        if (s->vae_conv) {
+            int64_t h1 = (h + 1) / 2, w1 = (w + 1) / 2, h2 = (h1 + 1) / 2, w2 = (w1 + 1) / 2;
+            conv(&a, 3, c, 32, h, w, h1, w1);
+            conv(&a, 3, 32, 32, h1, w1, h1, w1);
+            conv(&a, 3, 32, 64, h1, w1, h2, w2);
+            conv(&a, 3, 64, 64, h2, w2, h2, w2);
+            F = sat_mul(h2 * w2, 64);
+            dense(&a, L, F);
+            convt(&a, 3, 64, 64, h2, w2, h2, w2);
+            convt(&a, 3, 64, 64, h2, w2, h1, w1);
+            convt(&a, 3, 64, 32, h1, w1, h1, w1);
+            convt(&a, 3, 32, 32, h1, w1, h, w);
+            convt(&a, 3, 32, c, h, w, h, w);
+        } else {
+            int64_t in = d;
+            for (int i = 0; i < s->n_hidden; i++) dense(&a, in, s->hidden[i]), in = s->hidden[i];
+            F = in;
+            for (int i = s->n_hidden - 1; i >= 0; i--) dense(&a, i == s->n_hidden - 1 ? L :
+                                                           s->hidden[i + 1], s->hidden[i]);
+            dense(&a, s->hidden[0], d);
+        }
+        dense(&a, F, L);
+        dense(&a, F, L);
+        dense(&a, L, 256);
+        dense(&a, 256, k);
+        a.params = sat_add(a.params, sat_mul(k, L));
+    }
+    int64_t bytes = 32 << 20;
+    bytes = sat_add(bytes, sat_mul(4, sat_add(sat_mul(n, d), n)));           /* dataset */
+    bytes = sat_add(bytes, sat_mul(32, a.params));                          /* params & co */
+    bytes = sat_add(bytes, sat_mul(4 * B, sat_add(sat_mul(3, a.units), a.im2col)));
+    bytes = sat_add(bytes, sat_mul(4, sat_mul(n, sat_add(e, 2 * k + 2))));  /* z, q, p */
+    out->params = a.params;
+    out->train_bytes = bytes;
 }

@@ -50,6 +50,24 @@ int jobspec_parse(const json_t *in, cluster_spec *s, char *dataset, json_t **nor
 int jobspec_check_data(const cluster_spec *s, int64_t n, int d, int h, int w, int c,
                        jobspec_error *err);
 
+/* What a job will cost before it runs, from the spec and the dataset's n, d and image
+ * shape (h, w, c or zeros), without allocating anything: the parameters of its model
+ * (the autoencoder, centroids, vae nets; a vae with pretraining counts both its
+ * autoencoder and its vae, which are alive together) and an ESTIMATE of the training
+ * process's peak memory in bytes:
+ *   dataset (n d + n floats) + 32 bytes per parameter (params, grads, Adam's two
+ *   moments, the checkpoint blob, the saved model) + activations of one mini-batch
+ *   (3 floats per unit of every layer: output, pre-activation, gradient; plus the
+ *   largest im2col workspace for convolutions) + per-sample state (embedding, q, p,
+ *   labels: n (e + 2k + 2) floats) + a 32 MiB base.
+ * Sums saturate at INT64_MAX instead of overflowing (hidden widths up to 100000). */
+typedef struct jobspec_cost {
+    int64_t params;      /* floats */
+    int64_t train_bytes; /* estimate, see above */
+} jobspec_cost;
+void jobspec_estimate(const cluster_spec *s, int64_t n, int d, int h, int w, int c,
+                      jobspec_cost *out);
+
 /* The JSON of s (new reference), the same shape jobspec_parse reads. */
 json_t *jobspec_to_json(const cluster_spec *s, const char *dataset);
 

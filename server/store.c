@@ -1,6 +1,8 @@
 /* store: see store.h. */
 #include "store.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,8 +65,12 @@ int store_open_with(store **out, const char *path, const struct migration *list,
 
     /* Refuse a newer database before changing anything in it. */
     if (migrate_current(s->db, &cur, NULL) < 0) {
-        rc = dc_err_set(e, DC_EFORMAT, "%s: not a usable database: %s", path,
-                        sqlite3_errmsg(s->db));
+        /* opening a WAL database creates its -shm file: that can fail for space */
+        rc = store_errcode(s->db) == STORE_ENOSPC
+                     ? dc_err_set(e, STORE_ENOSPC, "%s: disk full: cannot open the database "
+                                  "(%s)", path, sqlite3_errmsg(s->db))
+                     : dc_err_set(e, DC_EFORMAT, "%s: not a usable database: %s", path,
+                                  sqlite3_errmsg(s->db));
         goto out;
     }
     if (cur > latest) {
@@ -72,8 +78,18 @@ int store_open_with(store **out, const char *path, const struct migration *list,
                         "binary knows (version %d); use a newer deepclust", path, cur, latest);
         goto out;
     }
+    /* A new database gives freed pages back to the filesystem on request (store_vacuum):
+       auto_vacuum can only be chosen before the first table exists. */
+    if (cur == 0 && sqlite3_exec(s->db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, NULL) !=
+                            SQLITE_OK) {
+        rc = dc_err_set(e, store_errcode(s->db), "%s: %s", path, sqlite3_errmsg(s->db));
+        goto out;
+    }
     rc = pragma_text(s->db, "PRAGMA journal_mode = WAL", mode, sizeof mode, e);
-    if (rc < 0) goto out;
+    if (rc < 0) {
+        if (store_errcode(s->db) == STORE_ENOSPC) rc = e ? (e->code = STORE_ENOSPC) : STORE_ENOSPC;
+        goto out;
+    }
     /* "memory" for ":memory:" databases, which cannot use WAL; anything else is odd. */
     if (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0) {
         rc = dc_err_set(e, DC_EIO, "%s: cannot switch to WAL mode (journal_mode is %s)",
@@ -124,10 +140,26 @@ int store_latest_version(void)
     return n < 0 ? 0 : n;
 }
 
+int store_errcode(sqlite3 *db)
+{
+    int code = sqlite3_extended_errcode(db), err = sqlite3_system_errno(db);
+    if ((code & 0xff) == SQLITE_FULL) return STORE_ENOSPC;
+#ifdef EDQUOT
+    if (err == EDQUOT) err = ENOSPC;
+#endif
+    if ((code & 0xff) == SQLITE_IOERR && err == ENOSPC) return STORE_ENOSPC;
+    return DC_EIO;
+}
+
 static int exec_simple(store *s, const char *sql, dc_err *e)
 {
-    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        return dc_err_set(e, DC_EIO, "%s: %s", sql, sqlite3_errmsg(s->db));
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        int rc = store_errcode(s->db);
+        if (rc == STORE_ENOSPC)
+            return dc_err_set(e, rc, "disk full: %s (%s); free space by deleting datasets, "
+                              "jobs or models", sql, sqlite3_errmsg(s->db));
+        return dc_err_set(e, rc, "%s: %s", sql, sqlite3_errmsg(s->db));
+    }
     return 0;
 }
 
@@ -147,4 +179,42 @@ int store_integrity_check(store *s, dc_err *e)
     if (strcmp(res, "ok") != 0)
         return dc_err_set(e, DC_EFORMAT, "%s: integrity check failed: %s", s->path, res);
     return 0;
+}
+
+int store_vacuum(store *s, int64_t step_bytes, int64_t max_bytes)
+{
+    int64_t pages = step_bytes / 4096, freed = 0;
+    if (pages < 16) pages = 16;
+    for (int i = 0; i < 100000 && freed * 4096 < max_bytes; i++) {
+        sqlite3_stmt *st = NULL;
+        char sql[64];
+        int64_t before = -1, after = -1;
+        if (sqlite3_prepare_v2(s->db, "PRAGMA freelist_count", -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+            before = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        if (before <= 0) break;
+        snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%lld)", (long long)pages);
+        if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) break;
+        /* the moved pages sit in the WAL until a checkpoint truncates the file */
+        store_checkpoint_truncate(s);
+        st = NULL;
+        if (sqlite3_prepare_v2(s->db, "PRAGMA freelist_count", -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+            after = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+        if (after < 0 || after >= before) break; /* auto_vacuum off (older database): no-op */
+        freed += before - after;
+    }
+    return freed > INT32_MAX ? INT32_MAX : (int)freed;
+}
+
+int store_checkpoint_truncate(store *s)
+{
+    /* no busy wait: a reader holding an old snapshot must not stall the caller for
+       STORE_BUSY_TIMEOUT_MS; what cannot be done now is done by a later checkpoint */
+    sqlite3_busy_timeout(s->db, 0);
+    int rc = sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+    sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+    return rc == SQLITE_OK ? 0 : store_errcode(s->db);
 }

@@ -19,6 +19,7 @@
 #define DC_STORE_H
 
 #include <sqlite3.h>
+#include <stdint.h>
 
 #include "dc_err.h"
 #include "migrate.h"
@@ -27,8 +28,16 @@ typedef struct store store;
 
 enum { STORE_BUSY_TIMEOUT_MS = 5000 };
 
+/* Returned instead of DC_EIO when SQLite failed for space (SQLITE_FULL, or an I/O error
+ * with errno ENOSPC or EDQUOT); the same value as svc.h's SVC_ENOSPC (HTTP 507). */
+enum { STORE_ENOSPC = -23 };
+
+/* STORE_ENOSPC or DC_EIO for the last error of db. */
+int store_errcode(sqlite3 *db);
+
 /* Opens path (created if missing) and migrates it with migrations_embedded. *out is
- * NULL on failure. */
+ * NULL on failure; STORE_ENOSPC when the disk is too full even to open it (a WAL
+ * database needs its -shm file). */
 int store_open(store **out, const char *path, dc_err *e);
 
 /* The same with another migration list (NULL-terminated; tests use this). */
@@ -50,11 +59,27 @@ const char *store_path(const store *s);
 /* The newest schema version this binary knows (the number of embedded migrations). */
 int store_latest_version(void);
 
-/* Write transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK. store_rollback never fails
+/* Write transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK (DC_EIO, or STORE_ENOSPC on
+ * a full disk). store_rollback never fails
  * (it is meant for cleanup paths) and is harmless outside a transaction. */
 int store_begin(store *s, dc_err *e);
 int store_commit(store *s, dc_err *e);
 void store_rollback(store *s);
+
+/* Gives the database's free pages back to the filesystem, step_bytes at a time
+ * (PRAGMA incremental_vacuum, then a TRUNCATE checkpoint, so that each step needs only
+ * about step_bytes of free space), until about max_bytes are freed or none are left.
+ * Live pages at the end of the file are moved, so this costs writes: about 50 ms per
+ * MB measured. Works on databases created with auto_vacuum = INCREMENTAL (every
+ * database store_open creates); a no-op on older ones. Returns the pages freed (4 KiB
+ * pages assumed for the bound). Best effort: stops at the first error. */
+int store_vacuum(store *s, int64_t step_bytes, int64_t max_bytes);
+
+/* PRAGMA wal_checkpoint(TRUNCATE) without waiting for other connections (busy
+ * timeout 0 for the call): copies the WAL into the database and empties the WAL file
+ * when no reader holds an older snapshot. 0, or DC_EIO / STORE_ENOSPC when it could not
+ * finish (SQLITE_BUSY included). */
+int store_checkpoint_truncate(store *s);
 
 /* Runs PRAGMA integrity_check; 0 when SQLite answers "ok", else DC_EFORMAT with the
  * first problem it reports. */

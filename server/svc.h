@@ -20,7 +20,12 @@
  * through an in-memory flag (and the jobs.cancel_requested column, polled once a
  * second), checked in the progress callback. At start-up, jobs a crash left 'running'
  * are requeued: to resume from their checkpoint when they have one, from the start
- * otherwise (at most SVC_MAX_ATTEMPTS starts, then failed with the reason). */
+ * otherwise (at most SVC_MAX_ATTEMPTS starts, then failed with the reason).
+ *
+ * Limits and disk: svc_config's max_* refuse what cannot fit when it is submitted
+ * (svc_limit, counted for /metrics). A write that fails for space is SVC_ENOSPC (507)
+ * with one message; new data is refused while the disk reserve cannot be held, and
+ * deletes give the reserve up to get through on a full disk (docs/reliability.md). */
 #ifndef DC_SVC_H
 #define DC_SVC_H
 
@@ -30,13 +35,31 @@
 
 #include "dc_err.h"
 #include "jobspec.h"
+#include "store.h"
 
 /* Codes beyond dc_err.h's, for svc_http_status. */
 enum {
     SVC_ENOTFOUND = -20, /* no such dataset, job or model: 404 */
     SVC_ECONFLICT = -21, /* the resource is busy or in the wrong state: 409 */
     SVC_ETOOLARGE = -22, /* over a size limit: 413 */
+    SVC_ENOSPC = STORE_ENOSPC, /* no space for a write (SQLITE_FULL, ENOSPC, EDQUOT): 507 */
+    SVC_EBUSY = -24,     /* over a count limit (queued jobs, uploads at once): 429 */
 };
+
+/* Operator limits (deepclust serve --max-*), each refused with a 4xx naming the limit
+ * and counted in /metrics as deepclust_limit_refusals_total{limit="<name>"}. */
+typedef enum svc_limit {
+    SVC_LIMIT_MODEL_PARAMS = 0, /* a job's model has more parameters: 422 */
+    SVC_LIMIT_TRAIN_MEMORY,     /* a job's estimated training memory is larger: 422 */
+    SVC_LIMIT_DATASET,          /* an upload's stored size is larger: 413 */
+    SVC_LIMIT_QUEUED_JOBS,      /* the queue is full: 429 */
+    SVC_LIMIT_UPLOADS,          /* too many uploads at once: 429 */
+    SVC_LIMIT_BODY,             /* a request body is larger: 413 (server/http.c) */
+    SVC_LIMIT_COUNT
+} svc_limit;
+
+/* "model_params", "train_memory", ... (the metric's label). */
+const char *svc_limit_name(svc_limit l);
 
 /* Paging bounds: limit in [1, *_PAGE_MAX], offset in [0, SVC_OFFSET_MAX], so that
  * offset + limit never wraps (the API answers 400 outside them). */
@@ -49,9 +72,23 @@ typedef struct svc_config {
     int blas_threads;     /* OpenBLAS threads; 0 = max(1, cores / workers) */
     int model_cache;      /* models kept loaded for predict; <= 0 = 8 */
     double ckpt_every_s;  /* checkpoint period while training; <= 0 = 30 s */
+    /* Operator limits; 0 = none (tests), deepclust serve sets its defaults. */
+    int64_t max_model_params;  /* parameters (floats) of one job's model */
+    int64_t max_train_bytes;   /* estimated training memory of one job (jobspec_cost) */
+    int64_t max_dataset_bytes; /* stored float32 bytes of one dataset (x and labels) */
+    int max_queued_jobs;       /* jobs waiting for a worker */
+    int max_uploads;           /* uploads (dataset or labels) in progress at once */
+    /* Bytes kept allocated in "<db path>.reserve" and given up when a write that frees
+     * space (a delete, recovery, the clean-up of a failed upload) finds the disk full;
+     * taken again once space is back. 0 = no reserve. */
+    int64_t disk_reserve_bytes;
 } svc_config;
 
 typedef struct svc svc;
+
+/* store_open, and on a disk too full to open the database (STORE_ENOSPC) gives up the
+ * reserve file "<db_path>.reserve" and tries again: start-up needs no free space. */
+int svc_store_open(store **out, const char *db_path, dc_err *e);
 
 /* Opens the database (migrating it), recovers jobs left running, starts the workers. */
 int svc_open(svc **out, const svc_config *cfg, dc_err *e);
@@ -64,9 +101,36 @@ void svc_shutdown(svc *s);
 /* svc_shutdown, then closes every connection and frees s. NULL is a no-op. */
 void svc_free(svc *s);
 
-/* HTTP status for a negative code (400 format, 422 invalid, 404, 409, 413, 503
- * out of memory, 500 otherwise). */
+/* HTTP status for a negative code (400 format, 422 invalid, 404, 409, 413, 429 busy,
+ * 503 out of memory, 507 disk full, 500 otherwise). */
 int svc_http_status(int rc);
+
+/* SVC_ENOSPC with the one message every full-disk refusal carries ("disk full: what
+ * (detail); free space by deleting ..."), whichever write failed. */
+int svc_nospace(dc_err *e, const char *what, const char *detail);
+/* 1 when errno value err means no space (ENOSPC, EDQUOT). */
+int svc_errno_nospace(int err);
+
+/* Counts one refusal for limit l (thread-safe); svc functions count their own, the
+ * HTTP daemon calls it for bodies over the limit. s NULL is a no-op. */
+void svc_limit_count(svc *s, svc_limit l);
+
+/* The disk under the database: free bytes (statvfs of its directory), the reserve
+ * held, full = under 1 MiB free or the reserve cannot be held (then new data gets 507). Tries to take the reserve again when it is not held
+ * and to finish a start-up recovery that the disk stopped. */
+typedef struct svc_disk {
+    int64_t free_bytes;
+    int64_t reserve_bytes; /* held now */
+    int full;
+    int recovery_pending;  /* start-up recovery could not write yet (disk full) */
+} svc_disk;
+void svc_disk_status(svc *s, svc_disk *out);
+
+/* An upload slot (at most cfg.max_uploads at once): 0, SVC_EBUSY with a message, or
+ * SVC_ENOSPC when the disk is full (the reserve cannot be held). Every successful begin
+ * is paired with one end. */
+int svc_upload_begin(svc *s, dc_err *e);
+void svc_upload_end(svc *s);
 
 /* ---- datasets ---------------------------------------------------------------------- */
 
@@ -100,6 +164,11 @@ int svc_dataset_list(svc *s, int limit, int64_t offset, json_t **out, dc_err *e)
 /* SVC_ECONFLICT while a queued or running job uses it. Finished jobs keep their rows
  * (their dataset becomes null). */
 int svc_dataset_delete(svc *s, const char *id, dc_err *e);
+/* Deletes a job that is not queued or running (SVC_ECONFLICT then), with its iterations,
+ * checkpoint and model. Like every delete, works on a full disk (the reserve). */
+int svc_job_delete(svc *s, const char *id, dc_err *e);
+/* Deletes a model (its job stays, with model null). */
+int svc_model_delete(svc *s, const char *id, dc_err *e);
 
 /* ---- jobs -------------------------------------------------------------------------- */
 

@@ -192,8 +192,18 @@ int svc_dataset_import(svc *s, const char *path, const svc_upload *u, json_t **o
         if ((rc = data_reader_open(&r, path, (data_format)u->format, &o, e)) < 0) goto out;
         in = data_reader_info(r);
     }
+    if ((rc = svc__space_ok(s, "cannot store the dataset", e)) < 0) goto out;
     if (!(db = svc__db_get(s, e))) {
         rc = e ? e->code : DC_EIO;
+        goto out;
+    }
+    int64_t stored = n * d * 4 + (in->has_labels ? n * 4 : 0), max = s->cfg.max_dataset_bytes;
+    if (max > 0 && stored > max) {
+        svc_limit_count(s, SVC_LIMIT_DATASET);
+        rc = dc_err_set(e, SVC_ETOOLARGE, "%lld samples x %d features is %lld values, %lld "
+                        "bytes stored, over the limit of %lld bytes (--max-dataset-mb %lld)",
+                        (long long)n, d, (long long)(n * d), (long long)stored, (long long)max,
+                        (long long)(max >> 20));
         goto out;
     }
     int64_t limit = sqlite3_limit(store_db(db), SQLITE_LIMIT_LENGTH, -1);
@@ -311,8 +321,16 @@ out:
     sqlite3_finalize(st);
     if (db) {
         store_rollback(db);
-        if (rc < 0 && inserted)
-            exec_bind1(store_db(db), "DELETE FROM datasets WHERE id = ?", id, NULL);
+        if (rc < 0 && inserted) { /* nothing stays behind, even on a full disk */
+            int drc = exec_bind1(store_db(db), "DELETE FROM datasets WHERE id = ?", id, NULL);
+            if (drc == SVC_ENOSPC && svc__make_room(s, db))
+                drc = exec_bind1(store_db(db), "DELETE FROM datasets WHERE id = ?", id, NULL);
+            if (drc < 0)
+                fprintf(stderr, "deepclust: dataset %s: cannot delete the half-written rows "
+                        "(start-up recovery will): %s\n", id, sqlite3_errmsg(store_db(db)));
+            else
+                svc__space_back(s, db);
+        }
         svc__db_put(s, db);
     }
     free(buf);
@@ -356,6 +374,7 @@ int svc_dataset_set_labels(svc *s, const char *id, const char *path, json_t **ou
         rc = dc_err_set(e, DC_ENOMEM, "out of memory");
         goto out;
     }
+    if ((rc = svc__space_ok(s, "cannot store the labels", e)) < 0) goto out;
     if ((rc = store_begin(db, e)) < 0) goto out;
     if ((rc = exec_bind1(h, "DELETE FROM dataset_data WHERE dataset_id = ? AND part = 'y'", id,
                          e)) < 0)
@@ -448,15 +467,13 @@ out:
     return rc;
 }
 
-int svc_dataset_delete(svc *s, const char *id, dc_err *e)
+/* The delete in one transaction (rolled back on failure). */
+static int dataset_delete_txn(store *db, const char *id, dc_err *e)
 {
     sqlite3_stmt *st = NULL;
-    store *db = svc__db_get(s, e);
-    sqlite3 *h;
+    sqlite3 *h = store_db(db);
     int rc;
 
-    if (!db) return e ? e->code : DC_EIO;
-    h = store_db(db);
     if ((rc = store_begin(db, e)) < 0) goto out;
     if (sqlite3_prepare_v2(
                 h,
@@ -481,6 +498,20 @@ int svc_dataset_delete(svc *s, const char *id, dc_err *e)
     rc = store_commit(db, e);
 out:
     sqlite3_finalize(st);
+    if (rc < 0) store_rollback(db);
+    return rc;
+}
+
+int svc_dataset_delete(svc *s, const char *id, dc_err *e)
+{
+    store *db = svc__db_get(s, e);
+    int rc;
+
+    if (!db) return e ? e->code : DC_EIO;
+    rc = dataset_delete_txn(db, id, e);
+    /* A full disk: WAL pages for the delete come out of the reserve. */
+    if (rc == SVC_ENOSPC && svc__make_room(s, db)) rc = dataset_delete_txn(db, id, e);
+    if (rc == 0) svc__space_back(s, db);
     svc__db_put(s, db);
     return rc;
 }

@@ -49,13 +49,45 @@ struct svc {
     svc_model **cache;
     int ncache, capcache;
     uint64_t clock;
+    atomic_llong limit_hits[SVC_LIMIT_COUNT];
+    atomic_int uploads;          /* in progress (svc_upload_begin) */
+    pthread_mutex_t reserve_mu;  /* the reserve file */
+    char *reserve_path;          /* "<db path>.reserve" */
+    int64_t reserve_held;        /* bytes allocated in it now */
+    atomic_int recovery_pending; /* svc__recover stopped by a full disk */
 };
 
 store *svc__db_get(svc *s, dc_err *e);
 void svc__db_put(svc *s, store *st);
 
-/* DC_EIO with what and SQLite's message. */
+/* DC_EIO with what and SQLite's message; SVC_ENOSPC ("disk full: ...") when SQLite
+ * failed for space (SQLITE_FULL, or an I/O error with errno ENOSPC or EDQUOT). */
 int svc__sql_err(sqlite3 *db, const char *what, dc_err *e);
+
+/* The disk reserve (svc.c). release gives the file's space back to the filesystem and
+ * returns 1 when it held some, 0 otherwise. */
+int svc__reserve_release(svc *s);
+/* After a write failed for space: releases the reserve and checkpoints db's WAL
+ * (TRUNCATE); 1 when that may have made room (retry the write once then). */
+int svc__make_room(svc *s, store *db);
+/* After a delete: finishes a recovery the disk had stopped, gives free pages back to
+ * the filesystem when under SVC_DISK_LOW is free (store_vacuum, steps of half the
+ * reserve, up to SVC_DISK_LOW), checkpoints the WAL (TRUNCATE) and takes the reserve
+ * again if it can. */
+void svc__space_back(svc *s, store *db);
+
+enum {
+    SVC_DISK_MIN_FREE = 1 << 20, /* bytes: under this the disk counts as full */
+    SVC_DISK_LOW = 64 << 20,     /* under this, deletes give space back to the filesystem */
+};
+
+/* 0 when a write that adds data may go ahead: the reserve is held (taken again here if
+ * it can be) and SVC_DISK_MIN_FREE bytes are free. SVC_ENOSPC "disk full: what (...)"
+ * otherwise, so that new data never eats the space deletes need. No reserve configured:
+ * only the free-space test. */
+int svc__space_ok(svc *s, const char *what, dc_err *e);
+/* Drops a model from the predict cache (after its row was deleted). */
+void svc__model_evict(svc *s, const char *id);
 /* Runs sql (one '?', bound to id) and turns its row into JSON with to_json (new
  * reference in *out); no row is SVC_ENOTFOUND "no <what> <id>". */
 int svc__fetch_one(sqlite3 *db, const char *sql, const char *id,

@@ -48,6 +48,59 @@ static int job_fetch(sqlite3 *db, const char *id, json_t **out, dc_err *e)
     return svc__fetch_one(db, sql, id, job_json, "job", out, e);
 }
 
+/* The operator limits a new job must fit: its model's parameters and estimated training
+ * memory (422 naming the spec), the queue's length (429). */
+static int check_limits(svc *s, sqlite3 *h, const cluster_spec *cs, int64_t n, int d, int hh,
+                        int ww, int cc, jobspec_error *je, dc_err *e)
+{
+    const svc_config *c = &s->cfg;
+    jobspec_cost cost;
+    sqlite3_stmt *st = NULL;
+    long long queued = 0;
+    int rc = 0;
+
+    jobspec_estimate(cs, n, d, hh, ww, cc, &cost);
+    if (c->max_model_params > 0 && cost.params > c->max_model_params) {
+        svc_limit_count(s, SVC_LIMIT_MODEL_PARAMS);
+        je->status = 422;
+        snprintf(je->field, sizeof je->field, "autoencoder.hidden");
+        snprintf(je->msg, sizeof je->msg, "the model would have %lld parameters, over the "
+                 "limit of %lld (--max-model-params); use smaller layers",
+                 (long long)cost.params, (long long)c->max_model_params);
+        return dc_err_set(e, DC_EINVAL, "%s", je->msg);
+    }
+    if (c->max_train_bytes > 0 && cost.train_bytes > c->max_train_bytes) {
+        svc_limit_count(s, SVC_LIMIT_TRAIN_MEMORY);
+        je->status = 422;
+        snprintf(je->field, sizeof je->field, "%s", "");
+        snprintf(je->msg, sizeof je->msg, "training would need about %lld MiB (%lld samples x "
+                 "%d features, %lld parameters, batch %d), over the limit of %lld MiB "
+                 "(--max-train-mb)", (long long)(cost.train_bytes >> 20), (long long)n, d,
+                 (long long)cost.params, cs->batch, (long long)(c->max_train_bytes >> 20));
+        return dc_err_set(e, DC_EINVAL, "%s", je->msg);
+    }
+    if (c->max_queued_jobs > 0) {
+        if (sqlite3_prepare_v2(h, "SELECT count(*) FROM jobs WHERE status = 'queued'", -1, &st,
+                               NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+            rc = svc__sql_err(h, "count queued jobs", e);
+            goto out;
+        }
+        queued = sqlite3_column_int64(st, 0);
+        if (queued >= c->max_queued_jobs) {
+            svc_limit_count(s, SVC_LIMIT_QUEUED_JOBS);
+            je->status = 429;
+            je->field[0] = 0;
+            snprintf(je->msg, sizeof je->msg, "%lld jobs are queued, the limit "
+                     "(--max-queued-jobs %d); retry when some have started", queued,
+                     c->max_queued_jobs);
+            rc = dc_err_set(e, SVC_EBUSY, "%s", je->msg);
+        }
+    }
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int svc_job_create(svc *s, const json_t *spec, json_t **out, jobspec_error *je, dc_err *e)
 {
     cluster_spec cs;
@@ -62,6 +115,7 @@ int svc_job_create(svc *s, const json_t *spec, json_t **out, jobspec_error *je, 
     *out = NULL;
     if (jobspec_parse(spec, &cs, ds, &norm, je) < 0)
         return dc_err_set(e, DC_EINVAL, "%s", je->msg);
+    if ((rc = svc__space_ok(s, "cannot queue the job", e)) < 0) goto out;
     if (!(db = svc__db_get(s, e))) {
         rc = e ? e->code : DC_EIO;
         goto out;
@@ -93,6 +147,9 @@ int svc_job_create(svc *s, const json_t *spec, json_t **out, jobspec_error *je, 
     json_decref(shape);
     sqlite3_finalize(st);
     st = NULL;
+    /* the operator's limits first: they name the size and the flag, where core's own
+     * bounds (CLUSTER_MAX_PARAMS) only say that it is too big */
+    if ((rc = check_limits(s, h, &cs, n, d, hh, ww, cc, je, e)) < 0) goto out;
     if (jobspec_check_data(&cs, n, d, hh, ww, cc, je) < 0) {
         rc = dc_err_set(e, DC_EINVAL, "%s", je->msg);
         goto out;
@@ -297,6 +354,72 @@ int svc_job_cancel(svc *s, const char *id, json_t **out, dc_err *e)
     rc = job_fetch(h, id, out, e);
 out:
     sqlite3_finalize(st);
+    svc__db_put(s, db);
+    return rc;
+}
+
+/* The delete in one transaction: the job (iterations and checkpoint cascade), its model. */
+static int job_delete_txn(store *db, const char *id, char *model, size_t cap, dc_err *e)
+{
+    sqlite3 *h = store_db(db);
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    model[0] = 0;
+    if ((rc = store_begin(db, e)) < 0) return rc;
+    if (sqlite3_prepare_v2(h, "SELECT j.status, (SELECT m.id FROM models m WHERE m.job_id = j.id) "
+                           "FROM jobs j WHERE j.id = ?", -1, &st, NULL) != SQLITE_OK) {
+        rc = svc__sql_err(h, "delete job", e);
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+        rc = rc == SQLITE_DONE ? dc_err_set(e, SVC_ENOTFOUND, "no job %s", id)
+                               : svc__sql_err(h, "delete job", e);
+        goto out;
+    }
+    const char *status = (const char *)sqlite3_column_text(st, 0);
+    if (strcmp(status, "queued") == 0 || strcmp(status, "running") == 0) {
+        rc = dc_err_set(e, SVC_ECONFLICT, "job %s is %s; cancel it first", id, status);
+        goto out;
+    }
+    if (sqlite3_column_text(st, 1))
+        snprintf(model, cap, "%s", (const char *)sqlite3_column_text(st, 1));
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(h, "DELETE FROM models WHERE job_id = ?1", -1, &st, NULL) != SQLITE_OK ||
+        (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_step(st) != SQLITE_DONE)) {
+        rc = svc__sql_err(h, "delete job", e);
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (sqlite3_prepare_v2(h, "DELETE FROM jobs WHERE id = ?1", -1, &st, NULL) != SQLITE_OK ||
+        (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_step(st) != SQLITE_DONE)) {
+        rc = svc__sql_err(h, "delete job", e);
+        goto out;
+    }
+    rc = store_commit(db, e);
+out:
+    sqlite3_finalize(st);
+    if (rc < 0) store_rollback(db);
+    return rc;
+}
+
+int svc_job_delete(svc *s, const char *id, dc_err *e)
+{
+    store *db = svc__db_get(s, e);
+    char model[JOBSPEC_ID_MAX];
+    int rc;
+
+    if (!db) return e ? e->code : DC_EIO;
+    rc = job_delete_txn(db, id, model, sizeof model, e);
+    if (rc == SVC_ENOSPC && svc__make_room(s, db))
+        rc = job_delete_txn(db, id, model, sizeof model, e);
+    if (rc == 0) {
+        if (model[0]) svc__model_evict(s, model);
+        svc__space_back(s, db);
+    }
     svc__db_put(s, db);
     return rc;
 }

@@ -170,6 +170,8 @@ static int on_ckpt(void *ctx, const void *state, size_t len)
     sqlite3_stmt *st = NULL;
     dc_err e = {0};
 
+    /* a checkpoint may wait: on a full disk the space is for deletes */
+    if (svc__space_ok(r->s, "checkpoint not stored", &e) < 0) goto out;
     if (store_begin(r->db, &e) < 0) goto out;
     if (prep(h,
              "INSERT OR REPLACE INTO checkpoints (job_id, phase, step, state) VALUES (?, ?, ?, ?)",
@@ -512,7 +514,7 @@ static void *worker_main(void *arg)
     store *db = NULL;
     dc_err e = {0};
 
-    if (store_open(&db, s->db_path, &e) < 0) {
+    if (svc_store_open(&db, s->db_path, &e) < 0) {
         fprintf(stderr, "deepclust: worker: %s\n", e.msg);
         return NULL;
     }

@@ -135,16 +135,40 @@ void umap__scale_box(float *Y, size_t n, int c, rng *g, int add_noise)
 
 /* ---- SGD ------------------------------------------------------------------------- */
 
-static inline float clip4(double v) { return v > 4.0 ? 4.0f : v < -4.0 ? -4.0f : (float)v; }
+static inline float clip4(float v) { return v > 4.0f ? 4.0f : v < -4.0f ? -4.0f : v; }
 
-static inline float rdist(const float *x, const float *y, int dim)
+/* Squared distance, summed in 8 lanes so that -O2 vectorises it (the order of the sum
+ * is fixed: reproducible, but not umap's left-to-right float sum). */
+static inline float rdist(const float *restrict x, const float *restrict y, int dim)
 {
+    float acc[8] = {0};
+    int t = 0;
+    for (; t + 8 <= dim; t += 8)
+        for (int u = 0; u < 8; u++) {
+            float v = x[t + u] - y[t + u];
+            acc[u] += v * v;
+        }
     float s = 0;
-    for (int t = 0; t < dim; t++) {
-        float u = x[t] - y[t];
-        s += u * u;
+    for (; t < dim; t++) {
+        float v = x[t] - y[t];
+        s += v * v;
     }
-    return s;
+    return s + ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+}
+
+/* cur += alpha clip(gc (cur - oth)); oth -= the same when move_other. */
+static inline void step(float *restrict cur, float *restrict oth, int dim, float gc, float alpha, int move_other)
+{
+    for (int t = 0; t < dim; t++) {
+        float gd = clip4(gc * (cur[t] - oth[t]));
+        cur[t] += gd * alpha;
+        if (move_other) oth[t] -= gd * alpha;
+    }
+}
+
+static inline void push(float *restrict cur, const float *restrict oth, int dim, float gc, float alpha)
+{
+    for (int t = 0; t < dim; t++) cur[t] += clip4(gc * (cur[t] - oth[t])) * alpha;
 }
 
 int umap__layout(const umap__sgd *s, dc_err *e)
@@ -164,35 +188,36 @@ int umap__layout(const umap__sgd *s, dc_err *e)
         nextneg[i] = negper[i];
     }
     double a = s->a, b = s->b, alpha = s->alpha0, gamma = s->gamma;
-    double two_ab = 2.0 * a * b, rep = 2.0 * gamma * b;
+    float fa_ = (float)a, fb = (float)b, bm1 = (float)(b - 1.0);
+    float two_ab = (float)(2.0 * a * b), rep = (float)(2.0 * gamma * b);
     float *H = s->head_emb, *T = s->tail_emb;
+    /* Negative samples are drawn one ahead (the same rng sequence) so that the row can be
+     * prefetched; the edges' other ends are prefetched a few edges ahead. */
+    size_t knext = (size_t)rng_below(s->g, s->n_tail);
     for (int ep = 0; ep < s->n_epochs; ep++) {
         float fa = (float)alpha;
         for (size_t i = 0; i < E; i++) {
+            if (i + 8 < E) __builtin_prefetch(T + (size_t)s->tail[i + 8] * dim);
             if (next[i] > ep) continue;
             int j = s->head[i];
             float *cur = H + (size_t)j * dim, *oth = T + (size_t)s->tail[i] * dim;
-            float d2 = rdist(cur, oth, dim);
-            double gc = 0;
+            float d2 = rdist(cur, oth, dim), gc = 0;
             if (d2 > 0) {
-                double pb1 = pow(d2, b - 1.0); /* d^(2(b-1)); d^(2b) = d2 * pb1 */
-                gc = -two_ab * pb1 / (a * pb1 * d2 + 1.0);
+                float pb1 = powf(d2, bm1); /* d^(2(b-1)); d^(2b) = d2 * pb1 */
+                gc = -two_ab * pb1 / (fa_ * pb1 * d2 + 1.0f);
             }
-            for (int t = 0; t < dim; t++) {
-                float gd = clip4(gc * (cur[t] - oth[t]));
-                cur[t] += gd * fa;
-                if (s->move_other) oth[t] -= gd * fa;
-            }
+            step(cur, oth, dim, gc, fa, s->move_other); /* no self loops: cur != oth */
             next[i] += s->eps[i];
             int n_neg = s->neg_rate > 0 ? (int)((ep - nextneg[i]) / negper[i]) : 0;
             for (int p = 0; p < n_neg; p++) {
-                size_t k = (size_t)rng_below(s->g, s->n_tail);
-                oth = T + k * dim;
-                d2 = rdist(cur, oth, dim);
+                const float *neg = T + knext * dim;
+                knext = (size_t)rng_below(s->g, s->n_tail);
+                __builtin_prefetch(T + knext * dim);
+                d2 = rdist(cur, neg, dim);
                 if (!(d2 > 0)) continue; /* same point or coincident: no push (umap: grad 0) */
-                gc = rep / ((0.001 + d2) * (a * pow(d2, b) + 1.0));
+                gc = rep / ((0.001f + d2) * (fa_ * powf(d2, fb) + 1.0f));
                 if (!(gc > 0)) continue;
-                for (int t = 0; t < dim; t++) cur[t] += clip4(gc * (cur[t] - oth[t])) * fa;
+                push(cur, neg, dim, gc, fa);
             }
             nextneg[i] += n_neg * negper[i];
         }

@@ -460,6 +460,18 @@ static void test_layout_blobs_and_transform(void)
               "same seed, n_threads 2: embedding differs");
     umap_model_free(&m2);
     o.n_threads = 1;
+    /* another seed -> another layout (init noise and negative samples), as good */
+    o.seed = 8;
+    CHECK_EQ_INT(umap_fit(X, n, d, &o, &m2, &e), 0);
+    size_t ndiff = 0;
+    for (size_t i = 0; i < n * (size_t)m.n_components; i++) ndiff += m.embedding[i] != m2.embedding[i];
+    CHECK_MSG(ndiff > n, "seed 8 vs 7: only %zu coordinates differ", ndiff);
+    CHECK_EQ_INT(kmeans_fit(m2.embedding, n, m2.n_components, k, &ko, &kr, &e), 0);
+    CHECK_EQ_INT(metrics_acc(kr.labels, truth, n, &acc, &e), 0);
+    CHECK_MSG(acc == 1.0, "blobs, seed 8: expected ACC 1.0, got %.4f", acc);
+    kmeans_result_free(&kr);
+    umap_model_free(&m2);
+    o.seed = 7;
 
     /* transform of the training points lands next to their training coordinates */
     float *T = malloc(n * m.n_components * sizeof *T);

@@ -35,7 +35,7 @@ void umap_smooth_knn_dist(const float *dist, size_t n, int K, double target_k,
                 r = di[nz0 + index - 1];
                 if (interp > SMOOTH_K_TOLERANCE && nz0 + index < K)
                     r += interp * ((double)di[nz0 + index] - di[nz0 + index - 1]);
-            } else {
+            } else if (nz0 < K) { /* local_connectivity < 1 */
                 r = interp * di[nz0];
             }
         } else if (nnz > 0) {

@@ -196,6 +196,15 @@ static void test_smooth_knn_dist(void)
     umap_smooth_knn_dist(row, 1, 6, 6, 1.0, &s1, &r1, &p1);
     CHECK_NEAR(r1, 2.0, 0);
     CHECK_NEAR(s1, 1e-3 * 10.0 / 6.0, 1e-15);
+    /* every neighbour at distance 0 (more duplicates than neighbours): rho 0, and with
+     * local connectivity 0 no read past the row */
+    float *zeros = calloc(6, sizeof *zeros);
+    umap_smooth_knn_dist(zeros, 1, 6, 6, 0.0, &s1, &r1, &p1);
+    CHECK_MSG(r1 == 0 && s1 == ldexp(1.0, -64), "all-zero row: expected rho 0, sigma 2^-64 (64 halvings), got %g, %g",
+              r1, s1);
+    umap_smooth_knn_dist(zeros, 1, 6, 6, 1.0, &s1, &r1, &p1);
+    CHECK(r1 == 0 && s1 == ldexp(1.0, -64));
+    free(zeros);
     /* local connectivity 0 (transform): rho = 0 */
     umap_smooth_knn_dist(dist, 3, K, K, 0.0, sigma, rho, psum);
     CHECK(rho[0] == 0 && rho[1] == 0 && fabs(psum[0] - target) < 1e-5);

@@ -575,6 +575,37 @@ static void test_cancel(void)
     free(X);
 }
 
+/* More copies of one point than n_neighbors: their kNN rows are all at distance 0. The
+ * fit and transform still work, and the copies stay together. */
+static void test_many_duplicates(void)
+{
+    size_t n = 300;
+    int d = 5, c = 2, *truth = malloc(n * sizeof *truth);
+    float *X = blobs(n, d, 3, 5, 81, truth);
+    for (size_t i = 3; i < 90; i += 3) memcpy(X + i * d, X, d * sizeof *X); /* 30 copies of row 0 (label 0) */
+    umap_opts o;
+    umap_opts_default(&o);
+    o.n_components = c;
+    o.n_epochs = 100;
+    umap_model m;
+    dc_err e = {0};
+    CHECK_EQ_INT(umap_fit(X, n, d, &o, &m, &e), 0);
+    double spread_copies = 0, spread_all = 0;
+    for (size_t i = 3; i < 90; i += 3)
+        for (int t = 0; t < c; t++) spread_copies = fmax(spread_copies, fabs(m.embedding[i * c + t] - m.embedding[t]));
+    for (size_t i = 0; i < n; i++)
+        for (int t = 0; t < c; t++) spread_all = fmax(spread_all, fabs(m.embedding[i * c + t] - m.embedding[t]));
+    CHECK_MSG(spread_copies < 0.1 * spread_all, "copies spread %g, expected < 0.1 x %g", spread_copies, spread_all);
+    float out[2];
+    CHECK_EQ_INT(umap_transform(&m, X, 1, NULL, out, &e), 0);
+    CHECK(isfinite(out[0]) && isfinite(out[1]));
+    printf("30 copies of a point (n_neighbors 20): fit ok, copies within %.3g of each other (embedding extent %.3g)\n",
+           spread_copies, spread_all);
+    umap_model_free(&m);
+    free(X);
+    free(truth);
+}
+
 static void test_bad_options(void)
 {
     size_t n = 50;
@@ -657,6 +688,7 @@ int main(void)
     test_pca();
     test_layout_blobs_and_transform();
     test_cancel();
+    test_many_duplicates();
     test_bad_options();
     printf("test_umap: %.2f s\n", dc_now_s() - t0);
     return CHECK_DONE();

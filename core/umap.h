@@ -32,19 +32,25 @@
  *   umap_transform(&m, Xnew, n_new, NULL, Ynew, &e);   // Ynew (n_new, n_components)
  *   umap_model_free(&m);
  *
- * Cost and size: the kNN is exact, O(n^2 d) time: at 70,000 x 10 it takes seconds (see
- * bench/bench_umap.c); time grows with n^2, so 100k samples take about twice as long as
- * 70k and 1M about 200 times -- beyond ~100k an approximate kNN (NN-descent) is the
- * remedy. Memory stays bounded: per kNN thread one block of block_rows x 2048 floats
+ * Cost and size: the kNN is exact, O(n^2 d) time. Measured at 70,000 x 10 on the shared
+ * 2-core dev machine (bench/bench_umap.c): kNN 10.8 s wall with 2 threads, graph 0.8 s,
+ * layout 64 s wall / 35 s CPU for 200 epochs, 75 s in all. The kNN grows with n^2
+ * (100k samples: about twice 70k's kNN time; 1M: about 200 times), the layout only
+ * linearly (with the edge count, about 1.5 n (n_neighbors - 1)): beyond ~100k samples
+ * the exact kNN becomes the cost and an approximate kNN (NN-descent) is the remedy.
+ * Memory stays bounded: per kNN thread one block of block_rows x 2048 floats
  * plus the candidate lists, whatever n. Besides the inputs, a fit holds the kNN
- * (n x n_neighbors ints and floats), the graph (up to 2 n (n_neighbors-1) edges, 8 bytes
- * each plus 16 bytes of sampling state in the layout), a centred copy of X and the
+ * (n x n_neighbors ints and floats), the graph (up to 2 n (n_neighbors-1) edges, about
+ * 1.5 n (n_neighbors-1) after pruning; 8 bytes an edge in CSR, then 16 in the layout's
+ * edge list plus 24 of sampling state), a centred copy of X during the kNN and the
  * model's own copy of X (kept for umap_transform).
  *
- * Reproducibility: a fit is bit-reproducible for a given seed, n_threads and block_rows
- * on one machine (the layout itself is single-threaded; n_threads only splits the kNN).
- * Across machines the kNN screening uses the local OpenBLAS kernel, so only the rare
- * near-tie at the k-th neighbour may differ. Calls share nothing.
+ * Reproducibility: a fit is bit-reproducible for a given seed on one machine. The layout
+ * is single-threaded; n_threads and block_rows only change the float screening of the
+ * kNN, whose survivors are re-ranked by exact distances, so the kNN (and the fit) come
+ * out the same unless screening error exceeds a gap of 8 ranks (tests check n_threads
+ * 2 gives the same bits). Across machines the OpenBLAS kernel differs, with the same
+ * caveat. Calls share nothing.
  */
 #ifndef DC_UMAP_H
 #define DC_UMAP_H

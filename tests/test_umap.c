@@ -675,6 +675,20 @@ static void test_bad_options(void)
     CHECK_EQ_INT(umap_transform(&m, q, 1, NULL, out, &e), DC_ENUMERIC);
     CHECK_EQ_INT(umap_transform(NULL, q, 1, NULL, out, &e), DC_EINVAL);
     umap_model_free(&m);
+    /* the smallest fit (n = 2, n_neighbors 2) and random init with n_components > d */
+    umap_opts_default(&o);
+    o.n_neighbors = 2;
+    o.n_components = 1;
+    CHECK_EQ_INT(umap_fit(X, 2, d, &o, &m, &e), 0);
+    CHECK(m.n == 2 && m.n_edges == 2);
+    umap_model_free(&m);
+    umap_opts_default(&o);
+    o.n_components = 6;
+    o.init = UMAP_INIT_RANDOM;
+    o.n_epochs = 20;
+    CHECK_EQ_INT(umap_fit(X, n, d, &o, &m, &e), 0);
+    CHECK_EQ_INT(m.n_components, 6);
+    umap_model_free(&m);
     free(X);
 }
 

@@ -8,6 +8,8 @@
 #include "dc_time.h"
 #include "umap_internal.h"
 
+#define UMAP_SPECTRAL_MAX_ITER 300
+
 void umap_opts_default(umap_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -92,8 +94,12 @@ int umap_opts_check(const umap_opts *o, size_t n, int d, dc_err *e)
     if (!ab_fit && (!(o->a > 0) || !(o->b > 0) || !isfinite(o->a) || !isfinite(o->b)))
         return dc_err_set(e, DC_EINVAL, "umap: a and b must both be 0 (fit from min_dist) or both finite and > 0 (got %g, %g)",
                           o->a, o->b);
-    if (o->init != UMAP_INIT_PCA && o->init != UMAP_INIT_RANDOM)
-        return dc_err_set(e, DC_EINVAL, "umap: init must be UMAP_INIT_PCA or UMAP_INIT_RANDOM (got %d)", o->init);
+    if (o->init != UMAP_INIT_PCA && o->init != UMAP_INIT_RANDOM && o->init != UMAP_INIT_SPECTRAL)
+        return dc_err_set(e, DC_EINVAL, "umap: init must be UMAP_INIT_PCA, UMAP_INIT_RANDOM or UMAP_INIT_SPECTRAL (got %d)",
+                          o->init);
+    if (o->init == UMAP_INIT_SPECTRAL && (size_t)o->n_components + 2 > n)
+        return dc_err_set(e, DC_EINVAL, "umap: init spectral needs n_components <= n - 2 = %zu (got %d)", n - 2,
+                          o->n_components);
     if (o->init == UMAP_INIT_PCA && o->n_components > d)
         return dc_err_set(e, DC_EINVAL, "umap: init PCA needs n_components <= d = %d (got %d); use UMAP_INIT_RANDOM",
                           d, o->n_components);
@@ -190,7 +196,7 @@ int umap_fit(const float *X, size_t n, int d, const umap_opts *o, umap_model *m,
     }
     edges_from_graph(&g, head, tail, eps);
     m->n_edges = g.nnz;
-    umap_graph_free(&g);
+    if (o->init != UMAP_INIT_SPECTRAL) umap_graph_free(&g);
     free(fidx);
     free(fdist);
     fidx = NULL;
@@ -217,6 +223,11 @@ int umap_fit(const float *X, size_t n, int d, const umap_opts *o, umap_model *m,
     if (o->init == UMAP_INIT_PCA) {
         rc = umap__pca(X, n, d, c, m->embedding, e);
         if (rc) goto out;
+        umap__scale_box(m->embedding, n, c, &gen, 1);
+    } else if (o->init == UMAP_INIT_SPECTRAL) {
+        rc = umap__spectral(&g, c, UMAP_SPECTRAL_MAX_ITER, &gen, m->embedding, NULL, &m->init_iters, e);
+        if (rc) goto out;
+        umap_graph_free(&g);
         umap__scale_box(m->embedding, n, c, &gen, 1);
     } else {
         for (size_t i = 0; i < n * (size_t)c; i++) m->embedding[i] = (float)(rng_uniform(&gen) * 20 - 10);

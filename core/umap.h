@@ -13,7 +13,7 @@
  *      w < max(w) / n_epochs are dropped, as umap does before its layout.
  *   3. a, b of the low-dimensional similarity 1 / (1 + a d^(2b)) fitted to min_dist and
  *      spread by Levenberg-Marquardt (umap's find_ab_params).
- *   4. init: PCA of the input (or uniform random), scaled so that max |coord| = 10, plus
+ *   4. init: PCA of the input (or spectral, or uniform random), scaled so that max |coord| = 10, plus
  *      N(0, 1e-4) noise, then every column mapped onto [0, 10] (umap's noisy_scale_coords
  *      and its min-max step).
  *   5. layout: umap's optimize_layout_euclidean, single-threaded. Each edge is sampled
@@ -76,8 +76,11 @@ enum umap_stage {
 typedef int (*umap_progress_fn)(void *user, int stage, long done, long total);
 
 enum umap_init {
-    UMAP_INIT_PCA = 0,    /* principal components of X (needs n_components <= d) */
-    UMAP_INIT_RANDOM = 1, /* uniform in [-10, 10] */
+    UMAP_INIT_PCA = 0,      /* principal components of X (needs n_components <= d) */
+    UMAP_INIT_RANDOM = 1,   /* uniform in [-10, 10] */
+    UMAP_INIT_SPECTRAL = 2, /* eigenvectors of the graph's normalised Laplacian, umap-learn's
+                               default, by subspace iteration (at most 300 steps; see
+                               umap_spectral.c); needs n_components <= n - 2 */
 };
 
 enum umap_metric { UMAP_METRIC_EUCLIDEAN = 0 };
@@ -115,6 +118,7 @@ typedef struct umap_model {
     size_t n_edges;    /* directed edges of the graph after pruning (both directions counted) */
     umap_opts opts;    /* options of the fit (progress fields cleared) */
     double sec_knn, sec_graph, sec_init, sec_layout; /* wall-clock seconds per stage */
+    int init_iters;    /* spectral init: subspace iteration steps run (else 0) */
 } umap_model;
 
 void umap_opts_default(umap_opts *o);

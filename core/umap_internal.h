@@ -2,6 +2,7 @@
  *   umap_knn.c     exact kNN (GEMM and naive)
  *   umap_graph.c   smooth_knn_dist, membership weights, fuzzy union, a/b fit
  *   umap_layout.c  PCA / random init, box scaling, the SGD layout
+ *   umap_spectral.c spectral init (subspace iteration on the normalised graph)
  *   umap.c         options, umap_fit, umap_transform */
 #ifndef DC_UMAP_INTERNAL_H
 #define DC_UMAP_INTERNAL_H
@@ -27,6 +28,17 @@ void umap__graph_prune(umap_graph *g, double epochs);
 /* Principal components of X (n, d): out (n, c) = (X - mean) V, V the top c eigenvectors
  * of the covariance (sign: largest |entry| positive). Needs c <= d. */
 int umap__pca(const float *X, size_t n, int d, int c, float *out, dc_err *e);
+
+/* Cyclic Jacobi on the symmetric A (d, d), destroyed: eigenvalues on its diagonal,
+ * eigenvectors in the columns of V (d, d). */
+void umap__jacobi_eig(double *A, int d, double *V);
+
+/* Spectral init: out (n, c) = the c eigenvectors after the trivial one of the
+ * normalised Laplacian I - D^-1/2 W D^-1/2 of g with the smallest eigenvalues,
+ * approximated by subspace iteration (see umap_spectral.c). lambda (c), optional:
+ * their Laplacian eigenvalue estimates. *iters_out, optional: iterations run. */
+int umap__spectral(const umap_graph *g, int c, int max_iter, rng *r, float *out, double *lambda,
+                   int *iters_out, dc_err *e);
 
 /* umap's noisy_scale_coords (max |y| -> 10, + N(0, 1e-4)) then each column onto [0, 10]. */
 void umap__scale_box(float *Y, size_t n, int c, rng *g, int add_noise);

@@ -10,9 +10,7 @@
 
 /* ---- PCA ------------------------------------------------------------------------- */
 
-/* Cyclic Jacobi on the symmetric A (d, d), destroyed: eigenvalues on its diagonal,
- * eigenvectors in the columns of V (d, d). */
-static void jacobi_eig(double *A, int d, double *V)
+void umap__jacobi_eig(double *A, int d, double *V)
 {
     for (int i = 0; i < d; i++)
         for (int j = 0; j < d; j++) V[i * d + j] = i == j;
@@ -75,7 +73,7 @@ int umap__pca(const float *X, size_t n, int d, int c, float *out, dc_err *e)
     }
     for (int i = 0; i < d; i++)
         for (int j = 0; j < i; j++) C[i * d + j] = C[j * d + i];
-    jacobi_eig(C, d, V);
+    umap__jacobi_eig(C, d, V);
     for (int i = 0; i < d; i++) order[i] = i;
     for (int i = 1; i < d; i++) { /* eigenvalues descending, stable */
         int o = order[i], p = i;

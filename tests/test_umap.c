@@ -352,6 +352,70 @@ static void test_pca(void)
     free(Y);
 }
 
+/* Spectral init against a dense reference: all eigenvalues of the normalised Laplacian
+ * of a small connected graph by Jacobi, the smallest after 0 compared with the subspace
+ * iteration's, and the residual |L v - lambda v| of its vectors. */
+static void test_spectral(void)
+{
+    size_t n = 250;
+    int d = 3, K = 12, c = 3;
+    float *X = randu(n, d, 91);
+    int *idx = malloc(n * K * sizeof *idx);
+    float *dist = malloc(n * K * sizeof *dist), *Y = malloc(n * c * sizeof *Y);
+    knn_with_self(X, n, d, K, idx, dist);
+    umap_graph g;
+    dc_err e = {0};
+    CHECK_EQ_INT(umap_fuzzy_graph(idx, dist, n, K, &g, &e), 0);
+    double *L = calloc(n * n, sizeof *L), *V = malloc(n * n * sizeof *V), *deg = calloc(n, sizeof *deg);
+    for (size_t i = 0; i < n; i++)
+        for (size_t p = g.rowptr[i]; p < g.rowptr[i + 1]; p++) deg[i] += g.w[p];
+    for (size_t i = 0; i < n; i++) {
+        L[i * n + i] = 1;
+        for (size_t p = g.rowptr[i]; p < g.rowptr[i + 1]; p++) L[i * n + g.col[p]] -= g.w[p] / sqrt(deg[i] * deg[g.col[p]]);
+    }
+    double *Lc = malloc(n * n * sizeof *Lc);
+    memcpy(Lc, L, n * n * sizeof *L);
+    umap__jacobi_eig(Lc, (int)n, V);
+    double ev[250];
+    for (size_t i = 0; i < n; i++) ev[i] = Lc[i * n + i];
+    for (size_t i = 1; i < n; i++) /* ascending */
+        for (size_t j = i; j > 0 && ev[j - 1] > ev[j]; j--) {
+            double t = ev[j];
+            ev[j] = ev[j - 1];
+            ev[j - 1] = t;
+        }
+    rng r;
+    rng_seed(&r, 5);
+    double lam[3];
+    int iters = 0;
+    CHECK_EQ_INT(umap__spectral(&g, c, 3000, &r, Y, lam, &iters, &e), 0);
+    CHECK_NEAR(ev[0], 0.0, 1e-9);
+    double worst_res = 0;
+    for (int j = 0; j < c; j++) {
+        CHECK_NEAR(lam[j], ev[j + 1], 1e-4);
+        double res = 0, nv = 0;
+        for (size_t i = 0; i < n; i++) {
+            double s = 0;
+            for (size_t k = 0; k < n; k++) s += L[i * n + k] * Y[k * c + j];
+            res += pow(s - lam[j] * Y[i * c + j], 2);
+            nv += (double)Y[i * c + j] * Y[i * c + j];
+        }
+        worst_res = fmax(worst_res, sqrt(res / nv));
+    }
+    CHECK_MSG(worst_res < 1e-2, "spectral: |L v - lambda v| / |v| = %.3g, expected < 1e-2", worst_res);
+    printf("spectral init: lambda %.6f %.6f %.6f (dense Jacobi %.6f %.6f %.6f) after %d steps, residual %.2g\n", lam[0],
+           lam[1], lam[2], ev[1], ev[2], ev[3], iters, worst_res);
+    umap_graph_free(&g);
+    free(X);
+    free(idx);
+    free(dist);
+    free(Y);
+    free(L);
+    free(Lc);
+    free(V);
+    free(deg);
+}
+
 /* Progress recorder; stops when stage == stop_stage and done >= stop_at. */
 typedef struct prog {
     long calls[8], last_done[8], last_total[8];
@@ -481,6 +545,20 @@ static void test_layout_blobs_and_transform(void)
     kmeans_result_free(&kr);
     umap_model_free(&m2);
     o.seed = 7;
+
+    /* spectral init (umap-learn's default) also separates them */
+    o.init = UMAP_INIT_SPECTRAL;
+    CHECK_EQ_INT(umap_fit(X, n, d, &o, &m2, &e), 0);
+    CHECK_EQ_INT(kmeans_fit(m2.embedding, n, m2.n_components, k, &ko, &kr, &e), 0);
+    CHECK_EQ_INT(metrics_acc(kr.labels, truth, n, &acc, &e), 0);
+    CHECK_MSG(acc == 1.0, "blobs, spectral init: expected ACC 1.0, got %.4f", acc);
+    mg = margin(m2.embedding, n, m2.n_components, truth, k);
+    CHECK_MIN(mg, 3.0);
+    printf("layout with spectral init: %d subspace steps, init %.3f s, ACC %.4f, margin %.2f\n", m2.init_iters,
+           m2.sec_init, acc, mg);
+    kmeans_result_free(&kr);
+    umap_model_free(&m2);
+    o.init = UMAP_INIT_PCA;
 
     /* transform of the training points lands next to their training coordinates */
     float *T = malloc(n * m.n_components * sizeof *T);
@@ -675,6 +753,15 @@ static void test_bad_options(void)
     CHECK_EQ_INT(umap_transform(&m, q, 1, NULL, out, &e), DC_ENUMERIC);
     CHECK_EQ_INT(umap_transform(NULL, q, 1, NULL, out, &e), DC_EINVAL);
     umap_model_free(&m);
+    /* spectral init needs n_components <= n - 2 */
+    umap_opts_default(&o);
+    o.n_neighbors = 2;
+    o.n_components = 2;
+    o.init = UMAP_INIT_SPECTRAL;
+    CHECK_EQ_INT(umap_fit(X, 3, d, &o, &m, &e), DC_EINVAL);
+    CHECK_MSG(strstr(e.msg, "n_components") && strstr(e.msg, "spectral"), "got \"%s\"", e.msg);
+    CHECK_EQ_INT(umap_fit(X, 4, d, &o, &m, &e), 0);
+    umap_model_free(&m);
     /* the smallest fit (n = 2, n_neighbors 2) and random init with n_components > d */
     umap_opts_default(&o);
     o.n_neighbors = 2;
@@ -700,6 +787,7 @@ int main(void)
     test_fuzzy_graph();
     test_find_ab();
     test_pca();
+    test_spectral();
     test_layout_blobs_and_transform();
     test_cancel();
     test_many_duplicates();

@@ -3,7 +3,7 @@
  *
  *   ./bench_umap [--data codes.npy|codes.idx] [--labels labels.npy] [--n 70000]
  *                [--threads 2] [--epochs 0] [--seed 0] [--block 0]
- *                [--no-transform]
+ *                [--init pca|spectral|random] [--no-transform]
  *
  * Without --data it generates n x 10 clustered codes (10 anisotropic Gaussian blobs with
  * labels). --threads is umap_opts.n_threads (kNN threads); OpenBLAS is set to one thread
@@ -119,7 +119,7 @@ int main(int argc, char **argv)
     dc_blas_fix_coretype(argv);
     const char *data_path = NULL, *label_path = NULL;
     size_t n = 70000;
-    int threads = 2, epochs = 0, do_transform = 1, block = 0;
+    int threads = 2, epochs = 0, do_transform = 1, block = 0, init = UMAP_INIT_PCA;
     uint64_t seed = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--data") && i + 1 < argc) data_path = argv[++i];
@@ -129,9 +129,12 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--epochs") && i + 1 < argc) epochs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--block") && i + 1 < argc) block = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--no-transform")) do_transform = 0;
+        else if (!strcmp(argv[i], "--init") && i + 1 < argc) {
+            i++;
+            init = !strcmp(argv[i], "spectral") ? UMAP_INIT_SPECTRAL : !strcmp(argv[i], "random") ? UMAP_INIT_RANDOM : UMAP_INIT_PCA;
+        } else if (!strcmp(argv[i], "--no-transform")) do_transform = 0;
         else {
-            fprintf(stderr, "usage: %s [--data F] [--labels F] [--n N] [--threads T] [--epochs E] [--seed S] [--block rows] [--no-transform]\n",
+            fprintf(stderr, "usage: %s [--data F] [--labels F] [--n N] [--threads T] [--epochs E] [--seed S] [--block rows] [--init pca|spectral|random] [--no-transform]\n",
                     argv[0]);
             return 2;
         }
@@ -178,7 +181,8 @@ int main(int argc, char **argv)
     o.n_epochs = epochs;
     o.seed = seed;
     if (block > 0) o.block_rows = block;
-    if (o.n_components > d) o.init = UMAP_INIT_RANDOM;
+    o.init = init;
+    if (o.init == UMAP_INIT_PCA && o.n_components > d) o.init = UMAP_INIT_RANDOM;
     bench_prog bp = {dc_now_s(), 0, 0, 0};
     o.progress = on_progress;
     o.progress_user = &bp;
@@ -196,8 +200,9 @@ int main(int argc, char **argv)
     printf("  knn    %7.2f s wall, %.2f s CPU (%d threads; GEMM part %.1f GFLOP/s = %.0f%% of the %d-thread square sgemm)\n",
            m.sec_knn, bp.cpu_proc_knn - cpu0, threads, flops / m.sec_knn * 1e-9, 100 * flops / m.sec_knn * 1e-9 / gT,
            threads);
-    printf("  graph  %7.2f s\n  init   %7.2f s\n  layout %7.2f s wall, %.2f s CPU (%.1f ms/epoch wall)\n", m.sec_graph,
-           m.sec_init, m.sec_layout, bp.cpu_thr_layout - bp.cpu_thr_graph, 1e3 * m.sec_layout / m.n_epochs);
+    printf("  graph  %7.2f s\n  init   %7.2f s (%s%s)\n  layout %7.2f s wall, %.2f s CPU (%.1f ms/epoch wall)\n", m.sec_graph,
+           m.sec_init, o.init == UMAP_INIT_SPECTRAL ? "spectral" : o.init == UMAP_INIT_RANDOM ? "random" : "pca",
+           o.init == UMAP_INIT_SPECTRAL ? (m.init_iters >= 300 ? ", 300 steps (cap)" : ", converged") : "", m.sec_layout, bp.cpu_thr_layout - bp.cpu_thr_graph, 1e3 * m.sec_layout / m.n_epochs);
     if (lab) {
         kmeans_opts ko;
         kmeans_opts_default(&ko);

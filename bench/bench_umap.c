@@ -101,14 +101,14 @@ static double cpu_s(clockid_t id)
 
 static int on_progress(void *user, int stage, long done, long total)
 {
-    static const char *names[] = {"", "knn", "graph", "layout", "transform"};
+    static const char *names[] = {"", "knn", "graph", "layout", "transform", "init"};
     bench_prog *p = user;
     double now = dc_now_s();
     if (stage == UMAP_STAGE_KNN && done == total) p->cpu_proc_knn = cpu_s(CLOCK_PROCESS_CPUTIME_ID);
     if (stage == UMAP_STAGE_GRAPH) p->cpu_thr_graph = cpu_s(CLOCK_THREAD_CPUTIME_ID);
     if (stage == UMAP_STAGE_LAYOUT && done == total) p->cpu_thr_layout = cpu_s(CLOCK_THREAD_CPUTIME_ID);
     if (now - p->last >= 10 || done == total) {
-        fprintf(stderr, "  [%s %ld/%ld]\n", stage >= 1 && stage <= 4 ? names[stage] : "?", done, total);
+        fprintf(stderr, "  [%s %ld/%ld]\n", stage >= 1 && stage <= 5 ? names[stage] : "?", done, total);
         p->last = now;
     }
     return 0;

@@ -225,7 +225,8 @@ int umap_fit(const float *X, size_t n, int d, const umap_opts *o, umap_model *m,
         if (rc) goto out;
         umap__scale_box(m->embedding, n, c, &gen, 1);
     } else if (o->init == UMAP_INIT_SPECTRAL) {
-        rc = umap__spectral(&g, c, UMAP_SPECTRAL_MAX_ITER, &gen, m->embedding, NULL, &m->init_iters, e);
+        rc = umap__spectral(&g, c, UMAP_SPECTRAL_MAX_ITER, &gen, o->progress, o->progress_user, m->embedding,
+                            NULL, &m->init_iters, e);
         if (rc) goto out;
         umap_graph_free(&g);
         umap__scale_box(m->embedding, n, c, &gen, 1);

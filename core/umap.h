@@ -66,10 +66,11 @@ enum umap_stage {
     UMAP_STAGE_GRAPH,         /* done/total: 1/1 once the fuzzy graph is built */
     UMAP_STAGE_LAYOUT,        /* done/total: epochs of the fit's layout */
     UMAP_STAGE_TRANSFORM,     /* done/total: points of umap_transform finished */
+    UMAP_STAGE_INIT,          /* done/total: spectral init steps (of at most 300) */
 };
 
 /* Called after every round of kNN blocks (n_threads blocks of block_rows rows), once
- * after the graph, after every layout epoch, and in umap_transform after every kNN
+ * after the graph, after every step of a spectral init, after every layout epoch, and in umap_transform after every kNN
  * round and layout epoch of each batch (stage UMAP_STAGE_TRANSFORM, done = points
  * finished so far). Return non-zero to stop: the call then returns DC_ECANCEL and frees
  * everything it allocated. */

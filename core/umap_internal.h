@@ -36,9 +36,11 @@ void umap__jacobi_eig(double *A, int d, double *V);
 /* Spectral init: out (n, c) = the c eigenvectors after the trivial one of the
  * normalised Laplacian I - D^-1/2 W D^-1/2 of g with the smallest eigenvalues,
  * approximated by subspace iteration (see umap_spectral.c). lambda (c), optional:
- * their Laplacian eigenvalue estimates. *iters_out, optional: iterations run. */
-int umap__spectral(const umap_graph *g, int c, int max_iter, rng *r, float *out, double *lambda,
-                   int *iters_out, dc_err *e);
+ * their Laplacian eigenvalue estimates. *iters_out, optional: iterations run. progress
+ * (may be NULL) gets (UMAP_STAGE_INIT, step, max_iter) after every step; non-zero stops
+ * with DC_ECANCEL. */
+int umap__spectral(const umap_graph *g, int c, int max_iter, rng *r, umap_progress_fn progress,
+                   void *user, float *out, double *lambda, int *iters_out, dc_err *e);
 
 /* umap's noisy_scale_coords (max |y| -> 10, + N(0, 1e-4)) then each column onto [0, 10]. */
 void umap__scale_box(float *Y, size_t n, int c, rng *g, int add_noise);

@@ -137,8 +137,8 @@ static void rayleigh_ritz(const umap_graph *g, const double *dinv, double *Q, in
     memcpy(Q, tmp, n * p * sizeof *Q);
 }
 
-int umap__spectral(const umap_graph *g, int c, int max_iter, rng *r, float *out, double *lambda,
-                   int *iters_out, dc_err *e)
+int umap__spectral(const umap_graph *g, int c, int max_iter, rng *r, umap_progress_fn progress,
+                   void *user, float *out, double *lambda, int *iters_out, dc_err *e)
 {
     int rc = 0;
     size_t n = g->n;
@@ -176,6 +176,10 @@ int umap__spectral(const umap_graph *g, int c, int max_iter, rng *r, float *out,
         Z = t;
         orthonormalise(Q, n, p, u0, r, cv, G);
         it++;
+        if (progress && progress(user, UMAP_STAGE_INIT, it, max_iter)) {
+            rc = dc_err_set(e, DC_ECANCEL, "umap: cancelled at step %d of the spectral init", it);
+            goto out;
+        }
         if (it % SPEC_RR_EVERY == 0 || it == max_iter) {
             rayleigh_ritz(g, dinv, Q, p, Z, tmp, H, V, ritz, order);
             double moved = 0;

@@ -388,7 +388,7 @@ static void test_spectral(void)
     rng_seed(&r, 5);
     double lam[3];
     int iters = 0;
-    CHECK_EQ_INT(umap__spectral(&g, c, 3000, &r, Y, lam, &iters, &e), 0);
+    CHECK_EQ_INT(umap__spectral(&g, c, 3000, &r, NULL, NULL, Y, lam, &iters, &e), 0);
     CHECK_NEAR(ev[0], 0.0, 1e-9);
     double worst_res = 0;
     for (int j = 0; j < c; j++) {
@@ -636,8 +636,10 @@ static void test_cancel(void)
     o.block_rows = 100;
     o.n_threads = 2;
     o.progress = on_progress;
-    struct { int stage; long at; } stops[] = {{UMAP_STAGE_KNN, 2}, {UMAP_STAGE_GRAPH, 1}, {UMAP_STAGE_LAYOUT, 3}};
-    for (size_t s = 0; s < 3; s++) {
+    struct { int stage; long at; } stops[] = {
+        {UMAP_STAGE_KNN, 2}, {UMAP_STAGE_GRAPH, 1}, {UMAP_STAGE_INIT, 4}, {UMAP_STAGE_LAYOUT, 3}};
+    for (size_t s = 0; s < 4; s++) {
+        o.init = stops[s].stage == UMAP_STAGE_INIT ? UMAP_INIT_SPECTRAL : UMAP_INIT_PCA;
         prog p = {0};
         p.stop_stage = stops[s].stage;
         p.stop_at = stops[s].at;

@@ -11,7 +11,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build}
-tests="test_quality_small test_cluster test_cluster_conv test_kmeans test_nn_ae test_vae
+tests="test_quality_small test_cluster test_cluster_conv test_kmeans test_nn_ae test_vae test_umap test_gmm
        test_vae_from_ae test_vae_init"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

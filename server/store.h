@@ -27,7 +27,8 @@ typedef struct store store;
 
 enum { STORE_BUSY_TIMEOUT_MS = 5000 };
 
-/* Opens path (created if missing) and migrates it with migrations_embedded. *out is
+/* Opens path (created if missing, mode 0600: the -wal and -shm files SQLite adds get
+ * the same mode) and migrates it with migrations_embedded. *out is
  * NULL on failure. */
 int store_open(store **out, const char *path, dc_err *e);
 

@@ -29,12 +29,18 @@ print(" ".join(str(get(p)) for p in sys.argv[2:]))' "$@" 2>/dev/null || echo "ba
 }
 # check NAME CONDITION: an awk condition over the numbers must hold
 check() { if awk "BEGIN { exit !($2) }" 2>/dev/null; then ok; else bad "$1: $2"; fi; }
-stop() { kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=""; }
-# sockets_max SECONDS: the most sockets the server process had open, sampled every 0.1 s
-sockets_max() {
-    local m=0 c end=$((SECONDS + $1))
-    while [ "$SECONDS" -lt "$end" ]; do
-        c=$(ls -l "/proc/$pid/fd" 2>/dev/null | grep -c 'socket:')
+# stop LOG: SIGTERM; a clean exit (0; under ASan also: no leak, no error) is expected
+stop() {
+    kill -TERM "$pid" 2>/dev/null; wait "$pid"; local rc=$?; pid=""
+    if [ "$rc" -eq 0 ]; then ok; else bad "server exit code $rc after SIGTERM: $(tail -5 "$1")"; fi
+}
+# server_sockets: how many sockets the server process has open now
+server_sockets() { ls -l "/proc/$pid/fd" 2>/dev/null | grep -c 'socket:'; }
+# sockets_max_while PID: the most server sockets seen, sampled every 0.1 s while PID runs
+sockets_max_while() {
+    local m=0 c
+    while kill -0 "$1" 2>/dev/null; do
+        c=$(server_sockets)
         [ "$c" -gt "$m" ] && m=$c
         sleep 0.1
     done
@@ -45,11 +51,11 @@ sockets_max() {
 if start_server "$tmp/s1.log" --db "$tmp/x.db" --workers 0 --no-access-log \
         --max-conns-per-ip 32 --header-timeout-s 2; then
     ok
-    base=$(sockets_max 1)
+    base=$(server_sockets)
     timeout 60 python3 "$HERE/slow_clients.py" --port "$port" --conns 300 \
         --trickle-s 0.5 --warmup-s 1 --duration-s 5 --max-p99-ms 100 >"$tmp/r1" &
     spid=$!
-    smax=$(sockets_max 5)
+    smax=$(sockets_max_while "$spid")
     wait "$spid"; rc=$?
     res=$(cat "$tmp/r1")
     echo "run 1: $res; server sockets: $base before, at most $smax during"
@@ -62,7 +68,7 @@ if start_server "$tmp/s1.log" --db "$tmp/x.db" --workers 0 --no-access-log \
     check "attacker held at most 32 (per-IP limit)" "$held > 0 && $held <= 32"
     check "server sockets (listen + 32 + the victim's)" "$smax <= $base + 34"
     check "header deadline sent 408s" "$got408 >= 1"
-    stop
+    stop "$tmp/s1.log"
 else
     bad "server did not start"
 fi
@@ -71,16 +77,16 @@ fi
 if start_server "$tmp/s2.log" --db "$tmp/x.db" --workers 0 --no-access-log \
         --max-conns 40 --max-conns-per-ip 1000; then
     ok
-    base=$(sockets_max 1)
+    base=$(server_sockets)
     timeout 60 python3 "$HERE/slow_clients.py" --port "$port" --conns 200 \
         --trickle-s 0.5 --warmup-s 0 --duration-s 4 --every-s 0 >"$tmp/r2" &
     spid=$!
-    smax=$(sockets_max 4)
+    smax=$(sockets_max_while "$spid")
     wait "$spid"
     echo "run 2: $(cat "$tmp/r2"); server sockets: $base before, at most $smax during"
     check "server held at most 40 connections (total limit) and reached it" \
         "$smax >= $base + 30 && $smax <= $base + 40"
-    stop
+    stop "$tmp/s2.log"
 else
     bad "server (total limit) did not start"
 fi

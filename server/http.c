@@ -540,7 +540,7 @@ int http_start(http_server **out, const http_config *cfg, api_ctx *ctx, dc_err *
         rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
         if (rl.rlim_cur < want || setrlimit(RLIMIT_NOFILE, &rl) != 0)
             return dc_err_set(e, DC_EINVAL, "%u connections need %llu file descriptors, but "
-                              "the limit is %llu (ulimit -n): lower --max-conns", max_conns,
+                              "the limit is %llu (ulimit -n): lower --max-conns or raise the limit", max_conns,
                               (unsigned long long)want, (unsigned long long)rl.rlim_cur);
     }
     h = calloc(1, sizeof *h);

@@ -166,10 +166,11 @@ elif [ "$rc" -ne 0 ]; then ok; else bad "serve on a newer database exited 0"; fi
 grep -q 'version 999' "$tmp/s3.log" && ok || bad "refusal message lacks 'version 999': $(cat "$tmp/s3.log")"
 
 # ---- 3b. an empty token is a start-up error, by flag or variable -------------------------
-"$BIN" serve --port 0 --db "$tmp/e.db" --token '' >"$tmp/e1.log" 2>&1; rc=$?
+# (bounded: a binary that accepts the empty token would serve until killed)
+timeout -s KILL 10 "$BIN" serve --port 0 --db "$tmp/e.db" --token '' >"$tmp/e1.log" 2>&1; rc=$?
 expect "--token '' exit code" 2 "$rc"
 grep -q 'token is empty' "$tmp/e1.log" && ok || bad "--token '' message: $(cat "$tmp/e1.log")"
-DEEPCLUST_TOKEN= "$BIN" serve --port 0 --db "$tmp/e.db" >"$tmp/e2.log" 2>&1; rc=$?
+DEEPCLUST_TOKEN= timeout -s KILL 10 "$BIN" serve --port 0 --db "$tmp/e.db" >"$tmp/e2.log" 2>&1; rc=$?
 expect "DEEPCLUST_TOKEN='' exit code" 2 "$rc"
 grep -q 'token is empty' "$tmp/e2.log" && ok || bad "DEEPCLUST_TOKEN='' message: $(cat "$tmp/e2.log")"
 expect "empty token: no database created" missing "$(mode "$tmp/e.db")"

@@ -2,6 +2,8 @@
  * and problem+json errors. server/http.c runs the libmicrohttpd daemon and drives
  * every request through this module:
  *
+ *   0. without a token, the Host header must name a loopback address or an allowed name
+ *      (http.h, the DNS-rebinding guard) -> 403;
  *   1. api_route_find() matches method + path against api_routes[]: no pattern fits ->
  *      404, a pattern fits but not the method -> 405 with an Allow header;
  *   2. the bearer token is checked (unless the route is API_ROUTE_PUBLIC) -> 401;

@@ -328,6 +328,33 @@ int api_reply_json(api_req *r, int status, json_t *j)
     return reply_json_ex(r, status, "application/json", j, NULL, NULL);
 }
 
+void api_scrub_paths(char *msg, size_t cap, const char *db_path)
+{
+    static const char up[] = ".upload-";
+    size_t pl = db_path ? strlen(db_path) : 0, n = strlen(msg);
+    char *p = msg;
+
+    if (!pl || !cap) return;
+    while ((p = strstr(p, db_path))) {
+        size_t cut = pl;
+        const char *with = "the database";
+        if (strncmp(p + pl, up, sizeof up - 1) == 0) { /* mkstemp's "XXXXXX" suffix */
+            cut += sizeof up - 1;
+            for (int k = 0; k < 6 && p[cut]; k++) cut++;
+            with = "the upload";
+        }
+        size_t off = (size_t)(p - msg), avail = cap - 1 - off; /* off < n < cap */
+        size_t wl = strlen(with), tail = n - off - cut;
+        if (wl > avail) wl = avail, tail = 0; /* cut to cap, still terminated */
+        else if (wl + tail > avail) tail = avail - wl;
+        memmove(p + wl, p + cut, tail);
+        memcpy(p, with, wl);
+        p[wl + tail] = 0;
+        n = strlen(msg);
+        p += wl;
+    }
+}
+
 static int problem_v(api_req *r, int status, const char *type, const char *title,
                      json_t *extra, const char *hname, const char *hvalue, const char *fmt,
                      va_list ap)
@@ -336,6 +363,7 @@ static int problem_v(api_req *r, int status, const char *type, const char *title
     json_t *j;
 
     vsnprintf(detail, sizeof detail, fmt, ap);
+    if (r->ctx) api_scrub_paths(detail, sizeof detail, r->ctx->db_path);
     j = json_object();
     if (extra && j) json_object_update(j, extra);
     json_decref(extra);
@@ -379,6 +407,7 @@ const char *api_status_text(int status)
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 409: return "Conflict";
     case 411: return "Length Required";
     case 413: return "Content Too Large";

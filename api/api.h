@@ -2,6 +2,8 @@
  * and problem+json errors. server/http.c runs the libmicrohttpd daemon and drives
  * every request through this module:
  *
+ *   0. without a token, the Host header must name a loopback address or an allowed name
+ *      (http.h, the DNS-rebinding guard) -> 403;
  *   1. api_route_find() matches method + path against api_routes[]: no pattern fits ->
  *      404, a pattern fits but not the method -> 405 with an Allow header;
  *   2. the bearer token is checked (unless the route is API_ROUTE_PUBLIC) -> 401;
@@ -177,7 +179,8 @@ int api_reply_static(api_req *r, int status, const char *content_type, const voi
 int api_reply_json(api_req *r, int status, json_t *j);
 
 /* Replies application/problem+json {type, title, status, detail, instance}; type is
- * "about:blank" and title the status' reason phrase. Returns 0 or DC_EIO. */
+ * "about:blank" and title the status' reason phrase. Server paths in the detail are
+ * replaced (api_scrub_paths). Returns 0 or DC_EIO. */
 int api_problem(api_req *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -187,6 +190,12 @@ int api_problem(api_req *r, int status, const char *fmt, ...)
 int api_problem_ex(api_req *r, int status, const char *type, const char *title,
                    json_t *extra, const char *hdr_name, const char *hdr_value,
                    const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+
+/* Replaces, in the NUL-terminated msg (cap bytes), every upload temp file name
+ * ("<db_path>.upload-XXXXXX") with "the upload" and every other db_path with "the
+ * database": error details never show where the server keeps its files. api_problem
+ * applies it with ctx->db_path to every detail. */
+void api_scrub_paths(char *msg, size_t cap, const char *db_path);
 
 /* Reason phrase of an HTTP status ("Not Found"). */
 const char *api_status_text(int status);

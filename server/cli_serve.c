@@ -36,7 +36,7 @@ static const char serve_usage[] =
     "  --http-threads N   HTTP connection threads (default 4)\n"
     "  --token TOKEN      require 'Authorization: Bearer TOKEN' on every route but\n"
     "                     /healthz [DEEPCLUST_TOKEN] (prefer the variable: flags show\n"
-    "                     in ps)\n"
+    "                     in ps); an empty token is an error\n"
     "  --no-access-log    do not log one line per request on stderr\n"
     "\n"
     "limits (refused with a 4xx naming the limit; counted in /metrics as\n"
@@ -55,6 +55,23 @@ static const char serve_usage[] =
     "                     64 KiB); larger get 413 [DEEPCLUST_MAX_BODY_MB] (default 64)\n"
     "  --disk-reserve-mb N  space kept in <db>.reserve and given up so that deletes work\n"
     "                     on a full disk; 0 = none [DEEPCLUST_DISK_RESERVE_MB] (default 8)\n"
+    "connections and Host (against slow or greedy clients, and DNS rebinding):\n"
+    "  --header-timeout-s S  a request's line and headers must arrive within S seconds\n"
+    "                     of its start, else 408 and close [DEEPCLUST_HEADER_TIMEOUT_S]\n"
+    "                     (default 10)\n"
+    "  --body-timeout-s S  its body within S seconds of the headers\n"
+    "                     [DEEPCLUST_BODY_TIMEOUT_S] (default 600: a 1 GiB upload at\n"
+    "                     1.8 MB/s; raise it for larger uploads on slow links)\n"
+    "  --max-conns N      open connections in all; more wait in the listen queue\n"
+    "                     [DEEPCLUST_MAX_CONNS] (default 1000)\n"
+    "  --max-conns-per-ip N  open connections from one client address; more are\n"
+    "                     closed at once\n"
+    "                     [DEEPCLUST_MAX_CONNS_PER_IP] (default 64; behind a reverse\n"
+    "                     proxy every client has the proxy's address)\n"
+    "  --allow-host NAME  without a token, requests are answered only when their Host\n"
+    "                     is localhost, *.localhost, 127.x.x.x or [::1] (else 403);\n"
+    "                     this adds NAME (repeatable; '*' = any Host)\n"
+    "                     [DEEPCLUST_ALLOW_HOSTS, comma-separated]\n"
     "  -h, --help         this help\n";
 
 /* Self-pipe: the handler writes the signal number, the main thread reads it. */
@@ -118,6 +135,19 @@ static int limits_flag(limit_opt *l, int argc, char **argv, int *i)
     return 0;
 }
 
+enum { MAX_ALLOW_HOSTS = 32 };
+
+/* Splits a comma-separated DEEPCLUST_ALLOW_HOSTS into list (pointers into buf). */
+static int split_hosts(char *buf, const char **list, int *n)
+{
+    for (char *save = NULL, *tok = strtok_r(buf, ", ", &save); tok;
+         tok = strtok_r(NULL, ", ", &save)) {
+        if (*n == MAX_ALLOW_HOSTS) return -1;
+        list[(*n)++] = tok;
+    }
+    return 0;
+}
+
 /* cli_int for 64-bit values. */
 static int cli_ll(const char *flag, const char *s, long long lo, long long hi, long long *out)
 {
@@ -159,7 +189,7 @@ int cli_serve(int argc, char **argv)
     const char *db = env_or("DEEPCLUST_DB", "./deepclust.db");
     const char *host = env_or("DEEPCLUST_HOST", "127.0.0.1");
     const char *port_s = env_or("DEEPCLUST_PORT", "8080");
-    const char *token = env_or("DEEPCLUST_TOKEN", NULL);
+    const char *token = getenv("DEEPCLUST_TOKEN"); /* set but empty is an error */
     const char *workers_s = env_or("DEEPCLUST_WORKERS", "1");
     const char *upload_s = env_or("DEEPCLUST_MAX_UPLOAD_MB", "1024");
     int port = 0, workers = 1, http_threads = 4, access_log = 1, rc = CLI_FAIL, signals = 0;
@@ -172,6 +202,14 @@ int cli_serve(int argc, char **argv)
     svc_config sc = {0};
     limit_opt limits[LIM_COUNT];
     dc_err e = {0};
+    /* connection limits, deadlines and the Host guard (http.h) */
+    const char *hdr_to_s = env_or("DEEPCLUST_HEADER_TIMEOUT_S", "10");
+    const char *body_to_s = env_or("DEEPCLUST_BODY_TIMEOUT_S", "600");
+    const char *conns_s = env_or("DEEPCLUST_MAX_CONNS", "1000");
+    const char *per_ip_s = env_or("DEEPCLUST_MAX_CONNS_PER_IP", "64");
+    const char *allow[MAX_ALLOW_HOSTS];
+    int n_allow = 0, hdr_to = 0, body_to = 0, max_conns = 0, per_ip = 0;
+    char *allow_env = NULL;
 
     limits_init(limits);
 
@@ -210,6 +248,26 @@ int cli_serve(int argc, char **argv)
             token = v;
         } else if ((m = limits_flag(limits, argc, argv, &i))) {
             if (m < 0) return CLI_USAGE;
+        } else if ((m = cli_flag(argc, argv, &i, "header-timeout-s", &v))) {
+            if (m < 0) return CLI_USAGE;
+            hdr_to_s = v;
+        } else if ((m = cli_flag(argc, argv, &i, "body-timeout-s", &v))) {
+            if (m < 0) return CLI_USAGE;
+            body_to_s = v;
+        } else if ((m = cli_flag(argc, argv, &i, "max-conns", &v))) {
+            if (m < 0) return CLI_USAGE;
+            conns_s = v;
+        } else if ((m = cli_flag(argc, argv, &i, "max-conns-per-ip", &v))) {
+            if (m < 0) return CLI_USAGE;
+            per_ip_s = v;
+        } else if ((m = cli_flag(argc, argv, &i, "allow-host", &v))) {
+            if (m < 0) return CLI_USAGE;
+            if (!*v || n_allow == MAX_ALLOW_HOSTS) {
+                fprintf(stderr, "deepclust serve: --allow-host: %s\n",
+                        *v ? "more than 32 names" : "empty name");
+                return CLI_USAGE;
+            }
+            allow[n_allow++] = v;
         } else if (strcmp(argv[i], "--no-access-log") == 0) {
             access_log = 0;
         } else {
@@ -226,6 +284,25 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "deepclust serve: --db is empty\n");
         return CLI_USAGE;
     }
+    if (cli_int("header-timeout-s", hdr_to_s, 1, 3600, &hdr_to) < 0 ||
+        cli_int("body-timeout-s", body_to_s, 1, 86400, &body_to) < 0 ||
+        cli_int("max-conns", conns_s, 1, 1000000, &max_conns) < 0 ||
+        cli_int("max-conns-per-ip", per_ip_s, 1, 1000000, &per_ip) < 0)
+        return CLI_USAGE;
+    if (token && !*token) {
+        fprintf(stderr, "deepclust serve: the token is empty (--token '' or DEEPCLUST_TOKEN=''): "
+                        "give a non-empty token, or none at all to serve without one\n");
+        return CLI_USAGE;
+    }
+    if (!n_allow && getenv("DEEPCLUST_ALLOW_HOSTS")) { /* flags win */
+        if (!(allow_env = strdup(getenv("DEEPCLUST_ALLOW_HOSTS")))) return CLI_FAIL;
+        if (split_hosts(allow_env, allow, &n_allow) < 0) {
+            fprintf(stderr, "deepclust serve: DEEPCLUST_ALLOW_HOSTS: more than %d names\n",
+                    MAX_ALLOW_HOSTS);
+            free(allow_env);
+            return CLI_USAGE;
+        }
+    }
 
     if (svc_store_open(&st, db, &e) < 0) {
         fprintf(stderr, "deepclust: %s\n", e.msg);
@@ -234,7 +311,7 @@ int cli_serve(int argc, char **argv)
     ctx.version = DC_VERSION;
     ctx.db_path = db;
     ctx.schema_version = store_schema_version(st);
-    ctx.token = token && *token ? token : NULL;
+    ctx.token = token;
     ctx.workers = workers;
     ctx.started = api_now();
     ctx.metrics = api_metrics_new(api_route_count());
@@ -265,7 +342,9 @@ int cli_serve(int argc, char **argv)
     signals = 1;
 
     http_config hc = {.host = host, .port = port, .threads = http_threads,
-                      .access_log = access_log};
+                      .access_log = access_log, .header_timeout_s = hdr_to,
+                      .body_timeout_s = body_to, .max_conns = max_conns,
+                      .max_conns_per_ip = per_ip, .allow_hosts = allow, .n_allow_hosts = n_allow};
     if (http_start(&http, &hc, &ctx, &e) < 0) {
         fprintf(stderr, "deepclust: %s\n", e.msg);
         goto out;
@@ -274,7 +353,9 @@ int cli_serve(int argc, char **argv)
     int v6 = strchr(h, ':') != NULL;
     fprintf(stderr, "deepclust listening on http://%s%s%s:%d (db %s, schema %d, workers %d%s)\n",
             v6 ? "[" : "", h, v6 ? "]" : "", http_port(http), db, ctx.schema_version, workers,
-            ctx.token ? ", token required" : "");
+            ctx.token ? ", token required"
+            : n_allow ? ", no token: loopback and --allow-host Host names only"
+                      : ", no token: loopback Host names only");
     fflush(stderr);
 
     for (;;) {
@@ -297,6 +378,7 @@ out:
     svc_free(service); /* running jobs stop and are requeued */
     store_close(st);
     api_metrics_free(ctx.metrics);
+    free(allow_env);
     if (signals) {
         sigaction(SIGINT, &old_int, NULL);
         sigaction(SIGTERM, &old_term, NULL);

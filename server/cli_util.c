@@ -2,6 +2,7 @@
 #include "cli_util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,8 +240,11 @@ int cli_write_atomic(const char *path, const void *head, size_t head_len, const 
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp", 5);
     int rc = 0;
-    FILE *f = fopen(tmp, "wb");
+    /* 0600: models and checkpoints are derived from the data; private like the db */
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!f) {
+        if (fd >= 0) close(fd);
         rc = dc_err_set(e, DC_EIO, "%s: %s", tmp, strerror(errno));
         goto out;
     }

@@ -2,10 +2,12 @@
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct store {
     sqlite3 *db;
@@ -34,6 +36,21 @@ out:
     return rc;
 }
 
+/* Creates the database file 0600 when it does not exist yet, so that SQLite (which
+ * gives the -wal and -shm files the main file's mode) never makes a readable copy of
+ * the data. An existing file keeps its mode. ":memory:" and "file:" URIs are left to
+ * SQLite. */
+static int create_private(const char *path, dc_err *e)
+{
+    int fd;
+
+    if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0) return 0;
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) return close(fd), 0;
+    if (errno == EEXIST) return 0;
+    return dc_err_set(e, DC_EIO, "%s: cannot create database: %s", path, strerror(errno));
+}
+
 int store_open_with(store **out, const char *path, const struct migration *list, dc_err *e)
 {
     store *s = NULL;
@@ -51,6 +68,7 @@ int store_open_with(store **out, const char *path, const struct migration *list,
         rc = dc_err_set(e, DC_ENOMEM, "store: out of memory");
         goto out;
     }
+    if ((rc = create_private(path, e)) < 0) goto out;
     /* NOMUTEX: a connection is used by one thread at a time (see store.h). */
     rc = sqlite3_open_v2(path, &s->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,

@@ -35,9 +35,10 @@ enum { STORE_ENOSPC = -23 };
 /* STORE_ENOSPC or DC_EIO for the last error of db. */
 int store_errcode(sqlite3 *db);
 
-/* Opens path (created if missing) and migrates it with migrations_embedded. *out is
- * NULL on failure; STORE_ENOSPC when the disk is too full even to open it (a WAL
- * database needs its -shm file). */
+/* Opens path (created if missing, mode 0600: the -wal and -shm files SQLite adds get
+ * the same mode) and migrates it with migrations_embedded. *out is NULL on failure;
+ * STORE_ENOSPC when the disk is too full even to open it (a WAL database needs its -shm
+ * file). */
 int store_open(store **out, const char *path, dc_err *e);
 
 /* The same with another migration list (NULL-terminated; tests use this). */

@@ -449,7 +449,7 @@ def test_errors(tmp):
     # 413 must come before the body: a raw request that announces 2 MiB and sends none
     import socket
     sk = socket.create_connection(("127.0.0.1", s.port), timeout=5)
-    sk.sendall(b"POST /v1/datasets HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+    sk.sendall(b"POST /v1/datasets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
                b"Content-Length: 2097152\r\n\r\n")
     head = sk.recv(4096).decode(errors="replace")
     sk.close()
@@ -458,7 +458,7 @@ def test_errors(tmp):
           head)
     # without a Content-Length (chunked), the limit is enforced while reading
     sk = socket.create_connection(("127.0.0.1", s.port), timeout=10)
-    sk.sendall(b"POST /v1/datasets HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+    sk.sendall(b"POST /v1/datasets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
                b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
     try:
         for _ in range(9):
@@ -496,7 +496,7 @@ def test_errors(tmp):
     problem(st, doc, 404, "labels for an unknown dataset")
     # a transfer cut off half-way (the client goes away): the request is aborted
     sk = socket.create_connection(("127.0.0.1", s.port), timeout=5)
-    sk.sendall(b"POST /v1/datasets HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\n"
+    sk.sendall(b"POST /v1/datasets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n"
                b"Content-Length: 100000\r\n\r\n" + npy_f32(rows)[:3000])
     time.sleep(0.2)
     sk.close()

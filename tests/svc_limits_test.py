@@ -92,7 +92,7 @@ def run(tmp):
     body = T.npy_f32(rows)
     held = T.npy_f32(T.blobs(5000, 8, 3, 4)[0])  # 160 KB
     c = socket.create_connection(("127.0.0.1", s.port))
-    c.sendall(b"POST /v1/datasets HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream"
+    c.sendall(b"POST /v1/datasets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream"
               b"\r\nContent-Length: %d\r\n\r\n" % len(held) + held[:100000])
     time.sleep(0.5)
     st, doc, _, _ = T.upload(s, body)
@@ -106,7 +106,7 @@ def run(tmp):
 
     # request body: a 2 MiB predict body, refused from its Content-Length before it is read
     c = socket.create_connection(("127.0.0.1", s.port))
-    c.sendall(b"POST /v1/models/mdl_none/predict HTTP/1.1\r\nHost: x\r\n"
+    c.sendall(b"POST /v1/models/mdl_none/predict HTTP/1.1\r\nHost: 127.0.0.1\r\n"
               b"Content-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n"
               % (2 << 20))
     resp = b""

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The command line: train (kmeans, dec, vae) on a generated CSV with labels, --json,
-# --save-model, predict (NPY out), generate (PNG out), and one-line errors with a
-# non-zero exit for bad arguments and bad files. Env: DC_BIN = the deepclust binary.
+# --save-model (file mode 0600, like --checkpoint files), predict (NPY out), generate
+# (PNG out), and one-line errors with a non-zero exit for bad arguments and bad files.
+# Env: DC_BIN = the deepclust binary.
 set -u
 BIN=${DC_BIN:?DC_BIN must point at the deepclust binary}
+umask 022 # model and checkpoint files must come out 0600 whatever the umask allows
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0
@@ -26,6 +28,8 @@ acc=$(printf '%s' "$last" | python3 -c 'import json,sys; r=json.load(sys.stdin);
 check '[ "${acc#* }" = "400 kmeans" ]' "json line lacks n/method: $last"
 check 'python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) >= 0.99 else 1)" ${acc%% *}' "kmeans acc $acc < 0.99"
 check 'grep -q "\[kmeans\]" "$tmp/km.err"' "no progress lines on stderr"
+km_mode=$(stat -c %a "$tmp/km.model" 2>/dev/null)
+check '[ "$km_mode" = 600 ]' "--save-model file mode: expected 600, got ${km_mode:-missing}"
 
 "$BIN" predict --model "$tmp/km.model" --data "$tmp/blobs.csv" --csv-label-col -1 \
     --out "$tmp/q.npy" --labels-out "$tmp/l.npy" > "$tmp/pred.out" 2>&1; rc=$?
@@ -77,6 +81,8 @@ for _ in $(seq 600); do grep -q '\[pretrain\] 20/' "$tmp/ck1.err" && break; slee
 kill -TERM "$pid"; wait "$pid"; rc=$?
 check '[ $rc -eq 1 ] && [ -s "$tmp/run.ck" ] && [ ! -e "$tmp/ck.model" ]' \
     "SIGTERM with --checkpoint: rc $rc, ckpt $(ls -l "$tmp/run.ck" 2>&1) $(tail -1 "$tmp/ck1.err")"
+ck_mode=$(stat -c %a "$tmp/run.ck" 2>/dev/null)
+check '[ "$ck_mode" = 600 ]' "checkpoint file mode: expected 600, got ${ck_mode:-missing}"
 check 'tail -1 "$tmp/ck1.err" | grep -q "stopped during pretraining.*run the same command to continue from its last checkpoint in"' \
     "stop message: $(tail -1 "$tmp/ck1.err")"
 cp "$tmp/run.ck" "$tmp/keep.ck"

@@ -2,10 +2,12 @@
  * a fresh file is migrated to the newest schema with WAL and foreign keys on, a second
  * open changes nothing, a newer database is refused with both versions named, a failing
  * migration is rolled back whole, badly numbered migration lists are rejected, and the
- * result passes PRAGMA integrity_check. */
+ * result passes PRAGMA integrity_check; a new database and its -wal / -shm files are
+ * created 0600 even under umask 022. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -259,6 +261,40 @@ static void test_not_a_database(void)
     rm_db(path);
 }
 
+/* Permission bits of path, or -1 when it does not exist. */
+static int file_mode(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (int)(sb.st_mode & 0777) : -1;
+}
+
+/* Every file of a new database is private, whatever the umask leaves open. */
+static void test_private_files(void)
+{
+    const char *path = tmp_path("private.db");
+    char wal[600], shm[600];
+    store *s = NULL;
+    dc_err e = {0};
+    mode_t old = umask(022);
+
+    rm_db(path);
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    snprintf(shm, sizeof shm, "%s-shm", path);
+    CHECK_EQ_INT(store_open(&s, path, &e), 0);
+    if (s) { /* a write, so that the WAL and the shared-memory file exist */
+        CHECK_EQ_INT(sqlite3_exec(store_db(s), "CREATE TABLE t (x); INSERT INTO t VALUES (1)",
+                                  NULL, NULL, NULL), SQLITE_OK);
+        CHECK_MSG(file_mode(path) == 0600, "%s: expected mode 600, got %o", path, file_mode(path));
+        CHECK_MSG(file_mode(wal) == 0600, "%s: expected mode 600, got %o", wal, file_mode(wal));
+        CHECK_MSG(file_mode(shm) == 0600, "%s: expected mode 600, got %o", shm, file_mode(shm));
+    } else {
+        fprintf(stderr, "store_open: %s\n", e.msg);
+    }
+    store_close(s);
+    umask(old);
+    rm_db(path);
+}
+
 int main(void)
 {
     const char *t = getenv("TMPDIR");
@@ -272,6 +308,7 @@ int main(void)
     test_newer_refused();
     test_failing_migration();
     test_not_a_database();
+    test_private_files();
     rmdir(dir);
     return CHECK_DONE();
 }

@@ -11,10 +11,12 @@ does one thing and kills the process with SIGKILL while it happens:
   model       a short job is about to finish (progress past a random threshold), so
               that the kill falls near the model write
   delete      a dataset deletion is in flight
+  startup     right after the server says it listens (recovery may still run)
 
 Acknowledged means the client got the answer: 201 for an upload, 200 for labels, 202
 for a job, 204 for a deletion. After every kill, with the server down, it checks
-PRAGMA integrity_check and foreign_key_check (python3's sqlite3); after the restart,
+PRAGMA integrity_check and foreign_key_check (python3's sqlite3) on a copy of the
+database and its WAL (the server recovers the original); after the restart,
 that every acknowledged dataset is there with its n, d, labels and, for the NPY ones,
 exactly the floats uploaded; every acknowledged job is there; every deleted dataset is
 gone; no dataset is left 'uploading' and no upload temporary file is left; at most
@@ -116,8 +118,9 @@ class Chaos:
         return doc["id"]
 
     def submit(self, dsid, size):
+        """A job; "long" ones train for seconds and checkpoint (no plain kmeans)."""
         rnd = self.rnd
-        method = rnd.choice(["dec", "idec", "ae_kmeans", "vae", "kmeans"])
+        method = rnd.choice(["dec", "idec", "ae_kmeans", "vae"] + (["kmeans"] if size == "short" else []))
         spec = {"dataset": dsid, "method": method, "n_clusters": 3, "seed": rnd.randrange(100)}
         if method != "kmeans":
             ep = {"short": 2, "long": 300}[size]
@@ -196,6 +199,11 @@ class Chaos:
         self.kill()
         return what
 
+    def sc_startup(self):
+        """Killed while it starts: recovery (requeueing, clean-up) may be half-way."""
+        time.sleep(self.rnd.uniform(0.0, 0.03))
+        self.kill()
+
     def sc_delete(self):
         cands = [d for d in self.ds if d not in (self.train_ds, self.unit_ds)]
         if not cands:
@@ -220,8 +228,16 @@ class Chaos:
 
     # -- checks -------------------------------------------------------------------------------
     def check_down(self):
-        """With the server killed: the file's integrity."""
-        with sqlite3.connect(self.db, timeout=10) as c:
+        """With the server killed: the file's integrity. Checked on a copy of the database
+        and its WAL, so that the server itself recovers the hot WAL at the restart (a
+        connection here would checkpoint it away)."""
+        chk = os.path.join(self.tmp, "check")
+        shutil.rmtree(chk, ignore_errors=True)
+        os.mkdir(chk)
+        for suffix in ("", "-wal"):
+            if os.path.exists(self.db + suffix):
+                shutil.copyfile(self.db + suffix, os.path.join(chk, "c.db" + suffix))
+        with sqlite3.connect(os.path.join(chk, "c.db"), timeout=10) as c:
             ic = c.execute("PRAGMA integrity_check").fetchall()
             if ic != [("ok",)]:
                 self.bad("integrity_check after kill %d: %s" % (self.kills, ic[:5]))
@@ -307,8 +323,8 @@ class Chaos:
         self.ds[self.unit_ds] = {"n": 600, "d": 16, "labels": False, "x": L.f32(rows)}
         scenarios = [("upload", self.sc_upload), ("training", self.sc_training),
                      ("checkpoint", self.sc_checkpoint), ("model", self.sc_model),
-                     ("delete", self.sc_delete)]
-        weights = [3, 3, 2, 3, 1]
+                     ("delete", self.sc_delete), ("startup", self.sc_startup)]
+        weights = [3, 3, 2, 3, 1, 1]
         while self.kills < a.kills:
             if not self.server.alive():
                 self.start()
@@ -380,6 +396,7 @@ def main():
     a = ap.parse_args()
     if a.seed is None:
         a.seed = random.SystemRandom().randrange(1, 2**31)
+    L.exit_on_sigterm()
     if not os.access(a.bin, os.X_OK):
         print("chaos: no binary at %s (--bin or DC_BIN)" % a.bin, file=sys.stderr)
         return 2

@@ -66,6 +66,7 @@ class Chaos:
         self.by_scenario = {}
         self.lock = threading.Lock()
         self.bodies = {}
+        self.sanitized = L.is_sanitized(a.bin)
 
     def log(self, msg):
         print("chaos: " + msg, flush=True)
@@ -123,7 +124,8 @@ class Chaos:
         method = rnd.choice(["dec", "idec", "ae_kmeans", "vae"] + (["kmeans"] if size == "short" else []))
         spec = {"dataset": dsid, "method": method, "n_clusters": 3, "seed": rnd.randrange(100)}
         if method != "kmeans":
-            ep = {"short": 2, "long": 300}[size]
+            # long: a few seconds of training (the ASan build is about 5x slower)
+            ep = {"short": 2, "long": 300 if self.sanitized else 1500}[size]
             spec["autoencoder"] = {"hidden": [64, 8]}
             spec["pretrain"] = {"epochs": ep, "batch_size": 32}
             spec["cluster"] = {"n_init": 2, "maxiter": 60 if size == "long" else 20,
@@ -360,6 +362,11 @@ class Chaos:
             s = jobs.get(j, {}).get("status")
             by_status[s] = by_status.get(s, 0) + 1
         attempts = [jobs[j]["attempts"] for j in self.jobs if j in jobs]
+        reasons = {}
+        for j in self.jobs:
+            if jobs.get(j, {}).get("status") == "failed":
+                r = (jobs[j].get("error") or "")[:90]
+                reasons[r] = reasons.get(r, 0) + 1
         rc = self.server.stop()
         if rc != 0:
             self.bad("exit code %s after SIGTERM" % rc)
@@ -375,6 +382,8 @@ class Chaos:
                  "after every kill: %s" % (", ".join("%s %d" % kv for kv in sorted(by_status.items(), key=str)),
                                            drain, max(attempts) if attempts else "-",
                                            not any("integrity" in p for p in self.problems)))
+        for r, k in sorted(reasons.items()):
+            self.log("  failed %dx: %s" % (k, r))
         self.log("problems: %d%s" % (len(self.problems), "".join("\n  " + p for p in self.problems[:20])))
         if self.problems or a.keep:
             self.log("kept %s" % self.tmp)

@@ -922,6 +922,7 @@ class Run:
 
     def finish(self):
         # a clean stop also runs LeakSanitizer; anything it says is a failure too
+        self.died_last = not self.server.alive()  # (replay: it crashed and stays down)
         rc_stop = self.server.stop(timeout=60)
         text = self.new_log()
         reports = L.sanitizer_reports(text)
@@ -930,7 +931,7 @@ class Run:
             sig = "at exit: " + (sig or reports[0])
             self.classes[sig] = self.classes.get(sig, 0) + 1
             self.log("sanitizer report at exit:\n  " + "\n  ".join(summary[:10]))
-        elif rc_stop != 0:
+        elif rc_stop != 0 and not self.died_last:
             sig = "exit code %s after SIGTERM" % rc_stop
             self.classes[sig] = self.classes.get(sig, 0) + 1
         fivexx = sum(v for k, v in self.classes.items() if k.startswith("5xx"))
@@ -962,6 +963,8 @@ class Run:
     def replay(self, path):
         with open(path) as f:
             doc = json.load(f)
+        self.log("replaying %s: request %d of seed %d (%s)" % (path, doc["request_index"], doc["seed"],
+                                                              doc["kind"]))
         self.start_server()
         self.ids, _, _ = setup(self.client, self.log)
         reqs = (doc["before"] if self.args.with_before else []) + [doc["request"]]

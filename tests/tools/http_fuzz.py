@@ -372,6 +372,8 @@ class Fuzzer:
                 nn = ((body_len >> (a + 2)) * pow(odd, -1, mod)) % mod
                 while nn < 1 or nn * dd * 4 < 2**64:
                     nn += mod
+                if nn < 2**63 and rnd.random() < 0.5:  # any of the wrapping n, up to 2^63
+                    nn += mod * rnd.randrange((2**63 - 1 - nn) // mod + 1)
                 if nn < 2**63:
                     return "%d,%d" % (nn, dd)
         return rnd.choice(["0,0", "-1,4", "1,-4", "1,", ",", "1,2,3", " 3 , 4", "1e3,4", "a,b",

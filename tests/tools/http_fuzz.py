@@ -1016,6 +1016,8 @@ def main():
     finally:
         if run.server.alive():
             run.server.kill9()
+        if not a.keep:  # finish() removes it too; this covers an exception on the way
+            shutil.rmtree(run.tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -429,6 +429,7 @@ out:
 static const char *first_phase(const cluster_spec *s)
 {
     if (s->method == CM_KMEANS) return "kmeans";
+    if (s->method == CM_N2D && s->n_hidden == 0) return "knn"; /* raw: the manifold first */
     return s->method == CM_VAE && s->pretrain_epochs == 0 ? "vae" : "pretrain";
 }
 

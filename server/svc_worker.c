@@ -96,7 +96,8 @@ static int on_event(void *ctx, const cluster_event *ev)
     sqlite3_stmt *st = NULL;
     dc_err e = {0};
     double t = dc_now_s(), samples = 0, p = ev->progress, eta = NAN;
-    int is_epoch = strcmp(ev->phase, "pretrain") == 0 || strcmp(ev->phase, "vae") == 0;
+    int is_epoch = strcmp(ev->phase, "pretrain") == 0 || strcmp(ev->phase, "vae") == 0 ||
+                   strcmp(ev->phase, "manifold") == 0; /* n2d's UMAP layout epochs */
 
     r->last = *ev;
     r->have_last = 1;

@@ -607,9 +607,12 @@ int cluster_reconstruct(const cluster_model *mc, const float *x, int64_t n, floa
 {
     cluster_model *m = (cluster_model *)mc;
     if (m->vae) return vae_reconstruct(m->vae, x, (size_t)n, out, err);
-    if (!m->ae) return dc_err_set(err, DC_EINVAL, "kmeans models do not reconstruct");
+    if (!m->ae)
+        return dc_err_set(err, DC_EINVAL, "%s models without an autoencoder do not reconstruct",
+                          cluster_method_name(m->spec.method));
     const int64_t chunk = 4096;
-    float *z = malloc((size_t)chunk * m->e * sizeof *z);
+    /* the autoencoder's code (n2d's e is the manifold's width) */
+    float *z = malloc((size_t)chunk * m->ae->emb_dim * sizeof *z);
     int rc = z ? 0 : dc_err_set(err, DC_ENOMEM, "out of memory");
     for (int64_t s = 0; rc == 0 && s < n; s += chunk) {
         int64_t b = n - s < chunk ? n - s : chunk;

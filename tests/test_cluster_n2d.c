@@ -285,7 +285,27 @@ int main(void)
         cluster_model_free(r);
         r = NULL;
     }
+    /* a manifold narrower than the code: embed is the manifold's, reconstruct the ae's */
+    s.manifold_components = 3;
+    cluster_fit_opts p3 = {.ae_buf = ae, .ae_len = ae_len};
+    rc = cluster_fit_ex(&r, &s, &ds, &p3, &e);
+    CHECK_MSG(rc == 0, "3 components: %s", e.msg);
+    if (r) {
+        CHECK_EQ_INT(cluster_model_embed(r), 3);
+        float *rec = malloc(sizeof(float) * ds.n * ds.d), *z3 = malloc(sizeof(float) * ds.n * 3);
+        CHECK_MSG(cluster_reconstruct(r, ds.x, ds.n, rec, &e) == 0, "reconstruct: %s", e.msg);
+        double se = 0, ss = 0;
+        for (int64_t i = 0; i < ds.n * ds.d; i++)
+            se += (rec[i] - ds.x[i]) * (rec[i] - ds.x[i]), ss += ds.x[i] * ds.x[i];
+        CHECK_MSG(se < 0.5 * ss, "reconstruction error %g of %g", se, ss);
+        CHECK(cluster_predict(r, ds.x, ds.n, NULL, lab, z3, &e) == 0);
+        CHECK_MIN(acc_of(lab, &ds), 0.99, "n2d ACC with 3 manifold components");
+        free(rec), free(z3);
+        cluster_model_free(r);
+        r = NULL;
+    }
     free(ae);
+    ae = NULL;
     free(q);
     cluster_model_free(m);
     m = NULL;
@@ -306,6 +326,9 @@ int main(void)
         CHECK_MIN(acc_of(lab, &ds), 0.99, "raw n2d ACC of predict on the training blobs");
         CHECK_MIN(train_agreement(m, lab), 0.97, "raw n2d predict agrees with the fit's labels");
         roundtrip(m, &ds, "raw n2d");
+        float one[30];
+        CHECK_EQ_INT(cluster_reconstruct(m, ds.x, 1, one, &e), DC_EINVAL);
+        CHECK_EQ_INT(cluster_model_save_ae(m, &ae, &ae_len, &e), DC_EINVAL);
         cluster_model_free(m);
     }
 

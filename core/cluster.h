@@ -155,8 +155,9 @@ typedef struct cluster_fit_opts {
     double ckpt_every_s;      /* <= 0: phase boundaries only */
     const void *resume;       /* a state from ckpt, or NULL */
     size_t resume_len;
-    /* Polled between mini-batches (and k-means iterations): once nonzero, the run hands
-     * a final checkpoint to ckpt (when it is past k-means) and returns DC_ECANCEL. */
+    /* Polled between mini-batches (and k-means iterations; n2d: kNN rounds, layout
+     * epochs, EM iterations): once nonzero, the run hands a final checkpoint to ckpt
+     * (when it is past k-means; n2d: during pretraining only) and returns DC_ECANCEL. */
     const atomic_int *stop;
 } cluster_fit_opts;
 

@@ -229,6 +229,9 @@ int cli_train(int argc, char **argv)
         return cli_usage_error("--load-ae: kmeans uses no autoencoder");
     cluster_spec_default(&s, meth, k);
     if (cli_spec_over_apply(&over, &s) < 0) return CLI_USAGE;
+    if ((save_ae || load_ae) && s.method == CM_N2D && s.n_hidden == 0)
+        return cli_usage_error("--%s: n2d with --hidden none uses no autoencoder",
+                               save_ae ? "save-ae" : "load-ae");
     if (threads) cli_set_blas_threads(threads);
 
     if (cli_load_data(&ds, data, labels, nd, nl, &dop, &e) < 0) {

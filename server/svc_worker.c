@@ -96,8 +96,10 @@ static int on_event(void *ctx, const cluster_event *ev)
     sqlite3_stmt *st = NULL;
     dc_err e = {0};
     double t = dc_now_s(), samples = 0, p = ev->progress, eta = NAN;
-    int is_epoch = strcmp(ev->phase, "pretrain") == 0 || strcmp(ev->phase, "vae") == 0 ||
-                   strcmp(ev->phase, "manifold") == 0; /* n2d's UMAP layout epochs */
+    int is_epoch = strcmp(ev->phase, "pretrain") == 0 || strcmp(ev->phase, "vae") == 0;
+    /* n2d's UMAP layout epochs go in the epoch column too, but its events are
+       rate-limited (not one per epoch): they count no training samples */
+    int epoch_col = is_epoch || strcmp(ev->phase, "manifold") == 0;
 
     r->last = *ev;
     r->have_last = 1;
@@ -135,7 +137,7 @@ static int on_event(void *ctx, const cluster_event *ev)
     sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, r->seq);
     sqlite3_bind_text(st, 3, ev->phase, -1, SQLITE_STATIC);
-    if (is_epoch) sqlite3_bind_int(st, 4, ev->iter);
+    if (epoch_col) sqlite3_bind_int(st, 4, ev->iter);
     else sqlite3_bind_int(st, 5, ev->iter);
     bind_num(st, 6, ev->loss);
     bind_num(st, 7, ev->acc);

@@ -50,7 +50,7 @@ static int umap_cb(void *user, int stage, long done, long total)
     cluster__event_init(&ev, phase, (int)(done < 0 ? 0 : done > INT32_MAX ? INT32_MAX : done),
                         (int)(total > INT32_MAX ? INT32_MAX : total));
     ev.progress = run->w_pretrain + run->w_cluster * f;
-    return cluster__emit(run, &ev);
+    return cluster__emit(run, &ev) || cluster__stopped(run); /* a flag raised by the callback */
 }
 
 static int gmm_cb(void *user, int init, int iter, double mean_loglik)
@@ -67,7 +67,7 @@ static int gmm_cb(void *user, int init, int iter, double mean_loglik)
     double f = (init + fmin(1.0, (double)iter / c->gmm_max_iter)) / c->gmm_n_init;
     ev.progress = run->w_pretrain + run->w_cluster +
                   (1 - run->w_pretrain - run->w_cluster) * fmin(1.0, f);
-    return cluster__emit(run, &ev);
+    return cluster__emit(run, &ev) || cluster__stopped(run);
 }
 
 int cluster__fit_n2d(cluster_model *m, const float *codes, int64_t n, int cd, cluster_run *run,

@@ -78,7 +78,8 @@ void cluster_spec_default(cluster_spec *s, cluster_method m, int k)
     s->manifold_neighbors = 20;
     s->manifold_min_dist = 0;
     s->manifold_epochs = 0;
-    s->manifold_init = MANIFOLD_INIT_PCA;
+    s->manifold_init = MANIFOLD_INIT_SPECTRAL; /* umap-learn's default, N2D's: PCA can leave
+                                                  nested structure (rings) tangled, docs/n2d.md */
     s->gmm_n_init = 5;
     if (m == CM_VAE) {
         /* Started from a pretrained dense autoencoder of the DEC shape: hidden = the

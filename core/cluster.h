@@ -96,7 +96,7 @@ typedef struct cluster_spec {
     int manifold_neighbors;  /* UMAP n_neighbors, counting the point itself (20) */
     double manifold_min_dist; /* UMAP min_dist (0) */
     int manifold_epochs;     /* UMAP layout epochs, 0 = auto: 500 up to 10,000 samples, else 200 */
-    int manifold_init;       /* MANIFOLD_INIT_PCA (default) or MANIFOLD_INIT_SPECTRAL */
+    int manifold_init;       /* MANIFOLD_INIT_SPECTRAL (default, umap-learn's) or _PCA */
     int gmm_n_init;          /* mixture restarts, best log-likelihood kept (5) */
 } cluster_spec;
 

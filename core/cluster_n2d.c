@@ -11,12 +11,14 @@
 #include "dc_time.h"
 
 /* Events of the manifold and mixture phases: at most one per EMIT_S seconds, plus the
- * last of each stage (a 500-epoch layout would otherwise be 500 rows in the service). */
+ * first and the last of each umap stage (a 500-epoch layout would otherwise be 500 rows
+ * in the service). */
 #define EMIT_S 0.2
 
 typedef struct n2d_ctx {
     cluster_run *run;
     int gmm_n_init, gmm_max_iter;
+    int stage;        /* the last umap stage reported */
     double last_emit;
 } n2d_ctx;
 
@@ -44,7 +46,8 @@ static int umap_cb(void *user, int stage, long done, long total)
         break;
     default: return 0;
     }
-    if (done < total && now - c->last_emit < EMIT_S) return 0;
+    if (done < total && stage == c->stage && now - c->last_emit < EMIT_S) return 0;
+    c->stage = stage;
     c->last_emit = now;
     cluster_event ev;
     cluster__event_init(&ev, phase, (int)(done < 0 ? 0 : done > INT32_MAX ? INT32_MAX : done),

@@ -142,7 +142,7 @@ static void train_usage(FILE *f)
             "                         vae options (a conv vae: from scratch, lr 1e-3)\n"
             "  --manifold-components N (10), --manifold-neighbors N (20, counting the point),\n"
             "  --manifold-min-dist X (0), --manifold-epochs N (0: 500 up to 10k samples, else\n"
-            "  200), --manifold-init pca|spectral (pca), --gmm-n-init N (5)\n"
+            "  200), --manifold-init spectral|pca (spectral), --gmm-n-init N (5)\n"
             "                         n2d options: UMAP of the codes, then a Gaussian mixture\n"
             "  --scale auto|none|255  input scaling (auto: uint8 data / 255)\n"
             "  --csv-label-col I      CSV column holding labels (negative: from the end)\n"

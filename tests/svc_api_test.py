@@ -390,7 +390,7 @@ def test_n2d(tmp):
     st, job, _, _ = s.req("POST", "/v1/jobs", spec)
     eq(st, 202, "create n2d job")
     eq((job or {}).get("spec", {}).get("manifold"),
-       {"components": 4, "neighbors": 15, "min_dist": 0, "epochs": 100, "init": "pca"},
+       {"components": 4, "neighbors": 15, "min_dist": 0, "epochs": 100, "init": "spectral"},
        "spec keeps the manifold options and fills the rest")
     eq((job or {}).get("spec", {}).get("mixture"), {"n_init": 2}, "spec mixture")
     job = wait_job(s, job["id"], timeout=90)
@@ -434,7 +434,7 @@ def test_n2d(tmp):
     # options against the data, with the JSON path
     st, doc, _, _ = s.req("POST", "/v1/jobs", {**spec, "manifold": {"neighbors": 1000}})
     problem(st, doc, 422, "neighbors > samples", field="manifold.neighbors")
-    st, doc, _, _ = s.req("POST", "/v1/jobs", {**spec, "manifold": {"components": 9}})
+    st, doc, _, _ = s.req("POST", "/v1/jobs", {**spec, "manifold": {"components": 9, "init": "pca"}})
     problem(st, doc, 422, "components > features with pca", field="manifold.components")
     st, doc, _, _ = s.req("POST", "/v1/jobs", {**spec, "mixture": {"n_init": 1, "tol": 1}})
     problem(st, doc, 400, "unknown mixture key", field="mixture.tol")

@@ -193,7 +193,12 @@ static void bad_spec(const dataset *ds, const char *field, void (*set)(cluster_s
 }
 static void set_nb1(cluster_spec *s) { s->manifold_neighbors = 1; }
 static void set_nbn(cluster_spec *s) { s->manifold_neighbors = 1000; } /* > 600 samples */
-static void set_comp(cluster_spec *s) { s->manifold_components = 11; } /* > code 10, pca */
+static void set_comp(cluster_spec *s) /* > code 10 with pca */
+{
+    s->manifold_components = 11;
+    s->manifold_init = MANIFOLD_INIT_PCA;
+}
+static void set_compn(cluster_spec *s) { s->manifold_components = 599; } /* > n - 2, spectral */
 static void set_comp0(cluster_spec *s) { s->manifold_components = 0; }
 static void set_md(cluster_spec *s) { s->manifold_min_dist = 1.5; }
 static void set_ep(cluster_spec *s) { s->manifold_epochs = -1; }
@@ -217,9 +222,9 @@ int main(void)
     CHECK_MSG(rc == 0, "n2d fit: %s", e.msg);
     if (!m) return CHECK_DONE();
     CHECK_EQ_INT(seen[0], s.pretrain_epochs);
-    CHECK_MSG(seen[1] >= 1 && seen[2] == 1 && seen[4] >= 1 && seen[5] >= 1,
-              "events: pretrain %d knn %d graph %d manifold %d mixture %d", seen[0], seen[1],
-              seen[2], seen[4], seen[5]);
+    CHECK_MSG(seen[1] >= 1 && seen[2] == 1 && seen[3] >= 1 && seen[4] >= 2 && seen[5] >= 1,
+              "events: pretrain %d knn %d graph %d manifold_init %d manifold %d mixture %d",
+              seen[0], seen[1], seen[2], seen[3], seen[4], seen[5]);
     CHECK_EQ_INT(seen[6] + seen[7], 0);
     CHECK_EQ_INT(bad_progress, 0);
     CHECK_EQ_INT(manifold_total, 200);
@@ -287,6 +292,7 @@ int main(void)
     }
     /* a manifold narrower than the code: embed is the manifold's, reconstruct the ae's */
     s.manifold_components = 3;
+    s.manifold_init = MANIFOLD_INIT_PCA; /* the other init */
     cluster_fit_opts p3 = {.ae_buf = ae, .ae_len = ae_len};
     rc = cluster_fit_ex(&r, &s, &ds, &p3, &e);
     CHECK_MSG(rc == 0, "3 components: %s", e.msg);
@@ -299,7 +305,7 @@ int main(void)
             se += (rec[i] - ds.x[i]) * (rec[i] - ds.x[i]), ss += ds.x[i] * ds.x[i];
         CHECK_MSG(se < 0.5 * ss, "reconstruction error %g of %g", se, ss);
         CHECK(cluster_predict(r, ds.x, ds.n, NULL, lab, z3, &e) == 0);
-        CHECK_MIN(acc_of(lab, &ds), 0.99, "n2d ACC with 3 manifold components");
+        CHECK_MIN(acc_of(lab, &ds), 0.99, "n2d ACC with 3 manifold components, pca init");
         free(rec), free(z3);
         cluster_model_free(r);
         r = NULL;
@@ -337,6 +343,7 @@ int main(void)
     bad_spec(&ds, "manifold_neighbors", set_nbn);
     bad_spec(&ds, "manifold_components", set_comp);
     bad_spec(&ds, "manifold_components", set_comp0);
+    bad_spec(&ds, "manifold_components", set_compn);
     bad_spec(&ds, "manifold_min_dist", set_md);
     bad_spec(&ds, "manifold_epochs", set_ep);
     bad_spec(&ds, "manifold_init", set_init);

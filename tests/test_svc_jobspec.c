@@ -163,22 +163,22 @@ static void test_n2d(void)
     CHECK_MSG(memcmp(&s, &d, sizeof s) == 0, "a minimal n2d spec must equal cluster_spec_default");
     CHECK_EQ_INT(s.method, CM_N2D);
     CHECK(s.manifold_components == 10 && s.manifold_neighbors == 20 && s.manifold_min_dist == 0 &&
-          s.manifold_epochs == 0 && s.manifold_init == MANIFOLD_INIT_PCA && s.gmm_n_init == 5);
+          s.manifold_epochs == 0 && s.manifold_init == MANIFOLD_INIT_SPECTRAL && s.gmm_n_init == 5);
     CHECK(s.n_hidden == 4 && s.hidden[3] == 10);
     if (norm) {
         json_t *m = json_object_get(norm, "manifold");
         CHECK_EQ_INT(json_integer_value(json_object_get(m, "components")), 10);
         CHECK_EQ_INT(json_integer_value(json_object_get(m, "neighbors")), 20);
-        CHECK(strcmp(json_string_value(json_object_get(m, "init")), "pca") == 0);
+        CHECK(strcmp(json_string_value(json_object_get(m, "init")), "spectral") == 0);
         CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(norm, "mixture"), "n_init")), 5);
         json_decref(norm);
     }
     round_trip("{\"dataset\":\"d\",\"method\":\"n2d\",\"n_clusters\":4,"
                "\"autoencoder\":{\"hidden\":[32,8]},\"manifold\":{\"components\":3,"
-               "\"neighbors\":7,\"min_dist\":0.1,\"epochs\":50,\"init\":\"spectral\"},"
+               "\"neighbors\":7,\"min_dist\":0.1,\"epochs\":50,\"init\":\"pca\"},"
                "\"mixture\":{\"n_init\":2}}", &s);
     CHECK(s.manifold_components == 3 && s.manifold_neighbors == 7 && s.manifold_min_dist == 0.1 &&
-          s.manifold_epochs == 50 && s.manifold_init == MANIFOLD_INIT_SPECTRAL &&
+          s.manifold_epochs == 50 && s.manifold_init == MANIFOLD_INIT_PCA &&
           s.gmm_n_init == 2 && s.n_hidden == 2 && s.embed_dim == 8);
     /* raw: no autoencoder; written back as "none" */
     CHECK_EQ_INT(parse("{\"dataset\":\"d\",\"method\":\"n2d\",\"n_clusters\":4,"
@@ -217,6 +217,7 @@ static void test_n2d(void)
     CHECK_MSG(je.status == 422 && strcmp(je.field, "manifold.neighbors") == 0,
               "neighbors > n: %d '%s' (%s)", je.status, je.field, je.msg);
     s.manifold_components = 11; /* > the code size 10 with the pca init */
+    s.manifold_init = MANIFOLD_INIT_PCA;
     CHECK_EQ_INT(jobspec_check_data(&s, 100, 20, 0, 0, 0, &je), DC_EINVAL);
     CHECK_MSG(strcmp(je.field, "manifold.components") == 0, "components: '%s' (%s)", je.field, je.msg);
     s.n_hidden = 0; /* raw: up to the 20 features */
@@ -224,6 +225,11 @@ static void test_n2d(void)
     s.manifold_components = 21;
     CHECK_EQ_INT(jobspec_check_data(&s, 100, 20, 0, 0, 0, &je), DC_EINVAL);
     CHECK_MSG(strcmp(je.field, "manifold.components") == 0, "raw components: '%s' (%s)", je.field, je.msg);
+    s.manifold_init = MANIFOLD_INIT_SPECTRAL; /* spectral: up to samples - 2 */
+    CHECK_EQ_INT(jobspec_check_data(&s, 100, 20, 0, 0, 0, &je), 0);
+    s.manifold_components = 99;
+    CHECK_EQ_INT(jobspec_check_data(&s, 100, 20, 0, 0, 0, &je), DC_EINVAL);
+    CHECK_MSG(strcmp(je.field, "manifold.components") == 0, "spectral components: '%s' (%s)", je.field, je.msg);
     /* the estimate counts the manifold's extras */
     jobspec_cost c1, c2;
     cluster_spec_default(&s, CM_N2D, 10);

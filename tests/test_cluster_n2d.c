@@ -314,11 +314,16 @@ int main(void)
     CHECK_MSG(rc == 0, "3 components: %s", e.msg);
     if (r) {
         CHECK_EQ_INT(cluster_model_embed(r), 3);
-        float *rec = malloc(sizeof(float) * ds.n * ds.d), *z3 = malloc(sizeof(float) * ds.n * 3);
-        CHECK_MSG(cluster_reconstruct(r, ds.x, ds.n, rec, &e) == 0, "reconstruct: %s", e.msg);
+        /* 4096 rows: past the 4096 x 3 floats a code buffer sized by the manifold holds */
+        enum { NR = 4096 };
+        float *xr = malloc(sizeof(float) * NR * ds.d), *rec = malloc(sizeof(float) * NR * ds.d);
+        float *z3 = malloc(sizeof(float) * ds.n * 3);
+        for (int64_t i = 0; i < (int64_t)NR * ds.d; i++) xr[i] = ds.x[i % (ds.n * ds.d)];
+        CHECK_MSG(cluster_reconstruct(r, xr, NR, rec, &e) == 0, "reconstruct: %s", e.msg);
         double se = 0, ss = 0;
-        for (int64_t i = 0; i < ds.n * ds.d; i++)
-            se += (rec[i] - ds.x[i]) * (rec[i] - ds.x[i]), ss += ds.x[i] * ds.x[i];
+        for (int64_t i = 0; i < (int64_t)NR * ds.d; i++)
+            se += (rec[i] - xr[i]) * (rec[i] - xr[i]), ss += xr[i] * xr[i];
+        free(xr);
         CHECK_MSG(se < 0.5 * ss, "reconstruction error %g of %g", se, ss);
         CHECK(cluster_predict(r, ds.x, ds.n, NULL, lab, z3, &e) == 0);
         CHECK_MIN(acc_of(lab, &ds), 0.99, "n2d ACC with 3 manifold components, pca init");

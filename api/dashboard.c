@@ -4,7 +4,7 @@
  *     the error of a failed job under its row, an empty state when there are none;
  *   - the selected job (click a row, or open /#job=<id>): spec summary, timings, final
  *     metrics, model id, a cancel button while it is queued or running, and one chart per
- *     phase (pretrain, kmeans, cluster, vae) of its loss with ACC/NMI/ARI and label change
+ *     phase (pretrain, kmeans, cluster, vae; n2d: knn, graph, manifold, mixture) of its loss with ACC/NMI/ARI and label change
  *     on a fixed 0-1 axis, x in epochs or updates;
  *   - polling of GET /v1/jobs every 2 s while a job is queued or running (10 s when idle,
  *     none while the tab is hidden); iterations are fetched incrementally with since=.
@@ -131,7 +131,10 @@ static const char page[] =
     " return c.rows}\n"
     "const phaseInfo={pretrain:['Autoencoder pretraining','epoch','reconstruction loss'],\n"
     " kmeans:['k-means','run','inertia (sum of squared distances)'],\n"
-    " cluster:['Self-training','target update','clustering loss'],vae:['VAE training','epoch','loss (negative ELBO)']};\n"
+    " cluster:['Self-training','target update','clustering loss'],vae:['VAE training','epoch','loss (negative ELBO)'],\n"
+    " knn:['UMAP kNN search','row block','(no loss)'],graph:['UMAP fuzzy graph','step','(no loss)'],\n"
+    " manifold_init:['UMAP spectral init','iteration','(no loss)'],manifold:['UMAP layout','epoch','(no loss)'],\n"
+    " mixture:['Gaussian mixture (EM)','EM iteration','\\u2212mean log-likelihood']};\n"
     "function step(lo,hi,n){const span=hi-lo||Math.abs(hi)||1,st=Math.pow(10,Math.floor(Math.log10(span/n)));\n"
     " return [1,2,5,10].find(k=>span/(st*k)<=n)*st}\n"
     "function ticks(lo,hi,n){const m=step(lo,hi,n),out=[];for(let v=Math.ceil(lo/m-1e-9)*m;v<=hi+m*1e-9;v+=m)out.push(+v.toPrecision(12));return out}\n"
@@ -182,7 +185,7 @@ static const char page[] =
     " else if(x.error&&x.error!==x.status)h+='<p class=dim>'+esc(x.error)+'</p>';\n"
     " h+='<dl><dt>dataset<dd>'+esc(dsNames[x.dataset]||'')+' <span class=mono>'+esc(x.dataset)+'</span>'+\n"
     "  '<dt>method<dd>'+esc(x.method)+', k = '+esc(x.n_clusters)+', seed '+esc(x.seed)+\n"
-    "  (['kmeans','vae'].includes(x.method)?'':(ae.hidden?', encoder '+esc(ae.hidden.join('\\u2013')):'')+(num(pt.epochs)?', '+pt.epochs+' pretraining epochs ('+esc(pt.optimizer)+', lr '+pt.lr+')':''))+\n"
+    "  (['kmeans','vae'].includes(x.method)?'':ae==='none'?', no autoencoder (raw features)':(ae.hidden?', encoder '+esc(ae.hidden.join('\\u2013')):'')+(num(pt.epochs)?', '+pt.epochs+' pretraining epochs ('+esc(pt.optimizer)+', lr '+pt.lr+')':''))+\n"
     "  '<dt>timing<dd>queued '+dur(t.queued_s)+', ran '+dur(t.running_s)+(num(x.samples_per_s)&&x.status==='running'?', '+Math.round(x.samples_per_s).toLocaleString('en')+' samples/s':'')+\n"
     "  (x.status==='running'?', about '+dur(x.eta_s)+' left':'')+(x.attempts>1?', attempt '+x.attempts:'')+(x.resume&&x.status==='running'?' (resumed from a checkpoint)':'')+\n"
     "  '<dt>created<dd>'+when(x.created_at)+(x.finished_at?', finished '+when(x.finished_at):'');\n"

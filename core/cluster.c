@@ -20,7 +20,7 @@ _Static_assert((int)INIT_GLOROT == (int)NN_INIT_GLOROT_UNIFORM &&
                    (int)INIT_VARSCALE == (int)NN_INIT_VARSCALE,
                "cluster.h's INIT_* mirror nn.h's");
 
-static const char *method_names[CM_COUNT] = {"kmeans", "ae_kmeans", "dec", "idec", "dcec", "vae"};
+static const char *method_names[CM_COUNT] = {"kmeans", "ae_kmeans", "dec", "idec", "dcec", "vae", "n2d"};
 
 const char *cluster_method_name(cluster_method m)
 {
@@ -74,6 +74,13 @@ void cluster_spec_default(cluster_spec *s, cluster_method m, int k)
     s->vae_bce = 0;          /* the reference: Gaussian reconstruction, weight 2.5 */
     s->vae_rec_weight = 2.5;
     s->vae_lr = 1e-3;
+    s->manifold_components = 10; /* N2D's UMAP: 10 components, 20 neighbours, min_dist 0 */
+    s->manifold_neighbors = 20;
+    s->manifold_min_dist = 0;
+    s->manifold_epochs = 0;
+    s->manifold_init = MANIFOLD_INIT_SPECTRAL; /* umap-learn's default, N2D's: PCA can leave
+                                                  nested structure (rings) tangled, docs/n2d.md */
+    s->gmm_n_init = 5;
     if (m == CM_VAE) {
         /* Started from a pretrained dense autoencoder of the DEC shape: hidden = the
            encoder's layers (500, 500, 2000), the latent (10) is its code; then the vae
@@ -147,6 +154,39 @@ int cluster_spec_check(const cluster_spec *s, const dataset *ds, dc_err *err)
         }
     }
     if (s->method == CM_KMEANS) return 0;
+    if (s->method == CM_N2D) {
+        RANGE(manifold_components, 1, 1024);
+        RANGE(manifold_neighbors, 2, 1000);
+        RANGE(manifold_min_dist, 0, 1); /* <= spread, which is 1 */
+        RANGE(manifold_epochs, 0, 100000);
+        RANGE(manifold_init, 0, 1);
+        RANGE(gmm_n_init, 1, 1000);
+        RANGE(n_hidden, 0, CLUSTER_MAX_DIMS); /* 0: the manifold on the raw features */
+        int cd = s->n_hidden > 0 ? s->hidden[s->n_hidden - 1] : ds ? ds->d : 0;
+        if (ds && ds->n > 0 && s->manifold_neighbors > ds->n)
+            return dc_err_set(err, DC_EINVAL, "manifold_neighbors must be at most the number "
+                              "of samples (%lld), got %d", (long long)ds->n,
+                              s->manifold_neighbors);
+        if (s->manifold_init == MANIFOLD_INIT_PCA && cd > 0 && s->manifold_components > cd)
+            return dc_err_set(err, DC_EINVAL, "manifold_components must be at most the code "
+                              "size (%d) with the pca init, got %d", cd,
+                              s->manifold_components);
+        if (s->manifold_init == MANIFOLD_INIT_SPECTRAL && ds && ds->n > 0 &&
+            s->manifold_components > ds->n - 2)
+            return dc_err_set(err, DC_EINVAL, "manifold_components must be at most samples - 2 "
+                              "(%lld) with the spectral init, got %d", (long long)ds->n - 2,
+                              s->manifold_components);
+        if (ds && ds->n > INT32_MAX)
+            return dc_err_set(err, DC_EINVAL, "n2d takes at most %d samples", INT32_MAX);
+        if (s->n_hidden == 0) {
+            size_t t;
+            if (ds && ds->n > 0 && (dc_mul_size(ds->n, s->k, &t) < 0 || t > CLUSTER_MAX_TARGETS))
+                return dc_err_set(err, DC_EINVAL, "k x samples: %d clusters x %lld samples is "
+                                  "over the limit of %d soft assignments", s->k,
+                                  (long long)ds->n, CLUSTER_MAX_TARGETS);
+            return 0;
+        }
+    }
     RANGE(n_hidden, 1, CLUSTER_MAX_DIMS);
     for (int i = 0; i < s->n_hidden; i++)
         if (s->hidden[i] < 1 || s->hidden[i] > 100000)
@@ -378,6 +418,18 @@ int cluster_fit_ex(cluster_model **out, const cluster_spec *spec, const dataset 
         rc = fit_centroids(m, ds->x, ds->n, &run, lab, err);
         goto out;
     }
+    if (s->method == CM_N2D && s->n_hidden == 0) { /* raw: the manifold on the features */
+        if (o->resume || ae_buf) {
+            rc = dc_err_set(err, DC_EINVAL, "a raw n2d (no autoencoder) takes neither a "
+                            "checkpoint nor a pretrained autoencoder");
+            goto out;
+        }
+        m->spec.embed_dim = m->d;
+        run.w_pretrain = 0.0;
+        run.w_cluster = 0.85;
+        rc = cluster__fit_n2d(m, ds->x, ds->n, m->d, &run, err);
+        goto out;
+    }
     int vae_pre = s->method == CM_VAE && (s->pretrain_epochs > 0 || ae_buf);
     if (s->method == CM_VAE && !vae_pre) { /* one step from scratch */
         m->e = s->latent;
@@ -402,6 +454,10 @@ int cluster_fit_ex(cluster_model **out, const cluster_spec *spec, const dataset 
     int self = s->method == CM_DEC || s->method == CM_IDEC || s->method == CM_DCEC;
     run.w_pretrain = self ? 0.6 : 1.0;
     run.w_cluster = self ? 0.4 : 0.0;
+    if (s->method == CM_N2D) { /* the manifold's share; the mixture has the rest */
+        run.w_pretrain = ae_buf ? 0.0 : 0.6;
+        run.w_cluster = ae_buf ? 0.85 : 0.34;
+    }
     if (vae_pre) { /* an AE epoch and a vae epoch cost about the same */
         double p = ae_buf ? 0 : s->pretrain_epochs, v = s->vae_epochs;
         run.w_pretrain = p + v > 0 ? p / (p + v) : 0.0;
@@ -496,6 +552,10 @@ int cluster_fit_ex(cluster_model **out, const cluster_spec *spec, const dataset 
         goto out;
     }
     if ((rc = nn_ae_encode(m->ae, ds->x, (size_t)ds->n, z, err)) < 0) goto out;
+    if (s->method == CM_N2D) {
+        rc = cluster__fit_n2d(m, z, ds->n, m->e, &run, err);
+        goto out;
+    }
     if ((rc = fit_centroids(m, z, ds->n, &run, lab, err)) < 0) goto out;
     if (self) rc = cluster__self_train(m, ds->x, ds->n, &run, NULL, 0, err);
 out:
@@ -548,9 +608,12 @@ int cluster_reconstruct(const cluster_model *mc, const float *x, int64_t n, floa
 {
     cluster_model *m = (cluster_model *)mc;
     if (m->vae) return vae_reconstruct(m->vae, x, (size_t)n, out, err);
-    if (!m->ae) return dc_err_set(err, DC_EINVAL, "kmeans models do not reconstruct");
+    if (!m->ae)
+        return dc_err_set(err, DC_EINVAL, "%s models without an autoencoder do not reconstruct",
+                          cluster_method_name(m->spec.method));
     const int64_t chunk = 4096;
-    float *z = malloc((size_t)chunk * m->e * sizeof *z);
+    /* the autoencoder's code (n2d's e is the manifold's width) */
+    float *z = malloc((size_t)chunk * m->ae->emb_dim * sizeof *z);
     int rc = z ? 0 : dc_err_set(err, DC_ENOMEM, "out of memory");
     for (int64_t s = 0; rc == 0 && s < n; s += chunk) {
         int64_t b = n - s < chunk ? n - s : chunk;
@@ -569,6 +632,10 @@ void cluster_model_free(cluster_model *m)
     if (!m) return;
     nn_ae_free(m->ae);
     vae_free(m->vae);
+    umap_model_free(m->umap);
+    free(m->umap);
+    gmm_model_free(m->gmm);
+    free(m->gmm);
     free(m->mu);
     free(m);
 }
@@ -585,6 +652,7 @@ int cluster_predict(const cluster_model *mc, const float *x, int64_t n, float *q
             return dc_err_set(err, DC_EFORMAT, "sample %lld feature %lld is not a finite number",
                               (long long)(i / m->d), (long long)(i % m->d));
     if (m->vae) return vae_predict(m->vae, x, (size_t)n, q, labels, z, err);
+    if (m->umap) return cluster__predict_n2d(m, x, n, q, labels, z, err);
     if (m->ae && !(zb = malloc((size_t)chunk * m->e * sizeof *zb))) goto nomem;
     if (!(qb = malloc((size_t)chunk * m->k * sizeof *qb))) goto nomem;
     for (int64_t s = 0; s < n; s += chunk) {

@@ -30,6 +30,7 @@ typedef enum cluster_method {
     CM_IDEC,       /* IDEC: DEC that keeps the decoder, L = L_rec + gamma * KL */
     CM_DCEC,       /* IDEC loss on a convolutional autoencoder (image data) */
     CM_VAE,        /* VAE with a discrete class (one-step VAE clustering) */
+    CM_N2D,        /* N2D: autoencoder, UMAP of the codes, Gaussian mixture (docs/n2d.md) */
     CM_COUNT
 } cluster_method;
 
@@ -45,6 +46,7 @@ enum { CLUSTER_MAX_PARAMS = 1 << 28, CLUSTER_MAX_TARGETS = 1 << 30 };
 enum { OPT_ADAM = 0, OPT_SGD = 1, OPT_AUTO = 2 }; /* OPT_AUTO: pretraining only */
 enum { CLUSTER_SGD_MIN_STEPS = 10000 };
 enum { INIT_GLOROT = 0, INIT_VARSCALE = 1, INIT_AUTO = 2 }; /* = NN_INIT_*, or auto */
+enum { MANIFOLD_INIT_PCA = 0, MANIFOLD_INIT_SPECTRAL = 1 }; /* n2d's manifold_init */
 
 typedef struct cluster_spec {
     int method;       /* cluster_method */
@@ -87,6 +89,15 @@ typedef struct cluster_spec {
     int vae_bce;         /* 1: Bernoulli (BCE) reconstruction, 0: Gaussian (MSE) */
     double vae_rec_weight;
     double vae_lr;       /* Adam learning rate of the vae training */
+    /* n2d: the autoencoder above (n_hidden 0: none, the manifold is learnt on the raw
+     * features), UMAP of its codes (core/umap.h), then a full-covariance Gaussian mixture
+     * on the manifold (core/gmm.h); q = the mixture's responsibilities */
+    int manifold_components; /* UMAP output dimension (10) */
+    int manifold_neighbors;  /* UMAP n_neighbors, counting the point itself (20) */
+    double manifold_min_dist; /* UMAP min_dist (0) */
+    int manifold_epochs;     /* UMAP layout epochs, 0 = auto: 500 up to 10,000 samples, else 200 */
+    int manifold_init;       /* MANIFOLD_INIT_SPECTRAL (default, umap-learn's) or _PCA */
+    int gmm_n_init;          /* mixture restarts, best log-likelihood kept (5) */
 } cluster_spec;
 
 /* DESIGN.md defaults for method m and k clusters. */
@@ -99,10 +110,14 @@ int cluster_spec_check(const cluster_spec *s, const struct dataset *ds, dc_err *
 
 /* One progress report. Metrics are NAN where unknown (no labels, or not this phase). */
 typedef struct cluster_event {
-    const char *phase;   /* "kmeans", "pretrain", "cluster", "vae" */
-    int iter;            /* epoch (pretrain, vae), P update (cluster), init (kmeans) */
+    const char *phase;   /* "kmeans", "pretrain", "cluster", "vae"; n2d: "pretrain", "knn",
+                            "graph", "manifold_init", "manifold", "mixture" */
+    int iter;            /* epoch (pretrain, vae, manifold), P update (cluster), init
+                            (kmeans), kNN row block (knn), spectral step (manifold_init),
+                            EM iteration of the current restart (mixture) */
     int total;           /* planned iterations of this phase (upper bound) */
-    double loss;         /* phase loss (reconstruction, KL, total, inertia) */
+    double loss;         /* phase loss (reconstruction, KL, total, inertia; mixture: minus
+                            the mean log-likelihood per sample) */
     double loss_rec;     /* reconstruction part where it applies, else NAN */
     double loss_kl;      /* KL part where it applies, else NAN */
     double label_change; /* fraction of labels changed since last update, else NAN */
@@ -122,7 +137,12 @@ int cluster_fit(cluster_model **out, const cluster_spec *s, const struct dataset
 
 /* Checkpoints: cluster_fit_ex hands the caller an opaque state blob at phase boundaries
  * and at most every ckpt_every_s seconds; giving that blob back as opts.resume continues
- * the run from there (same spec and data required: a mismatch is DC_EINVAL). */
+ * the run from there (same spec and data required: a mismatch is DC_EINVAL).
+ * n2d: checkpoints cover the pretraining only (the last one is handed over when it ends).
+ * A run stopped in the manifold or mixture phase returns DC_ECANCEL without a new one:
+ * resumed from the post-pretraining checkpoint it skips the pretraining and runs the
+ * manifold and the mixture again from the codes (same seed: the same result). A raw n2d
+ * (n_hidden 0) or one from a pretrained autoencoder (ae_buf) has no checkpoint at all. */
 typedef int (*cluster_ckpt_fn)(void *ctx, const void *state, size_t len);
 
 typedef struct cluster_fit_opts {
@@ -135,8 +155,9 @@ typedef struct cluster_fit_opts {
     double ckpt_every_s;      /* <= 0: phase boundaries only */
     const void *resume;       /* a state from ckpt, or NULL */
     size_t resume_len;
-    /* Polled between mini-batches (and k-means iterations): once nonzero, the run hands
-     * a final checkpoint to ckpt (when it is past k-means) and returns DC_ECANCEL. */
+    /* Polled between mini-batches (and k-means iterations; n2d: kNN rounds, layout
+     * epochs, EM iterations): once nonzero, the run hands a final checkpoint to ckpt
+     * (when it is past k-means; n2d: during pretraining only) and returns DC_ECANCEL. */
     const atomic_int *stop;
 } cluster_fit_opts;
 
@@ -157,7 +178,11 @@ int cluster_model_dim(const cluster_model *m);    /* input features d */
 int cluster_model_embed(const cluster_model *m);  /* embedding size (d for kmeans) */
 const cluster_spec *cluster_model_spec(const cluster_model *m);
 
-/* x (n,d) -> q (n,k) soft assignments, labels (n), z (n,embed); any output may be NULL. */
+/* x (n,d) -> q (n,k) soft assignments, labels (n), z (n,embed); any output may be NULL.
+ * n2d: codes -> umap_transform -> the mixture's responsibilities; z holds the manifold
+ * coordinates (embed = manifold_components). The n samples are placed in one transform
+ * call, so a result depends on n (umap_transform's batches), and training samples come
+ * back near, not exactly at, their place in the fitted embedding. */
 int cluster_predict(const cluster_model *m, const float *x, int64_t n, float *q,
                     int32_t *labels, float *z, dc_err *err);
 

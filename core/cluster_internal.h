@@ -3,7 +3,9 @@
 #define DC_CLUSTER_INTERNAL_H
 
 #include "cluster.h"
+#include "gmm.h"
 #include "nn_ae.h"
+#include "umap.h"
 #include "vae.h"
 
 struct cluster_model {
@@ -12,7 +14,11 @@ struct cluster_model {
     int h, w, c;      /* image shape of the training data, or 0 */
     nn_ae *ae;        /* NULL for kmeans and vae */
     vae *vae;         /* the vae method's model, else NULL */
-    float *mu;        /* (k, e) centroids (vae: a copy of its class means) */
+    float *mu;        /* (k, e) centroids (vae: a copy of its class means; n2d: of the
+                         mixture's means) */
+    /* n2d: e = manifold_components; spec.embed_dim = the code size (d when raw) */
+    umap_model *umap; /* the manifold of the training codes, else NULL */
+    gmm_model *gmm;   /* the mixture on the manifold, else NULL */
 };
 
 /* Emits one event; returns nonzero if the callback asks to stop. */
@@ -22,7 +28,8 @@ typedef struct cluster_run {
     double t0;
     const int32_t *labels; /* training labels or NULL */
     int64_t n;
-    double w_pretrain, w_cluster; /* share of total progress of each phase */
+    double w_pretrain, w_cluster; /* share of total progress of each phase (n2d: w_cluster
+                                     is the manifold's, the mixture has the rest) */
     double last_emit;             /* time of the last rate-limited event */
     int n_init;
     int kmeans_only;              /* the run is k-means on raw data */
@@ -83,5 +90,14 @@ int cluster__fit_vae(cluster_model *m, const float *x, int64_t n, cluster_run *r
  * checkpoint blob to continue from, or NULL. */
 int cluster__self_train(cluster_model *m, const float *x, int64_t n, cluster_run *run,
                         const void *resume, size_t resume_len, dc_err *err);
+
+/* The n2d method after its autoencoder: UMAP of codes (n, cd), then the mixture, into
+ * m->umap, m->gmm and m->mu; sets m->e to manifold_components. Events "knn", "graph",
+ * "manifold_init", "manifold", "mixture"; progress from run->w_pretrain to 1. */
+int cluster__fit_n2d(cluster_model *m, const float *codes, int64_t n, int cd, cluster_run *run,
+                     dc_err *err);
+/* cluster_predict of an n2d model (x already checked finite). */
+int cluster__predict_n2d(cluster_model *m, const float *x, int64_t n, float *q, int32_t *labels,
+                         float *z, dc_err *err);
 
 #endif

@@ -4,7 +4,13 @@
  *   "DCCM" | u32 version (1) | u32 nfields | nfields x f64 (spec and shape, in the
  *   order of fields() below) | u64 ae_len | ae_len bytes (nn_ae_save, or vae_save for
  *   the vae method; 0 for kmeans)
- *   | k*e float32 centroids | u64 FNV-1a of everything before it.
+ *   | k*e float32 centroids | from version 2: u64 n2d_len | n2d_len bytes (0 but for
+ *   n2d) | u64 FNV-1a of everything before it. Version 1 (no n2d slot) is still read.
+ *
+ * The n2d slot: u64 n, d, c (training points, code size, manifold components) | u64 umap
+ * seed | N2D_NVALS x f64 (the umap options and fitted a, b, epochs, edges; n2d_vals()) |
+ * n*d float32 training codes | n*c float32 embedding | u64 g | g x f64 the mixture
+ * (gmm_model_save's layout).
  */
 #include <assert.h>
 #include <math.h>
@@ -14,7 +20,7 @@
 #include "cluster_internal.h"
 #include "dc_size.h"
 
-enum { CM_VERSION = 1, NFIELDS = 48 }; /* room for later fields, read as 0 */
+enum { CM_VERSION = 2, NFIELDS = 48 }; /* room for later fields, read as 0 (none left) */
 
 static uint64_t fnv1a(const unsigned char *p, size_t n)
 {
@@ -58,10 +64,129 @@ static int fields(cluster_model *m, double *v, int read)
     IO(s->gamma); IO(s->cluster_opt); IO(s->cluster_lr); IO(s->cluster_momentum);
     IO(s->latent); IO(s->vae_epochs); IO(s->vae_conv); IO(s->vae_bce); IO(s->vae_rec_weight);
     IO(s->pretrain_init); IO(s->vae_lr); /* 0 in files written before these existed */
+    IO(s->manifold_components); IO(s->manifold_neighbors); IO(s->manifold_min_dist);
+    IO(s->manifold_epochs); IO(s->manifold_init); IO(s->gmm_n_init);
 #undef IO
     assert(i <= NFIELDS);
     for (; !read && i < NFIELDS; i++) v[i] = 0;
     return bad ? -1 : 0;
+}
+
+enum { N2D_NVALS = 21 };
+
+/* The umap model's scalars into v (N2D_NVALS doubles), or back when read (-1: a value is
+ * not finite or out of its field's range). */
+static int n2d_vals(umap_model *u, double *v, int read)
+{
+    umap_opts *o = &u->opts;
+    int i = 0, bad = 0;
+#define IO(x)                                                                          \
+    do {                                                                               \
+        if (!read) v[i] = (double)(x);                                                 \
+        else if (f64_fits(v[i], (__typeof__(x))0.5 == 0, (__typeof__(x))-1 > 0,        \
+                          sizeof(x)))                                                  \
+            x = (__typeof__(x))v[i];                                                   \
+        else bad = 1;                                                                  \
+        i++;                                                                           \
+    } while (0)
+    IO(o->n_components); IO(o->n_neighbors); IO(o->min_dist); IO(o->spread); IO(o->metric);
+    IO(o->n_epochs); IO(o->learning_rate); IO(o->negative_sample_rate);
+    IO(o->repulsion_strength); IO(o->a); IO(o->b); IO(o->init); IO(o->n_threads);
+    IO(o->block_rows); IO(o->transform_epochs); IO(o->transform_batch);
+    IO(u->a); IO(u->b); IO(u->n_epochs); IO(u->n_edges); IO(u->init_iters);
+#undef IO
+    assert(i == N2D_NVALS);
+    return bad ? -1 : 0;
+}
+
+/* Bytes of the n2d slot of a model with n training points, code size d, c components
+ * and k clusters; 0 if that overflows. */
+static size_t n2d_bytes(size_t n, int d, int c, int k)
+{
+    size_t a, b, t = 4 * 8 + N2D_NVALS * 8 + 8, g = gmm_model_saved_len(k, c);
+    if (!g || n > INT64_MAX || dc_mul3_size((int64_t)n, d, sizeof(float), &a) < 0 ||
+        dc_mul3_size((int64_t)n, c, sizeof(float), &b) < 0 || dc_add_size(t, a, &t) < 0 ||
+        dc_add_size(t, b, &t) < 0 || dc_mul_size((int64_t)g, 8, &a) < 0 ||
+        dc_add_size(t, a, &t) < 0)
+        return 0;
+    return t;
+}
+
+static int n2d_write(cluster_model *m, unsigned char *w, dc_err *err)
+{
+    umap_model *u = m->umap;
+    uint64_t hd[4] = {u->n, (uint64_t)u->d, (uint64_t)u->n_components, u->opts.seed};
+    double v[N2D_NVALS];
+    uint64_t g = gmm_model_saved_len(m->gmm->k, m->gmm->d);
+    size_t nd = u->n * (size_t)u->d * sizeof(float), nc = u->n * (size_t)u->n_components * sizeof(float);
+    n2d_vals(u, v, 0);
+    memcpy(w, hd, sizeof hd), w += sizeof hd;
+    memcpy(w, v, sizeof v), w += sizeof v;
+    memcpy(w, u->data, nd), w += nd;
+    memcpy(w, u->embedding, nc), w += nc;
+    memcpy(w, &g, 8), w += 8;
+    double *gb = malloc((size_t)g * sizeof *gb); /* w need not be aligned for doubles */
+    if (!gb) return dc_err_set(err, DC_ENOMEM, "out of memory serialising the mixture");
+    int rc = gmm_model_save(m->gmm, gb, (size_t)g, err);
+    if (rc == 0) memcpy(w, gb, (size_t)g * sizeof *gb);
+    free(gb);
+    return rc;
+}
+
+static int all_finite(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+/* Reads the n2d slot p (len bytes) into m->umap and m->gmm, checking it against m. */
+static int n2d_read(cluster_model *m, const unsigned char *p, size_t len, dc_err *err)
+{
+    uint64_t hd[4], g;
+    double v[N2D_NVALS];
+    int cd = m->ae ? m->ae->emb_dim : m->d, rc;
+    if (len < sizeof hd + sizeof v)
+        return dc_err_set(err, DC_EFORMAT, "model n2d data truncated (%zu bytes)", len);
+    memcpy(hd, p, sizeof hd);
+    memcpy(v, p + sizeof hd, sizeof v);
+    if (hd[0] < 2 || hd[0] > INT32_MAX || hd[1] != (uint64_t)cd || hd[2] != (uint64_t)m->e ||
+        n2d_bytes((size_t)hd[0], cd, m->e, m->k) != len)
+        return dc_err_set(err, DC_EFORMAT, "model n2d data is inconsistent with its header "
+                          "(%llu points of %llu -> %llu, %zu bytes)", (unsigned long long)hd[0],
+                          (unsigned long long)hd[1], (unsigned long long)hd[2], len);
+    if (!(m->umap = calloc(1, sizeof *m->umap)) || !(m->gmm = calloc(1, sizeof *m->gmm)))
+        return dc_err_set(err, DC_ENOMEM, "out of memory");
+    umap_model *u = m->umap;
+    umap_opts_default(&u->opts);
+    u->n = (size_t)hd[0], u->d = cd, u->n_components = m->e;
+    u->opts.seed = hd[3];
+    dc_err ue = {0};
+    if (n2d_vals(u, v, 1) < 0 || u->opts.n_components != m->e ||
+        umap_opts_check(&u->opts, u->n, cd, &ue) < 0 || !(u->a > 0) || !(u->b > 0) ||
+        u->n_epochs < 1)
+        return dc_err_set(err, DC_EFORMAT, "model n2d manifold options are invalid%s%s",
+                          ue.msg[0] ? ": " : "", ue.msg);
+    size_t nd = u->n * (size_t)cd, nc = u->n * (size_t)m->e; /* bounded by n2d_bytes */
+    const unsigned char *r = p + sizeof hd + sizeof v;
+    if (!(u->data = malloc(nd * sizeof(float))) || !(u->embedding = malloc(nc * sizeof(float))))
+        return dc_err_set(err, DC_ENOMEM, "out of memory loading the manifold");
+    memcpy(u->data, r, nd * sizeof(float)), r += nd * sizeof(float);
+    memcpy(u->embedding, r, nc * sizeof(float)), r += nc * sizeof(float);
+    if (!all_finite(u->data, nd) || !all_finite(u->embedding, nc))
+        return dc_err_set(err, DC_EFORMAT, "model n2d manifold holds a non-finite value");
+    memcpy(&g, r, 8), r += 8;
+    double *gb = malloc((size_t)g * sizeof *gb); /* aligned copy; g bounded by n2d_bytes */
+    if (!gb) return dc_err_set(err, DC_ENOMEM, "out of memory loading the mixture");
+    memcpy(gb, r, (size_t)g * sizeof *gb);
+    dc_err ge = {0};
+    rc = gmm_model_load(m->gmm, gb, (size_t)g, &ge);
+    free(gb);
+    if (rc < 0) return dc_err_set(err, rc == DC_ENOMEM ? rc : DC_EFORMAT, "model mixture: %s", ge.msg);
+    if (m->gmm->k != m->k || m->gmm->d != m->e)
+        return dc_err_set(err, DC_EFORMAT, "model mixture is %d x %d, the header says %d x %d",
+                          m->gmm->k, m->gmm->d, m->k, m->e);
+    return 0;
 }
 
 int cluster_model_save(const cluster_model *mc, void **buf, size_t *len, dc_err *err)
@@ -74,7 +199,12 @@ int cluster_model_save(const cluster_model *mc, void **buf, size_t *len, dc_err 
     *len = 0;
     if (m->ae && (rc = nn_ae_save(m->ae, &ae, &ae_len, err)) < 0) return rc;
     if (m->vae && (rc = vae_save(m->vae, &ae, &ae_len, err)) < 0) return rc;
-    size_t total = 4 + 4 + 4 + NFIELDS * 8 + 8 + ae_len + mu_bytes + 8;
+    size_t n2d_len = 0, total = 4 + 4 + 4 + NFIELDS * 8 + 8 + ae_len + mu_bytes + 8 + 8;
+    if (m->umap && (!m->gmm || !(n2d_len = n2d_bytes(m->umap->n, m->umap->d, m->e, m->k)) ||
+                    dc_add_size(total, n2d_len, &total) < 0)) {
+        free(ae);
+        return dc_err_set(err, DC_EINVAL, "this n2d model is too large to serialise");
+    }
     unsigned char *p = malloc(total), *w = p;
     if (!p) {
         free(ae);
@@ -91,6 +221,14 @@ int cluster_model_save(const cluster_model *mc, void **buf, size_t *len, dc_err 
     memcpy(w, &al, 8), w += 8;
     if (ae_len) memcpy(w, ae, ae_len), w += ae_len;
     memcpy(w, m->mu, mu_bytes), w += mu_bytes;
+    uint64_t nl = n2d_len;
+    memcpy(w, &nl, 8), w += 8;
+    if (n2d_len && (rc = n2d_write(m, w, err)) < 0) {
+        free(ae);
+        free(p);
+        return rc;
+    }
+    w += n2d_len;
     uint64_t h = fnv1a(p, (size_t)(w - p));
     memcpy(w, &h, 8);
     free(ae);
@@ -112,7 +250,7 @@ int cluster_model_load(cluster_model **out, const void *buf, size_t len, dc_err 
         return dc_err_set(err, DC_EFORMAT, "not a deepclust model (bad magic or too short: %zu bytes)", len);
     memcpy(&ver, p + 4, 4);
     memcpy(&nf, p + 8, 4);
-    if (ver != CM_VERSION || nf != NFIELDS)
+    if (ver < 1 || ver > CM_VERSION || nf != NFIELDS)
         return dc_err_set(err, DC_EFORMAT, "model format version %u (%u fields) is not supported (want %d)",
                           ver, nf, CM_VERSION);
     memcpy(&h, p + len - 8, 8);
@@ -127,11 +265,29 @@ int cluster_model_load(cluster_model **out, const void *buf, size_t len, dc_err 
     }
     memcpy(&al, p + 12 + sizeof v, 8);
     size_t mu_bytes = 0, total = 0;
+    uint64_t nl = 0; /* n2d slot */
+    if (ver >= 2) {
+        size_t at;
+        if (al > len || dc_mul3_size(m->k, m->e, sizeof(float), &mu_bytes) < 0 ||
+            dc_add_size(head, (size_t)al, &at) < 0 || dc_add_size(at, mu_bytes, &at) < 0 ||
+            dc_add_size(at, 16, &total) < 0 || total > len) {
+            rc = dc_err_set(err, DC_EFORMAT, "model header is inconsistent with its size (%zu bytes)", len);
+            goto out;
+        }
+        memcpy(&nl, p + at, 8);
+        if (nl > len - total) {
+            rc = dc_err_set(err, DC_EFORMAT, "model n2d slot (%llu bytes) runs past its end",
+                            (unsigned long long)nl);
+            goto out;
+        }
+        total = 0;
+    }
     if (m->k < 1 || m->e < 1 || m->d < 1 || m->spec.method < 0 || m->spec.method >= CM_COUNT ||
         m->spec.batch < 1 || m->spec.batch > 65536 ||
         al > len || dc_mul3_size(m->k, m->e, sizeof(float), &mu_bytes) < 0 ||
         dc_add_size(head, (size_t)al, &total) < 0 || dc_add_size(total, mu_bytes, &total) < 0 ||
-        dc_add_size(total, 8, &total) < 0 || total != len) {
+        dc_add_size(total, 8, &total) < 0 || dc_add_size(total, ver >= 2 ? 8 : 0, &total) < 0 ||
+        dc_add_size(total, (size_t)nl, &total) < 0 || total != len) {
         rc = dc_err_set(err, DC_EFORMAT, "model header is inconsistent with its size (%zu bytes)", len);
         goto out;
     }
@@ -148,13 +304,22 @@ int cluster_model_load(cluster_model **out, const void *buf, size_t len, dc_err 
         goto out;
     }
     memcpy(m->mu, p + head + al, mu_bytes);
-    if ((m->ae && (m->ae->in_dim != (size_t)m->d || m->ae->emb_dim != m->e)) ||
+    int code = m->spec.method == CM_N2D ? m->spec.embed_dim : m->e; /* the ae's output */
+    if ((m->ae && (m->ae->in_dim != (size_t)m->d || m->ae->emb_dim != code)) ||
         (m->vae && (vae_config(m->vae)->d != m->d || vae_latent(m->vae) != m->e ||
                     vae_k(m->vae) != m->k)) ||
-        (m->spec.method != CM_KMEANS && !m->ae && !m->vae)) {
+        (m->spec.method != CM_KMEANS && m->spec.method != CM_N2D && !m->ae && !m->vae) ||
+        (m->spec.method == CM_N2D && (m->vae || (m->spec.n_hidden > 0) != (m->ae != NULL) ||
+                                      (!m->ae && code != m->d)))) {
         rc = dc_err_set(err, DC_EFORMAT, "model autoencoder shape does not match its header");
         goto out;
     }
+    if ((m->spec.method == CM_N2D) != (nl > 0)) {
+        rc = dc_err_set(err, DC_EFORMAT, "model n2d data %s", nl ? "in a model of another method"
+                                                                 : "is missing");
+        goto out;
+    }
+    if (nl && (rc = n2d_read(m, p + head + al + mu_bytes + 8, (size_t)nl, err)) < 0) goto out;
 out:
     if (rc < 0) cluster_model_free(m);
     else *out = m;

@@ -118,12 +118,13 @@ static void train_usage(FILE *f)
     fprintf(f,
             "usage: deepclust train --method M --data FILE [--data FILE ...] --clusters K\n"
             "                       [--labels FILE ...] [options]\n"
-            "Methods: kmeans ae_kmeans dec idec dcec vae. Repeated --data/--labels files are\n"
+            "Methods: kmeans ae_kmeans dec idec dcec vae n2d. Repeated --data/--labels files are\n"
             "concatenated in order (MNIST train + test = 70,000 samples). Labels are only used\n"
             "to report ACC/NMI/ARI.\n\n"
             "Options:\n"
             "  --seed S               random seed (0)\n"
-            "  --hidden A,B,..,E      dense autoencoder widths, embedding last (500,500,2000,10)\n"
+            "  --hidden A,B,..,E      dense autoencoder widths, embedding last (500,500,2000,10);\n"
+            "                         n2d: none = the manifold on the raw features\n"
             "  --pretrain-epochs N    autoencoder epochs (150; dcec 30)\n"
             "  --pretrain-opt auto|adam|sgd   (auto: sgd for a dense autoencoder on data in\n"
             "                         [0, 1], DEC-keras' recipe for images; else adam)\n"
@@ -139,6 +140,10 @@ static void train_usage(FILE *f)
             "  --cluster-lr X         self-training learning rate (SGD 0.01; dcec Adam 1e-3)\n"
             "  --latent N (10), --vae-epochs N (20), --vae-lr X (1e-4), --vae-conv\n"
             "                         vae options (a conv vae: from scratch, lr 1e-3)\n"
+            "  --manifold-components N (10), --manifold-neighbors N (20, counting the point),\n"
+            "  --manifold-min-dist X (0), --manifold-epochs N (0: 500 up to 10k samples, else\n"
+            "  200), --manifold-init spectral|pca (spectral), --gmm-n-init N (5)\n"
+            "                         n2d options: UMAP of the codes, then a Gaussian mixture\n"
             "  --scale auto|none|255  input scaling (auto: uint8 data / 255)\n"
             "  --csv-label-col I      CSV column holding labels (negative: from the end)\n"
             "  --save-model F         write the trained model\n"
@@ -214,7 +219,7 @@ int cli_train(int argc, char **argv)
         return cli_usage_error("train needs --method, --data and --clusters (see --help)");
     int meth = cluster_method_parse(method);
     if (meth < 0)
-        return cli_usage_error("unknown method '%s' (kmeans ae_kmeans dec idec dcec vae)", method);
+        return cli_usage_error("unknown method '%s' (kmeans ae_kmeans dec idec dcec vae n2d)", method);
     if (nl && nl != nd)
         return cli_usage_error("give one --labels file per --data file (%d vs %d)", nl, nd);
     if (save_ae && (meth == CM_KMEANS || meth == CM_VAE))
@@ -224,6 +229,9 @@ int cli_train(int argc, char **argv)
         return cli_usage_error("--load-ae: kmeans uses no autoencoder");
     cluster_spec_default(&s, meth, k);
     if (cli_spec_over_apply(&over, &s) < 0) return CLI_USAGE;
+    if ((save_ae || load_ae) && s.method == CM_N2D && s.n_hidden == 0)
+        return cli_usage_error("--%s: n2d with --hidden none uses no autoencoder",
+                               save_ae ? "save-ae" : "load-ae");
     if (threads) cli_set_blas_threads(threads);
 
     if (cli_load_data(&ds, data, labels, nd, nl, &dop, &e) < 0) {
@@ -327,7 +335,7 @@ int cli_train(int argc, char **argv)
         json_num(stdout, "ari", sc.ari, 1);
         json_num(stdout, "seconds", seconds, 1);
         const cluster_spec *rs = cluster_model_spec(model); /* the recipe as resolved */
-        int own_ae = s.method != CM_KMEANS && !load_ae;
+        int own_ae = s.method != CM_KMEANS && !load_ae && !(s.method == CM_N2D && !s.n_hidden);
         json_num(stdout, "pretrain_seconds", own_ae ? st.pretrain_end : 0, 1);
         /* epochs of the whole run (also those before a resume); the median is over the
            epochs this process timed (none when it resumed after pretraining) */

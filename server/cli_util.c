@@ -75,7 +75,8 @@ int cli_files_flag(int argc, char **argv, int *i, const char **data, int *nd,
 static const char *spec_flags[CLI_SPEC_NFLAGS] = {
     "seed", "hidden", "pretrain-epochs", "pretrain-opt", "pretrain-lr", "batch", "n-init",
     "maxiter", "update-interval", "tol", "gamma", "cluster-lr", "latent", "vae-epochs",
-    "alpha", "cluster-opt", "init", "vae-lr"};
+    "alpha", "cluster-opt", "init", "vae-lr", "manifold-components", "manifold-neighbors",
+    "manifold-min-dist", "manifold-epochs", "manifold-init", "gmm-n-init"};
 
 void cli_spec_over_init(cli_spec_over *o) { memset(o, 0, sizeof *o); }
 
@@ -133,6 +134,13 @@ int cli_spec_over_apply(const cli_spec_over *o, cluster_spec *s)
             break;
         case 1: {
             int n = 0;
+            if (strcmp(v, "none") == 0) { /* n2d on the raw features */
+                if (s->method != CM_N2D)
+                    return cli_usage_error("--hidden none: only n2d runs without an "
+                                           "autoencoder"), -1;
+                s->n_hidden = 0;
+                break;
+            }
             const char *p = v;
             while (*p) {
                 char *end;
@@ -170,6 +178,16 @@ int cli_spec_over_apply(const cli_spec_over *o, cluster_spec *s)
             else return cli_usage_error("--init: expected glorot, varscale or auto, got '%s'", v), -1;
             break;
         case 17: if (num(name, v, 1e-9, 10, &s->vae_lr) < 0) return -1; break;
+        case 18: if (num(name, v, 1, 1024, &x) < 0) return -1; s->manifold_components = (int)x; break;
+        case 19: if (num(name, v, 2, 1000, &x) < 0) return -1; s->manifold_neighbors = (int)x; break;
+        case 20: if (num(name, v, 0, 1, &s->manifold_min_dist) < 0) return -1; break;
+        case 21: if (num(name, v, 0, 100000, &x) < 0) return -1; s->manifold_epochs = (int)x; break;
+        case 22:
+            if (strcmp(v, "pca") == 0) s->manifold_init = MANIFOLD_INIT_PCA;
+            else if (strcmp(v, "spectral") == 0) s->manifold_init = MANIFOLD_INIT_SPECTRAL;
+            else return cli_usage_error("--manifold-init: expected pca or spectral, got '%s'", v), -1;
+            break;
+        case 23: if (num(name, v, 1, 1000, &x) < 0) return -1; s->gmm_n_init = (int)x; break;
         }
     }
     if (o->vae_conv) s->vae_conv = 1;

@@ -22,7 +22,7 @@ int cli_files_flag(int argc, char **argv, int *i, const char **data, int *nd,
                    const char **labels, int *nl, int max);
 
 /* Spec overrides, kept as text until the method's defaults are known. */
-enum { CLI_SPEC_NFLAGS = 18 };
+enum { CLI_SPEC_NFLAGS = 24 };
 typedef struct cli_spec_over {
     const char *val[CLI_SPEC_NFLAGS];
     int vae_conv;

@@ -96,6 +96,7 @@ static const char *const opt_names[] = {"adam", "sgd", NULL}; /* OPT_ADAM 0, OPT
 static const char *const rec_names[] = {"mse", "bce", NULL};  /* vae_bce 0 / 1 */
 static const char *const init_names[] = {"glorot_uniform", "variance_scaling", "auto", NULL}; /* INIT_* */
 static const char *const pre_opt_names[] = {"adam", "sgd", "auto", NULL}; /* OPT_* */
+static const char *const manifold_init_names[] = {"pca", "spectral", NULL}; /* MANIFOLD_INIT_* */
 
 #define PATH(sect, key) (snprintf(path, sizeof path, "%s.%s", sect, key), path)
 
@@ -111,8 +112,18 @@ static int parse_autoencoder(const json_t *o, cluster_spec *s, jobspec_error *e)
     const char *key;
     json_t *v;
     char path[128];
-    int rc = check_object(o, "autoencoder", e);
-    if (rc) return rc;
+    int rc;
+    if (json_is_string(o)) { /* "none": n2d on the raw features */
+        if (strcmp(json_string_value(o), "none") != 0)
+            return fail(e, 422, "autoencoder", "autoencoder must be an object or \"none\", "
+                        "got '%s'", json_string_value(o));
+        if (s->method != CM_N2D)
+            return fail(e, 422, "autoencoder", "autoencoder \"none\" is for method n2d only "
+                        "(the manifold on the raw features)");
+        s->n_hidden = 0;
+        return 0;
+    }
+    if ((rc = check_object(o, "autoencoder", e))) return rc;
     json_object_foreach((json_t *)o, key, v) {
         if (strcmp(key, "hidden") != 0)
             return fail(e, 400, PATH("autoencoder", key), "unknown field %s", path);
@@ -214,11 +225,53 @@ static int parse_vae(const json_t *o, cluster_spec *s, jobspec_error *e)
     return 0;
 }
 
+static int parse_manifold(const json_t *o, cluster_spec *s, jobspec_error *e)
+{
+    const char *key;
+    json_t *v;
+    char path[128];
+    int rc = check_object(o, "manifold", e);
+    if (rc) return rc;
+    json_object_foreach((json_t *)o, key, v) {
+        PATH("manifold", key);
+        if (strcmp(key, "components") == 0)
+            rc = get_int(v, path, 1, 1024, &s->manifold_components, e);
+        else if (strcmp(key, "neighbors") == 0)
+            rc = get_int(v, path, 2, 1000, &s->manifold_neighbors, e);
+        else if (strcmp(key, "min_dist") == 0)
+            rc = get_num(v, path, 0, 1, 0, &s->manifold_min_dist, e);
+        else if (strcmp(key, "epochs") == 0)
+            rc = get_int(v, path, 0, 100000, &s->manifold_epochs, e);
+        else if (strcmp(key, "init") == 0)
+            rc = get_enum(v, path, manifold_init_names, &s->manifold_init, e);
+        else rc = fail(e, 400, path, "unknown field %s", path);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+static int parse_mixture(const json_t *o, cluster_spec *s, jobspec_error *e)
+{
+    const char *key;
+    json_t *v;
+    char path[128];
+    int rc = check_object(o, "mixture", e);
+    if (rc) return rc;
+    json_object_foreach((json_t *)o, key, v) {
+        PATH("mixture", key);
+        if (strcmp(key, "n_init") == 0) rc = get_int(v, path, 1, 1000, &s->gmm_n_init, e);
+        else rc = fail(e, 400, path, "unknown field %s", path);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
 int jobspec_parse(const json_t *in, cluster_spec *s, char *dataset, json_t **normalized,
                   jobspec_error *e)
 {
     static const char *const top[] = {"dataset", "method", "n_clusters", "seed", "autoencoder",
-                                      "pretrain", "cluster", "vae", NULL};
+                                      "pretrain", "cluster", "vae", "manifold", "mixture",
+                                      NULL};
     const char *key;
     json_t *v;
     int rc, k = 0, method = -1;
@@ -272,6 +325,8 @@ int jobspec_parse(const json_t *in, cluster_spec *s, char *dataset, json_t **nor
     if ((v = json_object_get(in, "pretrain")) && (rc = parse_pretrain(v, s, e))) return rc;
     if ((v = json_object_get(in, "cluster")) && (rc = parse_cluster(v, s, e))) return rc;
     if ((v = json_object_get(in, "vae")) && (rc = parse_vae(v, s, e))) return rc;
+    if ((v = json_object_get(in, "manifold")) && (rc = parse_manifold(v, s, e))) return rc;
+    if ((v = json_object_get(in, "mixture")) && (rc = parse_mixture(v, s, e))) return rc;
     /* the convolutional vae has no pretrained start: unless pretrain.epochs is given (and
        then refused by the check), it trains from scratch */
     if (method == CM_VAE && s->vae_conv &&
@@ -279,7 +334,7 @@ int jobspec_parse(const json_t *in, cluster_spec *s, char *dataset, json_t **nor
         s->pretrain_epochs = 0;
         if (!json_object_get(json_object_get(in, "vae"), "lr")) s->vae_lr = 1e-3;
     }
-    s->embed_dim = s->hidden[s->n_hidden - 1];
+    if (s->n_hidden > 0) s->embed_dim = s->hidden[s->n_hidden - 1];
     if (normalized && !(*normalized = jobspec_to_json(s, dataset)))
         return fail(e, 500, "", "out of memory");
     return 0;
@@ -302,7 +357,11 @@ static const char *json_path_of(const char *msg)
         {"cluster_momentum", "cluster.momentum"}, {"latent", "vae.latent"},
         {"vae_epochs", "vae.epochs"}, {"vae_rec_weight", "vae.rec_weight"},
         {"vae_lr", "vae.lr"}, {"pretrain_init", "pretrain.init"},
-        {"dcec", "method"}, {"a", "vae.conv"}};
+        {"dcec", "method"}, {"a", "vae.conv"},
+        {"manifold_components", "manifold.components"},
+        {"manifold_neighbors", "manifold.neighbors"}, {"manifold_min_dist", "manifold.min_dist"},
+        {"manifold_epochs", "manifold.epochs"}, {"manifold_init", "manifold.init"},
+        {"gmm_n_init", "mixture.n_init"}};
     size_t l = strcspn(msg, " [");
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strlen(map[i][0]) == l && strncmp(msg, map[i][0], l) == 0) return map[i][1];
@@ -324,16 +383,18 @@ int jobspec_check_data(const cluster_spec *s, int64_t n, int d, int h, int w, in
 
 json_t *jobspec_to_json(const cluster_spec *s, const char *dataset)
 {
-    json_t *hidden = json_array();
+    json_t *hidden = json_array(), *ae;
     for (int i = 0; hidden && i < s->n_hidden; i++)
         json_array_append_new(hidden, json_integer(s->hidden[i]));
+    if (s->n_hidden > 0) ae = json_pack("{s:o}", "hidden", hidden);
+    else ae = json_string("none"), json_decref(hidden); /* raw n2d */
     return json_pack(
-        "{s:s, s:s, s:i, s:I, s:{s:o}, s:{s:i, s:i, s:s, s:o, s:f, s:s},"
+        "{s:s, s:s, s:i, s:I, s:o, s:{s:i, s:i, s:s, s:o, s:f, s:s},"
         " s:{s:i, s:i, s:f, s:i, s:f, s:i, s:f, s:f, s:f, s:s, s:f},"
-        " s:{s:i, s:i, s:b, s:s, s:f, s:f}}",
+        " s:{s:i, s:i, s:b, s:s, s:f, s:f}, s:{s:i, s:i, s:f, s:i, s:s}, s:{s:i}}",
         "dataset", dataset, "method", cluster_method_name((cluster_method)s->method),
         "n_clusters", s->k, "seed", (json_int_t)s->seed,
-        "autoencoder", "hidden", hidden,
+        "autoencoder", ae,
         "pretrain", "epochs", s->pretrain_epochs, "batch_size", s->batch, "optimizer",
         pre_opt_names[s->pretrain_opt], "lr",
         s->pretrain_lr > 0 ? json_real(s->pretrain_lr) : json_null(), "momentum",
@@ -344,7 +405,11 @@ json_t *jobspec_to_json(const cluster_spec *s, const char *dataset)
         opt_names[s->cluster_opt == OPT_SGD], "momentum", s->cluster_momentum,
         "vae", "latent", s->latent, "epochs", s->vae_epochs, "conv", s->vae_conv,
         "reconstruction", rec_names[s->vae_bce ? 1 : 0], "rec_weight", s->vae_rec_weight, "lr",
-        s->vae_lr);
+        s->vae_lr,
+        "manifold", "components", s->manifold_components, "neighbors", s->manifold_neighbors,
+        "min_dist", s->manifold_min_dist, "epochs", s->manifold_epochs, "init",
+        manifold_init_names[s->manifold_init == MANIFOLD_INIT_SPECTRAL],
+        "mixture", "n_init", s->gmm_n_init);
 }
 
 /* ---- cost estimate ------------------------------------------------------------------- */
@@ -423,6 +488,7 @@ void jobspec_estimate(const cluster_spec *s, int64_t n, int d, int h, int w, int
         for (int i = 0; i < s->n_hidden; i++) dims[nd++] = s->hidden[i];
         if (vae) dims[nd++] = s->latent, e = s->latent;
         if (!vae || s->pretrain_epochs > 0) dense_ae(&a, dims, nd); /* pretrained AE */
+        if (s->method == CM_N2D) e = s->manifold_components;
         if (!vae) a.params = sat_add(a.params, sat_mul(k, e));   /* centroids */
     }
     if (s->method == CM_VAE) { /* vae.h: encoder, two heads, classifier, mu_y, decoder */
@@ -459,6 +525,14 @@ void jobspec_estimate(const cluster_spec *s, int64_t n, int d, int h, int w, int
     bytes = sat_add(bytes, sat_mul(32, a.params));                          /* params & co */
     bytes = sat_add(bytes, sat_mul(4 * B, sat_add(sat_mul(3, a.units), a.im2col)));
     bytes = sat_add(bytes, sat_mul(4, sat_mul(n, sat_add(e, 2 * k + 2))));  /* z, q, p */
+    if (s->method == CM_N2D) { /* umap.h, gmm.h: rough, see jobspec.h */
+        int64_t code = s->n_hidden > 0 ? s->hidden[s->n_hidden - 1] : d, nn = s->manifold_neighbors;
+        bytes = sat_add(bytes, sat_mul(4, sat_mul(n, sat_add(sat_mul(2, code), e)))); /* codes, umap's copy, embedding */
+        bytes = sat_add(bytes, sat_mul(8, sat_mul(n, nn)));                  /* kNN idx + dist */
+        bytes = sat_add(bytes, sat_mul(48, sat_mul(2 * n, nn > 1 ? nn - 1 : 1))); /* graph, layout */
+        bytes = sat_add(bytes, sat_mul(8, sat_mul(n, k)));                   /* responsibilities */
+        a.params = sat_add(a.params, sat_mul(k, sat_add(1, sat_mul(e, e))));  /* mixture covs, weights */
+    }
     out->params = a.params;
     out->train_bytes = bytes;
 }

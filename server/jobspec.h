@@ -59,7 +59,11 @@ int jobspec_check_data(const cluster_spec *s, int64_t n, int d, int h, int w, in
  *   moments, the checkpoint blob, the saved model) + activations of one mini-batch
  *   (3 floats per unit of every layer: output, pre-activation, gradient; plus the
  *   largest im2col workspace for convolutions) + per-sample state (embedding, q, p,
- *   labels: n (e + 2k + 2) floats) + a 32 MiB base.
+ *   labels: n (e + 2k + 2) floats) + a 32 MiB base. n2d adds (e = manifold_components)
+ *   the codes and umap's copy of them and the embedding (n (2 code + e) floats), the
+ *   kNN (n neighbors x 8 bytes), the graph and layout state (up to 2 n (neighbors - 1)
+ *   edges x 48 bytes) and the mixture's responsibilities (n k doubles); its params count
+ *   the mixture's k (e e + 1) besides the k e means.
  * Sums saturate at INT64_MAX instead of overflowing (hidden widths up to 100000). */
 typedef struct jobspec_cost {
     int64_t params;      /* floats */

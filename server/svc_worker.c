@@ -97,6 +97,9 @@ static int on_event(void *ctx, const cluster_event *ev)
     dc_err e = {0};
     double t = dc_now_s(), samples = 0, p = ev->progress, eta = NAN;
     int is_epoch = strcmp(ev->phase, "pretrain") == 0 || strcmp(ev->phase, "vae") == 0;
+    /* n2d's UMAP layout epochs go in the epoch column too, but its events are
+       rate-limited (not one per epoch): they count no training samples */
+    int epoch_col = is_epoch || strcmp(ev->phase, "manifold") == 0;
 
     r->last = *ev;
     r->have_last = 1;
@@ -134,7 +137,7 @@ static int on_event(void *ctx, const cluster_event *ev)
     sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, r->seq);
     sqlite3_bind_text(st, 3, ev->phase, -1, SQLITE_STATIC);
-    if (is_epoch) sqlite3_bind_int(st, 4, ev->iter);
+    if (epoch_col) sqlite3_bind_int(st, 4, ev->iter);
     else sqlite3_bind_int(st, 5, ev->iter);
     bind_num(st, 6, ev->loss);
     bind_num(st, 7, ev->acc);
@@ -429,6 +432,7 @@ out:
 static const char *first_phase(const cluster_spec *s)
 {
     if (s->method == CM_KMEANS) return "kmeans";
+    if (s->method == CM_N2D && s->n_hidden == 0) return "knn"; /* raw: the manifold first */
     return s->method == CM_VAE && s->pretrain_epochs == 0 ? "vae" : "pretrain";
 }
 

@@ -372,6 +372,75 @@ def test_flow(tmp):
     eq(s.stop(), 0, "exit code after SIGTERM")
 
 
+def test_n2d(tmp):
+    """n2d end to end: submit, its phases as iteration rows, the model, predict; a raw
+    n2d (autoencoder "none"); manifold options checked against the data at submit."""
+    s = Server(tmp, "n2d", "--workers", "1")
+    rows, labels = blobs(300, 8, 3, seed=5)
+    st, ds, _, _ = upload(s, npy_f32(rows))
+    eq(st, 201, "upload")
+    dsid = ds["id"]
+    st, _, _, _ = s.req("PUT", f"/v1/datasets/{dsid}/labels", body=npy_i32(labels),
+                        headers={"Content-Type": "application/octet-stream"})
+    eq(st, 200, "PUT labels")
+    spec = {"dataset": dsid, "method": "n2d", "n_clusters": 3, "seed": 2,
+            "autoencoder": {"hidden": [32, 8]}, "pretrain": {"epochs": 10, "batch_size": 32},
+            "manifold": {"components": 4, "neighbors": 15, "epochs": 100},
+            "mixture": {"n_init": 2}}
+    st, job, _, _ = s.req("POST", "/v1/jobs", spec)
+    eq(st, 202, "create n2d job")
+    eq((job or {}).get("spec", {}).get("manifold"),
+       {"components": 4, "neighbors": 15, "min_dist": 0, "epochs": 100, "init": "spectral"},
+       "spec keeps the manifold options and fills the rest")
+    eq((job or {}).get("spec", {}).get("mixture"), {"n_init": 2}, "spec mixture")
+    job = wait_job(s, job["id"], timeout=90)
+    eq(job["status"], "succeeded", "n2d job succeeded (error: %s)" % job.get("error"))
+    check((job["metrics"] or {}).get("acc", 0) >= 0.99, "n2d ACC on separated blobs",
+          (job["metrics"] or {}).get("acc"), ">= 0.99")
+    eq(job["progress"], 100, "progress 100%")
+    st, it, _, _ = s.req("GET", f"/v1/jobs/{job['id']}/iterations?limit=1000")
+    phases = [r["phase"] for r in it["items"]]
+    eq(phases.count("pretrain"), 10, "one pretrain row per epoch")
+    for ph in ("knn", "graph", "manifold", "mixture"):
+        check(ph in phases, f"an iteration row of phase {ph}", sorted(set(phases)))
+    man = [r for r in it["items"] if r["phase"] == "manifold"]
+    check(man and man[-1]["epoch"] == 100, "manifold rows count layout epochs", man[-1:] if man else None)
+    check(any(r["acc"] is not None for r in it["items"] if r["phase"] == "mixture"),
+          "the last mixture row carries ACC")
+    st, m, _, _ = s.req("GET", "/v1/models/" + job["model"])
+    eq((st, (m or {}).get("method")), (200, "n2d"), "get n2d model")
+    st, p, _, _ = s.req("POST", f"/v1/models/{job['model']}/predict",
+                        {"samples": rows[:6], "embeddings": True})
+    eq(st, 200, "n2d predict")
+    eq((p["n"], p["k"], len(p["q"][0]), len(p["embeddings"][0])), (6, 3, 3, 4),
+       "n2d predict: q over 3 clusters, manifold coordinates as embeddings")
+    check(all(abs(sum(q) - 1) < 1e-4 for q in p["q"]), "q rows sum to 1", p["q"])
+    eq(len({p["labels"][i] for i in (0, 3)}), 1, "same blob, same label")
+    eq(len({p["labels"][i] for i in (0, 1, 2)}), 3, "three blobs, three labels")
+    st, a0, _, _ = s.req("GET", f"/v1/jobs/{job['id']}/assignments?limit=300")
+    same = sum(x == y for x, y in zip(a0["labels"][:6], p["labels"]))
+    check(same >= 5, "predict agrees with the job's assignments", same, ">= 5 of 6")
+
+    # raw: the manifold on the 8 features
+    spec = {"dataset": dsid, "method": "n2d", "n_clusters": 3, "seed": 2, "autoencoder": "none",
+            "manifold": {"components": 3, "epochs": 100}}
+    st, job, _, _ = s.req("POST", "/v1/jobs", spec)
+    eq(st, 202, "create raw n2d job")
+    eq((job or {}).get("spec", {}).get("autoencoder"), "none", "raw n2d spec")
+    job = wait_job(s, job["id"], timeout=60)
+    eq(job["status"], "succeeded", "raw n2d job succeeded (error: %s)" % job.get("error"))
+    check((job["metrics"] or {}).get("acc", 0) >= 0.99, "raw n2d ACC", (job["metrics"] or {}).get("acc"))
+
+    # options against the data, with the JSON path
+    st, doc, _, _ = s.req("POST", "/v1/jobs", {**spec, "manifold": {"neighbors": 1000}})
+    problem(st, doc, 422, "neighbors > samples", field="manifold.neighbors")
+    st, doc, _, _ = s.req("POST", "/v1/jobs", {**spec, "manifold": {"components": 9, "init": "pca"}})
+    problem(st, doc, 422, "components > features with pca", field="manifold.components")
+    st, doc, _, _ = s.req("POST", "/v1/jobs", {**spec, "mixture": {"n_init": 1, "tol": 1}})
+    problem(st, doc, 400, "unknown mixture key", field="mixture.tol")
+    eq(s.stop(), 0, "exit code after SIGTERM")
+
+
 def test_errors(tmp):
     s = Server(tmp, "errors", "--workers", "0", "--max-upload-mb", "1")
     rows, labels = blobs(60, 5, 3, seed=4)
@@ -815,8 +884,8 @@ def main():
         print(f"no binary at {BIN} (set DC_BIN)", file=sys.stderr)
         return 1
     only = sys.argv[1:]
-    groups = [test_flow, test_errors, test_token, test_cancel, test_crash, test_sigterm, test_vae_resume,
-              test_load]
+    groups = [test_flow, test_n2d, test_errors, test_token, test_cancel, test_crash, test_sigterm,
+              test_vae_resume, test_load]
     with tempfile.TemporaryDirectory(prefix="dc_svc.") as tmp:
         for g in groups:
             if only and g.__name__[5:] not in only:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The command line: train (kmeans, dec, vae) on a generated CSV with labels, --json,
+# The command line: train (kmeans, dec, vae, n2d) on a generated CSV with labels, --json,
 # --save-model (file mode 0600, like --checkpoint files), predict (NPY out), generate
 # (PNG out), and one-line errors with a non-zero exit for bad arguments and bad files.
 # Env: DC_BIN = the deepclust binary.
@@ -122,6 +122,33 @@ check '[ $rc -eq 2 ]' "clusters 0: rc $rc"
 check '[ $rc -eq 1 ] && grep -q "not a deepclust model" "$tmp/e5"' "bad model: rc $rc $(cat "$tmp/e5")"
 "$BIN" train --method dec --data "$tmp/blobs.csv" --clusters 2 --tol 7 --quiet 2>"$tmp/e6"; rc=$?
 check '[ $rc -eq 2 ] && grep -q -- "--tol" "$tmp/e6"' "tol out of range: rc $rc $(cat "$tmp/e6")"
+
+# n2d: autoencoder -> UMAP -> Gaussian mixture, its flags, predict with the manifold
+# coordinates as the embedding; --hidden none runs it on the raw features
+out=$("$BIN" train --method n2d --data "$tmp/blobs.csv" --csv-label-col -1 --clusters 4 \
+      --hidden 16,8 --pretrain-epochs 20 --batch 32 --manifold-components 4 \
+      --manifold-epochs 100 --manifold-neighbors 15 --gmm-n-init 2 --save-model "$tmp/n2d.model" \
+      --json 2>"$tmp/n2d.err" | tail -1)
+check 'printf "%s" "$out" | python3 -c "import json,sys; r=json.load(sys.stdin); sys.exit(0 if r[\"method\"] == \"n2d\" and r[\"acc\"] >= 0.99 and r[\"pretrain_epochs\"] == 20 else 1)"' \
+    "n2d: $out $(tail -3 "$tmp/n2d.err")"
+check 'grep -q "\[manifold\] 100/100" "$tmp/n2d.err" && grep -q "\[mixture\]" "$tmp/n2d.err" && grep -q "\[knn\]" "$tmp/n2d.err"' \
+    "n2d phases: $(grep -v pretrain "$tmp/n2d.err")"
+"$BIN" predict --model "$tmp/n2d.model" --data "$tmp/blobs.csv" --csv-label-col -1 \
+    --out "$tmp/n2dq.npy" --embed-out "$tmp/n2dz.npy" > "$tmp/n2dp.out" 2>&1; rc=$?
+check '[ $rc -eq 0 ] && grep -q "acc 1.0000\|acc 0.99" "$tmp/n2dp.out"' "n2d predict: rc $rc $(cat "$tmp/n2dp.out")"
+check 'python3 -c "import sys; b=open(sys.argv[1],\"rb\").read(); sys.exit(0 if b\"(400, 4)\" in b[:128] else 1)" "$tmp/n2dz.npy"' \
+    "n2d embedding: not (400, 4) in the NPY header"
+out=$("$BIN" train --method n2d --data "$tmp/blobs.csv" --csv-label-col -1 --clusters 4 \
+      --hidden none --manifold-components 4 --manifold-epochs 100 --json --quiet | tail -1)
+check 'printf "%s" "$out" | python3 -c "import json,sys; r=json.load(sys.stdin); sys.exit(0 if r[\"acc\"] >= 0.99 and r[\"pretrain_recipe\"] is None else 1)"' \
+    "raw n2d: $out"
+"$BIN" train --method n2d --data "$tmp/blobs.csv" --clusters 4 --manifold-init umap 2>"$tmp/e9"; rc=$?
+check '[ $rc -eq 2 ] && grep -q -- "--manifold-init" "$tmp/e9"' "manifold-init: rc $rc $(cat "$tmp/e9")"
+"$BIN" train --method n2d --data "$tmp/blobs.csv" --csv-label-col -1 --clusters 4 \
+    --manifold-neighbors 500 --quiet 2>"$tmp/e10"; rc=$?
+check '[ $rc -eq 1 ] && grep -q "manifold_neighbors" "$tmp/e10"' "manifold-neighbors 500: rc $rc $(cat "$tmp/e10")"
+"$BIN" train --method dec --data "$tmp/blobs.csv" --clusters 4 --hidden none 2>"$tmp/e11"; rc=$?
+check '[ $rc -eq 2 ]' "dec --hidden none: rc $rc $(cat "$tmp/e11")"
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

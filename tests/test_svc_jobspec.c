@@ -137,6 +137,112 @@ static void test_defaults_and_overrides(void)
     }
 }
 
+/* Parses text, then its normalized form, and expects the same spec. */
+static void round_trip(const char *text, cluster_spec *s)
+{
+    jobspec_error je;
+    json_t *norm = NULL;
+    CHECK_MSG(parse(text, s, &je, &norm) == 0, "%s: %s", text, je.msg);
+    if (!norm) return;
+    char *t2 = json_dumps(norm, JSON_COMPACT);
+    cluster_spec s2;
+    CHECK_MSG(parse(t2, &s2, &je, NULL) == 0, "normalized %s: %s", t2, je.msg);
+    CHECK_MSG(memcmp(s, &s2, sizeof s2) == 0, "round trip changed the spec: %s", t2);
+    free(t2);
+    json_decref(norm);
+}
+
+static void test_n2d(void)
+{
+    cluster_spec s, d;
+    jobspec_error je;
+    json_t *norm = NULL;
+    /* defaults: DESIGN.md's N2D (ae_kmeans' autoencoder, UMAP 10/20/0, 5 mixture starts) */
+    CHECK_EQ_INT(parse("{\"dataset\":\"d\",\"method\":\"n2d\",\"n_clusters\":10}", &s, &je, &norm), 0);
+    cluster_spec_default(&d, CM_N2D, 10);
+    CHECK_MSG(memcmp(&s, &d, sizeof s) == 0, "a minimal n2d spec must equal cluster_spec_default");
+    CHECK_EQ_INT(s.method, CM_N2D);
+    CHECK(s.manifold_components == 10 && s.manifold_neighbors == 20 && s.manifold_min_dist == 0 &&
+          s.manifold_epochs == 0 && s.manifold_init == MANIFOLD_INIT_SPECTRAL && s.gmm_n_init == 5);
+    CHECK(s.n_hidden == 4 && s.hidden[3] == 10);
+    if (norm) {
+        json_t *m = json_object_get(norm, "manifold");
+        CHECK_EQ_INT(json_integer_value(json_object_get(m, "components")), 10);
+        CHECK_EQ_INT(json_integer_value(json_object_get(m, "neighbors")), 20);
+        CHECK(strcmp(json_string_value(json_object_get(m, "init")), "spectral") == 0);
+        CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(norm, "mixture"), "n_init")), 5);
+        json_decref(norm);
+    }
+    round_trip("{\"dataset\":\"d\",\"method\":\"n2d\",\"n_clusters\":4,"
+               "\"autoencoder\":{\"hidden\":[32,8]},\"manifold\":{\"components\":3,"
+               "\"neighbors\":7,\"min_dist\":0.1,\"epochs\":50,\"init\":\"pca\"},"
+               "\"mixture\":{\"n_init\":2}}", &s);
+    CHECK(s.manifold_components == 3 && s.manifold_neighbors == 7 && s.manifold_min_dist == 0.1 &&
+          s.manifold_epochs == 50 && s.manifold_init == MANIFOLD_INIT_PCA &&
+          s.gmm_n_init == 2 && s.n_hidden == 2 && s.embed_dim == 8);
+    /* raw: no autoencoder; written back as "none" */
+    CHECK_EQ_INT(parse("{\"dataset\":\"d\",\"method\":\"n2d\",\"n_clusters\":4,"
+                       "\"autoencoder\":\"none\"}", &s, &je, &norm), 0);
+    CHECK_EQ_INT(s.n_hidden, 0);
+    if (norm) {
+        CHECK(strcmp(json_string_value(json_object_get(norm, "autoencoder")), "none") == 0);
+        json_decref(norm);
+    }
+    round_trip("{\"dataset\":\"d\",\"method\":\"n2d\",\"n_clusters\":4,\"autoencoder\":\"none\","
+               "\"manifold\":{\"components\":2}}", &s);
+    CHECK_EQ_INT(s.n_hidden, 0);
+    /* errors: field paths, 400 for type and unknown keys, 422 for ranges */
+    const char *h = "{\"dataset\":\"d\",\"method\":\"n2d\",\"n_clusters\":3,";
+    char t[256];
+#define N2D_ERR(tail, st, field) (snprintf(t, sizeof t, "%s%s", h, tail), expect_error(t, st, field))
+    N2D_ERR("\"manifold\":{\"neighbours\":5}}", 400, "manifold.neighbours");
+    N2D_ERR("\"manifold\":{\"neighbors\":1}}", 422, "manifold.neighbors");
+    N2D_ERR("\"manifold\":{\"neighbors\":1001}}", 422, "manifold.neighbors");
+    N2D_ERR("\"manifold\":{\"components\":0}}", 422, "manifold.components");
+    N2D_ERR("\"manifold\":{\"components\":2.5}}", 400, "manifold.components");
+    N2D_ERR("\"manifold\":{\"min_dist\":1.5}}", 422, "manifold.min_dist");
+    N2D_ERR("\"manifold\":{\"epochs\":-1}}", 422, "manifold.epochs");
+    N2D_ERR("\"manifold\":{\"init\":\"random\"}}", 422, "manifold.init");
+    N2D_ERR("\"manifold\":[]}", 400, "manifold");
+    N2D_ERR("\"mixture\":{\"n_init\":0}}", 422, "mixture.n_init");
+    N2D_ERR("\"mixture\":{\"covariance\":\"full\"}}", 400, "mixture.covariance");
+    N2D_ERR("\"autoencoder\":\"nothing\"}", 422, "autoencoder");
+#undef N2D_ERR
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"autoencoder\":\"none\"}",
+                 422, "autoencoder");
+    /* what needs the data: named with the JSON path */
+    cluster_spec_default(&s, CM_N2D, 3);
+    CHECK_EQ_INT(jobspec_check_data(&s, 100, 20, 0, 0, 0, &je), 0);
+    CHECK_EQ_INT(jobspec_check_data(&s, 15, 20, 0, 0, 0, &je), DC_EINVAL);
+    CHECK_MSG(je.status == 422 && strcmp(je.field, "manifold.neighbors") == 0,
+              "neighbors > n: %d '%s' (%s)", je.status, je.field, je.msg);
+    s.manifold_components = 11; /* > the code size 10 with the pca init */
+    s.manifold_init = MANIFOLD_INIT_PCA;
+    CHECK_EQ_INT(jobspec_check_data(&s, 100, 20, 0, 0, 0, &je), DC_EINVAL);
+    CHECK_MSG(strcmp(je.field, "manifold.components") == 0, "components: '%s' (%s)", je.field, je.msg);
+    s.n_hidden = 0; /* raw: up to the 20 features */
+    CHECK_EQ_INT(jobspec_check_data(&s, 100, 20, 0, 0, 0, &je), 0);
+    s.manifold_components = 21;
+    CHECK_EQ_INT(jobspec_check_data(&s, 100, 20, 0, 0, 0, &je), DC_EINVAL);
+    CHECK_MSG(strcmp(je.field, "manifold.components") == 0, "raw components: '%s' (%s)", je.field, je.msg);
+    s.manifold_init = MANIFOLD_INIT_SPECTRAL; /* spectral: up to samples - 2 */
+    CHECK_EQ_INT(jobspec_check_data(&s, 100, 20, 0, 0, 0, &je), 0);
+    s.manifold_components = 99;
+    CHECK_EQ_INT(jobspec_check_data(&s, 100, 20, 0, 0, 0, &je), DC_EINVAL);
+    CHECK_MSG(strcmp(je.field, "manifold.components") == 0, "spectral components: '%s' (%s)", je.field, je.msg);
+    /* the estimate counts the manifold's extras */
+    jobspec_cost c1, c2;
+    cluster_spec_default(&s, CM_N2D, 10);
+    cluster_spec_default(&d, CM_AE_KMEANS, 10);
+    jobspec_estimate(&s, 70000, 784, 0, 0, 0, &c1);
+    jobspec_estimate(&d, 70000, 784, 0, 0, 0, &c2);
+    /* kNN 70k x 20 x 8 B + graph/layout 2 x 70k x 19 x 48 B + codes & embedding */
+    CHECK_MSG(c1.train_bytes - c2.train_bytes > 70000LL * 20 * 8 + 2LL * 70000 * 19 * 48,
+              "n2d estimate %lld vs ae_kmeans %lld", (long long)c1.train_bytes,
+              (long long)c2.train_bytes);
+    CHECK_EQ_INT(c1.params - c2.params, 10LL * (10 * 10 + 1));
+}
+
 static void test_errors(void)
 {
     expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"extra\":1}", 400, "extra");
@@ -258,6 +364,7 @@ int main(void)
 {
     test_defaults_and_overrides();
     test_errors();
+    test_n2d();
     test_check_data();
     test_sha256();
     test_http_status();

@@ -484,10 +484,15 @@ static int predict_binary_rows(api_req *r, float **x, int64_t *n, int *d, int *z
             return problem_field(r, 400, "X-Shape", "a binary body needs its shape: header "
                                  "X-Shape: n,d or query ?n=&d="), 1;
     }
-    if ((unsigned long long)nn * (unsigned long long)dd * 4 != r->body_len)
+    unsigned long long want; /* n*d*4 can wrap (n = 2^62 + 1, d = 1 is 4 bytes) */
+    if (__builtin_mul_overflow((unsigned long long)nn, (unsigned long long)dd, &want) ||
+        __builtin_mul_overflow(want, 4ULL, &want))
+        return api_problem(r, 400, "X-Shape %lld x %lld float32 is more bytes than the body's %zu",
+                           nn, dd, r->body_len),
+               1;
+    if (want != r->body_len)
         return api_problem(r, 400, "X-Shape %lld x %lld float32 is %llu bytes, the body has %zu",
-                           nn, dd, (unsigned long long)nn * (unsigned long long)dd * 4,
-                           r->body_len),
+                           nn, dd, want, r->body_len),
                1;
     *z = emb && (strcmp(emb, "1") == 0 || strcasecmp(emb, "true") == 0);
     if (!(*x = malloc(r->body_len))) return api_problem(r, 503, "out of memory"), 1;

@@ -7,6 +7,7 @@
  *   | k*e float32 centroids | u64 FNV-1a of everything before it.
  */
 #include <assert.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,15 +23,28 @@ static uint64_t fnv1a(const unsigned char *p, size_t n)
     return h;
 }
 
-/* Writes the fields of m into v (NFIELDS doubles), or reads them back when read. */
-static void fields(cluster_model *m, double *v, int read)
+/* A stored field read back into a field of type kind (0 int, 1 uint64_t, 2 double):
+ * converting a double outside the type's range is undefined, so such files are refused. */
+static int field_fits(double x, int kind)
+{
+    if (!isfinite(x)) return 0;
+    if (kind == 0) return x > (double)INT_MIN - 1.0 && x < (double)INT_MAX + 1.0;
+    if (kind == 1) return x > -1.0 && x < 18446744073709551616.0; /* 2^64 */
+    return 1;
+}
+
+/* Writes the fields of m into v (NFIELDS doubles), or reads them back when read.
+ * Returns the number of fields that did not fit their type (read; they are left 0). */
+static int fields(cluster_model *m, double *v, int read)
 {
     cluster_spec *s = &m->spec;
-    int i = 0;
+    int i = 0, bad = 0;
 #define IO(x)                                                                          \
     do {                                                                               \
-        if (read) x = (__typeof__(x))v[i];                                             \
-        else v[i] = (double)(x);                                                       \
+        if (!read) v[i] = (double)(x);                                                 \
+        else if (field_fits(v[i], _Generic((x), int: 0, uint64_t: 1, double: 2)))      \
+            x = (__typeof__(x))v[i];                                                   \
+        else bad++;                                                                    \
         i++;                                                                           \
     } while (0)
     IO(s->method); IO(s->k); IO(s->seed); IO(m->d); IO(m->e); IO(m->k);
@@ -45,6 +59,7 @@ static void fields(cluster_model *m, double *v, int read)
 #undef IO
     assert(i <= NFIELDS);
     for (; !read && i < NFIELDS; i++) v[i] = 0;
+    return bad;
 }
 
 int cluster_model_save(const cluster_model *mc, void **buf, size_t *len, dc_err *err)
@@ -104,11 +119,14 @@ int cluster_model_load(cluster_model **out, const void *buf, size_t len, dc_err 
     if (!(m = calloc(1, sizeof *m))) return dc_err_set(err, DC_ENOMEM, "out of memory");
     double v[NFIELDS];
     memcpy(v, p + 12, sizeof v);
-    fields(m, v, 1);
+    if (fields(m, v, 1)) {
+        rc = dc_err_set(err, DC_EFORMAT, "model header has a field out of its type's range");
+        goto out;
+    }
     memcpy(&al, p + 12 + sizeof v, 8);
     size_t mu_bytes = (size_t)m->k * m->e * sizeof(float);
     if (m->k < 1 || m->e < 1 || m->d < 1 || m->spec.method < 0 || m->spec.method >= CM_COUNT ||
-        al > len || head + al + mu_bytes + 8 != len) {
+        al > len || mu_bytes > len || head + al + mu_bytes + 8 != len) {
         rc = dc_err_set(err, DC_EFORMAT, "model header is inconsistent with its size (%zu bytes)", len);
         goto out;
     }
@@ -127,6 +145,14 @@ int cluster_model_load(cluster_model **out, const void *buf, size_t len, dc_err 
                     vae_k(m->vae) != m->k)) ||
         (m->spec.method != CM_KMEANS && !m->ae && !m->vae)) {
         rc = dc_err_set(err, DC_EFORMAT, "model autoencoder shape does not match its header");
+        goto out;
+    }
+    /* k-means centroids live in the input space; an image shape must describe d */
+    if ((m->spec.method == CM_KMEANS && (m->ae || m->vae || m->e != m->d)) ||
+        !((m->h == 0 && m->w == 0 && m->c == 0) ||
+          (m->h > 0 && m->w > 0 && m->c > 0 && (int64_t)m->h * m->w * m->c == m->d))) {
+        rc = dc_err_set(err, DC_EFORMAT, "model shape is inconsistent: d %d, embedding %d, "
+                        "image %dx%dx%d", m->d, m->e, m->h, m->w, m->c);
         goto out;
     }
 out:

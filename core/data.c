@@ -409,7 +409,8 @@ static int open_npy(data_reader *r, dc_err *e)
         if (hdr[p.i] == '}') break;
         if (npy_str(&p, key, sizeof key)) goto bad;
         npy_ws(&p);
-        if (hdr[p.i++] != ':') goto bad;
+        if (hdr[p.i] != ':') goto bad; /* not past the NUL: `bad` quotes hdr + p.i */
+        p.i++;
         npy_ws(&p);
         if (!strcmp(key, "descr")) {
             if (npy_str(&p, descr, sizeof descr)) goto bad;
@@ -418,7 +419,8 @@ static int open_npy(data_reader *r, dc_err *e)
             else if (!strncmp(hdr + p.i, "False", 5)) fortran = 0, p.i += 5;
             else goto bad;
         } else if (!strcmp(key, "shape")) {
-            if (hdr[p.i++] != '(') goto bad;
+            if (hdr[p.i] != '(') goto bad;
+            p.i++;
             ndim = 0;
             for (;;) {
                 npy_ws(&p);

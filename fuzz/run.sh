@@ -26,7 +26,7 @@ for t in "${targets[@]}"; do
   [ -d "$here/seeds/$t" ] && dirs+=("$here/seeds/$t")
   log="$build/logs/$t.log"
   start=$(date +%s)
-  "$build/fuzz/$t" -max_total_time="$secs" -print_final_stats=1 -jobs=1 -workers=1 \
+  "$build/fuzz/$t" -max_total_time="$secs" -print_final_stats=1 \
       -artifact_prefix="$build/crashes/$t/" "${dirs[@]}" >"$log" 2>&1
   rc=$?
   end=$(date +%s)

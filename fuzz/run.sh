@@ -4,6 +4,8 @@
 # one after the other, single process. New inputs go to BUILD_DIR/corpus/<target>, crash
 # reproducers to BUILD_DIR/crashes/<target>/, logs to BUILD_DIR/logs/<target>.log.
 # Prints one line per target (executions, seconds, result) and exits 1 if any crashed.
+# FUZZ_RUNS=N in the environment also stops each target after N executions (whichever
+# comes first), for the long runs of docs/reliability.md.
 # Reproduce a crash: BUILD_DIR/fuzz/<target> BUILD_DIR/crashes/<target>/crash-...
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -26,7 +28,7 @@ for t in "${targets[@]}"; do
   [ -d "$here/seeds/$t" ] && dirs+=("$here/seeds/$t")
   log="$build/logs/$t.log"
   start=$(date +%s)
-  "$build/fuzz/$t" -max_total_time="$secs" -print_final_stats=1 \
+  "$build/fuzz/$t" -max_total_time="$secs" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -print_final_stats=1 \
       -artifact_prefix="$build/crashes/$t/" "${dirs[@]}" >"$log" 2>&1
   rc=$?
   end=$(date +%s)

@@ -28,6 +28,7 @@ for t in "${targets[@]}"; do
   [ -d "$here/seeds/$t" ] && dirs+=("$here/seeds/$t")
   log="$build/logs/$t.log"
   start=$(date +%s)
+  touch "$build/crashes/$t/.start"
   "$build/fuzz/$t" -max_total_time="$secs" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -print_final_stats=1 \
       -artifact_prefix="$build/crashes/$t/" "${dirs[@]}" >"$log" 2>&1
   rc=$?
@@ -37,7 +38,8 @@ for t in "${targets[@]}"; do
     echo "$t: ${runs:-?} executions in $((end - start)) s, no crash"
   else
     echo "$t: CRASH (exit $rc) after ${runs:-?} executions; log $log; input:"
-    ls "$build/crashes/$t/" | sed 's/^/  /'
+    find "$build/crashes/$t" -type f -newer "$build/crashes/$t/.start" ! -name .start |
+      sed 's/^/  /'
     grep -m3 -E "ERROR|runtime error|invariant failed" "$log" | sed 's/^/  /'
     fail=1
   fi

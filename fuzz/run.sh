@@ -5,7 +5,8 @@
 # reproducers to BUILD_DIR/crashes/<target>/, logs to BUILD_DIR/logs/<target>.log.
 # Prints one line per target (executions, seconds, result) and exits 1 if any crashed.
 # FUZZ_RUNS=N in the environment also stops each target after N executions (whichever
-# comes first), for the long runs of docs/reliability.md.
+# comes first), for the long runs of docs/reliability.md. One input running longer than
+# FUZZ_TIMEOUT seconds (default 30; they take milliseconds) is a hang: reported as a crash.
 # Reproduce a crash: BUILD_DIR/fuzz/<target> BUILD_DIR/crashes/<target>/crash-...
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,7 +30,8 @@ for t in "${targets[@]}"; do
   log="$build/logs/$t.log"
   start=$(date +%s)
   touch "$build/crashes/$t/.start"
-  "$build/fuzz/$t" -max_total_time="$secs" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -print_final_stats=1 \
+  "$build/fuzz/$t" -max_total_time="$secs" ${FUZZ_RUNS:+-runs=$FUZZ_RUNS} -timeout="${FUZZ_TIMEOUT:-30}" \
+      -print_final_stats=1 \
       -artifact_prefix="$build/crashes/$t/" "${dirs[@]}" >"$log" 2>&1
   rc=$?
   end=$(date +%s)

@@ -9,8 +9,13 @@ DEPS = build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev \
 # validator (test_svc_openapi installs @apidevtools/swagger-parser from npm into the build).
 TEST_DEPS = curl python3 dataset-fashion-mnist
 PORT ?= 8080
+# `make fuzz`: the libFuzzer targets of fuzz/ (see fuzz/README.md), FUZZ_S seconds each,
+# one after the other; FUZZ_TARGETS picks some (default all). Fails on a crash.
+FUZZ_S ?= 60
+FUZZ_TARGETS ?=
+FUZZ_DEPS = clang libclang-rt-14-dev
 
-.PHONY: deps test-deps install-pkgs build run test test-asan clean
+.PHONY: deps test-deps install-pkgs build run test test-asan fuzz clean
 
 deps:
 	@$(MAKE) --no-print-directory install-pkgs PKGS="$(DEPS)"
@@ -42,5 +47,12 @@ test-asan: test-deps
 	cmake --build build-asan -j$(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS)
 
+fuzz:
+	@$(MAKE) --no-print-directory install-pkgs PKGS="$(DEPS) $(FUZZ_DEPS)"
+	cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	      -DDC_FUZZ=ON >/dev/null
+	cmake --build build-fuzz -j$(JOBS)
+	fuzz/run.sh build-fuzz $(FUZZ_S) $(FUZZ_TARGETS)
+
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz

@@ -13,6 +13,7 @@
  * (gmm_model_save's layout).
  */
 #include <assert.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,6 +321,14 @@ int cluster_model_load(cluster_model **out, const void *buf, size_t len, dc_err 
         goto out;
     }
     if (nl && (rc = n2d_read(m, p + head + al + mu_bytes + 8, (size_t)nl, err)) < 0) goto out;
+    /* k-means centroids live in the input space; an image shape must describe d */
+    if ((m->spec.method == CM_KMEANS && (m->ae || m->vae || m->e != m->d)) ||
+        !((m->h == 0 && m->w == 0 && m->c == 0) ||
+          (m->h > 0 && m->w > 0 && m->c > 0 && (int64_t)m->h * m->w * m->c == m->d))) {
+        rc = dc_err_set(err, DC_EFORMAT, "model shape is inconsistent: d %d, embedding %d, "
+                        "image %dx%dx%d", m->d, m->e, m->h, m->w, m->c);
+        goto out;
+    }
 out:
     if (rc < 0) cluster_model_free(m);
     else *out = m;

@@ -15,8 +15,16 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-#define BUF_CAP (1 << 20)            /* block buffer */
-#define GZ_BUF (1 << 18)             /* zlib's own input/output buffers */
+/* The fuzz build (fuzz/) makes both buffers 1 KiB, so that short inputs cross refills
+ * (any size >= 1 KiB gives the same results: headers are read in pieces). */
+#ifndef DC_DATA_BUF_CAP
+#define DC_DATA_BUF_CAP (1 << 20)
+#endif
+#ifndef DC_DATA_GZ_BUF
+#define DC_DATA_GZ_BUF (1 << 18)
+#endif
+#define BUF_CAP DC_DATA_BUF_CAP      /* block buffer */
+#define GZ_BUF DC_DATA_GZ_BUF        /* zlib's own input/output buffers */
 #define CSV_MAX_LINE (16 << 20)      /* longest CSV line we accept */
 #define NPY_MAX_HEADER (1 << 20)     /* longest NPY header dict */
 #define MAX_NDIM 16
@@ -402,7 +410,8 @@ static int open_npy(data_reader *r, dc_err *e)
         if (hdr[p.i] == '}') break;
         if (npy_str(&p, key, sizeof key)) goto bad;
         npy_ws(&p);
-        if (hdr[p.i++] != ':') goto bad;
+        if (hdr[p.i] != ':') goto bad; /* not past the NUL: `bad` quotes hdr + p.i */
+        p.i++;
         npy_ws(&p);
         if (!strcmp(key, "descr")) {
             if (npy_str(&p, descr, sizeof descr)) goto bad;
@@ -411,7 +420,8 @@ static int open_npy(data_reader *r, dc_err *e)
             else if (!strncmp(hdr + p.i, "False", 5)) fortran = 0, p.i += 5;
             else goto bad;
         } else if (!strcmp(key, "shape")) {
-            if (hdr[p.i++] != '(') goto bad;
+            if (hdr[p.i] != '(') goto bad;
+            p.i++;
             ndim = 0;
             for (;;) {
                 npy_ws(&p);

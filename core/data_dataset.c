@@ -11,6 +11,13 @@
 #include <string.h>
 #include <unistd.h>
 
+/* First allocation, in bytes, when a file's row count cannot be trusted (CSV, some .gz):
+ * then buffers double as rows arrive. The fuzz build (fuzz/) makes it 64 bytes so that
+ * short inputs go through the growth; any size gives the same results. */
+#ifndef DC_DATA_FIRST_ALLOC
+#define DC_DATA_FIRST_ALLOC (1 << 22)
+#endif
+
 /* ---- dataset ------------------------------------------------------------------------ */
 
 void dataset_free(dataset *ds)
@@ -67,7 +74,7 @@ int dataset_load(dataset *ds, const char *path, data_format fmt, const data_opts
      * (CSV, a .gz whose trailer disagrees) grow as rows arrive, so that a lying header
      * costs no more memory than the data that is really there. */
     int64_t limit = in->n > 0 ? in->n : INT64_MAX, cap = 0, n = 0, got;
-    int64_t first = in->size_checked ? limit : (1 << 20) / in->d + 1; /* ~4 MiB */
+    int64_t first = in->size_checked ? limit : DC_DATA_FIRST_ALLOC / 4 / in->d + 1;
     t.d = in->d;
     for (;;) {
         if (n == limit) break; /* all rows: the reader has checked the end */
@@ -149,7 +156,7 @@ int data_load_labels(int32_t **labels, int64_t *n, const char *path, data_format
         if (in->n > 0 && cnt == in->n) break; /* all read; the reader checked the end */
         if (cnt == cap) {
             int64_t limit = in->n > 0 ? in->n : INT64_MAX;
-            int64_t nc = in->size_checked ? limit : cap ? cap * 2 : 1 << 16;
+            int64_t nc = in->size_checked ? limit : cap ? cap * 2 : DC_DATA_FIRST_ALLOC / 64;
             if (nc > limit) nc = limit;
             int32_t *nl = (uint64_t)nc > SIZE_MAX / sizeof *nl ? NULL
                                                                 : realloc(lab, (size_t)nc * sizeof *nl);

@@ -55,7 +55,8 @@ int vae_cfg_check(const vae_cfg *c, dc_err *e)
     if (c->latent < 1 || c->latent > 4096) BAD("vae: latent %d out of range [1, 4096]", c->latent);
     if (c->conv != 0 && c->conv != 1) BAD("vae: conv must be 0 or 1");
     if (c->conv) {
-        if (c->h < 1 || c->w < 1 || c->c < 1 || (long long)c->h * c->w * c->c != c->d)
+        if (c->h < 1 || c->w < 1 || c->c < 1 || (long long)c->h * c->w > c->d ||
+            (long long)c->h * c->w * c->c != c->d) /* h*w <= d first: no overflow */
             BAD("vae: conv needs an image shape with h*w*c == d (%dx%dx%d, d %d)", c->h, c->w,
                 c->c, c->d);
         for (int i = 0; i < 2; i++)

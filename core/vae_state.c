@@ -54,6 +54,14 @@ void vae_state_save(const vae *v, void *buf)
     }
 }
 
+/* 1 if the 32 bytes of an rng's s[4] at p are all zero */
+static int zero_rng(const unsigned char *p)
+{
+    for (int i = 0; i < 32; i++)
+        if (p[i]) return 0;
+    return 1;
+}
+
 int vae_state_load(vae *v, const void *buf, size_t len, dc_err *e)
 {
     const vae_cfg *c = &v->cfg;
@@ -73,6 +81,10 @@ int vae_state_load(vae *v, const void *buf, size_t len, dc_err *e)
     if (v2) memcpy(pos, r + VST1_HEAD, 8);
     if (pos[0] > INT32_MAX || (pos[0] && u[1] >= (uint32_t)c->epochs))
         return dc_err_set(e, DC_EINVAL, "vae state: epoch position out of range");
+    /* xoshiro256 stays at zero from an all-zero state, and rng_normal then never returns:
+       the rng, and the epoch-start rng that a position inside an epoch replays from */
+    if (zero_rng(r + 16) || (pos[0] && zero_rng(r + VST1_HEAD + 8)))
+        return dc_err_set(e, DC_EINVAL, "vae state: random generator state is all zero");
     int rc = vae__optim_init(v, e);
     if (rc) return rc;
     v->ep_done = v->resume_ep = (int)u[1];

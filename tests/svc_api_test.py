@@ -607,6 +607,11 @@ def test_errors(tmp):
     st, doc, _, _ = s2.req("POST", pr, body=f32([[1, 2, 3, 4, 5]]),
                            headers={"Content-Type": "application/octet-stream", "X-Shape": "1,4"})
     problem(st, doc, 400, "binary body size does not match X-Shape")
+    # found by fuzz/fuzz_predict: (2^62 + 1) * 5 * 4 wraps to the body's 20 bytes
+    st, doc, _, _ = s2.req("POST", pr, body=f32([[1, 2, 3, 4, 5]]),
+                           headers={"Content-Type": "application/octet-stream",
+                                    "X-Shape": "4611686018427387905,5"})
+    problem(st, doc, 413, "X-Shape whose byte count wraps around", field="X-Shape")
     st, doc, _, _ = s2.req("POST", pr, body=f32([[1, 2, 3, 4]]),
                            headers={"Content-Type": "application/octet-stream", "X-Shape": "1,4"})
     problem(st, doc, 422, "binary predict with the wrong dimension")

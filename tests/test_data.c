@@ -466,6 +466,17 @@ static void test_npy_broken(void)
     rc = load_code(write_file("shape.npy", b.p, b.n), DATA_FMT_AUTO, NULL, &e);
     EXPECT_ERR(rc, DC_EFORMAT, e, "malformed NPY header at byte 64");
     b_free(&b);
+    /* a header that ends after a key, or after "'shape':" (found by fuzz/fuzz_data: the
+       error message quoted the bytes after the header's end, a heap over-read) */
+    static const char *const cut[] = {"{'descr'", "{'descr': '<f4', 'shape': "};
+    for (int i = 0; i < 2; i++) {
+        unsigned char h[10 + 64] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, 64, 0};
+        memset(h + 10, ' ', 64);
+        memcpy(h + 10, cut[i], strlen(cut[i]));
+        h[10 + 63] = '\n';
+        rc = load_code(write_file("cut.npy", h, sizeof h), DATA_FMT_AUTO, NULL, &e);
+        EXPECT_ERR(rc, DC_EFORMAT, e, "malformed NPY header at byte 74: \"\"");
+    }
     b = npy_bytes(1, "<f4", 0, "()", f, 4);
     rc = load_code(write_file("scalar.npy", b.p, b.n), DATA_FMT_AUTO, NULL, &e);
     EXPECT_ERR(rc, DC_EFORMAT, e, "scalar");

@@ -194,6 +194,12 @@ static void test_bad_cfg(void)
     vae_cfg_default(&c, 10, 3);
     c.rec_weight = 0;
     CHECK_EQ_INT(vae_new(&v, &c, &e), DC_EINVAL);
+    /* h*w*c beyond long long (found by fuzz/fuzz_model through vae_load: signed overflow,
+       which the sanitizer build reports) */
+    vae_cfg_default(&c, 16, 3);
+    c.conv = 1;
+    c.h = c.w = c.c = 1 << 30;
+    CHECK_EQ_INT(vae_new(&v, &c, &e), DC_EINVAL);
     CHECK(v == NULL);
 }
 

@@ -151,6 +151,16 @@ static void bad_states(const float *x)
     /* 200 samples: the 8 batches done do not fit */
     CHECK_EQ_INT(vae_train(b, x, 200, NULL, NULL, NULL, &e), DC_EINVAL);
     CHECK_MSG(strstr(e.msg, "8 batches") != NULL, "message: %s", e.msg);
+    /* an all-zero rng state (found by fuzz/fuzz_vae_state: vae_train then looped forever
+       in rng_normal), in the rng or, with a position inside an epoch, the epoch's rng */
+    for (int off = 16; off <= 96; off += 80) {
+        unsigned char *z = malloc(len);
+        memcpy(z, st, len);
+        memset(z + off, 0, 32);
+        CHECK_EQ_INT(vae_state_load(b, z, len, &e), DC_EINVAL);
+        CHECK_MSG(strstr(e.msg, "all zero") != NULL, "rng at %d: %s", off, e.msg);
+        free(z);
+    }
     /* a position inside an epoch past the last */
     uint32_t done = EPOCHS;
     memcpy(st + 4, &done, 4);

@@ -1,0 +1,114 @@
+/* fake_req: see fake_req.h. */
+#include "fake_req.h"
+
+#include <jansson.h>
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dc_err.h"
+#include "fuzz_util.h"
+#include "jobspec.h"
+#include "svc.h"
+
+static struct {
+    const char *k, *v;
+    int header;
+} kv[FAKE_MAX_KV];
+static int n_kv, queued;
+static unsigned status;
+static char fake_conn_obj; /* the "connection": its address only */
+
+void fake_reset(void)
+{
+    n_kv = 0;
+    queued = 0;
+    status = 0;
+}
+
+static void add(const char *k, const char *v, int header)
+{
+    if (n_kv < FAKE_MAX_KV) kv[n_kv].k = k, kv[n_kv].v = v, kv[n_kv++].header = header;
+}
+
+void fake_header(const char *name, const char *value) { add(name, value, 1); }
+void fake_arg(const char *name, const char *value) { add(name, value, 0); }
+unsigned fake_status(void) { return status; }
+int fake_queued(void) { return queued; }
+
+void fake_req_init(api_req *r, api_ctx *ctx)
+{
+    memset(r, 0, sizeof *r);
+    memset(ctx, 0, sizeof *ctx);
+    ctx->server = &fake_conn_obj;
+    ctx->max_upload = 1 << 20;
+    r->ctx = ctx;
+    r->conn = (struct MHD_Connection *)&fake_conn_obj;
+    r->route_index = -1;
+}
+
+/* ---- libmicrohttpd --------------------------------------------------------------- */
+
+const char *__wrap_MHD_lookup_connection_value(struct MHD_Connection *c, enum MHD_ValueKind kind,
+                                               const char *key);
+const char *__wrap_MHD_lookup_connection_value(struct MHD_Connection *c, enum MHD_ValueKind kind,
+                                               const char *key)
+{
+    FUZZ_CHECK(c == (struct MHD_Connection *)&fake_conn_obj, "unknown connection");
+    for (int i = 0; i < n_kv; i++) {
+        if (kind == MHD_HEADER_KIND && kv[i].header && strcasecmp(kv[i].k, key) == 0)
+            return kv[i].v;
+        if (kind == MHD_GET_ARGUMENT_KIND && !kv[i].header && strcmp(kv[i].k, key) == 0)
+            return kv[i].v;
+    }
+    return NULL;
+}
+
+enum MHD_Result __wrap_MHD_queue_response(struct MHD_Connection *c, unsigned int st,
+                                          struct MHD_Response *resp);
+enum MHD_Result __wrap_MHD_queue_response(struct MHD_Connection *c, unsigned int st,
+                                          struct MHD_Response *resp)
+{
+    FUZZ_CHECK(c == (struct MHD_Connection *)&fake_conn_obj && resp, "bad queue call");
+    FUZZ_CHECK(queued == 0, "a second reply (%u after %u)", st, status);
+    queued++;
+    status = st;
+    return MHD_YES;
+}
+
+/* ---- the service: nothing is there, except predict ---------------------------------- */
+
+static int not_found(dc_err *e) { return dc_err_set(e, SVC_ENOTFOUND, "not found (fuzzing)"); }
+
+int __wrap_svc_model_predict(svc *s, const char *id, const float *x, int64_t n, int d,
+                             int want_z, json_t **out, dc_err *e);
+int __wrap_svc_model_predict(svc *s, const char *id, const float *x, int64_t n, int d,
+                             int want_z, json_t **out, dc_err *e)
+{
+    FUZZ_CHECK(x && n >= 1 && d >= 1 && id, "predict with n %lld d %d", (long long)n, d);
+    uint32_t h = 0, bits;
+    for (int64_t i = 0; i < n * (int64_t)d; i++) { /* ASan: all n*d are there */
+        memcpy(&bits, &x[i], 4);
+        h ^= bits;
+    }
+    *out = json_pack("{s:I,s:i,s:b,s:I}", "n", (json_int_t)n, "d", d, "z", want_z, "xor",
+                     (json_int_t)h);
+    return *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
+}
+
+#define NOT_FOUND(name, ...)                                  \
+    int __wrap_##name(__VA_ARGS__, dc_err *e);                \
+    int __wrap_##name(__VA_ARGS__, dc_err *e) { return not_found(e); }
+
+NOT_FOUND(svc_dataset_import, svc *s, const char *path, const svc_upload *u, json_t **out)
+NOT_FOUND(svc_dataset_set_labels, svc *s, const char *id, const char *path, json_t **out)
+NOT_FOUND(svc_dataset_get, svc *s, const char *id, json_t **out)
+NOT_FOUND(svc_dataset_list, svc *s, int limit, int offset, json_t **out)
+NOT_FOUND(svc_dataset_delete, svc *s, const char *id)
+NOT_FOUND(svc_job_create, svc *s, const json_t *spec, json_t **out, jobspec_error *je)
+NOT_FOUND(svc_job_get, svc *s, const char *id, json_t **out)
+NOT_FOUND(svc_job_list, svc *s, const char *st, int limit, int offset, json_t **out)
+NOT_FOUND(svc_job_iterations, svc *s, const char *id, int64_t since, int limit, json_t **out)
+NOT_FOUND(svc_job_cancel, svc *s, const char *id, json_t **out)
+NOT_FOUND(svc_job_assignments, svc *s, const char *id, int64_t offset, int limit, json_t **out)
+NOT_FOUND(svc_model_get, svc *s, const char *id, json_t **out)

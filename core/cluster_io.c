@@ -41,12 +41,8 @@ static int f64_fits(double v, int is_int, int is_unsigned, size_t size)
                      : v >= -2147483648.0 && v <= 2147483647.0;
 }
 
-/* Writes the fields of m into v (NFIELDS doubles), or reads them back when read. Reading
- * returns -1 (m partly filled) when a value is not finite or out of its field's range. */
-static int fields(cluster_model *m, double *v, int read)
-{
-    cluster_spec *s = &m->spec;
-    int i = 0, bad = 0;
+/* One field x at v[i] of a field list (fields, n2d_vals): written as a double, or read
+ * back when read, with bad set when the stored value does not fit x's type. */
 #define IO(x)                                                                          \
     do {                                                                               \
         if (!read) v[i] = (double)(x);                                                 \
@@ -56,6 +52,13 @@ static int fields(cluster_model *m, double *v, int read)
         else bad = 1;                                                                  \
         i++;                                                                           \
     } while (0)
+
+/* Writes the fields of m into v (NFIELDS doubles), or reads them back when read. Reading
+ * returns -1 (m partly filled) when a value is not finite or out of its field's range. */
+static int fields(cluster_model *m, double *v, int read)
+{
+    cluster_spec *s = &m->spec;
+    int i = 0, bad = 0;
     IO(s->method); IO(s->k); IO(s->seed); IO(m->d); IO(m->e); IO(m->k);
     IO(m->h); IO(m->w); IO(m->c); IO(s->n_hidden);
     for (int j = 0; j < CLUSTER_MAX_DIMS; j++) IO(s->hidden[j]);
@@ -67,7 +70,6 @@ static int fields(cluster_model *m, double *v, int read)
     IO(s->pretrain_init); IO(s->vae_lr); /* 0 in files written before these existed */
     IO(s->manifold_components); IO(s->manifold_neighbors); IO(s->manifold_min_dist);
     IO(s->manifold_epochs); IO(s->manifold_init); IO(s->gmm_n_init);
-#undef IO
     assert(i <= NFIELDS);
     for (; !read && i < NFIELDS; i++) v[i] = 0;
     return bad ? -1 : 0;
@@ -81,24 +83,15 @@ static int n2d_vals(umap_model *u, double *v, int read)
 {
     umap_opts *o = &u->opts;
     int i = 0, bad = 0;
-#define IO(x)                                                                          \
-    do {                                                                               \
-        if (!read) v[i] = (double)(x);                                                 \
-        else if (f64_fits(v[i], (__typeof__(x))0.5 == 0, (__typeof__(x))-1 > 0,        \
-                          sizeof(x)))                                                  \
-            x = (__typeof__(x))v[i];                                                   \
-        else bad = 1;                                                                  \
-        i++;                                                                           \
-    } while (0)
     IO(o->n_components); IO(o->n_neighbors); IO(o->min_dist); IO(o->spread); IO(o->metric);
     IO(o->n_epochs); IO(o->learning_rate); IO(o->negative_sample_rate);
     IO(o->repulsion_strength); IO(o->a); IO(o->b); IO(o->init); IO(o->n_threads);
     IO(o->block_rows); IO(o->transform_epochs); IO(o->transform_batch);
     IO(u->a); IO(u->b); IO(u->n_epochs); IO(u->n_edges); IO(u->init_iters);
-#undef IO
     assert(i == N2D_NVALS);
     return bad ? -1 : 0;
 }
+#undef IO
 
 /* Bytes of the n2d slot of a model with n training points, code size d, c components
  * and k clusters; 0 if that overflows. */

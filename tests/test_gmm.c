@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blobs_testutil.h"
 #include "check.h"
 #include "gmm.h"
 #include "metrics.h"
@@ -180,22 +181,6 @@ static int all_finite(const double *v, size_t m)
     return 1;
 }
 
-/* n points around k centres in [-spread, spread]^d, unit noise; truth (n) out. */
-static float *blobs(size_t n, int d, int k, double spread, uint64_t seed, int *truth)
-{
-    rng g;
-    rng_seed(&g, seed);
-    float *X = malloc(n * d * sizeof *X);
-    double *cent = malloc((size_t)k * d * sizeof *cent);
-    for (int i = 0; i < k * d; i++) cent[i] = (rng_uniform(&g) * 2 - 1) * spread;
-    for (size_t i = 0; i < n; i++) {
-        int c = (int)(i % (size_t)k);
-        truth[i] = c;
-        for (int j = 0; j < d; j++) X[i * d + j] = (float)(cent[c * d + j] + rng_normal(&g));
-    }
-    free(cent);
-    return X;
-}
 
 /* Matches each reference component r to our nearest mean; perm (k) out. Returns 1 if
  * the matching is one-to-one. */

@@ -4,28 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blobs_testutil.h"
 #include "check.h"
 #include "kmeans.h"
 #include "metrics.h"
 #include "rng.h"
 
-/* n points around k centres drawn in [-10, 10]^d with unit-variance noise. truth (n) out.
- * Returns X (n, d), caller frees. */
-static float *blobs(size_t n, int d, int k, double spread, uint64_t seed, int *truth)
-{
-    rng g;
-    rng_seed(&g, seed);
-    float *X = malloc(n * d * sizeof *X);
-    double *cent = malloc((size_t)k * d * sizeof *cent);
-    for (int i = 0; i < k * d; i++) cent[i] = (rng_uniform(&g) * 2 - 1) * spread;
-    for (size_t i = 0; i < n; i++) {
-        int c = (int)(i % (size_t)k);
-        truth[i] = c;
-        for (int j = 0; j < d; j++) X[i * d + j] = (float)(cent[c * d + j] + rng_normal(&g));
-    }
-    free(cent);
-    return X;
-}
 
 static void test_blobs_and_reproducible(void)
 {

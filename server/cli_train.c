@@ -125,7 +125,7 @@ static void train_usage(FILE *f)
             "  --seed S               random seed (0)\n"
             "  --hidden A,B,..,E      dense autoencoder widths, embedding last (500,500,2000,10);\n"
             "                         n2d: none = the manifold on the raw features\n"
-            "  --pretrain-epochs N    autoencoder epochs (150; dcec 30)\n"
+            "  --pretrain-epochs N    autoencoder epochs (150; dcec 30, n2d 25)\n"
             "  --pretrain-opt auto|adam|sgd   (auto: sgd for a dense autoencoder on data in\n"
             "                         [0, 1], DEC-keras' recipe for images; else adam)\n"
             "  --pretrain-lr X        (default: sgd 1, adam 1e-3)\n"

@@ -3,15 +3,20 @@
  *
  *   ./bench_umap [--data codes.npy|codes.idx] [--labels labels.npy] [--n 70000]
  *                [--threads 2] [--epochs 0] [--seed 0] [--block 0]
- *                [--init pca|spectral|random] [--no-transform]
+ *                [--init pca|spectral|random] [--no-transform] [--no-sgemm]
+ *                [--gmm-n-init 5] [--embed-out emb.npy]
  *
  * Without --data it generates n x 10 clustered codes (10 anisotropic Gaussian blobs with
  * labels). --threads is umap_opts.n_threads (kNN threads); OpenBLAS is set to one thread
  * during the fit so that threads x BLAS threads = --threads. The kNN rate counts only the
  * GEMM work, 2 n^2 d flops; the square sgemm (2048^3, best of 3) is timed at 1 thread and
- * at --threads OpenBLAS threads. With labels, k-means (k = number of classes) on the
- * embedding gives an ACC, a rough stand-in for the GMM that follows in n2d. Then, unless
- * --no-transform, 10,000 of the points go through umap_transform.
+ * at --threads OpenBLAS threads (--no-sgemm skips it and the percentage). With labels,
+ * k = largest label + 1: k-means on the embedding gives an ACC, and n2d's own mixture
+ * (full-covariance GMM, --gmm-n-init restarts, seed --seed; bench_manifold.h, the same
+ * code as `manifold_io score`, so umap-js's embedding meets the same mixture in
+ * bench/umap_vs_js.sh) gives ACC/NMI/ARI. --embed-out writes the embedding as float32
+ * (n, components) NPY. Then, unless --no-transform, 10,000 of the points go through
+ * umap_transform.
  */
 #include <cblas.h>
 #include <stdio.h>
@@ -19,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_manifold.h"
 #include "data.h"
 #include "dc_blas.h"
 #include "dc_time.h"
@@ -117,9 +123,9 @@ static int on_progress(void *user, int stage, long done, long total)
 int main(int argc, char **argv)
 {
     dc_blas_fix_coretype(argv);
-    const char *data_path = NULL, *label_path = NULL;
+    const char *data_path = NULL, *label_path = NULL, *embed_out = NULL;
     size_t n = 70000;
-    int threads = 2, epochs = 0, do_transform = 1, block = 0, init = UMAP_INIT_PCA;
+    int threads = 2, epochs = 0, do_transform = 1, block = 0, init = UMAP_INIT_PCA, do_sgemm = 1, gmm_n_init = 5;
     uint64_t seed = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--data") && i + 1 < argc) data_path = argv[++i];
@@ -133,8 +139,11 @@ int main(int argc, char **argv)
             i++;
             init = !strcmp(argv[i], "spectral") ? UMAP_INIT_SPECTRAL : !strcmp(argv[i], "random") ? UMAP_INIT_RANDOM : UMAP_INIT_PCA;
         } else if (!strcmp(argv[i], "--no-transform")) do_transform = 0;
+        else if (!strcmp(argv[i], "--no-sgemm")) do_sgemm = 0;
+        else if (!strcmp(argv[i], "--gmm-n-init") && i + 1 < argc) gmm_n_init = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--embed-out") && i + 1 < argc) embed_out = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--data F] [--labels F] [--n N] [--threads T] [--epochs E] [--seed S] [--block rows] [--init pca|spectral|random] [--no-transform]\n",
+            fprintf(stderr, "usage: %s [--data F] [--labels F] [--n N] [--threads T] [--epochs E] [--seed S] [--block rows] [--init pca|spectral|random] [--no-transform] [--no-sgemm] [--gmm-n-init N] [--embed-out F]\n",
                     argv[0]);
             return 2;
         }
@@ -172,8 +181,12 @@ int main(int argc, char **argv)
     }
     printf("bench_umap: n = %zu, d = %d, %s; %s\n", n, d, data_path ? data_path : "generated clustered codes",
            dc_blas_config());
-    double g1 = sgemm_gflops(2048, 1), gT = threads > 1 ? sgemm_gflops(2048, threads) : g1;
-    printf("square sgemm 2048: %.1f GFLOP/s at 1 thread, %.1f at %d threads\n", g1, gT, threads);
+    double g1 = 0, gT = 0;
+    if (do_sgemm) {
+        g1 = sgemm_gflops(2048, 1);
+        gT = threads > 1 ? sgemm_gflops(2048, threads) : g1;
+        printf("square sgemm 2048: %.1f GFLOP/s at 1 thread, %.1f at %d threads\n", g1, gT, threads);
+    }
 
     umap_opts o;
     umap_opts_default(&o);
@@ -193,13 +206,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "umap_fit: %s\n", e.msg);
         goto out;
     }
-    double total = dc_now_s() - t0;
+    double total = dc_now_s() - t0, cpu_fit = cpu_s(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
     double flops = 2.0 * (double)n * (double)n * d;
-    printf("umap_fit: %.2f s in all (n_neighbors %d, n_components %d, %d epochs, %zu edges, a %.4f b %.4f)\n", total,
-           o.n_neighbors, m.n_components, m.n_epochs, m.n_edges, m.a, m.b);
-    printf("  knn    %7.2f s wall, %.2f s CPU (%d threads; GEMM part %.1f GFLOP/s = %.0f%% of the %d-thread square sgemm)\n",
-           m.sec_knn, bp.cpu_proc_knn - cpu0, threads, flops / m.sec_knn * 1e-9, 100 * flops / m.sec_knn * 1e-9 / gT,
-           threads);
+    printf("umap_fit: %.2f s in all, %.2f s CPU (n_neighbors %d, n_components %d, %d epochs, %zu edges, a %.4f b %.4f)\n",
+           total, cpu_fit, o.n_neighbors, m.n_components, m.n_epochs, m.n_edges, m.a, m.b);
+    if (do_sgemm)
+        printf("  knn    %7.2f s wall, %.2f s CPU (%d threads; GEMM part %.1f GFLOP/s = %.0f%% of the %d-thread square sgemm)\n",
+               m.sec_knn, bp.cpu_proc_knn - cpu0, threads, flops / m.sec_knn * 1e-9,
+               100 * flops / m.sec_knn * 1e-9 / gT, threads);
+    else
+        printf("  knn    %7.2f s wall, %.2f s CPU (%d threads; GEMM part %.1f GFLOP/s)\n", m.sec_knn,
+               bp.cpu_proc_knn - cpu0, threads, flops / m.sec_knn * 1e-9);
     printf("  graph  %7.2f s\n  init   %7.2f s (%s%s)\n  layout %7.2f s wall, %.2f s CPU (%.1f ms/epoch wall)\n", m.sec_graph,
            m.sec_init, o.init == UMAP_INIT_SPECTRAL ? "spectral" : o.init == UMAP_INIT_RANDOM ? "random" : "pca",
            o.init == UMAP_INIT_SPECTRAL ? (m.init_iters >= 300 ? ", 300 steps (cap)" : ", converged") : "", m.sec_layout, bp.cpu_thr_layout - bp.cpu_thr_graph, 1e3 * m.sec_layout / m.n_epochs);
@@ -213,6 +230,14 @@ int main(int argc, char **argv)
             metrics_acc(kr.labels, lab, n, &acc, &e) == 0)
             printf("k-means (k = %d) on the embedding: ACC %.4f\n", k, acc);
         kmeans_result_free(&kr);
+        if (bench_gmm_score(m.embedding, n, m.n_components, lab, k, gmm_n_init, seed, &e) < 0) {
+            fprintf(stderr, "gmm: %s\n", e.msg);
+            goto out;
+        }
+    }
+    if (embed_out && bench_npy_f32(embed_out, m.embedding, n, m.n_components, &e) < 0) {
+        fprintf(stderr, "%s\n", e.msg);
+        goto out;
     }
     if (do_transform) {
         size_t nt = n < 10000 ? n : 10000;

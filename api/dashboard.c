@@ -1,7 +1,9 @@
 /* dashboard: GET /, one static page (HTML + JS + inline SVG charts, no dependencies,
  * nothing fetched from outside the service) for people watching the service:
  *   - the 50 newest jobs with status, phase, progress, ETA, run time and final ACC/NMI/ARI,
- *     the error of a failed job under its row, an empty state when there are none;
+ *     the error of a failed job under its row, an empty state when there are none (with
+ *     an example n2d job spec); under the table, the method to try first for a new job
+ *     (n2d, with the one-line reason: docs/n2d.md's MNIST figures);
  *   - the selected job (click a row, or open /#job=<id>): spec summary, timings, final
  *     metrics, model id, a cancel button while it is queued or running, and one chart per
  *     phase (pretrain, kmeans, cluster, vae; n2d: knn, graph, manifold, mixture) of its loss with ACC/NMI/ARI and label change
@@ -62,7 +64,8 @@ static const char page[] =
     "<button>Use token</button> <span class=dim>(kept in this tab only)</span></form>\n"
     "<div class='card wrap'><table id=t><thead><tr><th>job<th>dataset<th>method<th class=n>k<th>status\n"
     "<th>phase<th>progress<th class=n>ETA<th class=n>run time<th>created<th class=n>ACC<th class=n>NMI<th class=n>ARI\n"
-    "</thead><tbody></tbody></table><div id=more class=dim></div></div>\n"
+    "</thead><tbody></tbody></table><div id=more class=dim></div>\n"
+    "<p id=hint class=dim>Method for a new job: <b>n2d</b> first (recommended): on MNIST it reached ACC 0.972 where dec reached 0.934, in a fraction of the training time (docs/n2d.md).</p></div>\n"
     "<div id=det class=card style='display:none'></div>\n"
     "</main>\n"
     "<script>\n"
@@ -113,7 +116,8 @@ static const char page[] =
     " for(const x of d.items)jobsById[x.id]=x;\n"
     " await loadDatasets(d.items.map(x=>x.dataset));\n"
     " if(!d.items.length){tb.innerHTML='<tr><td colspan=13 class=empty><b>No jobs yet.</b> Upload a dataset with '+\n"
-    "  '<code>POST /v1/datasets</code>, then submit a job with <code>POST /v1/jobs</code> '+\n"
+    "  '<code>POST /v1/datasets</code>, then submit a job with <code>POST /v1/jobs</code>, n2d first: '+\n"
+    "  '<code id=ex>{\"dataset\":\"ds_...\",\"method\":\"n2d\",\"n_clusters\":10,\"pretrain\":{\"epochs\":20}}</code> '+\n"
     "  '(<a href=\\'/openapi.yaml\\'>API description</a>). Jobs appear here as soon as they are queued.</td></tr>'}\n"
     " else{tb.innerHTML='';for(const x of d.items){const tr=document.createElement('tr');tr.dataset.id=x.id;\n"
     "  if(x.id===sel)tr.className='sel';tr.innerHTML=row(x);tr.onclick=()=>{location.hash='job='+x.id};tb.appendChild(tr);\n"

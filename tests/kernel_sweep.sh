@@ -4,14 +4,14 @@
 # 1 and 2 BLAS threads, and prints, for every CHECK_MIN / CHECK_MAX figure, the worst
 # value seen, its bound and the margin between them. Run by hand, on demand:
 #
-#   bash tests/kernel_sweep.sh [build-dir]      # default ./build; ~5 min on 2 cores
+#   bash tests/kernel_sweep.sh [build-dir]      # default ./build; ~10 min on 2 cores
 #
 # The table it prints is recorded in docs/kernels.md; a floor's margin is the one of
 # that table.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build=${1:-$here/../build}
-tests="test_quality_small test_cluster test_cluster_conv test_kmeans test_nn_ae test_vae test_umap test_gmm
+tests="test_quality_small test_quality_n2d test_cluster test_cluster_conv test_kmeans test_nn_ae test_vae test_umap test_gmm
        test_vae_from_ae test_vae_init"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

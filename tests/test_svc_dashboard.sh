@@ -7,6 +7,8 @@
 #   - every API path its script calls is a row of the route table in api/routes.c, and
 #     the exact calls it makes (limits, since=) are accepted by the server: 200 with the
 #     fields the script reads (items, total, next_since, ...), cancel 202;
+#   - it suggests n2d first for a new job (marked recommended, with its reason), and the
+#     example n2d job spec of its empty state is accepted by the server (202);
 #   - its script parses (node --check, only when node is installed).
 # Needs curl and python3 (JSON). Env: DC_BIN = the binary, DC_SRC = the source tree.
 set -u
@@ -90,6 +92,19 @@ for i in range(40):
     expect "iterations, first page" 200 "$(req "$tmp/i" "$base/v1/jobs/$job/iterations?limit=1000&since=-1")"
     expect "iterations: items, next_since" "0 -1" "$(jq_py "$tmp/i.body" "'%d %d' % (len(d['items']), d['next_since'])")"
     expect "cancel" 202 "$(req "$tmp/x" -X POST "$base/v1/jobs/$job/cancel")"
+    # the method the page suggests first: n2d, marked recommended, with its reason; the
+    # empty state's example spec is one the server accepts
+    grep -q "<p id=hint[^>]*>Method for a new job: <b>n2d</b> first (recommended): on MNIST" "$page" \
+        && ok || bad "the page does not suggest n2d first (id=hint)"
+    ex=$(sed -n 's/.*<code id=ex>\([^<]*\)<\/code>.*/\1/p' "$page" | head -1)
+    case $ex in
+        *'"method":"n2d"'*) ok ;;
+        *) bad "the empty state's example job is not an n2d one: '$ex'" ;;
+    esac
+    expect "the page's example n2d job is accepted (stays queued: --workers 0)" 202 \
+        "$(req "$tmp/ex" -X POST -H 'Content-Type: application/json' -d "${ex/ds_.../$ds}" "$base/v1/jobs")"
+    expect "the example job's method" n2d "$(jq_py "$tmp/ex.body" "d['method']")"
+    expect "cancel the example job" 202 "$(req "$tmp/exc" -X POST "$base/v1/jobs/$(jq_py "$tmp/ex.body" "d['id']")/cancel")"
     stop_server
 else
     bad "server did not start"

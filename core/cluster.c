@@ -292,12 +292,16 @@ static int kmeans_cb(void *user, int init, int iter, double inertia)
     return cluster__emit(run, &ev);
 }
 
+int cluster__ckpt_due(const cluster_run *run, int force)
+{
+    return run->ckpt && (force || (run->ckpt_every_s > 0 &&
+                                   dc_now_s() - run->last_ckpt >= run->ckpt_every_s));
+}
+
 int cluster__ckpt_maybe(cluster_run *run, cluster_model *m, const cluster_ckpt *ck, int force,
                         dc_err *err)
 {
-    double now = dc_now_s();
-    if (!run->ckpt || (!force && (run->ckpt_every_s <= 0 || now - run->last_ckpt < run->ckpt_every_s)))
-        return 0;
+    if (!cluster__ckpt_due(run, force)) return 0;
     void *buf = NULL;
     size_t len = 0;
     int rc = cluster__ckpt_save(m, run->n, ck, &buf, &len, err);
@@ -423,16 +427,22 @@ int cluster_fit_ex(cluster_model **out, const cluster_spec *spec, const dataset 
         rc = fit_centroids(m, ds->x, ds->n, &run, lab, err);
         goto out;
     }
+    if (o->resume && rk.phase == 4 && s->method != CM_N2D) {
+        rc = dc_err_set(err, DC_EINVAL, "checkpoint is from an n2d layout, method %s has none",
+                        cluster_method_name(s->method));
+        goto out;
+    }
     if (s->method == CM_N2D && s->n_hidden == 0) { /* raw: the manifold on the features */
-        if (o->resume || ae_buf) {
+        if ((o->resume && rk.phase != 4) || ae_buf) {
             rc = dc_err_set(err, DC_EINVAL, "a raw n2d (no autoencoder) takes neither a "
-                            "checkpoint nor a pretrained autoencoder");
+                            "pretrained autoencoder nor a checkpoint other than its layout's "
+                            "(phase %d)", rk.phase);
             goto out;
         }
         m->spec.embed_dim = m->d;
         run.w_pretrain = 0.0;
         run.w_cluster = 0.85;
-        rc = cluster__fit_n2d(m, ds->x, ds->n, m->d, &run, err);
+        rc = cluster__fit_n2d(m, ds->x, ds->n, m->d, &run, o->resume, o->resume_len, err);
         goto out;
     }
     int vae_pre = s->method == CM_VAE && (s->pretrain_epochs > 0 || ae_buf);
@@ -506,7 +516,11 @@ int cluster_fit_ex(cluster_model **out, const cluster_spec *spec, const dataset 
         rc = cluster__self_train(m, ds->x, ds->n, &run, o->resume, o->resume_len, err);
         goto out;
     }
-    if (!ae_buf) {
+    int n2d_layout = s->method == CM_N2D && o->resume && rk.phase == 4;
+    if (n2d_layout && (rc = cluster__ckpt_restore(m, ds->n, o->resume, o->resume_len, NULL, NULL,
+                                                  NULL, NULL, err)) < 0)
+        goto out; /* the autoencoder as the layout's checkpoint holds it: no pretraining */
+    if (!ae_buf && !n2d_layout) {
         nn_train_cfg tc = nn_train_default();
         pre_ctx pc = {&run, m, &opt, s->pretrain_epochs, err, 0};
         tc.epochs = s->pretrain_epochs;
@@ -558,7 +572,8 @@ int cluster_fit_ex(cluster_model **out, const cluster_spec *spec, const dataset 
     }
     if ((rc = nn_ae_encode(m->ae, ds->x, (size_t)ds->n, z, err)) < 0) goto out;
     if (s->method == CM_N2D) {
-        rc = cluster__fit_n2d(m, z, ds->n, m->e, &run, err);
+        rc = cluster__fit_n2d(m, z, ds->n, m->e, &run, n2d_layout ? o->resume : NULL,
+                              n2d_layout ? o->resume_len : 0, err);
         goto out;
     }
     if ((rc = fit_centroids(m, z, ds->n, &run, lab, err)) < 0) goto out;

@@ -138,11 +138,15 @@ int cluster_fit(cluster_model **out, const cluster_spec *s, const struct dataset
 /* Checkpoints: cluster_fit_ex hands the caller an opaque state blob at phase boundaries
  * and at most every ckpt_every_s seconds; giving that blob back as opts.resume continues
  * the run from there (same spec and data required: a mismatch is DC_EINVAL).
- * n2d: checkpoints cover the pretraining only (the last one is handed over when it ends).
- * A run stopped in the manifold or mixture phase returns DC_ECANCEL without a new one:
- * resumed from the post-pretraining checkpoint it skips the pretraining and runs the
- * manifold and the mixture again from the codes (same seed: the same result). A raw n2d
- * (n_hidden 0) or one from a pretrained autoencoder (ae_buf) has no checkpoint at all. */
+ * n2d: checkpoints cover the pretraining and the UMAP layout (every ckpt_every_s between
+ * layout epochs, at a stop, and once when the layout ends); a layout checkpoint holds the
+ * autoencoder, the embedding so far and the layout's rng. Resumed from one, the run skips
+ * the pretraining and the init, recomputes the exact kNN and graph from the codes and
+ * continues the layout at the epoch after it: the model is bit for bit the uninterrupted
+ * run's. A stop in the kNN, graph or init gives no new checkpoint (the last one is the
+ * pretraining's), nor does one in the mixture (the one from the layout's end resumes into
+ * it). A raw n2d (n_hidden 0) and one from a pretrained autoencoder (ae_buf, to be given
+ * again on resume) checkpoint their layout the same way. */
 typedef int (*cluster_ckpt_fn)(void *ctx, const void *state, size_t len);
 
 typedef struct cluster_fit_opts {
@@ -157,7 +161,7 @@ typedef struct cluster_fit_opts {
     size_t resume_len;
     /* Polled between mini-batches (and k-means iterations; n2d: kNN rounds, layout
      * epochs, EM iterations): once nonzero, the run hands a final checkpoint to ckpt
-     * (when it is past k-means; n2d: during pretraining only) and returns DC_ECANCEL. */
+     * (when it is past k-means; n2d: during pretraining and layout) and returns DC_ECANCEL. */
     const atomic_int *stop;
 } cluster_fit_opts;
 

@@ -49,13 +49,15 @@ void cluster__score(cluster_run *run, const int32_t *pred, cluster_event *ev);
  * batches done, updates = target updates done, pos = position in the batch order,
  * opt/opt_mu the optimizers, p the current target distribution (n,k) and lab the labels
  * at the last update (n); phase 3: vae training, iter = vae epochs done (the vae's own
- * state goes with m->vae). */
+ * state goes with m->vae); phase 4: n2d's UMAP layout, iter = layout epochs done, layout
+ * its state (the autoencoder's params go too, as in every phase). */
 typedef struct cluster_ckpt {
     int phase, iter, updates;
     int64_t pos;
     nn_optim *opt, *opt_mu; /* borrowed */
     float *p;               /* borrowed; phase 2 */
     int32_t *lab;           /* borrowed; phase 2 */
+    const umap_layout_state *layout; /* borrowed; phase 4 */
 } cluster_ckpt;
 
 static inline int cluster__stopped(const cluster_run *run)
@@ -76,6 +78,14 @@ int cluster__ckpt_restore(cluster_model *m, int64_t n, const void *buf, size_t l
                           nn_optim *opt, nn_optim *opt_mu, float *p, int32_t *lab,
                           dc_err *err);
 
+/* Phase 4: the layout state of the blob into st (st->embedding malloc'd: the caller
+ * frees it; NULL on failure). DC_EINVAL when the blob is of another phase, spec or
+ * dataset, DC_EFORMAT when its layout slot is inconsistent. */
+int cluster__ckpt_layout(cluster_model *m, int64_t n, const void *buf, size_t len,
+                         umap_layout_state *st, dc_err *err);
+
+/* Whether cluster__ckpt_maybe(run, ..., force) would hand a checkpoint over now. */
+int cluster__ckpt_due(const cluster_run *run, int force);
 /* Hands a checkpoint to the caller when due (force: phase boundary). Nonzero: stop. */
 int cluster__ckpt_maybe(cluster_run *run, cluster_model *m, const cluster_ckpt *ck, int force,
                         dc_err *err);
@@ -93,9 +103,11 @@ int cluster__self_train(cluster_model *m, const float *x, int64_t n, cluster_run
 
 /* The n2d method after its autoencoder: UMAP of codes (n, cd), then the mixture, into
  * m->umap, m->gmm and m->mu; sets m->e to manifold_components. Events "knn", "graph",
- * "manifold_init", "manifold", "mixture"; progress from run->w_pretrain to 1. */
+ * "manifold_init", "manifold", "mixture"; progress from run->w_pretrain to 1. Phase-4
+ * checkpoints during the layout (when due, at a stop, and once at its end); resume: a
+ * phase-4 blob whose layout to continue (m->ae already restored from it), or NULL. */
 int cluster__fit_n2d(cluster_model *m, const float *codes, int64_t n, int cd, cluster_run *run,
-                     dc_err *err);
+                     const void *resume, size_t resume_len, dc_err *err);
 /* cluster_predict of an n2d model (x already checked finite). */
 int cluster__predict_n2d(cluster_model *m, const float *x, int64_t n, float *q, int32_t *labels,
                          float *z, dc_err *err);

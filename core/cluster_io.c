@@ -338,9 +338,17 @@ int cluster_model_save_ae(const cluster_model *m, void **buf, size_t *len, dc_er
  * "DCCK" | u32 version | i32 phase, iter, updates, pad | i64 pos | u64 fingerprint of
  * (spec, shapes, n) | u64 t of opt, opt_mu | 8 x (u64 count, 4-byte values): ae params,
  * opt m, opt v, mu, opt_mu m, opt_mu v, targets p (n,k), labels (n, int32), and from
- * version 2 the vae's training state (vae_state_save, phase 3) | u64 FNV-1a of everything
- * before it. Version 1 (no vae slot) is still read. */
-enum { CK_VERSION = 2, CK_ARRAYS = 9 };
+ * version 2 the vae's training state (vae_state_save, phase 3) | from version 3: u64
+ * bytes, the n2d layout slot (phase 4, else 0 bytes) | u64 FNV-1a of everything before
+ * it. Versions 1 (no vae slot) and 2 (no n2d slot) are still read; peek checks that the
+ * slots tile the blob exactly.
+ *
+ * The n2d layout slot (phase 4: n2d's UMAP layout, iter = its epochs done; the ae params
+ * ride in the first array as in every phase; umap_layout_state in umap.h):
+ *   i32 epoch, n_epochs, init_iters, n_components, rng_has_spare, pad | u64 n, n_edges,
+ *   graph_hash, rng[4], next_neg | f64 rng_spare | n x n_components float32 embedding.
+ * No kNN, graph or per-edge state: a resume recomputes them. */
+enum { CK_VERSION = 3, CK_ARRAYS = 9, CK_HEAD = 56, CK_LAYOUT_HEAD = 24 + 64 + 8 };
 
 /* floats the vae state slot holds: its bytes rounded up */
 static size_t vst_floats(size_t bytes) { return (bytes + sizeof(float) - 1) / sizeof(float); }
@@ -376,7 +384,9 @@ int cluster__ckpt_save(cluster_model *m, int64_t n, const cluster_ckpt *ck, void
                                ck->opt_mu && ck->opt_mu->v ? ck->opt_mu->n : 0,
                                ck->p ? (uint64_t)n * m->k : 0, ck->lab ? (uint64_t)n : 0,
                                vst_n};
-    size_t total = 4 + 4 + 16 + 8 + 8 + 16 + 8;
+    const umap_layout_state *ls = ck->phase == 4 ? ck->layout : NULL;
+    uint64_t lbytes = ls ? CK_LAYOUT_HEAD + (uint64_t)ls->n * ls->n_components * sizeof(float) : 0;
+    size_t total = CK_HEAD + 8 + 8 + lbytes;
     for (int i = 0; i < CK_ARRAYS; i++) total += 8 + cnt[i] * sizeof(float);
     unsigned char *p = malloc(total), *w = p;
     if (!p) {
@@ -397,6 +407,18 @@ int cluster__ckpt_save(cluster_model *m, int64_t n, const cluster_ckpt *ck, void
     for (int i = 0; i < CK_ARRAYS; i++) {
         memcpy(w, &cnt[i], 8), w += 8;
         if (cnt[i]) memcpy(w, arr[i], cnt[i] * sizeof(float)), w += cnt[i] * sizeof(float);
+    }
+    memcpy(w, &lbytes, 8), w += 8;
+    if (ls) {
+        int32_t li[6] = {ls->epoch, ls->n_epochs, ls->init_iters, ls->n_components,
+                         ls->rng_has_spare, 0};
+        uint64_t lu[8] = {ls->n, ls->n_edges, ls->graph_hash, ls->rng[0], ls->rng[1],
+                          ls->rng[2], ls->rng[3], ls->next_neg};
+        size_t eb = (size_t)(lbytes - CK_LAYOUT_HEAD);
+        memcpy(w, li, sizeof li), w += sizeof li;
+        memcpy(w, lu, sizeof lu), w += sizeof lu;
+        memcpy(w, &ls->rng_spare, 8), w += 8;
+        memcpy(w, ls->embedding, eb), w += eb;
     }
     uint64_t h = fnv1a(p, (size_t)(w - p));
     memcpy(w, &h, 8);
@@ -424,13 +446,40 @@ static int take(const unsigned char **r, const unsigned char *end, float *dst, s
     return 0;
 }
 
+/* Walks the slots after the header: each a u64 count of 4-byte values (of bytes for the
+ * n2d slot), then the values; they must end exactly at the checksum. *layout, *layout_len
+ * (optional): the n2d slot's bytes (0 before version 3). */
+static int ckpt_walk(const unsigned char *p, size_t len, uint32_t ver,
+                     const unsigned char **layout, uint64_t *layout_len, dc_err *err)
+{
+    const unsigned char *r = p + CK_HEAD, *end = p + len - 8;
+    int slots = ver >= 3 ? CK_ARRAYS + 1 : ver == 2 ? CK_ARRAYS : CK_ARRAYS - 1;
+    if (layout) *layout = NULL, *layout_len = 0;
+    for (int i = 0; i < slots; i++) {
+        uint64_t c;
+        size_t unit = i == CK_ARRAYS ? 1 : sizeof(float);
+        if (end - r < 8) return dc_err_set(err, DC_EFORMAT, "checkpoint truncated (slot %d)", i);
+        memcpy(&c, r, 8);
+        r += 8;
+        if (c > (uint64_t)(end - r) / unit)
+            return dc_err_set(err, DC_EFORMAT, "checkpoint slot %d (%llu values) runs past its end",
+                              i, (unsigned long long)c);
+        if (i == CK_ARRAYS && layout) *layout = r, *layout_len = c;
+        r += c * unit;
+    }
+    if (r != end)
+        return dc_err_set(err, DC_EFORMAT, "checkpoint has %td bytes past its last slot", end - r);
+    return 0;
+}
+
 int cluster__ckpt_peek(const void *buf, size_t len, cluster_ckpt *ck, dc_err *err)
 {
-    const unsigned char *p = buf;
+    const unsigned char *p = buf, *lay;
     uint32_t ver;
-    uint64_t h;
+    uint64_t h, lay_len;
     int32_t hd[4];
-    if (len < 64 || memcmp(p, "DCCK", 4) != 0)
+    int rc;
+    if (!buf || len < 64 || memcmp(p, "DCCK", 4) != 0)
         return dc_err_set(err, DC_EFORMAT, "not a deepclust checkpoint");
     memcpy(&ver, p + 4, 4);
     memcpy(&h, p + len - 8, 8);
@@ -441,9 +490,62 @@ int cluster__ckpt_peek(const void *buf, size_t len, cluster_ckpt *ck, dc_err *er
     memset(ck, 0, sizeof *ck);
     ck->phase = hd[0], ck->iter = hd[1], ck->updates = hd[2];
     memcpy(&ck->pos, p + 24, 8);
-    if (ck->phase < 1 || ck->phase > (ver >= 2 ? 3 : 2) || ck->iter < 0 || ck->updates < 0 ||
-        ck->pos < 0)
+    if (ck->phase < 1 || ck->phase > (ver >= 3 ? 4 : ver == 2 ? 3 : 2) || ck->iter < 0 ||
+        ck->updates < 0 || ck->pos < 0)
         return dc_err_set(err, DC_EFORMAT, "checkpoint header is inconsistent");
+    if ((rc = ckpt_walk(p, len, ver, &lay, &lay_len, err)) < 0) return rc;
+    if ((ck->phase == 4) != (lay_len > 0))
+        return dc_err_set(err, DC_EFORMAT, "checkpoint %s", lay_len ? "holds a layout outside "
+                          "phase 4" : "of phase 4 has no layout");
+    return 0;
+}
+
+int cluster__ckpt_layout(cluster_model *m, int64_t n, const void *buf, size_t len,
+                         umap_layout_state *st, dc_err *err)
+{
+    const unsigned char *lay;
+    uint64_t lay_len, lu[8];
+    int32_t li[6];
+    uint32_t ver;
+    cluster_ckpt ck;
+    int rc = cluster__ckpt_peek(buf, len, &ck, err);
+    memset(st, 0, sizeof *st);
+    if (rc < 0) return rc;
+    memcpy(&ver, (const unsigned char *)buf + 4, 4);
+    if (ck.phase != 4) return dc_err_set(err, DC_EINVAL, "checkpoint is not from a layout (phase %d)", ck.phase);
+    uint64_t fp;
+    memcpy(&fp, (const unsigned char *)buf + 32, 8);
+    if (fp != fingerprint(m, n))
+        return dc_err_set(err, DC_EINVAL, "checkpoint belongs to another spec or dataset");
+    if ((rc = ckpt_walk(buf, len, ver, &lay, &lay_len, err)) < 0) return rc;
+    int c = m->spec.manifold_components;
+    if (lay_len < CK_LAYOUT_HEAD)
+        return dc_err_set(err, DC_EFORMAT, "checkpoint layout truncated (%llu bytes)",
+                          (unsigned long long)lay_len);
+    memcpy(li, lay, sizeof li);
+    memcpy(lu, lay + sizeof li, sizeof lu);
+    memcpy(&st->rng_spare, lay + sizeof li + sizeof lu, 8);
+    st->epoch = li[0], st->n_epochs = li[1], st->init_iters = li[2], st->n_components = li[3];
+    st->rng_has_spare = li[4];
+    st->n = (size_t)lu[0], st->n_edges = (size_t)lu[1], st->graph_hash = lu[2];
+    memcpy(st->rng, lu + 3, sizeof st->rng);
+    st->next_neg = lu[7];
+    if (lu[0] != (uint64_t)n || li[3] != c || lay_len != CK_LAYOUT_HEAD + (uint64_t)n * c * sizeof(float) ||
+        li[1] < 1 || li[0] < 0 || li[0] > li[1] || li[0] != ck.iter || li[2] < 0 ||
+        (li[4] != 0 && li[4] != 1) || lu[7] >= (uint64_t)n || !isfinite(st->rng_spare) ||
+        (lu[3] | lu[4] | lu[5] | lu[6]) == 0)
+        return dc_err_set(err, DC_EFORMAT, "checkpoint layout is inconsistent (%llu x %d, epoch "
+                          "%d of %d, %llu bytes)", (unsigned long long)lu[0], li[3], li[0], li[1],
+                          (unsigned long long)lay_len);
+    size_t eb = (size_t)lay_len - CK_LAYOUT_HEAD;
+    if (!(st->embedding = malloc(eb ? eb : 1)))
+        return dc_err_set(err, DC_ENOMEM, "out of memory for the checkpoint's layout");
+    memcpy(st->embedding, lay + CK_LAYOUT_HEAD, eb);
+    if (!all_finite(st->embedding, (size_t)n * c)) {
+        free(st->embedding);
+        st->embedding = NULL;
+        return dc_err_set(err, DC_EFORMAT, "checkpoint layout holds a non-finite value");
+    }
     return 0;
 }
 
@@ -451,7 +553,7 @@ int cluster__ckpt_restore(cluster_model *m, int64_t n, const void *buf, size_t l
                           nn_optim *opt, nn_optim *opt_mu, float *tgt, int32_t *lab,
                           dc_err *err)
 {
-    const unsigned char *p = buf, *r = p + 32, *end = p + len - 8;
+    const unsigned char *p = buf, *r = p + 32, *end = p + len - 8; /* peek: len >= 64 */
     uint64_t fp, t[2];
     cluster_ckpt ck;
     int rc = cluster__ckpt_peek(buf, len, &ck, err);

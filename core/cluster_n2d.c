@@ -17,21 +17,24 @@
 
 typedef struct n2d_ctx {
     cluster_run *run;
+    cluster_model *m;
     int gmm_n_init, gmm_max_iter;
     int stage;        /* the last umap stage reported */
+    long last_done;   /* its done count */
     double last_emit;
+    int ckpt_rc;      /* a layout checkpoint's own error (or DC_ECANCEL from the sink) */
+    dc_err ckpt_err;
 } n2d_ctx;
 
 /* Share of the manifold phase each umap stage ends at (kNN, graph, init, layout). */
 static const double stage_end[] = {0, 0.3, 0.35, 1.0, 0, 0.4};
 
-static int umap_cb(void *user, int stage, long done, long total)
+/* One event of a umap stage (done of total); nonzero: the callback asks to stop. */
+static int umap_event(n2d_ctx *c, int stage, long done, long total)
 {
-    n2d_ctx *c = user;
     cluster_run *run = c->run;
     const char *phase;
-    double f, now = dc_now_s();
-    if (cluster__stopped(run)) return 1;
+    double f;
     double t = total > 0 ? (double)done / total : 1;
     switch (stage) {
     case UMAP_STAGE_KNN: phase = "knn", f = stage_end[UMAP_STAGE_KNN] * t; break;
@@ -46,14 +49,40 @@ static int umap_cb(void *user, int stage, long done, long total)
         break;
     default: return 0;
     }
-    if (done < total && stage == c->stage && now - c->last_emit < EMIT_S) return 0;
     c->stage = stage;
-    c->last_emit = now;
+    c->last_done = done;
+    c->last_emit = dc_now_s();
     cluster_event ev;
     cluster__event_init(&ev, phase, (int)(done < 0 ? 0 : done > INT32_MAX ? INT32_MAX : done),
                         (int)(total > INT32_MAX ? INT32_MAX : total));
     ev.progress = run->w_pretrain + run->w_cluster * f;
-    return cluster__emit(run, &ev) || cluster__stopped(run); /* a flag raised by the callback */
+    return cluster__emit(run, &ev);
+}
+
+static int umap_cb(void *user, int stage, long done, long total)
+{
+    n2d_ctx *c = user;
+    if (cluster__stopped(c->run)) return 1;
+    if (done < total && stage == c->stage && dc_now_s() - c->last_emit < EMIT_S) return 0;
+    return umap_event(c, stage, done, total) || cluster__stopped(c->run); /* a flag raised by
+                                                                             the callback */
+}
+
+/* After every layout epoch: a phase-4 checkpoint when one is due, at a stop (final) and
+ * at the layout's end. Its epoch gets a "manifold" event first if it had none, so that
+ * the last event before a checkpoint names the epoch it holds. */
+static int layout_cb(void *user, const umap_layout_state *st, int final)
+{
+    n2d_ctx *c = user;
+    cluster_run *run = c->run;
+    int force = final || st->epoch == st->n_epochs;
+    if (!cluster__ckpt_due(run, force)) return 0;
+    int stop = 0;
+    if (c->stage != UMAP_STAGE_LAYOUT || c->last_done != st->epoch)
+        stop = umap_event(c, UMAP_STAGE_LAYOUT, st->epoch, st->n_epochs);
+    cluster_ckpt ck = {.phase = 4, .iter = st->epoch, .layout = st};
+    c->ckpt_rc = cluster__ckpt_maybe(run, c->m, &ck, 1, &c->ckpt_err);
+    return stop || c->ckpt_rc != 0 || cluster__stopped(run);
 }
 
 static int gmm_cb(void *user, int init, int iter, double mean_loglik)
@@ -74,10 +103,11 @@ static int gmm_cb(void *user, int init, int iter, double mean_loglik)
 }
 
 int cluster__fit_n2d(cluster_model *m, const float *codes, int64_t n, int cd, cluster_run *run,
-                     dc_err *err)
+                     const void *resume, size_t resume_len, dc_err *err)
 {
     const cluster_spec *s = &m->spec;
-    n2d_ctx c = {.run = run, .last_emit = dc_now_s()};
+    n2d_ctx c = {.run = run, .m = m, .last_emit = dc_now_s(), .last_done = -1};
+    umap_layout_state rs = {0};
     umap_opts uo;
     gmm_opts go;
     gmm_result gr = {0};
@@ -94,13 +124,23 @@ int cluster__fit_n2d(cluster_model *m, const float *codes, int64_t n, int cd, cl
     uo.seed = s->seed;
     uo.progress = umap_cb;
     uo.progress_user = &c;
+    uo.layout_state = run->ckpt ? layout_cb : NULL;
+    if (resume) {
+        if ((rc = cluster__ckpt_layout(m, n, resume, resume_len, &rs, err)) < 0) goto out;
+        uo.resume = &rs;
+    }
     if (!(m->umap = calloc(1, sizeof *m->umap)) || !(m->gmm = calloc(1, sizeof *m->gmm)) ||
         !(lab = malloc((size_t)n * sizeof *lab))) {
         rc = dc_err_set(err, DC_ENOMEM, "out of memory");
         goto out;
     }
     rc = umap_fit(codes, (size_t)n, cd, &uo, m->umap, err);
-    if (rc == DC_ECANCEL) rc = dc_err_set(err, DC_ECANCEL, "stopped during the manifold (UMAP)");
+    if (rc == DC_ECANCEL && c.ckpt_rc < 0 && c.ckpt_rc != DC_ECANCEL) {
+        rc = c.ckpt_rc; /* the checkpoint's own error */
+        if (err) *err = c.ckpt_err;
+    } else if (rc == DC_ECANCEL) {
+        rc = dc_err_set(err, DC_ECANCEL, "stopped during the manifold (UMAP)");
+    }
     if (rc < 0) goto out;
     m->e = uo.n_components;
 
@@ -133,6 +173,7 @@ int cluster__fit_n2d(cluster_model *m, const float *codes, int64_t n, int cd, cl
 out:
     gmm_result_free(&gr);
     free(lab);
+    free(rs.embedding);
     return rc;
 }
 

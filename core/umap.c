@@ -122,6 +122,17 @@ static int check_finite(const float *X, size_t n, int d, const char *what, dc_er
     return 0;
 }
 
+/* FNV-1a of the layout's edge list: what a resumed layout must find again. */
+static uint64_t edges_hash(const int *head, const int *tail, const double *eps, size_t E)
+{
+    uint64_t h = 1469598103934665603ULL;
+    const unsigned char *p[3] = {(const void *)head, (const void *)tail, (const void *)eps};
+    size_t len[3] = {E * sizeof *head, E * sizeof *tail, E * sizeof *eps};
+    for (int a = 0; a < 3; a++)
+        for (size_t i = 0; i < len[a]; i++) h = (h ^ p[a][i]) * 1099511628211ULL;
+    return h;
+}
+
 /* Edges of a CSR graph as (head, tail, epochs per sample = max w / w). */
 static void edges_from_graph(const umap_graph *g, int *head, int *tail, double *eps)
 {
@@ -153,6 +164,17 @@ int umap_fit(const float *X, size_t n, int d, const umap_opts *o, umap_model *m,
     int nn = o->n_neighbors, k = nn - 1, c = o->n_components;
     int default_epochs = n <= 10000 ? 500 : 200;
     int n_epochs = o->n_epochs ? o->n_epochs : default_epochs;
+    const umap_layout_state *rs = o->resume;
+    if (rs && (rs->n != n || rs->n_components != c || rs->n_epochs != n_epochs ||
+               rs->epoch < 0 || rs->epoch > n_epochs || !rs->embedding ||
+               rs->next_neg >= n))
+        return dc_err_set(e, DC_EINVAL, "umap: the layout to resume (%zu x %d, epoch %d of %d) "
+                          "does not belong to this fit (%zu x %d, %d epochs)", rs->n,
+                          rs->n_components, rs->epoch, rs->n_epochs, n, c, n_epochs);
+    if (rs) {
+        rc = check_finite(rs->embedding, n, c, "resumed embedding", e);
+        if (rc) return rc;
+    }
     kidx = malloc(n * k * sizeof *kidx);
     kdist = malloc(n * k * sizeof *kdist);
     fidx = malloc(n * nn * sizeof *fidx);
@@ -196,6 +218,12 @@ int umap_fit(const float *X, size_t n, int d, const umap_opts *o, umap_model *m,
     }
     edges_from_graph(&g, head, tail, eps);
     m->n_edges = g.nnz;
+    uint64_t ghash = edges_hash(head, tail, eps, g.nnz);
+    if (rs && (rs->n_edges != g.nnz || rs->graph_hash != ghash)) {
+        rc = dc_err_set(e, DC_EINVAL, "umap: the layout to resume was taken on another graph "
+                        "(%zu edges, this fit's has %zu)", rs->n_edges, g.nnz);
+        goto out;
+    }
     if (o->init != UMAP_INIT_SPECTRAL) umap_graph_free(&g);
     free(fidx);
     free(fdist);
@@ -217,10 +245,17 @@ int umap_fit(const float *X, size_t n, int d, const umap_opts *o, umap_model *m,
         if (rc) goto out;
     }
 
-    /* 4. init. */
+    /* 4. init (resume: the layout's embedding and rng as they stood). */
     rng gen;
     rng_seed(&gen, o->seed);
-    if (o->init == UMAP_INIT_PCA) {
+    if (rs) {
+        memcpy(m->embedding, rs->embedding, n * c * sizeof *m->embedding);
+        memcpy(gen.s, rs->rng, sizeof gen.s);
+        gen.has_spare = rs->rng_has_spare;
+        gen.spare = rs->rng_spare;
+        m->init_iters = rs->init_iters;
+        umap_graph_free(&g);
+    } else if (o->init == UMAP_INIT_PCA) {
         rc = umap__pca(X, n, d, c, m->embedding, e);
         if (rc) goto out;
         umap__scale_box(m->embedding, n, c, &gen, 1);
@@ -244,8 +279,14 @@ int umap_fit(const float *X, size_t n, int d, const umap_opts *o, umap_model *m,
         .a = m->a, .b = m->b, .gamma = o->repulsion_strength, .alpha0 = o->learning_rate,
         .neg_rate = o->negative_sample_rate, .move_other = 1, .g = &gen,
         .progress = o->progress, .user = o->progress_user, .stage = UMAP_STAGE_LAYOUT,
-        .done0 = 0, .total = -1,
+        .done0 = 0, .total = -1, .epoch0 = rs ? rs->epoch : 0,
+        .next_neg = rs ? (size_t)rs->next_neg : 0, .state_cb = o->layout_state,
     };
+    umap_layout_state st = {
+        .n_epochs = n_epochs, .init_iters = m->init_iters, .n_components = c, .n = n,
+        .n_edges = m->n_edges, .graph_hash = ghash, .embedding = m->embedding,
+    };
+    s.state = &st;
     rc = umap__layout(&s, e);
     if (rc) goto out;
     rc = check_finite(m->embedding, n, c, "embedding", e);
@@ -258,6 +299,8 @@ int umap_fit(const float *X, size_t n, int d, const umap_opts *o, umap_model *m,
     m->opts = *o;
     m->opts.progress = NULL;
     m->opts.progress_user = NULL;
+    m->opts.layout_state = NULL;
+    m->opts.resume = NULL;
 out:
     free(kidx);
     free(kdist);

@@ -45,8 +45,8 @@
  * edge list plus 24 of sampling state), a centred copy of X during the kNN and the
  * model's own copy of X (kept for umap_transform).
  *
- * Reproducibility: a fit is bit-reproducible for a given seed on one machine. The layout
- * is single-threaded; n_threads and block_rows only change the float screening of the
+ * Reproducibility: a fit is bit-reproducible for a given seed on one machine, also when
+ * stopped and continued from a umap_layout_state. The layout is single-threaded; n_threads and block_rows only change the float screening of the
  * kNN, whose survivors are re-ranked by exact distances, so the kNN (and the fit) come
  * out the same unless screening error exceeds a gap of 8 ranks (tests check n_threads
  * 2 gives the same bits). Across machines the OpenBLAS kernel differs, with the same
@@ -86,6 +86,34 @@ enum umap_init {
 
 enum umap_metric { UMAP_METRIC_EUCLIDEAN = 0 };
 
+/* Where a fit's layout stands after `epoch` of its epochs: with the same X and options,
+ * a fit given it as umap_opts.resume recomputes the kNN and the graph (exact, so the
+ * same), checks that the graph is the one the state was taken on (n_edges, graph_hash),
+ * skips the init and continues the layout at epoch `epoch`, bit for bit as the
+ * uninterrupted fit. The per-edge sampling schedule is not stored: it is a function of
+ * the graph and the epoch, replayed on resume (additions only, no gradients). Size:
+ * n x n_components floats and a few words (2.8 MB at 70,000 x 10). */
+typedef struct umap_layout_state {
+    int epoch;             /* layout epochs done, 0..n_epochs */
+    int n_epochs;          /* the fit's layout epochs (0 = auto resolved) */
+    int init_iters;        /* spectral init steps of the fit (for the model) */
+    int n_components;
+    size_t n;              /* training points */
+    size_t n_edges;        /* directed edges of the pruned graph */
+    uint64_t graph_hash;   /* FNV-1a of the layout's edge list (head, tail, epochs per sample) */
+    uint64_t rng[4];       /* the layout's rng (xoshiro256** state) ... */
+    int rng_has_spare;     /* ... with its spare normal */
+    double rng_spare;
+    uint64_t next_neg;     /* the negative sample drawn one ahead */
+    float *embedding;      /* (n, n_components); borrowed (the fit's own when handed out) */
+} umap_layout_state;
+
+/* Called after every layout epoch of umap_fit, after the progress callback, with
+ * final = 1 when that callback asked to stop (the fit then returns DC_ECANCEL whatever
+ * this returns). st and its embedding are valid during the call only. Non-zero stops
+ * the fit (DC_ECANCEL). Gets progress_user. */
+typedef int (*umap_layout_fn)(void *user, const umap_layout_state *st, int final);
+
 typedef struct umap_opts {
     int n_components;         /* output dimension (default 10, N2D's), 1..1024 */
     int n_neighbors;          /* neighbourhood size counting the point itself (20), 2..min(n, 1000) */
@@ -106,6 +134,10 @@ typedef struct umap_opts {
     int transform_batch;      /* umap_transform points per batch, >= 1 (8192) */
     umap_progress_fn progress; /* optional (NULL) */
     void *progress_user;
+    umap_layout_fn layout_state;      /* fit: the layout's state after each epoch, for
+                                         checkpoints (optional, NULL) */
+    const umap_layout_state *resume;  /* fit: continue this layout (see umap_layout_state),
+                                         or NULL; its embedding is copied */
 } umap_opts;
 
 typedef struct umap_model {
@@ -117,7 +149,7 @@ typedef struct umap_model {
     double a, b;       /* curve parameters used */
     int n_epochs;      /* layout epochs used */
     size_t n_edges;    /* directed edges of the graph after pruning (both directions counted) */
-    umap_opts opts;    /* options of the fit (progress fields cleared) */
+    umap_opts opts;    /* options of the fit (progress, layout_state and resume cleared) */
     double sec_knn, sec_graph, sec_init, sec_layout; /* wall-clock seconds per stage */
     int init_iters;    /* spectral init: subspace iteration steps run (else 0) */
 } umap_model;
@@ -129,7 +161,8 @@ void umap_opts_default(umap_opts *o);
 int umap_opts_check(const umap_opts *o, size_t n, int d, dc_err *e);
 
 /* Embeds X (n, d) row-major. Non-finite values in X give DC_ENUMERIC. On success *m owns
- * its arrays (free with umap_model_free); on failure it is zeroed. */
+ * its arrays (free with umap_model_free); on failure it is zeroed. With o->resume: a
+ * state of another shape or epoch count, or taken on another graph, is DC_EINVAL. */
 int umap_fit(const float *X, size_t n, int d, const umap_opts *o, umap_model *m, dc_err *e);
 void umap_model_free(umap_model *m); /* NULL and zeroed models are fine */
 

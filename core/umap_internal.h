@@ -49,7 +49,11 @@ void umap__scale_box(float *Y, size_t n, int c, rng *g, int add_noise);
  * tail_emb (n_tail, dim) holds the other ends (may equal head_emb: then move_other).
  * Edges e: head[e] -> tail[e] with eps[e] = epochs per sample (max w / w).
  * Progress after each epoch: stage, done0 + epoch, total (epoch counts when
- * count_epochs, else done0 and total are passed unchanged). Returns 0 or DC_ECANCEL. */
+ * count_epochs, else done0 and total are passed unchanged); then, with state_cb, the
+ * layout's state (epoch, rng, next_neg into *state, whose other fields the caller set)
+ * and whether progress asked to stop. epoch0 > 0 continues a layout after epoch0 epochs:
+ * the sampling schedule is replayed, the rng is *g as it stood and the negative drawn
+ * ahead next_neg. Returns 0 or DC_ECANCEL. */
 typedef struct umap__sgd {
     float *head_emb;
     float *tail_emb;
@@ -67,6 +71,10 @@ typedef struct umap__sgd {
     void *user;
     int stage;
     long done0, total; /* total < 0: report (epoch, n_epochs) */
+    int epoch0;        /* epochs already done (resume), else 0 */
+    size_t next_neg;   /* with epoch0 > 0: the negative sample drawn ahead */
+    umap_layout_fn state_cb;  /* or NULL */
+    umap_layout_state *state; /* with state_cb */
 } umap__sgd;
 int umap__layout(const umap__sgd *s, dc_err *e);
 

@@ -197,6 +197,19 @@ int umap__layout(const umap__sgd *s, dc_err *e)
         next[i] = s->eps[i];
         negper[i] = s->neg_rate > 0 ? s->eps[i] / s->neg_rate : INFINITY;
         nextneg[i] = negper[i];
+        /* resume: the bookkeeping of the epochs before epoch0, as the loop below does it;
+         * the edge is sampled in epoch ep iff next <= ep, i.e. ceil(next) <= ep */
+        for (int ep = 0; ep < s->epoch0;) {
+            double c = ceil(next[i]);
+            if (c > ep) {
+                if (c >= s->epoch0) break;
+                ep = (int)c;
+            }
+            next[i] += s->eps[i];
+            int n_neg = s->neg_rate > 0 ? (int)((ep - nextneg[i]) / negper[i]) : 0;
+            nextneg[i] += n_neg * negper[i];
+            ep++;
+        }
     }
     double a = s->a, b = s->b, alpha = s->alpha0, gamma = s->gamma;
     float fa_ = (float)a, fb = (float)b, bm1 = (float)(b - 1.0);
@@ -204,8 +217,9 @@ int umap__layout(const umap__sgd *s, dc_err *e)
     float *H = s->head_emb, *T = s->tail_emb;
     /* Negative samples are drawn one ahead (the same rng sequence) so that the row can be
      * prefetched; the edges' other ends are prefetched a few edges ahead. */
-    size_t knext = (size_t)rng_below(s->g, s->n_tail);
-    for (int ep = 0; ep < s->n_epochs; ep++) {
+    size_t knext = s->epoch0 > 0 ? s->next_neg : (size_t)rng_below(s->g, s->n_tail);
+    if (s->epoch0 > 0) alpha = s->alpha0 * (1.0 - (double)(s->epoch0 - 1) / (double)s->n_epochs);
+    for (int ep = s->epoch0; ep < s->n_epochs; ep++) {
         float fa = (float)alpha;
         for (size_t i = 0; i < E; i++) {
             if (i + 8 < E) __builtin_prefetch(T + (size_t)s->tail[i + 8] * dim);
@@ -234,7 +248,17 @@ int umap__layout(const umap__sgd *s, dc_err *e)
         }
         alpha = s->alpha0 * (1.0 - (double)ep / (double)s->n_epochs);
         long done = s->total < 0 ? ep + 1 : s->done0, tot = s->total < 0 ? s->n_epochs : s->total;
-        if (s->progress && s->progress(s->user, s->stage, done, tot)) {
+        int stop = s->progress && s->progress(s->user, s->stage, done, tot);
+        if (s->state_cb) {
+            umap_layout_state *st = s->state;
+            st->epoch = ep + 1;
+            memcpy(st->rng, s->g->s, sizeof st->rng);
+            st->rng_has_spare = s->g->has_spare;
+            st->rng_spare = s->g->spare;
+            st->next_neg = knext;
+            stop |= s->state_cb(s->user, st, stop) != 0;
+        }
+        if (stop) {
             rc = dc_err_set(e, DC_ECANCEL, "umap: cancelled after layout epoch %d of %d", ep + 1,
                             s->n_epochs);
             goto out;

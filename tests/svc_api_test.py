@@ -16,6 +16,9 @@ database in a temporary folder:
   token     with --token, the new routes need the bearer token too
   sigterm   SIGTERM puts the running job back in the queue; exit code 0
   vae_resume  a vae job resumes at the epoch after its checkpoint
+  n2d_resume  an n2d job stopped (SIGTERM) during its UMAP layout resumes from the layout
+            checkpoint: no second pretraining or init, the layout continues at the next
+            epoch, and the model is byte for byte an uninterrupted job's
   load      several clients at once
 and, over all of them, no 5xx in any access log.
 """
@@ -833,6 +836,63 @@ def test_vae_resume(tmp):
     eq(s.stop(), 0, "exit code")
 
 
+def test_n2d_resume(tmp):
+    """An n2d job stopped by SIGTERM during its UMAP layout goes back to the queue with a
+    layout checkpoint; after the restart it recomputes the kNN and graph, runs neither the
+    pretraining nor the init again, continues the layout at the epoch after the
+    checkpoint, and ends with the same model file as the same job run without a stop."""
+    s = Server(tmp, "n2dres", "--workers", "1", "--checkpoint-s", "1")
+    rows, labels = blobs(300, 8, 3, seed=5)
+    dsid = upload(s, npy_f32(rows))[1]["id"]
+    s.req("PUT", f"/v1/datasets/{dsid}/labels", body=npy_i32(labels),
+          headers={"Content-Type": "application/octet-stream"})
+    epochs = 1500  # about 0.7 s of layout on an idle core
+    spec = {"dataset": dsid, "method": "n2d", "n_clusters": 3, "seed": 4,
+            "autoencoder": {"hidden": [32, 8]}, "pretrain": {"epochs": 5, "batch_size": 32},
+            "manifold": {"components": 4, "neighbors": 15, "epochs": epochs},
+            "mixture": {"n_init": 2}}
+    st, job, _, _ = s.req("POST", "/v1/jobs", spec)
+    eq(st, 202, "n2d job accepted")
+    st, ref, _, _ = s.req("POST", "/v1/jobs", spec)  # the same job, queued behind: no stop
+    eq(st, 202, "reference n2d job accepted")
+    # the stop is heard after the next layout epoch, which hands over a checkpoint
+    check(wait_new_rows(s, job["id"], -1, timeout=120, phase="manifold"), "the layout started")
+    eq(s.stop(), 0, "SIGTERM exit code 0")
+    ck = last_checkpoint(s.db, job["id"])
+    check(ck and ck[0] == "manifold" and 0 < ck[1] < epochs,
+          "the stop left a mid-layout checkpoint", ck, ("manifold", f"1..{epochs - 1}"))
+    with sqlite3.connect(s.db) as c:
+        eq(c.execute("SELECT status, resume FROM jobs WHERE id = ?", (job["id"],)).fetchone(),
+           ("queued", 1), "requeued to resume")
+        last_seq = c.execute("SELECT max(seq) FROM iterations WHERE job_id = ?", (job["id"],)).fetchone()[0]
+        before = [r[0] for r in c.execute("SELECT epoch FROM iterations WHERE job_id = ? AND "
+                                          "phase = 'manifold' ORDER BY seq", (job["id"],))]
+    eq(before[-1:], [ck[1] if ck else None], "the last layout row before the stop is the checkpoint's epoch")
+    s.start()
+    j = wait_job(s, job["id"], timeout=180)
+    eq(j["status"], "succeeded", "the resumed n2d job succeeded (error: %s)" % j.get("error"))
+    check((j["metrics"] or {}).get("acc", 0) >= 0.99, "resumed n2d ACC", (j["metrics"] or {}).get("acc"), ">= 0.99")
+    st, it, _, _ = s.req("GET", f"/v1/jobs/{job['id']}/iterations?since={last_seq}&limit=1000")
+    phases = [r["phase"] for r in it["items"]]
+    eq([p for p in ("pretrain", "manifold_init") if p in phases], [], "no pretraining or init after the restart")
+    check("knn" in phases and "graph" in phases and "mixture" in phases,
+          "kNN and graph recomputed, then the mixture", sorted(set(phases)))
+    man = [r["epoch"] for r in it["items"] if r["phase"] == "manifold"]
+    eq(man[:1], [ck[1] + 1 if ck else None], "the layout continues at the epoch after the checkpoint")
+    eq(man[-1:], [epochs], "and runs to its last epoch")
+    st, p, _, _ = s.req("POST", f"/v1/models/{j['model']}/predict", {"samples": rows[:6]})
+    eq(st, 200, "the resumed model predicts")
+    eq(len({p["labels"][i] for i in (0, 1, 2)}), 3, "three blobs, three labels")
+    r = wait_job(s, ref["id"], timeout=180)
+    eq(r["status"], "succeeded", "the reference n2d job succeeded")
+    with sqlite3.connect(f"file:{s.db}?mode=ro", uri=True) as c:
+        w = [c.execute("SELECT weights FROM models WHERE id = ?", (m,)).fetchone()
+             for m in (j["model"], r["model"])]
+    check(w[0] is not None and w[0] == w[1], "the resumed model file equals the uninterrupted job's",
+          [len(x[0]) if x else None for x in w])
+    eq(s.stop(), 0, "exit code")
+
+
 def test_load(tmp):
     s = Server(tmp, "load", "--workers", "1", "--http-threads", "4")
     rows, labels = blobs(300, 8, 3, seed=9)
@@ -890,7 +950,7 @@ def main():
         return 1
     only = sys.argv[1:]
     groups = [test_flow, test_n2d, test_errors, test_token, test_cancel, test_crash, test_sigterm,
-              test_vae_resume, test_load]
+              test_vae_resume, test_n2d_resume, test_load]
     with tempfile.TemporaryDirectory(prefix="dc_svc.") as tmp:
         for g in groups:
             if only and g.__name__[5:] not in only:

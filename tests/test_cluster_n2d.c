@@ -1,9 +1,13 @@
 /* cluster n2d: autoencoder -> UMAP -> Gaussian mixture recovers well-separated generated
  * blobs (also on the raw features, and from a pretrained autoencoder); a model survives
  * a save/load round trip with identical q and refuses an inconsistent n2d slot;
- * prediction on the training points gives back the fit's labels; a stop in the manifold
- * phase returns DC_ECANCEL and a resume from the post-pretraining checkpoint skips the
- * pretraining and ends with the uninterrupted run's model; bad manifold options are
+ * prediction on the training points gives back the fit's labels; a stop during the UMAP
+ * layout (at its first epoch, at epoch 100 of 200) leaves a layout checkpoint (phase 4)
+ * from which a resume skips the pretraining and the init and ends with the uninterrupted
+ * run's model byte for byte (embedding, q, labels, model file), as do resumes from an
+ * intermediate layout checkpoint, from the layout's end, in raw mode and from a
+ * pretrained autoencoder; truncated or inconsistent layout checkpoints are refused with
+ * DC_EFORMAT, foreign ones with DC_EINVAL; bad manifold options are
  * refused with the field named; on three concentric rings, where k-means fails, raw n2d
  * (spectral init) separates them. */
 #include <math.h>
@@ -63,7 +67,8 @@ static const char *phases[NPH] = {"pretrain", "knn", "graph", "manifold_init", "
 static int seen[NPH], bad_progress, manifold_total;
 static double last_progress, final_acc;
 static atomic_int stop_flag;
-static int stop_in_manifold; /* raise the stop flag at the first "manifold" event */
+static int stop_at_epoch; /* > 0: raise the stop flag at the first "manifold" event of
+                             at least that layout epoch */
 
 static int on_event(void *ctx, const cluster_event *ev)
 {
@@ -76,7 +81,7 @@ static int on_event(void *ctx, const cluster_event *ev)
     if (strcmp(ev->phase, "manifold") == 0) {
         manifold_total = ev->total;
         if (ev->iter < 1 || ev->iter > ev->total) bad_progress++;
-        if (stop_in_manifold) atomic_store(&stop_flag, 1);
+        if (stop_at_epoch > 0 && ev->iter >= stop_at_epoch) atomic_store(&stop_flag, 1);
     }
     if (strcmp(ev->phase, "mixture") == 0 && ev->progress == 1.0) final_acc = ev->acc;
     return 0;
@@ -88,7 +93,7 @@ static void reset_events(void)
     bad_progress = 0, manifold_total = 0, last_progress = 0, final_acc = NAN;
 }
 
-enum { MAXCK = 64 };
+enum { MAXCK = 512 };
 static void *ck_blob[MAXCK];
 static size_t ck_len[MAXCK];
 static int nck;
@@ -102,6 +107,168 @@ static int sink(void *ctx, const void *state, size_t len)
         ck_len[nck++] = len;
     }
     return 0;
+}
+
+/* The newest checkpoint from index from on of phase 4 at layout epoch `epoch` (-1: the
+ * newest of phase 4 at all), or -1. */
+static int layout_ckpt(int from, int epoch)
+{
+    for (int i = nck - 1; i >= from; i--) {
+        cluster_ckpt ck;
+        if (cluster__ckpt_peek(ck_blob[i], ck_len[i], &ck, NULL) == 0 && ck.phase == 4 &&
+            (epoch < 0 || ck.iter == epoch))
+            return i;
+    }
+    return -1;
+}
+
+/* Resumes s on ds from checkpoint i (with the pretrained autoencoder ae when given) and
+ * checks the result against ref byte for byte: the fitted embedding, predicted q and
+ * labels, and the saved model; and that neither the pretraining nor the init ran again. */
+static void check_resume(const cluster_spec *s, const dataset *ds, int i, const void *ae,
+                         size_t ae_len, cluster_model *ref, const char *what)
+{
+    cluster_model *r = NULL;
+    dc_err e = {0};
+    if (i < 0) {
+        CHECK_MSG(0, "%s: no layout checkpoint to resume from", what);
+        return;
+    }
+    reset_events();
+    cluster_fit_opts ro = {.cb = on_event, .resume = ck_blob[i], .resume_len = ck_len[i],
+                           .ae_buf = ae, .ae_len = ae_len};
+    int rc = cluster_fit_ex(&r, s, ds, &ro, &e);
+    CHECK_MSG(rc == 0 && r, "%s: resume: rc %d (%s)", what, rc, e.msg);
+    if (!r) return;
+    CHECK_MSG(seen[0] == 0 && seen[3] == 0, "%s: the resume ran %d pretraining and %d init events",
+              what, seen[0], seen[3]);
+    CHECK_MSG(seen[1] >= 1 && seen[5] >= 1, "%s: knn %d, mixture %d events", what, seen[1], seen[5]);
+    CHECK_EQ_INT(bad_progress, 0);
+    size_t ne = (size_t)ds->n * ref->e, nk = (size_t)ds->n * ref->k;
+    CHECK_MSG(r->e == ref->e && memcmp(r->umap->embedding, ref->umap->embedding,
+                                       ne * sizeof(float)) == 0,
+              "%s: the resumed embedding differs from the uninterrupted run's", what);
+    float *q1 = malloc(nk * sizeof *q1), *q2 = malloc(nk * sizeof *q2);
+    int32_t *l1 = malloc(ds->n * sizeof *l1), *l2 = malloc(ds->n * sizeof *l2);
+    CHECK(cluster_predict(ref, ds->x, ds->n, q1, l1, NULL, &e) == 0);
+    CHECK(cluster_predict(r, ds->x, ds->n, q2, l2, NULL, &e) == 0);
+    CHECK_MSG(memcmp(q1, q2, nk * sizeof *q1) == 0 && memcmp(l1, l2, ds->n * sizeof *l1) == 0,
+              "%s: resumed q or labels differ from the uninterrupted run's", what);
+    void *b1 = NULL, *b2 = NULL;
+    size_t n1 = 0, n2 = 0;
+    CHECK(cluster_model_save(ref, &b1, &n1, &e) == 0 && cluster_model_save(r, &b2, &n2, &e) == 0);
+    CHECK_MSG(n1 == n2 && b1 && b2 && memcmp(b1, b2, n1) == 0,
+              "%s: the resumed model file differs (%zu vs %zu bytes)", what, n2, n1);
+    free(b1), free(b2), free(q1), free(q2), free(l1), free(l2);
+    cluster_model_free(r);
+}
+
+/* A stop raised at layout epoch `at` (checkpoints every epoch when every_s is tiny):
+ * DC_ECANCEL naming the manifold, no mixture, and a phase-4 checkpoint of that epoch
+ * as the last one handed over; returns its index, or -1. */
+static int stop_in_layout(const cluster_spec *s, const dataset *ds, int at, double every_s,
+                          const void *ae, size_t ae_len, const char *what)
+{
+    cluster_model *r = NULL;
+    dc_err e = {0};
+    int nck0 = nck;
+    reset_events();
+    stop_at_epoch = at;
+    cluster_fit_opts so = {.cb = on_event, .ckpt = sink, .ckpt_every_s = every_s,
+                           .stop = &stop_flag, .ae_buf = ae, .ae_len = ae_len};
+    int rc = cluster_fit_ex(&r, s, ds, &so, &e);
+    stop_at_epoch = 0;
+    atomic_store(&stop_flag, 0);
+    CHECK_MSG(rc == DC_ECANCEL && r == NULL, "%s: stopped: rc %d (%s)", what, rc, e.msg);
+    CHECK_MSG(strstr(e.msg, "manifold") != NULL, "%s: stop message: %s", what, e.msg);
+    CHECK_EQ_INT(seen[5], 0);
+    cluster_model_free(r);
+    cluster_ckpt ck = {0};
+    CHECK_MSG(nck > nck0 && nck < MAXCK, "%s: %d checkpoints from the stopped run", what, nck - nck0);
+    if (nck <= nck0 || nck >= MAXCK) return -1;
+    CHECK(cluster__ckpt_peek(ck_blob[nck - 1], ck_len[nck - 1], &ck, &e) == 0);
+    CHECK_MSG(ck.phase == 4 && ck.iter == at, "%s: last checkpoint phase %d iter %d, expected 4, %d",
+              what, ck.phase, ck.iter, at);
+    return ck.phase == 4 ? nck - 1 : -1;
+}
+
+/* Rewrites a checkpoint's checksum after an edit (the FNV-1a of all but its last 8 bytes). */
+static void reseal(unsigned char *p, size_t len)
+{
+    uint64_t h = fnv1a(p, len - 8);
+    memcpy(p + len - 8, &h, 8);
+}
+
+/* Truncated, inconsistent and foreign layout checkpoints are refused, nothing crashes. */
+static void bad_layout_ckpts(const cluster_spec *s, const dataset *ds, int i)
+{
+    if (i < 0) return;
+    size_t len = ck_len[i], emb = (size_t)ds->n * s->manifold_components * sizeof(float);
+    size_t lay = len - 8 - emb - 96; /* the layout slot's header (cluster_io.c) */
+    unsigned char *p = malloc(len);
+    cluster_model *r = NULL;
+    dc_err e = {0};
+    cluster_fit_opts ro = {.resume = p, .resume_len = len};
+    uint64_t cnt;
+    memcpy(p, ck_blob[i], len);
+    memcpy(&cnt, p + lay - 8, 8);
+    CHECK_EQ_INT(cnt, 96 + emb);
+    int32_t li[6];
+    memcpy(li, p + lay, sizeof li);
+    CHECK_EQ_INT(li[0], ((int32_t *)(void *)ck_blob[i])[3]); /* epoch = the header's iter */
+
+    for (size_t cut = 1; cut < len; cut += len / 7 + 1) { /* truncated anywhere */
+        ro.resume_len = len - cut;
+        CHECK_EQ_INT(cluster_fit_ex(&r, s, ds, &ro, &e), DC_EFORMAT);
+    }
+    ro.resume_len = len;
+    int32_t bad[6];
+    memcpy(bad, li, sizeof bad);
+    bad[0] = bad[1] + 1; /* an epoch past the layout's */
+    memcpy(p + lay, bad, sizeof bad);
+    reseal(p, len);
+    CHECK_EQ_INT(cluster_fit_ex(&r, s, ds, &ro, &e), DC_EFORMAT);
+    CHECK_MSG(strstr(e.msg, "layout") != NULL, "bad epoch: %s", e.msg);
+    memcpy(p + lay, li, sizeof li);
+    uint64_t big = cnt + 4; /* a slot longer than what follows */
+    memcpy(p + lay - 8, &big, 8);
+    reseal(p, len);
+    CHECK_EQ_INT(cluster_fit_ex(&r, s, ds, &ro, &e), DC_EFORMAT);
+    uint64_t small = cnt - 4; /* shorter: bytes left over, and not n x components */
+    memcpy(p + lay - 8, &small, 8);
+    reseal(p, len);
+    CHECK_EQ_INT(cluster_fit_ex(&r, s, ds, &ro, &e), DC_EFORMAT);
+    memcpy(p + lay - 8, &cnt, 8);
+    float nan = NAN; /* a non-finite coordinate */
+    memcpy(p + lay + 96 + 40, &nan, 4);
+    reseal(p, len);
+    CHECK_EQ_INT(cluster_fit_ex(&r, s, ds, &ro, &e), DC_EFORMAT);
+    CHECK_MSG(strstr(e.msg, "non-finite") != NULL, "NaN: %s", e.msg);
+    memcpy(p, ck_blob[i], len);
+    int32_t ph = 2; /* the header says self-training: a layout slot outside phase 4 */
+    memcpy(p + 8, &ph, 4);
+    reseal(p, len);
+    CHECK_EQ_INT(cluster_fit_ex(&r, s, ds, &ro, &e), DC_EFORMAT);
+    memcpy(p, ck_blob[i], len);
+    uint64_t gh; /* another graph than the recomputed one */
+    memcpy(&gh, p + lay + 24 + 16, 8);
+    gh ^= 1;
+    memcpy(p + lay + 24 + 16, &gh, 8);
+    reseal(p, len);
+    CHECK_EQ_INT(cluster_fit_ex(&r, s, ds, &ro, &e), DC_EINVAL);
+    CHECK_MSG(strstr(e.msg, "graph") != NULL, "other graph: %s", e.msg);
+    CHECK(r == NULL);
+    /* foreign: another layout length, another method */
+    cluster_spec s2 = *s;
+    s2.manifold_epochs = 150;
+    ro.resume = ck_blob[i];
+    CHECK_EQ_INT(cluster_fit_ex(&r, &s2, ds, &ro, &e), DC_EINVAL);
+    cluster_spec_default(&s2, CM_DEC, s->k);
+    s2.n_hidden = s->n_hidden;
+    memcpy(s2.hidden, s->hidden, sizeof s2.hidden);
+    CHECK_EQ_INT(cluster_fit_ex(&r, &s2, ds, &ro, &e), DC_EINVAL);
+    CHECK(r == NULL);
+    free(p);
 }
 
 static void spec_for(cluster_spec *s)
@@ -253,40 +420,24 @@ int main(void)
     roundtrip(m, &ds, "n2d");
     CHECK_MSG(nck >= 1, "checkpoints: %d", nck);
 
-    /* a stop in the manifold phase: DC_ECANCEL, no checkpoint past the pretraining's */
-    int nck0 = nck;
-    spec_for(&s);
-    reset_events();
-    stop_in_manifold = 1;
-    cluster_fit_opts so = {.cb = on_event, .ckpt = sink, .stop = &stop_flag};
-    rc = cluster_fit_ex(&r, &s, &ds, &so, &e);
-    CHECK_MSG(rc == DC_ECANCEL && r == NULL, "stopped: rc %d (%s)", rc, e.msg);
-    CHECK_MSG(strstr(e.msg, "manifold") != NULL, "stop message: %s", e.msg);
-    CHECK_EQ_INT(seen[5], 0);
-    CHECK_MSG(nck > nck0, "no checkpoint from the stopped run");
-    stop_in_manifold = 0;
-    atomic_store(&stop_flag, 0);
-    if (nck > nck0) {
-        cluster_ckpt ck;
-        CHECK(cluster__ckpt_peek(ck_blob[nck - 1], ck_len[nck - 1], &ck, &e) == 0);
-        CHECK_EQ_INT(ck.phase, 1);
-        CHECK_EQ_INT(ck.iter, s.pretrain_epochs);
-        reset_events();
-        cluster_fit_opts ro = {.cb = on_event, .resume = ck_blob[nck - 1],
-                               .resume_len = ck_len[nck - 1]};
-        rc = cluster_fit_ex(&r, &s, &ds, &ro, &e);
-        CHECK_MSG(rc == 0, "resume: %s", e.msg);
-        CHECK_EQ_INT(seen[0], 0); /* no pretraining */
-        CHECK(seen[4] >= 1 && seen[5] >= 1);
-        if (r) {
-            float *qr = predict(r, &ds, NULL);
-            CHECK_MSG(memcmp(q, qr, sizeof(float) * ds.n * s.k) == 0,
-                      "resumed q differs from the uninterrupted run's");
-            free(qr);
-            cluster_model_free(r);
-            r = NULL;
-        }
-    }
+    /* the uninterrupted run's last checkpoint: the layout's end (phase 4, epoch 200); a
+     * resume from it goes straight from the graph to the mixture */
+    int iend = layout_ckpt(0, 200);
+    CHECK_MSG(iend >= 0 && iend == nck - 1, "layout-end checkpoint: %d of %d", iend, nck);
+    check_resume(&s, &ds, iend, NULL, 0, m, "resume from the layout's end");
+    CHECK_EQ_INT(seen[4], 0);
+
+    /* a stop at the first layout epoch, checkpoints at phase ends only: the stop hands
+     * over a layout checkpoint of epoch 1 */
+    int i1 = stop_in_layout(&s, &ds, 1, 0, NULL, 0, "stop at epoch 1");
+    check_resume(&s, &ds, i1, NULL, 0, m, "resume from epoch 1");
+    CHECK_MSG(seen[4] >= 1, "resume from epoch 1: %d manifold events", seen[4]);
+    /* a stop at epoch 100 of 200, a checkpoint after every epoch */
+    int i0 = nck;
+    int i100 = stop_in_layout(&s, &ds, 100, 1e-9, NULL, 0, "stop at epoch 100");
+    check_resume(&s, &ds, i100, NULL, 0, m, "resume from epoch 100");
+    check_resume(&s, &ds, layout_ckpt(i0, 37), NULL, 0, m, "resume from epoch 37");
+    bad_layout_ckpts(&s, &ds, i100);
 
     /* from the pretrained autoencoder: no pretraining, the same model */
     void *ae = NULL;
@@ -303,6 +454,9 @@ int main(void)
         CHECK_MSG(memcmp(q, qp, sizeof(float) * ds.n * s.k) == 0,
                   "q from the pretrained autoencoder differs");
         free(qp);
+        /* its layout stopped and resumed, the autoencoder given again */
+        int ip = stop_in_layout(&s, &ds, 60, 1e-9, ae, ae_len, "pretrained, stop at epoch 60");
+        check_resume(&s, &ds, ip, ae, ae_len, r, "pretrained, resume from epoch 60");
         cluster_model_free(r);
         r = NULL;
     }
@@ -356,6 +510,9 @@ int main(void)
         float one[30];
         CHECK_EQ_INT(cluster_reconstruct(m, ds.x, 1, one, &e), DC_EINVAL);
         CHECK_EQ_INT(cluster_model_save_ae(m, &ae, &ae_len, &e), DC_EINVAL);
+        /* raw: the layout stopped and resumed */
+        int iw = stop_in_layout(&s, &ds, 150, 1e-9, NULL, 0, "raw, stop at epoch 150");
+        check_resume(&s, &ds, iw, NULL, 0, m, "raw, resume from epoch 150");
         cluster_model_free(m);
     }
 

@@ -2,8 +2,8 @@
  * sets), the sigma search hitting log2(k), the fuzzy union against a dense reference,
  * a/b against umap-learn's values, PCA init, the layout separating generated blobs
  * (k-means ACC on the embedding, margin), reproducibility for a seed, transform of the
- * training points and of fresh points, cancel from the callback at every stage, and
- * refused options. Properties, not BLAS bits: CI machines run different sgemm kernels. */
+ * training points and of fresh points, cancel from the callback at every stage, a
+ * layout stopped and resumed from its state to the same bits, and refused options. Properties, not BLAS bits: CI machines run different sgemm kernels. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -642,6 +642,76 @@ static void test_cancel(void)
     free(X);
 }
 
+/* Captures the layout's state at epoch `at` (embedding copied) and stops the fit there. */
+typedef struct cap {
+    int at, calls, finals;
+    umap_layout_state st;
+} cap;
+
+static int capture(void *user, const umap_layout_state *st, int final)
+{
+    cap *c = user;
+    c->calls++;
+    c->finals += final;
+    if (st->epoch != c->at) return 0;
+    float *emb = malloc(st->n * st->n_components * sizeof *emb);
+    memcpy(emb, st->embedding, st->n * st->n_components * sizeof *emb);
+    c->st = *st;
+    c->st.embedding = emb;
+    return 1;
+}
+
+/* A layout stopped at epoch 31 of 80 (kNN on 2 threads) and continued from its state
+ * (kNN on 1 thread) ends with the uninterrupted fit's bits; a state of another fit is
+ * refused. */
+static void test_layout_resume(void)
+{
+    size_t n = 600;
+    int d = 8;
+    float *X = blobs(n, d, 4, 5, 71, NULL);
+    umap_opts o;
+    umap_opts_default(&o);
+    o.init = UMAP_INIT_SPECTRAL;
+    o.n_epochs = 80;
+    o.seed = 3;
+    umap_model ref, m;
+    dc_err e = {0};
+    CHECK_EQ_INT(umap_fit(X, n, d, &o, &ref, &e), 0);
+    cap c = {.at = 31};
+    o.layout_state = capture;
+    o.progress_user = &c;
+    o.n_threads = 2;
+    int rc = umap_fit(X, n, d, &o, &m, &e);
+    CHECK_MSG(rc == DC_ECANCEL && strstr(e.msg, "epoch 31 of 80"), "stop at 31: rc %d (%s)", rc, e.msg);
+    CHECK_EQ_INT(c.calls, 31);
+    CHECK_EQ_INT(c.finals, 0);
+    CHECK(c.st.embedding && c.st.n == n && c.st.n_epochs == 80 && c.st.n_edges == ref.n_edges &&
+          c.st.init_iters == ref.init_iters);
+    o.layout_state = NULL;
+    o.n_threads = 1;
+    o.resume = &c.st;
+    prog p = {0};
+    o.progress = on_progress;
+    o.progress_user = &p;
+    CHECK_EQ_INT(umap_fit(X, n, d, &o, &m, &e), 0);
+    CHECK_EQ_INT(p.calls[UMAP_STAGE_INIT], 0);
+    CHECK_EQ_INT(p.calls[UMAP_STAGE_LAYOUT], 80 - 31);
+    CHECK_MSG(memcmp(m.embedding, ref.embedding, n * ref.n_components * sizeof(float)) == 0,
+              "resumed at epoch 31: the embedding differs from the uninterrupted fit's");
+    CHECK(m.opts.resume == NULL && m.init_iters == ref.init_iters);
+    umap_model_free(&m);
+    o.progress = NULL;
+    o.n_epochs = 81; /* another schedule */
+    CHECK_EQ_INT(umap_fit(X, n, d, &o, &m, &e), DC_EINVAL);
+    o.n_epochs = 80;
+    c.st.graph_hash ^= 1; /* another graph */
+    CHECK_EQ_INT(umap_fit(X, n, d, &o, &m, &e), DC_EINVAL);
+    CHECK(strstr(e.msg, "graph") != NULL && m.embedding == NULL);
+    free(c.st.embedding);
+    umap_model_free(&ref);
+    free(X);
+}
+
 /* More copies of one point than n_neighbors: their kNN rows are all at distance 0. The
  * fit and transform still work, and the copies stay together. */
 static void test_many_duplicates(void)
@@ -779,6 +849,7 @@ int main(void)
     test_spectral();
     test_layout_blobs_and_transform();
     test_cancel();
+    test_layout_resume();
     test_many_duplicates();
     test_bad_options();
     printf("test_umap: %.2f s\n", dc_now_s() - t0);

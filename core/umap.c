@@ -220,9 +220,10 @@ int umap_fit(const float *X, size_t n, int d, const umap_opts *o, umap_model *m,
     m->n_edges = g.nnz;
     uint64_t ghash = edges_hash(head, tail, eps, g.nnz);
     if (rs && (rs->n_edges != g.nnz || rs->graph_hash != ghash)) {
-        rc = dc_err_set(e, DC_EINVAL, "umap: the layout to resume was taken on another graph "
-                        "(%zu edges, this fit's has %zu)", rs->n_edges, g.nnz);
-        goto out;
+        /* taken on another graph (the kNN on another OpenBLAS kernel can differ in the
+           last bits): continuing it would mix two graphs, so the layout starts afresh */
+        rs = NULL;
+        m->resume_dropped = 1;
     }
     if (o->init != UMAP_INIT_SPECTRAL) umap_graph_free(&g);
     free(fidx);

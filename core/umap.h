@@ -152,6 +152,8 @@ typedef struct umap_model {
     umap_opts opts;    /* options of the fit (progress, layout_state and resume cleared) */
     double sec_knn, sec_graph, sec_init, sec_layout; /* wall-clock seconds per stage */
     int init_iters;    /* spectral init: subspace iteration steps run (else 0) */
+    int resume_dropped; /* 1: opts.resume was taken on another graph (another BLAS kernel,
+                           say), so the layout started afresh instead */
 } umap_model;
 
 void umap_opts_default(umap_opts *o);
@@ -162,7 +164,8 @@ int umap_opts_check(const umap_opts *o, size_t n, int d, dc_err *e);
 
 /* Embeds X (n, d) row-major. Non-finite values in X give DC_ENUMERIC. On success *m owns
  * its arrays (free with umap_model_free); on failure it is zeroed. With o->resume: a
- * state of another shape or epoch count, or taken on another graph, is DC_EINVAL. */
+ * state of another shape or epoch count is DC_EINVAL; one taken on another graph is
+ * dropped (the layout starts afresh, m->resume_dropped = 1). */
 int umap_fit(const float *X, size_t n, int d, const umap_opts *o, umap_model *m, dc_err *e);
 void umap_model_free(umap_model *m); /* NULL and zeroed models are fine */
 

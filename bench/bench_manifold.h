@@ -2,8 +2,8 @@
  * bench/umap_vs_js.sh):
  *
  * - NPY writing: float32 (n, d) and int32 (n,) arrays, C order, little-endian (the host's
- *   order is assumed to be little: x86-64 and arm64). The benchmarks link core only; the
- *   service's writer is server/cli_util.c's cli_write_npy_*, whose format this is.
+ *   order is assumed to be little: x86-64 and arm64), through core's data_write_npy (the
+ *   one the CLI's cli_write_npy_* use too).
  *   Reading is core's dataset_load / data_load_labels.
  * - bench_gmm_score: n2d's mixture stage on an embedding (core/gmm.h with n2d's settings:
  *   full covariance, gmm.h's defaults, n_init 5, the run's seed) and ACC/NMI/ARI against
@@ -22,49 +22,24 @@
 
 #include <stdlib.h>
 
+#include "data.h"
 #include "dc_err.h"
 #include "dc_time.h"
 #include "gmm.h"
 #include "metrics.h"
 
-/* descr e.g. "<f4"; shape the Python tuple text, e.g. "(70000, 10)". The header is padded
- * with spaces so that the data starts at a multiple of 64 bytes (NPY 1.0). */
-static inline int bench_npy_write(const char *path, const char *descr, const char *shape,
-                                  const void *a, size_t bytes, dc_err *e)
-{
-    char hdr[128];
-    int n = snprintf(hdr, sizeof hdr, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
-                     descr, shape);
-    int total = 10 + n + 1, pad = (64 - total % 64) % 64;
-    FILE *f = fopen(path, "wb");
-    if (!f) return dc_err_set(e, DC_EIO, "%s: %s", path, strerror(errno));
-    unsigned short hl = (unsigned short)(n + pad + 1);
-    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
-    fputc(hl & 0xff, f);
-    fputc(hl >> 8, f);
-    fwrite(hdr, 1, (size_t)n, f);
-    for (int i = 0; i < pad; i++) fputc(' ', f);
-    fputc('\n', f);
-    size_t w = fwrite(a, 1, bytes, f);
-    if (fclose(f) != 0 || w != bytes) {
-        remove(path);
-        return dc_err_set(e, DC_EIO, "%s: write failed", path);
-    }
-    return 0;
-}
-
 static inline int bench_npy_f32(const char *path, const float *a, size_t n, int d, dc_err *e)
 {
     char shape[64];
     snprintf(shape, sizeof shape, "(%zu, %d)", n, d);
-    return bench_npy_write(path, "<f4", shape, a, n * (size_t)d * sizeof *a, e);
+    return data_write_npy(path, "<f4", shape, a, n * (size_t)d * sizeof *a, e);
 }
 
 static inline int bench_npy_i32(const char *path, const int32_t *a, size_t n, dc_err *e)
 {
     char shape[64];
     snprintf(shape, sizeof shape, "(%zu,)", n);
-    return bench_npy_write(path, "<i4", shape, a, n * sizeof *a, e);
+    return data_write_npy(path, "<i4", shape, a, n * sizeof *a, e);
 }
 
 /* Fits n2d's mixture (k components, n_init restarts, seed) to emb (n, d) and scores its

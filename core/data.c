@@ -1033,3 +1033,28 @@ int data_reader_next_labels(data_reader *r, int32_t *labels, int64_t max, int64_
     *got = k;
     return 0;
 }
+
+/* NPY 1.0 writer (data.h). */
+int data_write_npy(const char *path, const char *descr, const char *shape, const void *a,
+                   size_t bytes, dc_err *e)
+{
+    char hdr[128];
+    int n = snprintf(hdr, sizeof hdr, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
+                     descr, shape);
+    int total = 10 + n + 1, pad = (64 - total % 64) % 64;
+    FILE *f = fopen(path, "wb");
+    if (!f) return dc_err_set(e, DC_EIO, "%s: %s", path, strerror(errno));
+    unsigned short hl = (unsigned short)(n + pad + 1);
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    fputc(hl & 0xff, f);
+    fputc(hl >> 8, f);
+    fwrite(hdr, 1, (size_t)n, f);
+    for (int i = 0; i < pad; i++) fputc(' ', f);
+    fputc('\n', f);
+    size_t w = fwrite(a, 1, bytes, f);
+    if (fclose(f) != 0 || w != bytes) {
+        remove(path);
+        return dc_err_set(e, DC_EIO, "%s: write failed", path);
+    }
+    return 0;
+}

@@ -50,6 +50,7 @@
 #ifndef DC_DATA_H
 #define DC_DATA_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "dc_err.h"
@@ -212,5 +213,11 @@ void dcf32_writer_abort(dcf32_writer *w);
 
 /* Writes ds->x as a DCF32 file (labels are not part of DCF32). */
 int dataset_save_dcf32(const dataset *ds, const char *path, dc_err *e);
+
+/* Writes bytes of a as an NPY 1.0 file: descr e.g. "<f4", shape the Python tuple text,
+ * e.g. "(70000, 10)"; the header is padded so the data start at a multiple of 64 bytes.
+ * DC_EIO on failure (a partial file is removed). */
+int data_write_npy(const char *path, const char *descr, const char *shape, const void *a,
+                   size_t bytes, dc_err *e);
 
 #endif

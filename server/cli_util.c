@@ -295,40 +295,16 @@ int cli_save_model(const cluster_model *m, const char *path, dc_err *e)
     return rc;
 }
 
-static int write_npy(const char *path, const char *descr, const char *shape, const void *a,
-                     size_t bytes, dc_err *e)
-{
-    char hdr[128];
-    int n = snprintf(hdr, sizeof hdr, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }",
-                     descr, shape);
-    int total = 10 + n + 1, pad = (64 - total % 64) % 64;
-    FILE *f = fopen(path, "wb");
-    if (!f) return dc_err_set(e, DC_EIO, "%s: %s", path, strerror(errno));
-    unsigned short hl = (unsigned short)(n + pad + 1);
-    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
-    fputc(hl & 0xff, f);
-    fputc(hl >> 8, f);
-    fwrite(hdr, 1, (size_t)n, f);
-    for (int i = 0; i < pad; i++) fputc(' ', f);
-    fputc('\n', f);
-    size_t w = fwrite(a, 1, bytes, f);
-    if (fclose(f) != 0 || w != bytes) {
-        remove(path);
-        return dc_err_set(e, DC_EIO, "%s: write failed", path);
-    }
-    return 0;
-}
-
 int cli_write_npy_f32(const char *path, const float *a, int64_t n, int k, dc_err *e)
 {
     char shape[64];
     snprintf(shape, sizeof shape, "(%lld, %d)", (long long)n, k);
-    return write_npy(path, "<f4", shape, a, (size_t)n * k * sizeof *a, e);
+    return data_write_npy(path, "<f4", shape, a, (size_t)n * k * sizeof *a, e);
 }
 
 int cli_write_npy_i32(const char *path, const int32_t *a, int64_t n, dc_err *e)
 {
     char shape[64];
     snprintf(shape, sizeof shape, "(%lld,)", (long long)n);
-    return write_npy(path, "<i4", shape, a, (size_t)n * sizeof *a, e);
+    return data_write_npy(path, "<i4", shape, a, (size_t)n * sizeof *a, e);
 }

@@ -1,5 +1,5 @@
 /* api: the HTTP surface of deepclust: the route table, per-request state, reply helpers
- * and problem+json errors. server/http.c runs the libmicrohttpd daemon and drives
+ * and problem+json errors. api/http.c runs the libmicrohttpd daemon and drives
  * every request through this module:
  *
  *   0. without a token, the Host header must name a loopback address or an allowed name
@@ -97,7 +97,7 @@ typedef struct api_ctx {
     int workers;             /* training worker threads (configured) */
     double started;          /* api_now() at start-up */
     api_metrics *metrics;
-    void *server;            /* the clustering service (server/svc.h's svc *); NULL
+    void *server;            /* the clustering service (server/svc/svc.h's svc *); NULL
                                 when the routes run without one (unit tests) */
     size_t max_upload;       /* body limit of API_ROUTE_UPLOAD routes, bytes */
     size_t max_body;         /* caps the max_body of the other routes (--max-body-mb);

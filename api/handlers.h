@@ -1,6 +1,6 @@
 /* handlers: the handlers of the clustering routes (datasets, jobs, models, dashboard),
  * defined in routes_svc.c and listed in the route table of routes.c. Each one parses
- * the request, calls one svc_* function (server/svc.h) and replies. */
+ * the request, calls one svc_* function (server/svc/svc.h) and replies. */
 #ifndef DC_HANDLERS_H
 #define DC_HANDLERS_H
 

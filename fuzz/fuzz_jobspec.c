@@ -1,4 +1,4 @@
-/* fuzz_jobspec: the JSON job spec of POST /v1/jobs (server/jobspec.c) on arbitrary bytes,
+/* fuzz_jobspec: the JSON job spec of POST /v1/jobs (server/svc/jobspec.c) on arbitrary bytes,
  * parsed as the handler does (json_loadb with JSON_REJECT_DUPLICATES).
  *
  * Invariants: a rejected spec has status 400 or 422 and a message; an accepted one

@@ -134,7 +134,7 @@ if DEEPCLUST_TOKEN=s3cret start_server "$tmp/s2.log" --db "$tmp/x.db"; then
     expect "token: right token" 200 "$(req "$tmp/t5" -H 'Authorization: Bearer s3cret' "$base/openapi.yaml")"
     expect "token: right token /metrics" 200 "$(req "$tmp/t6" -H 'Authorization: Bearer s3cret' "$base/metrics")"
     # The whole value is the token: a NUL and anything after it is refused, wherever the
-    # header is (MHD cuts values at a NUL; see value_whole in server/http.c).
+    # header is (MHD cuts values at a NUL; see value_whole in api/http.c).
     hreq='b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"'
     expect "token: exact, raw" "HTTP/1.1 200 OK" \
         "$(raw "$port" "$hreq"'+b"Authorization: Bearer s3cret\r\n\r\n"' | cut -d' ' -f1-3)"

@@ -1,4 +1,4 @@
-/* test_server_store: the SQLite store and its migrations (server/store.h, migrate.h):
+/* test_server_store: the SQLite store and its migrations (server/svc/store.h, migrate.h):
  * a fresh file is migrated to the newest schema with WAL and foreign keys on, a second
  * open changes nothing, a newer database is refused with both versions named, a failing
  * migration is rolled back whole, badly numbered migration lists are rejected, and the

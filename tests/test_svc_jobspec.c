@@ -1,4 +1,4 @@
-/* test_svc_jobspec: the job spec parser (server/jobspec.h) and SHA-256 (server/sha256.h)
+/* test_svc_jobspec: the job spec parser (server/svc/jobspec.h) and SHA-256 (server/svc/sha256.h)
  * of the clustering service, without HTTP: defaults, every kind of error with its JSON
  * path and status, the JSON round trip the workers rely on, and FIPS 180 test vectors. */
 #include <stdio.h>

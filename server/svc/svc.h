@@ -54,7 +54,7 @@ typedef enum svc_limit {
     SVC_LIMIT_DATASET,          /* an upload's stored size is larger: 413 */
     SVC_LIMIT_QUEUED_JOBS,      /* the queue is full: 429 */
     SVC_LIMIT_UPLOADS,          /* too many uploads at once: 429 */
-    SVC_LIMIT_BODY,             /* a request body is larger: 413 (server/http.c) */
+    SVC_LIMIT_BODY,             /* a request body is larger: 413 (api/http.c) */
     SVC_LIMIT_COUNT
 } svc_limit;
 

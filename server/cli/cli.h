@@ -3,7 +3,8 @@
  * main.c dispatches `deepclust <command> [args]` through CLI_COMMANDS below. A command
  * is a function `int cli_<name>(int argc, char **argv)` (argv[0] is the command name)
  * returning the process exit status; it prints its own usage on --help. To add one,
- * write cli_<name>() in server/cli_<name>.c and add ONE line to CLI_COMMANDS:
+ * write cli_<name>() in server/cli/cli_<name>.c (server/cli_<name>.c when it needs
+ * the service or HTTP layers) and add ONE line to CLI_COMMANDS:
  *
  *     X(train, "train a clustering model from a data file")
  *

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# test_layers: dependencies point one way (issue 16). Each folder is a layer and may
+# include headers from its own folder and the layers listed for it, nothing above:
+#
+#   core/          numeric library          libc, libm, cblas, zlib
+#   server/svc/    service (store, jobs)    core/ + SQLite, jansson; never microhttpd.h
+#   api/           HTTP                     server/svc/, core/ + libmicrohttpd, jansson
+#   server/cli/    offline trainer          core/ only
+#   server/        the executable           anything
+#
+# Fails naming every "#include" that runs against the direction.
+set -u
+SRC=${DC_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
+ROOT=${1:-$SRC}
+if [ $# -eq 0 ]; then
+  # the check must bite: a copy with one planted upward include must fail
+  tmp=$(mktemp -d "${TMPDIR:-/tmp}/dc_layers.XXXXXX")
+  trap 'rm -rf "$tmp"' EXIT
+  for d in core server api; do cp -r "$SRC/$d" "$tmp/"; done
+  cp "$SRC/CMakeLists.txt" "$tmp/"
+  printf '#include "svc.h"\n' >>"$tmp/server/cli/cli.c"
+  printf '#include <microhttpd.h>\n' >>"$tmp/server/svc/store.c"
+  out=$(bash "$0" "$tmp" 2>&1)
+  if [ $? -eq 0 ] || ! grep -q 'cli.c (server/cli) includes "svc.h"' <<<"$out" ||
+     ! grep -q 'store.c (server/svc) includes <microhttpd.h>' <<<"$out"; then
+    echo "FAIL: planted violations were not caught:"; echo "$out"; exit 1
+  fi
+fi
+cd "$ROOT" || exit 1
+
+declare -A allowed=(
+  [core]="core"
+  [server/svc]="server/svc core"
+  [api]="api server/svc core"
+  [server/cli]="server/cli core"
+)
+# system headers a layer must not use
+declare -A banned=(
+  [core]="jansson.h sqlite3.h microhttpd.h libpq-fe.h"
+  [server/svc]="microhttpd.h"
+  [server/cli]="jansson.h sqlite3.h microhttpd.h libpq-fe.h"
+)
+
+# header name -> folder that owns it
+declare -A owner=()
+for dir in "${!allowed[@]}"; do
+  for h in "$dir"/*.h; do
+    [ -e "$h" ] || continue
+    b=$(basename "$h")
+    if [ -n "${owner[$b]:-}" ]; then echo "FAIL: $b exists in ${owner[$b]}/ and $dir/"; exit 1; fi
+    owner[$b]=$dir
+  done
+done
+
+bad=0 checked=0
+for dir in "${!allowed[@]}"; do
+  for f in "$dir"/*.c "$dir"/*.h; do
+    [ -e "$f" ] || continue
+    checked=$((checked + 1))
+    while IFS= read -r line; do
+      inc=$(sed -E 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"([^"]+)".*/\1/' <<<"$line")
+      o=${owner[$(basename "$inc")]:-}
+      if [ -z "$o" ]; then
+        # a quoted include of no layer's header: only generated or same-folder files
+        [ -e "$dir/$inc" ] || { echo "FAIL: $f includes \"$inc\", which no layer owns"; bad=1; }
+        continue
+      fi
+      case " ${allowed[$dir]} " in
+        *" $o "*) ;;
+        *) echo "FAIL: $f ($dir) includes \"$inc\" from $o/, a layer it may not use"; bad=1 ;;
+      esac
+    done < <(grep -E '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f")
+    for sys in ${banned[$dir]:-}; do
+      if grep -qE "^[[:space:]]*#[[:space:]]*include[[:space:]]*<$sys>" "$f"; then
+        echo "FAIL: $f ($dir) includes <$sys>"; bad=1
+      fi
+    done
+  done
+done
+# the build links one way too: no library links one above it
+if grep -nE 'target_link_libraries\((dccore|dcsvc|dccli)[^)]*(dcapi|dcsvc|dccli)' CMakeLists.txt |
+   grep -vE 'target_link_libraries\(dcsvc[^)]*dccore' | grep -q .; then
+  echo "FAIL: CMakeLists.txt links a lower layer against a higher one:"
+  grep -nE 'target_link_libraries\((dccore|dcsvc|dccli)' CMakeLists.txt; bad=1
+fi
+[ "$checked" -gt 50 ] || { echo "FAIL: only $checked files checked"; exit 1; }
+[ $bad -eq 0 ] && echo "ok: $checked files, every include points down"
+exit $bad

@@ -5,6 +5,7 @@
  *                [--threads 2] [--epochs 0] [--seed 0] [--block 0]
  *                [--init pca|spectral|random] [--no-transform] [--no-sgemm]
  *                [--gmm-n-init 5] [--embed-out emb.npy]
+ *                [--neighbors 20] [--min-dist 0] [--components 10]
  *
  * Without --data it generates n x 10 clustered codes (10 anisotropic Gaussian blobs with
  * labels). --threads is umap_opts.n_threads (kNN threads); OpenBLAS is set to one thread
@@ -126,6 +127,8 @@ int main(int argc, char **argv)
     const char *data_path = NULL, *label_path = NULL, *embed_out = NULL;
     size_t n = 70000;
     int threads = 2, epochs = 0, do_transform = 1, block = 0, init = UMAP_INIT_PCA, do_sgemm = 1, gmm_n_init = 5;
+    int neighbors = 0, components = 0;
+    double min_dist = -1;
     uint64_t seed = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--data") && i + 1 < argc) data_path = argv[++i];
@@ -135,6 +138,9 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--epochs") && i + 1 < argc) epochs = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--seed") && i + 1 < argc) seed = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--block") && i + 1 < argc) block = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--neighbors") && i + 1 < argc) neighbors = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--min-dist") && i + 1 < argc) min_dist = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--components") && i + 1 < argc) components = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--init") && i + 1 < argc) {
             i++;
             init = !strcmp(argv[i], "spectral") ? UMAP_INIT_SPECTRAL : !strcmp(argv[i], "random") ? UMAP_INIT_RANDOM : UMAP_INIT_PCA;
@@ -193,6 +199,9 @@ int main(int argc, char **argv)
     o.n_threads = threads;
     o.n_epochs = epochs;
     o.seed = seed;
+    if (neighbors > 0) o.n_neighbors = neighbors;
+    if (components > 0) o.n_components = components;
+    if (min_dist >= 0) o.min_dist = min_dist;
     if (block > 0) o.block_rows = block;
     o.init = init;
     if (o.init == UMAP_INIT_PCA && o.n_components > d) o.init = UMAP_INIT_RANDOM;

@@ -26,12 +26,8 @@ void umap__membership(const int *idx, const float *dist, size_t n, int K, const 
 void umap__graph_prune(umap_graph *g, double epochs);
 
 /* Principal components of X (n, d): out (n, c) = (X - mean) V, V the top c eigenvectors
- * of the covariance (sign: largest |entry| positive). Needs c <= d. */
+ * of the covariance (sign: largest |entry| positive; core/pca.h). Needs c <= d. */
 int umap__pca(const float *X, size_t n, int d, int c, float *out, dc_err *e);
-
-/* Cyclic Jacobi on the symmetric A (d, d), destroyed: eigenvalues on its diagonal,
- * eigenvectors in the columns of V (d, d). */
-void umap__jacobi_eig(double *A, int d, double *V);
 
 /* Spectral init: out (n, c) = the c eigenvectors after the trivial one of the
  * normalised Laplacian I - D^-1/2 W D^-1/2 of g with the smallest eigenvalues,

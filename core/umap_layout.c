@@ -6,106 +6,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pca.h"
 #include "umap_internal.h"
 
-/* ---- PCA ------------------------------------------------------------------------- */
-
-void umap__jacobi_eig(double *A, int d, double *V)
-{
-    for (int i = 0; i < d; i++)
-        for (int j = 0; j < d; j++) V[i * d + j] = i == j;
-    for (int sweep = 0; sweep < 100; sweep++) {
-        double off = 0, tot = 0;
-        for (int p = 0; p < d; p++)
-            for (int q = 0; q < d; q++) {
-                double v = A[p * d + q] * A[p * d + q];
-                tot += v;
-                if (p != q) off += v;
-            }
-        if (off <= 1e-30 * tot || off == 0) break;
-        for (int p = 0; p < d - 1; p++)
-            for (int q = p + 1; q < d; q++) {
-                double apq = A[p * d + q];
-                if (apq == 0) continue;
-                double theta = (A[q * d + q] - A[p * d + p]) / (2 * apq);
-                double t = (theta >= 0 ? 1.0 : -1.0) / (fabs(theta) + sqrt(theta * theta + 1));
-                double c = 1 / sqrt(t * t + 1), s = t * c;
-                for (int k = 0; k < d; k++) { /* A J: columns p, q */
-                    double akp = A[k * d + p], akq = A[k * d + q];
-                    A[k * d + p] = c * akp - s * akq;
-                    A[k * d + q] = s * akp + c * akq;
-                }
-                for (int k = 0; k < d; k++) { /* J^T (A J): rows p, q */
-                    double apk = A[p * d + k], aqk = A[q * d + k];
-                    A[p * d + k] = c * apk - s * aqk;
-                    A[q * d + k] = s * apk + c * aqk;
-                }
-                for (int k = 0; k < d; k++) {
-                    double vkp = V[k * d + p], vkq = V[k * d + q];
-                    V[k * d + p] = c * vkp - s * vkq;
-                    V[k * d + q] = s * vkp + c * vkq;
-                }
-            }
-    }
-}
+/* ---- PCA (core/pca.c) -------------------------------------------------------------- */
 
 int umap__pca(const float *X, size_t n, int d, int c, float *out, dc_err *e)
 {
-    int rc = 0;
-    enum { ROWS = 1024 };
-    double *mean = calloc((size_t)d, sizeof *mean), *C = calloc((size_t)d * d, sizeof *C);
-    double *V = malloc((size_t)d * d * sizeof *V), *buf = malloc((size_t)ROWS * d * sizeof *buf);
-    float *W = malloc((size_t)d * c * sizeof *W), *Xc = malloc((size_t)ROWS * d * sizeof *Xc);
-    int *order = malloc((size_t)d * sizeof *order);
-    if (!mean || !C || !V || !buf || !W || !Xc || !order) {
-        rc = dc_err_set(e, DC_ENOMEM, "umap: out of memory for the PCA init (d = %d)", d);
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++)
-        for (int j = 0; j < d; j++) mean[j] += X[i * d + j];
-    for (int j = 0; j < d; j++) mean[j] /= (double)n;
-    /* C = sum (x - mean)(x - mean)^T, upper triangle, by blocks of rows in double. */
-    for (size_t r0 = 0; r0 < n; r0 += ROWS) {
-        size_t m = n - r0 < ROWS ? n - r0 : ROWS;
-        for (size_t i = 0; i < m; i++)
-            for (int j = 0; j < d; j++) buf[i * d + j] = X[(r0 + i) * d + j] - mean[j];
-        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, (int)m, 1.0, buf, d, 1.0, C, d);
-    }
-    for (int i = 0; i < d; i++)
-        for (int j = 0; j < i; j++) C[i * d + j] = C[j * d + i];
-    umap__jacobi_eig(C, d, V);
-    for (int i = 0; i < d; i++) order[i] = i;
-    for (int i = 1; i < d; i++) { /* eigenvalues descending, stable */
-        int o = order[i], p = i;
-        while (p > 0 && C[order[p - 1] * (d + 1)] < C[o * (d + 1)]) {
-            order[p] = order[p - 1];
-            p--;
-        }
-        order[p] = o;
-    }
-    for (int t = 0; t < c; t++) {
-        int col = order[t], big = 0;
-        for (int i = 1; i < d; i++)
-            if (fabs(V[i * d + col]) > fabs(V[big * d + col])) big = i;
-        double sg = V[big * d + col] < 0 ? -1 : 1;
-        for (int i = 0; i < d; i++) W[i * c + t] = (float)(sg * V[i * d + col]);
-    }
-    /* out = (X - mean) W, by blocks. */
-    for (size_t r0 = 0; r0 < n; r0 += ROWS) {
-        size_t m = n - r0 < ROWS ? n - r0 : ROWS;
-        for (size_t i = 0; i < m; i++)
-            for (int j = 0; j < d; j++) Xc[i * d + j] = (float)(X[(r0 + i) * d + j] - mean[j]);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, c, d, 1.0f, Xc, d, W, c, 0.0f,
-                    out + r0 * c, c);
-    }
-out:
-    free(mean);
-    free(C);
-    free(V);
-    free(buf);
-    free(W);
-    free(Xc);
-    free(order);
+    pca p = {0};
+    int rc = pca_fit(&p, X, n, d, c, e);
+    if (rc == 0) rc = pca_transform(&p, X, n, out, e);
+    pca_free(&p);
+    if (rc == DC_ENOMEM) dc_err_set(e, rc, "umap: out of memory for the PCA init (d = %d)", d);
     return rc;
 }
 

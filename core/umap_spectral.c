@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pca.h"
 #include "umap_internal.h"
 
 #define SPEC_OVERSAMPLE 4
@@ -120,7 +121,7 @@ static void rayleigh_ritz(const umap_graph *g, const double *dinv, double *Q, in
     cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, p, p, (int)n, 1.0, Q, p, AQ, p, 0.0, H, p);
     for (int i = 0; i < p; i++) /* symmetrise */
         for (int j = 0; j < i; j++) H[i * p + j] = H[j * p + i] = 0.5 * (H[i * p + j] + H[j * p + i]);
-    umap__jacobi_eig(H, p, V);
+    pca_eig_sym(H, p, V);
     for (int i = 0; i < p; i++) order[i] = i;
     for (int i = 1; i < p; i++) {
         int o = order[i], q = i;

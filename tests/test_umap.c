@@ -13,6 +13,7 @@
 #include "kmeans.h"
 #include "metrics.h"
 #include "rng.h"
+#include "pca.h"
 #include "umap.h"
 #include "umap_internal.h"
 
@@ -362,7 +363,7 @@ static void test_spectral(void)
     }
     double *Lc = malloc(n * n * sizeof *Lc);
     memcpy(Lc, L, n * n * sizeof *L);
-    umap__jacobi_eig(Lc, (int)n, V);
+    pca_eig_sym(Lc, (int)n, V);
     double ev[250];
     for (size_t i = 0; i < n; i++) ev[i] = Lc[i * n + i];
     for (size_t i = 1; i < n; i++) /* ascending */

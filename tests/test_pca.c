@@ -1,0 +1,44 @@
+/* test_pca: core/pca.h against scikit-learn's PCA on a fixed 6 x 3 matrix (components,
+ * variances scaled by (n-1)/n, transformed rows; printed by /usr/bin/python3 with
+ * sklearn.decomposition.PCA(2) on the same float32 values in double), the projection of
+ * other points (centroids) by the same map, and bad arguments. */
+#include <stdlib.h>
+
+#include "check.h"
+#include "pca.h"
+
+int main(void)
+{
+    const float X[6 * 3] = {1, 2, 0.5f, 2, 3.5f, 1, 3, 6.1f, 0, 4, 8, 2, 5, 9.7f, 1.5f, 6, 12.2f, 0.2f};
+    const double comp[2][3] = {{0.43837836, 0.89855477, 0.02058493},
+                               {0.06104382, -0.05261589, 0.99674732}};
+    const double var[2] = {15.13743305, 0.50236054}, y01[2][2] = {{-5.52138792, -0.25938876},
+                                                                   {-3.72488494, 0.22110488}};
+    pca p = {0};
+    dc_err e = {0};
+    CHECK(pca_fit(&p, X, 6, 3, 2, &e) == 0);
+    for (int t = 0; t < 2; t++) {
+        for (int i = 0; i < 3; i++) CHECK_NEAR(p.W[i * 2 + t], comp[t][i], 1e-5);
+        CHECK_NEAR(p.var[t], var[t], 1e-5);
+    }
+    float Y[6 * 2];
+    CHECK(pca_transform(&p, X, 6, Y, &e) == 0);
+    for (int r = 0; r < 2; r++)
+        for (int t = 0; t < 2; t++) CHECK_NEAR(Y[r * 2 + t], y01[r][t], 1e-4);
+    /* the mean of the points projects to the origin; the mean of rows 0 and 1 to the mean
+     * of their projections (the map is affine) */
+    float mid[2 * 3] = {3.5f, (2 + 3.5f + 6.1f + 8 + 9.7f + 12.2f) / 6, (0.5f + 1 + 0 + 2 + 1.5f + 0.2f) / 6,
+                        1.5f, 2.75f, 0.75f};
+    float Ym[2 * 2];
+    CHECK(pca_transform(&p, mid, 2, Ym, &e) == 0);
+    CHECK_NEAR(Ym[0], 0, 1e-5);
+    CHECK_NEAR(Ym[1], 0, 1e-5);
+    CHECK_NEAR(Ym[2], (Y[0] + Y[2]) / 2, 1e-5);
+    CHECK_NEAR(Ym[3], (Y[1] + Y[3]) / 2, 1e-5);
+    pca_free(&p);
+    pca_free(&p); /* idempotent */
+    CHECK(pca_fit(&p, X, 6, 3, 4, &e) == DC_EINVAL && !p.W);
+    CHECK(pca_fit(&p, X, 0, 3, 2, &e) == DC_EINVAL);
+    CHECK(pca_fit(&p, NULL, 6, 3, 2, &e) == DC_EINVAL);
+    return CHECK_DONE();
+}

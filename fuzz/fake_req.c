@@ -78,7 +78,7 @@ enum MHD_Result __wrap_MHD_queue_response(struct MHD_Connection *c, unsigned int
 
 /* ---- the service: nothing is there, except predict ---------------------------------- */
 
-static int not_found(dc_err *e) { return dc_err_set(e, SVC_ENOTFOUND, "not found (fuzzing)"); }
+static int not_found(dc_err *e) { return dc_err_set(e, DC_ENOTFOUND, "not found (fuzzing)"); }
 
 int __wrap_svc_model_predict(svc *s, const char *id, const float *x, int64_t n, int d,
                              int want_z, json_t **out, dc_err *e);

@@ -26,13 +26,13 @@ int svc_errno_nospace(int err)
 
 int svc_nospace(dc_err *e, const char *what, const char *detail)
 {
-    return dc_err_set(e, SVC_ENOSPC, "disk full: %s (%s); free space by deleting datasets, "
+    return dc_err_set(e, DC_ENOSPC, "disk full: %s (%s); free space by deleting datasets, "
                       "jobs or models", what, detail);
 }
 
 int svc__sql_err(sqlite3 *db, const char *what, dc_err *e)
 {
-    if (store_errcode(db) == STORE_ENOSPC) return svc_nospace(e, what, sqlite3_errmsg(db));
+    if (store_errcode(db) == DC_ENOSPC) return svc_nospace(e, what, sqlite3_errmsg(db));
     return dc_err_set(e, DC_EIO, "%s: %s", what, sqlite3_errmsg(db));
 }
 
@@ -52,7 +52,7 @@ int svc__fetch_one(sqlite3 *db, const char *sql, const char *id,
         *out = to_json(st);
         rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
     } else {
-        rc = rc == SQLITE_DONE ? dc_err_set(e, SVC_ENOTFOUND, "no %s %s", what, id)
+        rc = rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "no %s %s", what, id)
                                : svc__sql_err(db, what, e);
     }
     sqlite3_finalize(st);
@@ -114,7 +114,7 @@ int svc__blob_read(sqlite3 *db, const char *id, const char *part, int64_t off, v
     sqlite3_bind_text(st, 2, part, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
-        rc = rc == SQLITE_DONE ? dc_err_set(e, SVC_ENOTFOUND, "dataset %s has no part %s", id, part)
+        rc = rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "dataset %s has no part %s", id, part)
                                : svc__sql_err(db, "dataset data", e);
         goto out;
     }
@@ -144,22 +144,6 @@ out:
     return rc;
 }
 
-int svc_http_status(int rc)
-{
-    switch (rc) {
-    case DC_EFORMAT: return 400;
-    case DC_EINVAL: return 422;
-    case DC_ENUMERIC: return 422;
-    case SVC_ENOTFOUND: return 404;
-    case SVC_ECONFLICT: return 409;
-    case SVC_ETOOLARGE: return 413;
-    case SVC_EBUSY: return 429;
-    case SVC_ENOSPC: return 507;
-    case DC_ENOMEM: return 503;
-    default: return 500;
-    }
-}
-
 /* ---- limits ------------------------------------------------------------------------ */
 
 const char *svc_limit_name(svc_limit l)
@@ -182,7 +166,7 @@ int svc_upload_begin(svc *s, dc_err *e)
     if (atomic_fetch_add(&s->uploads, 1) >= max && max > 0) {
         atomic_fetch_sub(&s->uploads, 1);
         svc_limit_count(s, SVC_LIMIT_UPLOADS);
-        return dc_err_set(e, SVC_EBUSY, "%d uploads are in progress, the limit "
+        return dc_err_set(e, DC_EBUSY, "%d uploads are in progress, the limit "
                           "(--max-uploads); retry when one has finished", max);
     }
     return 0;
@@ -299,8 +283,8 @@ static int64_t disk_free(const svc *s)
 static int recover_or_defer(svc *s, store *st, dc_err *e)
 {
     int rc = svc__recover(s, st, e);
-    if (rc == SVC_ENOSPC && svc__make_room(s, st)) rc = svc__recover(s, st, e);
-    if (rc == SVC_ENOSPC) {
+    if (rc == DC_ENOSPC && svc__make_room(s, st)) rc = svc__recover(s, st, e);
+    if (rc == DC_ENOSPC) {
         fprintf(stderr, "deepclust: recovery postponed: %s\n", e ? e->msg : "disk full");
         atomic_store(&s->recovery_pending, 1);
         return 0;
@@ -331,7 +315,7 @@ void svc_disk_status(svc *s, svc_disk *out)
 int svc_store_open(store **out, const char *db_path, dc_err *e)
 {
     int rc = store_open(out, db_path, e);
-    if (rc == STORE_ENOSPC) {
+    if (rc == DC_ENOSPC) {
         char path[4200];
         snprintf(path, sizeof path, "%s.reserve", db_path);
         if (truncate(path, 0) == 0) {
@@ -423,7 +407,7 @@ int svc_open(svc **out, const svc_config *cfg, dc_err *e)
         svc_disk d;
         svc_disk_status(s, &d);
         if (d.full)
-            fprintf(stderr, "deepclust: disk full: %lld bytes free beside %s; writes get 507 "
+            fprintf(stderr, "deepclust: disk full: %lld bytes free beside %s; writes are refused "
                     "until space is freed (DELETE datasets, jobs or models)\n",
                     (long long)d.free_bytes, s->db_path);
     }
@@ -499,7 +483,7 @@ static int model_load(sqlite3 *db, const char *id, cluster_model **out, dc_err *
         rc = cluster_model_load(out, sqlite3_column_blob(st, 0),
                                 (size_t)sqlite3_column_bytes(st, 0), e);
     else if (rc == SQLITE_DONE)
-        rc = dc_err_set(e, SVC_ENOTFOUND, "no model %s", id);
+        rc = dc_err_set(e, DC_ENOTFOUND, "no model %s", id);
     else
         rc = svc__sql_err(db, "load model", e);
     sqlite3_finalize(st);
@@ -603,7 +587,7 @@ static int model_delete_txn(store *db, const char *id, dc_err *e)
         goto out;
     }
     if (sqlite3_changes(h) == 0) {
-        rc = dc_err_set(e, SVC_ENOTFOUND, "no model %s", id);
+        rc = dc_err_set(e, DC_ENOTFOUND, "no model %s", id);
         goto out;
     }
     rc = store_commit(db, e);
@@ -619,7 +603,7 @@ int svc_model_delete(svc *s, const char *id, dc_err *e)
     int rc;
     if (!db) return e ? e->code : DC_EIO;
     rc = model_delete_txn(db, id, e);
-    if (rc == SVC_ENOSPC && svc__make_room(s, db)) rc = model_delete_txn(db, id, e);
+    if (rc == DC_ENOSPC && svc__make_room(s, db)) rc = model_delete_txn(db, id, e);
     if (rc == 0) {
         svc__model_evict(s, id);
         svc__space_back(s, db);
@@ -651,7 +635,7 @@ int svc_model_get(svc *s, const char *id, json_t **out, dc_err *e)
         if (arch) json_object_set_new(*out, "arch", arch);
         rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
     } else {
-        rc = rc == SQLITE_DONE ? dc_err_set(e, SVC_ENOTFOUND, "no model %s", id)
+        rc = rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "no model %s", id)
                                : svc__sql_err(store_db(db), "get model", e);
     }
 out:
@@ -691,7 +675,7 @@ static int predict_json(svc_model *m, const float *x, int64_t n, int want_z, jso
     *out = NULL;
     if (dc_mul3_size(n, k, sizeof(float), &qb) < 0 || dc_mul_size(n, sizeof(int32_t), &lb) < 0 ||
         dc_mul3_size(n, emb, sizeof(float), &zb) < 0) {
-        rc = dc_err_set(e, SVC_ETOOLARGE, "%lld samples x %d clusters do not fit in memory",
+        rc = dc_err_set(e, DC_ETOOLARGE, "%lld samples x %d clusters do not fit in memory",
                         (long long)n, k);
         goto out;
     }
@@ -706,7 +690,7 @@ static int predict_json(svc_model *m, const float *x, int64_t n, int want_z, jso
     rc = cluster_predict(m->m, x, n, q, lab, z, e);
     pthread_mutex_unlock(&m->mu);
     if (rc < 0) {
-        if (rc == DC_EFORMAT) rc = DC_EINVAL; /* non-finite input: 422 */
+        if (rc == DC_EFORMAT) rc = DC_EINVAL; /* non-finite input: a bad value, not a bad format */
         goto out;
     }
     labels = json_array();
@@ -821,7 +805,7 @@ int svc_metrics_text(svc *s, FILE *f)
     fprintf(f, "# HELP deepclust_disk_free_bytes Free bytes on the database's filesystem.\n"
                "# TYPE deepclust_disk_free_bytes gauge\n"
                "deepclust_disk_free_bytes %lld\n"
-               "# HELP deepclust_disk_full 1 when under 1 MiB is free (writes get 507).\n"
+               "# HELP deepclust_disk_full 1 when under 1 MiB is free (new data is refused).\n"
                "# TYPE deepclust_disk_full gauge\n"
                "deepclust_disk_full %d\n"
                "# HELP deepclust_disk_reserve_bytes Bytes held in the reserve file for "

@@ -200,7 +200,7 @@ int svc_dataset_import(svc *s, const char *path, const svc_upload *u, json_t **o
     int64_t stored = n * d * 4 + (in->has_labels ? n * 4 : 0), max = s->cfg.max_dataset_bytes;
     if (max > 0 && stored > max) {
         svc_limit_count(s, SVC_LIMIT_DATASET);
-        rc = dc_err_set(e, SVC_ETOOLARGE, "%lld samples x %d features is %lld values, %lld "
+        rc = dc_err_set(e, DC_ETOOLARGE, "%lld samples x %d features is %lld values, %lld "
                         "bytes stored, over the limit of %lld bytes (--max-dataset-mb %lld)",
                         (long long)n, d, (long long)(n * d), (long long)stored, (long long)max,
                         (long long)(max >> 20));
@@ -210,7 +210,7 @@ int svc_dataset_import(svc *s, const char *path, const svc_upload *u, json_t **o
     size_t xbytes;
     if (dc_mul3_size(n, d, sizeof(float), &xbytes) < 0 || xbytes > (size_t)(limit - 16) ||
         xbytes > INT32_MAX) {
-        rc = dc_err_set(e, SVC_ETOOLARGE, "%lld samples x %d features as float32 are over the "
+        rc = dc_err_set(e, DC_ETOOLARGE, "%lld samples x %d features as float32 are over the "
                         "%lld-byte limit of one stored dataset", (long long)n, d,
                         (long long)(limit < INT32_MAX ? limit : INT32_MAX));
         goto out;
@@ -323,7 +323,7 @@ out:
         store_rollback(db);
         if (rc < 0 && inserted) { /* nothing stays behind, even on a full disk */
             int drc = exec_bind1(store_db(db), "DELETE FROM datasets WHERE id = ?", id, NULL);
-            if (drc == SVC_ENOSPC && svc__make_room(s, db))
+            if (drc == DC_ENOSPC && svc__make_room(s, db))
                 drc = exec_bind1(store_db(db), "DELETE FROM datasets WHERE id = ?", id, NULL);
             if (drc < 0)
                 fprintf(stderr, "deepclust: dataset %s: cannot delete the half-written rows "
@@ -361,7 +361,7 @@ int svc_dataset_set_labels(svc *s, const char *id, const char *path, json_t **ou
     sqlite3_finalize(st);
     st = NULL;
     if (n < 0) {
-        rc = dc_err_set(e, SVC_ENOTFOUND, "no dataset %s", id);
+        rc = dc_err_set(e, DC_ENOTFOUND, "no dataset %s", id);
         goto out;
     }
     if ((rc = data_load_labels(&labels, &nl, path, DATA_FMT_AUTO, e)) < 0) goto out;
@@ -486,11 +486,11 @@ static int dataset_delete_txn(store *db, const char *id, dc_err *e)
         goto out;
     }
     if (sqlite3_column_int(st, 0) == 0) {
-        rc = dc_err_set(e, SVC_ENOTFOUND, "no dataset %s", id);
+        rc = dc_err_set(e, DC_ENOTFOUND, "no dataset %s", id);
         goto out;
     }
     if (sqlite3_column_int(st, 1) > 0) {
-        rc = dc_err_set(e, SVC_ECONFLICT, "dataset %s is used by %d queued or running job(s); "
+        rc = dc_err_set(e, DC_ECONFLICT, "dataset %s is used by %d queued or running job(s); "
                         "cancel them first", id, sqlite3_column_int(st, 1));
         goto out;
     }
@@ -510,7 +510,7 @@ int svc_dataset_delete(svc *s, const char *id, dc_err *e)
     if (!db) return e ? e->code : DC_EIO;
     rc = dataset_delete_txn(db, id, e);
     /* A full disk: WAL pages for the delete come out of the reserve. */
-    if (rc == SVC_ENOSPC && svc__make_room(s, db)) rc = dataset_delete_txn(db, id, e);
+    if (rc == DC_ENOSPC && svc__make_room(s, db)) rc = dataset_delete_txn(db, id, e);
     if (rc == 0) svc__space_back(s, db);
     svc__db_put(s, db);
     return rc;

@@ -49,7 +49,7 @@ static int job_fetch(sqlite3 *db, const char *id, json_t **out, dc_err *e)
 }
 
 /* The operator limits a new job must fit: its model's parameters and estimated training
- * memory (422 naming the spec), the queue's length (429). */
+ * memory (DC_EINVAL with je naming the spec field), the queue's length (DC_EBUSY). */
 static int check_limits(svc *s, sqlite3 *h, const cluster_spec *cs, int64_t n, int d, int hh,
                         int ww, int cc, jobspec_error *je, dc_err *e)
 {
@@ -88,12 +88,10 @@ static int check_limits(svc *s, sqlite3 *h, const cluster_spec *cs, int64_t n, i
         queued = sqlite3_column_int64(st, 0);
         if (queued >= c->max_queued_jobs) {
             svc_limit_count(s, SVC_LIMIT_QUEUED_JOBS);
-            je->status = 429;
-            je->field[0] = 0;
             snprintf(je->msg, sizeof je->msg, "%lld jobs are queued, the limit "
                      "(--max-queued-jobs %d); retry when some have started", queued,
                      c->max_queued_jobs);
-            rc = dc_err_set(e, SVC_EBUSY, "%s", je->msg);
+            rc = dc_err_set(e, DC_EBUSY, "%s", je->msg);
         }
     }
 out:
@@ -260,7 +258,7 @@ static int job_exists(sqlite3 *db, const char *id, dc_err *e)
         return svc__sql_err(db, "get job", e);
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
-    rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? dc_err_set(e, SVC_ENOTFOUND, "no job %s", id)
+    rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "no job %s", id)
                                                   : svc__sql_err(db, "get job", e);
     sqlite3_finalize(st);
     return rc;
@@ -325,7 +323,7 @@ int svc_job_cancel(svc *s, const char *id, json_t **out, dc_err *e)
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {
-        rc = dc_err_set(e, SVC_ENOTFOUND, "no job %s", id);
+        rc = dc_err_set(e, DC_ENOTFOUND, "no job %s", id);
         goto out;
     }
     snprintf(status, sizeof status, "%s", (const char *)sqlite3_column_text(st, 0));
@@ -341,7 +339,7 @@ int svc_job_cancel(svc *s, const char *id, json_t **out, dc_err *e)
                                 "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
                                 -1, &st, NULL);
     } else {
-        rc = dc_err_set(e, SVC_ECONFLICT, "job %s is %s already", id, status);
+        rc = dc_err_set(e, DC_ECONFLICT, "job %s is %s already", id, status);
         goto out;
     }
     if (rc != SQLITE_OK || (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC),
@@ -374,13 +372,13 @@ static int job_delete_txn(store *db, const char *id, char *model, size_t cap, dc
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-        rc = rc == SQLITE_DONE ? dc_err_set(e, SVC_ENOTFOUND, "no job %s", id)
+        rc = rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "no job %s", id)
                                : svc__sql_err(h, "delete job", e);
         goto out;
     }
     const char *status = (const char *)sqlite3_column_text(st, 0);
     if (strcmp(status, "queued") == 0 || strcmp(status, "running") == 0) {
-        rc = dc_err_set(e, SVC_ECONFLICT, "job %s is %s; cancel it first", id, status);
+        rc = dc_err_set(e, DC_ECONFLICT, "job %s is %s; cancel it first", id, status);
         goto out;
     }
     if (sqlite3_column_text(st, 1))
@@ -414,7 +412,7 @@ int svc_job_delete(svc *s, const char *id, dc_err *e)
 
     if (!db) return e ? e->code : DC_EIO;
     rc = job_delete_txn(db, id, model, sizeof model, e);
-    if (rc == SVC_ENOSPC && svc__make_room(s, db))
+    if (rc == DC_ENOSPC && svc__make_room(s, db))
         rc = job_delete_txn(db, id, model, sizeof model, e);
     if (rc == 0) {
         if (model[0]) svc__model_evict(s, model);
@@ -459,16 +457,16 @@ int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit, json_
     sqlite3_finalize(st);
     st = NULL;
     if (!model[0]) {
-        rc = dc_err_set(e, SVC_ECONFLICT, "job %s has no model (it has not succeeded)", id);
+        rc = dc_err_set(e, DC_ECONFLICT, "job %s has no model (it has not succeeded)", id);
         goto out;
     }
     if (!ds[0]) {
-        rc = dc_err_set(e, SVC_ECONFLICT, "the dataset of job %s was deleted", id);
+        rc = dc_err_set(e, DC_ECONFLICT, "the dataset of job %s was deleted", id);
         goto out;
     }
     if ((rc = svc__model_acquire(s, h, model, &m, e)) < 0) goto out;
     if (cluster_model_dim(m->m) != d) {
-        rc = dc_err_set(e, SVC_ECONFLICT, "model %s does not fit dataset %s", model, ds);
+        rc = dc_err_set(e, DC_ECONFLICT, "model %s does not fit dataset %s", model, ds);
         goto out;
     }
     k = cluster_model_k(m->m);
@@ -478,7 +476,7 @@ int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit, json_
     if (dc_mul3_size(cnt, d, sizeof(float), &xb) < 0 || dc_mul3_size(cnt, k, sizeof(float), &qb) < 0 ||
         dc_mul_size(cnt, sizeof(int32_t), &lb) < 0 || dc_mul3_size(offset, d, sizeof(float), &at) < 0 ||
         at > INT64_MAX || xb > INT64_MAX) {
-        rc = dc_err_set(e, SVC_ETOOLARGE, "%lld samples x %d values do not fit in memory",
+        rc = dc_err_set(e, DC_ETOOLARGE, "%lld samples x %d values do not fit in memory",
                         (long long)cnt, d);
         goto out;
     }

@@ -68,6 +68,23 @@ static int reply_bad(api_req *r, const bad_req *b)
                         : api_problem(r, b->status, "%s", b->msg);
 }
 
+/* ---- replies: the JSON of the service's structs ----------------------------------------- */
+
+/* A dataset as the API shows it: the datasets row's columns in order, shape parsed,
+ * unknown values null. New reference; NULL when out of memory. */
+static json_t *dataset_json(const svc_dataset *d)
+{
+    json_t *shape = json_loads(d->shape, 0, NULL);
+    if (!shape) shape = json_string(d->shape);
+    return json_pack("{s:s, s:s, s:s, s:s?, s:I, s:i, s:o, s:b, s:o, s:I, s:s?, s:s}", "id", d->id,
+                     "name", d->name, "format", d->format, "dtype", d->dtype[0] ? d->dtype : NULL,
+                     "n", (json_int_t)d->n, "d", d->d, "shape", shape, "has_labels",
+                     d->has_labels, "n_classes",
+                     d->n_classes >= 0 ? json_integer(d->n_classes) : json_null(), "size_bytes",
+                     (json_int_t)d->size_bytes, "sha256", d->sha256[0] ? d->sha256 : NULL,
+                     "created_at", d->created_at);
+}
+
 /* Replies j (stolen) with an extra Location header. */
 static int reply_json_loc(api_req *r, int status, json_t *j, const char *location)
 {
@@ -280,8 +297,9 @@ int api_h_dataset_create(api_req *r)
     static const char *const scales[] = {"auto", "none", "255", NULL};
     static const char *const headers[] = {"auto", "yes", "no", NULL};
     svc_upload su = {0};
+    svc_dataset ds;
     upload *u;
-    json_t *out = NULL;
+    json_t *out;
     dc_err e = {0};
     bad_req b;
     char ct[64], loc[128];
@@ -305,50 +323,61 @@ int api_h_dataset_create(api_req *r)
         return problem_field(r, 400, "name", "name is longer than 200 bytes");
     sha256_final_hex(&u->sha, su.sha256);
     su.upload_bytes = u->bytes;
-    rc = svc_dataset_import(service(r), u->path, &su, &out, &e);
+    rc = svc_dataset_import(service(r), u->path, &su, &ds, &e);
     upload_done(u);
     if (rc < 0) return reply_err(r, rc, &e);
+    out = dataset_json(&ds);
     json_object_set_new(out, "upload_bytes", json_integer(u->bytes));
-    snprintf(loc, sizeof loc, "/v1/datasets/%s", json_string_value(json_object_get(out, "id")));
+    snprintf(loc, sizeof loc, "/v1/datasets/%s", ds.id);
     return reply_json_loc(r, 201, out, loc);
 }
 
 int api_h_dataset_labels(api_req *r)
 {
+    svc_dataset ds;
     upload *u;
-    json_t *out = NULL;
     dc_err e = {0};
     bad_req b;
     int rc;
 
     if (!service(r)) return no_service(r);
     if (upload_ready(r, &u, &b) < 0) return reply_bad(r, &b);
-    rc = svc_dataset_set_labels(service(r), api_param(r, "id"), u->path, &out, &e);
+    rc = svc_dataset_set_labels(service(r), api_param(r, "id"), u->path, &ds, &e);
     upload_done(u);
-    return rc < 0 ? reply_err(r, rc, &e) : api_reply_json(r, 200, out);
+    return rc < 0 ? reply_err(r, rc, &e) : api_reply_json(r, 200, dataset_json(&ds));
 }
 
 int api_h_dataset_list(api_req *r)
 {
     long long limit, offset;
-    json_t *out = NULL;
+    svc_dataset *ds = NULL;
+    int64_t total;
+    json_t *items;
     dc_err e = {0};
     bad_req b;
+    int n, rc;
+
     if (!service(r)) return no_service(r);
     if (query_int(r, "limit", 100, 1, SVC_PAGE_MAX, &limit, &b) < 0 ||
         query_int(r, "offset", 0, 0, SVC_OFFSET_MAX, &offset, &b) < 0)
         return reply_bad(r, &b);
-    int rc = svc_dataset_list(service(r), (int)limit, offset, &out, &e);
-    return rc < 0 ? reply_err(r, rc, &e) : api_reply_json(r, 200, out);
+    if ((rc = svc_dataset_list(service(r), (int)limit, offset, &ds, &n, &total, &e)) < 0)
+        return reply_err(r, rc, &e);
+    items = json_array();
+    for (int i = 0; items && i < n; i++) json_array_append_new(items, dataset_json(&ds[i]));
+    free(ds);
+    return api_reply_json(r, 200, json_pack("{s:o, s:I, s:i, s:I}", "items", items, "total",
+                                            (json_int_t)total, "limit", (int)limit, "offset",
+                                            (json_int_t)offset));
 }
 
 int api_h_dataset_get(api_req *r)
 {
-    json_t *out = NULL;
+    svc_dataset ds;
     dc_err e = {0};
     if (!service(r)) return no_service(r);
-    int rc = svc_dataset_get(service(r), api_param(r, "id"), &out, &e);
-    return rc < 0 ? reply_err(r, rc, &e) : api_reply_json(r, 200, out);
+    int rc = svc_dataset_get(service(r), api_param(r, "id"), &ds, &e);
+    return rc < 0 ? reply_err(r, rc, &e) : api_reply_json(r, 200, dataset_json(&ds));
 }
 
 int api_h_dataset_delete(api_req *r)

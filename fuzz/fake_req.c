@@ -100,10 +100,11 @@ int __wrap_svc_model_predict(svc *s, const char *id, const float *x, int64_t n, 
     int __wrap_##name(__VA_ARGS__, dc_err *e);                \
     int __wrap_##name(__VA_ARGS__, dc_err *e) { return not_found(e); }
 
-NOT_FOUND(svc_dataset_import, svc *s, const char *path, const svc_upload *u, json_t **out)
-NOT_FOUND(svc_dataset_set_labels, svc *s, const char *id, const char *path, json_t **out)
-NOT_FOUND(svc_dataset_get, svc *s, const char *id, json_t **out)
-NOT_FOUND(svc_dataset_list, svc *s, int limit, int offset, json_t **out)
+NOT_FOUND(svc_dataset_import, svc *s, const char *path, const svc_upload *u, svc_dataset *out)
+NOT_FOUND(svc_dataset_set_labels, svc *s, const char *id, const char *path, svc_dataset *out)
+NOT_FOUND(svc_dataset_get, svc *s, const char *id, svc_dataset *out)
+NOT_FOUND(svc_dataset_list, svc *s, int limit, int64_t offset, svc_dataset **items, int *n,
+          int64_t *total)
 NOT_FOUND(svc_dataset_delete, svc *s, const char *id)
 NOT_FOUND(svc_job_create, svc *s, const json_t *spec, json_t **out, jobspec_error *je)
 NOT_FOUND(svc_job_get, svc *s, const char *id, json_t **out)

@@ -139,17 +139,37 @@ typedef struct svc_upload {
  * svc_open. Returns 0, or DC_EINVAL when cap is too small. */
 int svc_upload_template(const svc *s, char *buf, size_t cap);
 
+/* A dataset: its row in the datasets table (the samples stay in the store). */
+typedef struct svc_dataset {
+    char id[JOBSPEC_ID_MAX];
+    char name[256];
+    char format[32];      /* as uploaded: "idx", "idx.gz", "npy", "csv", "dcf32" */
+    char dtype[16];       /* element type of the upload ("uint8"); "" = unknown */
+    int64_t n;            /* samples */
+    int d;                /* features per sample */
+    char shape[96];       /* one sample's shape, a JSON array: "[28,28]" */
+    int has_labels;
+    int64_t n_classes;    /* distinct labels; -1 = no labels */
+    int64_t size_bytes;   /* stored (x and labels) */
+    char sha256[65];      /* of the body as uploaded; "" = unknown */
+    char created_at[32];  /* "2026-01-31T12:00:00.000Z" */
+} svc_dataset;
+
 /* Validates and converts the uploaded file at path (streaming, bounded memory) into a
- * new dataset; *out = its JSON. The file is left for the caller to remove. A file that
+ * new dataset; *out = it. The file is left for the caller to remove. A file that
  * does not parse is DC_EFORMAT (message from core/data: byte offset or line), a label
  * vector DC_EINVAL; nothing is left in the database on failure. */
-int svc_dataset_import(svc *s, const char *path, const svc_upload *u, json_t **out,
+int svc_dataset_import(svc *s, const char *path, const svc_upload *u, svc_dataset *out,
                        dc_err *e);
 /* Replaces the labels of dataset id with the label file at path (IDX1, NPY 1-D, CSV with
- * one column); the count must match (DC_EINVAL otherwise). */
-int svc_dataset_set_labels(svc *s, const char *id, const char *path, json_t **out, dc_err *e);
-int svc_dataset_get(svc *s, const char *id, json_t **out, dc_err *e);
-int svc_dataset_list(svc *s, int limit, int64_t offset, json_t **out, dc_err *e);
+ * one column); the count must match (DC_EINVAL otherwise). *out = the dataset after. */
+int svc_dataset_set_labels(svc *s, const char *id, const char *path, svc_dataset *out,
+                           dc_err *e);
+int svc_dataset_get(svc *s, const char *id, svc_dataset *out, dc_err *e);
+/* A page of ready datasets, newest first: *items (malloc'd, free() it; NULL when *n is
+ * 0) holds *n <= limit of them; *total counts them all. */
+int svc_dataset_list(svc *s, int limit, int64_t offset, svc_dataset **items, int *n,
+                     int64_t *total, dc_err *e);
 /* DC_ECONFLICT while a queued or running job uses it. Finished jobs keep their rows
  * (their dataset becomes null). */
 int svc_dataset_delete(svc *s, const char *id, dc_err *e);

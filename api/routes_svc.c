@@ -85,6 +85,53 @@ static json_t *dataset_json(const svc_dataset *d)
                      "created_at", d->created_at);
 }
 
+/* A number, or null when it is not finite (unknown). New reference. */
+static json_t *real_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+/* A string, or null when empty (not set). New reference. */
+static json_t *str_or_null(const char *v) { return v && v[0] ? json_string(v) : json_null(); }
+
+/* A JSON document kept as text (spec, metrics): parsed, or the text itself when it does
+ * not parse, null when there is none. New reference. */
+static json_t *doc_or_null(const char *text)
+{
+    json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+    return v ? v : text ? json_string(text) : json_null();
+}
+
+/* A job as the API shows it: the jobs row's columns in order, with the model, the spec
+ * (when with_spec) and the timings last. New reference; NULL when out of memory. */
+static json_t *job_json(const svc_job *j, int with_spec)
+{
+    json_t *o = json_object();
+    if (!o) return NULL;
+    json_object_set_new(o, "id", json_string(j->id));
+    json_object_set_new(o, "dataset", str_or_null(j->dataset));
+    json_object_set_new(o, "method", json_string(j->method));
+    json_object_set_new(o, "n_clusters", json_integer(j->n_clusters));
+    json_object_set_new(o, "seed", json_integer(j->seed));
+    json_object_set_new(o, "status", json_string(j->status));
+    json_object_set_new(o, "phase", str_or_null(j->phase));
+    json_object_set_new(o, "progress", real_or_null(j->progress));
+    json_object_set_new(o, "eta_s", real_or_null(j->eta_s));
+    json_object_set_new(o, "samples_per_s", real_or_null(j->samples_per_s));
+    json_object_set_new(o, "cancel_requested", json_boolean(j->cancel_requested));
+    json_object_set_new(o, "error", j->error ? json_string(j->error) : json_null());
+    json_object_set_new(o, "metrics", doc_or_null(j->metrics));
+    json_object_set_new(o, "attempts", json_integer(j->attempts));
+    json_object_set_new(o, "resume", json_boolean(j->resume));
+    json_object_set_new(o, "created_at", str_or_null(j->created_at));
+    json_object_set_new(o, "started_at", str_or_null(j->started_at));
+    json_object_set_new(o, "finished_at", str_or_null(j->finished_at));
+    json_object_set_new(o, "updated_at", str_or_null(j->updated_at));
+    json_object_set_new(o, "model", str_or_null(j->model));
+    if (with_spec) json_object_set_new(o, "spec", doc_or_null(j->spec));
+    json_object_set_new(o, "timings", json_pack("{s:o, s:o}", "queued_s",
+                                                real_or_null(j->queued_s), "running_s",
+                                                real_or_null(j->running_s)));
+    return o;
+}
+
 /* Replies j (stolen) with an extra Location header. */
 static int reply_json_loc(api_req *r, int status, json_t *j, const char *location)
 {
@@ -408,7 +455,8 @@ static int json_body(api_req *r, json_t **out, bad_req *b)
 
 int api_h_job_create(api_req *r)
 {
-    json_t *spec = NULL, *out = NULL;
+    json_t *spec = NULL;
+    svc_job job;
     jobspec_error je = {0};
     dc_err e = {0};
     bad_req b;
@@ -417,12 +465,14 @@ int api_h_job_create(api_req *r)
 
     if (!service(r)) return no_service(r);
     if (json_body(r, &spec, &b) < 0) return reply_bad(r, &b);
-    rc = svc_job_create(service(r), spec, &out, &je, &e);
+    rc = svc_job_create(service(r), spec, &job, &je, &e);
     json_decref(spec);
     if (rc == DC_EINVAL && je.status) return problem_field(r, je.status, je.field, je.msg);
     if (rc < 0) return reply_err(r, rc, &e);
-    snprintf(loc, sizeof loc, "/v1/jobs/%s", json_string_value(json_object_get(out, "id")));
-    return reply_json_loc(r, 202, out, loc);
+    snprintf(loc, sizeof loc, "/v1/jobs/%s", job.id);
+    rc = reply_json_loc(r, 202, job_json(&job, 1), loc);
+    svc_job_clear(&job);
+    return rc;
 }
 
 int api_h_job_list(api_req *r)
@@ -430,27 +480,42 @@ int api_h_job_list(api_req *r)
     static const char *const statuses[] = {"queued", "running", "succeeded", "failed",
                                            "cancelled", NULL};
     long long limit, offset;
-    json_t *out = NULL;
+    svc_job *jobs = NULL;
+    int64_t total, next;
+    json_t *items, *out;
     dc_err e = {0};
     bad_req b;
-    int st = -1;
+    int st = -1, n, rc;
 
     if (!service(r)) return no_service(r);
     if (query_int(r, "limit", 50, 1, SVC_PAGE_MAX, &limit, &b) < 0 ||
         query_int(r, "offset", 0, 0, SVC_OFFSET_MAX, &offset, &b) < 0 ||
         enum_query(r, "status", statuses, &st, &b) < 0)
         return reply_bad(r, &b);
-    int rc = svc_job_list(service(r), st >= 0 ? statuses[st] : NULL, (int)limit, offset, &out, &e);
-    return rc < 0 ? reply_err(r, rc, &e) : api_reply_json(r, 200, out);
+    rc = svc_job_list(service(r), st >= 0 ? statuses[st] : NULL, (int)limit, offset, &jobs, &n,
+                      &total, &e);
+    if (rc < 0) return reply_err(r, rc, &e);
+    items = json_array();
+    for (int i = 0; items && i < n; i++) json_array_append_new(items, job_json(&jobs[i], 0));
+    svc_job_free_list(jobs, n);
+    out = json_pack("{s:o, s:I, s:i, s:I}", "items", items, "total", (json_int_t)total, "limit",
+                    (int)limit, "offset", (json_int_t)offset);
+    /* next_offset (offset + limit, in 64 bits) while rows remain */
+    if (out && dc_add_i64(offset, limit, &next) == 0 && next < total)
+        json_object_set_new(out, "next_offset", json_integer(next));
+    return api_reply_json(r, 200, out);
 }
 
 int api_h_job_get(api_req *r)
 {
-    json_t *out = NULL;
+    svc_job job;
     dc_err e = {0};
     if (!service(r)) return no_service(r);
-    int rc = svc_job_get(service(r), api_param(r, "id"), &out, &e);
-    return rc < 0 ? reply_err(r, rc, &e) : api_reply_json(r, 200, out);
+    int rc = svc_job_get(service(r), api_param(r, "id"), &job, &e);
+    if (rc < 0) return reply_err(r, rc, &e);
+    rc = api_reply_json(r, 200, job_json(&job, 1));
+    svc_job_clear(&job);
+    return rc;
 }
 
 int api_h_job_iterations(api_req *r)
@@ -469,11 +534,14 @@ int api_h_job_iterations(api_req *r)
 
 int api_h_job_cancel(api_req *r)
 {
-    json_t *out = NULL;
+    svc_job job;
     dc_err e = {0};
     if (!service(r)) return no_service(r);
-    int rc = svc_job_cancel(service(r), api_param(r, "id"), &out, &e);
-    return rc < 0 ? reply_err(r, rc, &e) : api_reply_json(r, 202, out);
+    int rc = svc_job_cancel(service(r), api_param(r, "id"), &job, &e);
+    if (rc < 0) return reply_err(r, rc, &e);
+    rc = api_reply_json(r, 202, job_json(&job, 1));
+    svc_job_clear(&job);
+    return rc;
 }
 
 int api_h_job_assignments(api_req *r)

@@ -77,6 +77,12 @@ void svc__new_id(char *buf, size_t cap, const char *prefix)
     snprintf(buf, cap, "%s%016llx", prefix, v);
 }
 
+void svc__col_text(sqlite3_stmt *st, int i, char *buf, size_t cap)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(buf, cap, "%s", t ? (const char *)t : "");
+}
+
 json_t *svc__col_json(sqlite3_stmt *st, int i)
 {
     switch (sqlite3_column_type(st, i)) {

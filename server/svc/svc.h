@@ -181,20 +181,50 @@ int svc_model_delete(svc *s, const char *id, dc_err *e);
 
 /* ---- jobs -------------------------------------------------------------------------- */
 
+/* A job: its row in the jobs table, and the id of its model. The strings behind the
+ * pointers are malloc'd: svc_job_clear frees them. */
+typedef struct svc_job {
+    char id[JOBSPEC_ID_MAX];
+    char dataset[JOBSPEC_ID_MAX]; /* "" once the dataset was deleted */
+    char method[32];
+    int n_clusters;
+    int64_t seed;
+    char status[16];              /* queued, running, succeeded, failed, cancelled */
+    char phase[32];               /* "" before the first */
+    double progress;              /* percent, 0..100 */
+    double eta_s;                 /* seconds left; NAN = unknown */
+    double samples_per_s;         /* training throughput; NAN = not measured */
+    int cancel_requested;
+    char *error;                  /* why it failed, for a person; NULL = none */
+    char *metrics;                /* final metrics, a JSON object's text; NULL = none */
+    int attempts;                 /* starts by a worker */
+    int resume;                   /* the next start continues from the checkpoint */
+    char created_at[32], started_at[32], finished_at[32], updated_at[32]; /* "" = not yet */
+    double queued_s, running_s;   /* NAN before it starts */
+    char model[JOBSPEC_ID_MAX];   /* "" = none */
+    char *spec;                   /* the spec with defaults, JSON text; NULL in listings */
+} svc_job;
+
+/* Frees what j's pointers hold and zeroes it. Zeroed jobs are fine. */
+void svc_job_clear(svc_job *j);
+/* svc_job_clear on each of items[0..n), then free(items). */
+void svc_job_free_list(svc_job *items, int n);
+
 /* Validates spec (borrowed; jobspec.h) against its dataset and queues a job; *out = the
- * job. On a spec error returns DC_EINVAL with je filled (jobspec.h: the field and its message). */
-int svc_job_create(svc *s, const json_t *spec, json_t **out, jobspec_error *je, dc_err *e);
-int svc_job_get(svc *s, const char *id, json_t **out, dc_err *e);
-/* status NULL or "" = all; newest first. next_offset (offset + limit, in 64 bits) is
- * there while rows remain. */
-int svc_job_list(svc *s, const char *status, int limit, int64_t offset, json_t **out,
-                 dc_err *e);
+ * job. On a spec error returns DC_EINVAL with je filled (jobspec.h: the field and its
+ * message). */
+int svc_job_create(svc *s, const json_t *spec, svc_job *out, jobspec_error *je, dc_err *e);
+int svc_job_get(svc *s, const char *id, svc_job *out, dc_err *e);
+/* status NULL or "" = all; newest first, without their spec. *items (svc_job_free_list;
+ * NULL when *n is 0) holds *n <= limit jobs; *total counts them all. */
+int svc_job_list(svc *s, const char *status, int limit, int64_t offset, svc_job **items,
+                 int *n, int64_t *total, dc_err *e);
 /* Rows with seq > since, in order, at most limit. */
 int svc_job_iterations(svc *s, const char *id, int64_t since, int limit, json_t **out,
                        dc_err *e);
 /* Queued: cancelled now. Running: flagged, the worker stops within a second or two.
  * Finished: DC_ECONFLICT. *out = the job. */
-int svc_job_cancel(svc *s, const char *id, json_t **out, dc_err *e);
+int svc_job_cancel(svc *s, const char *id, svc_job *out, dc_err *e);
 /* Labels and q of training samples [offset, offset + limit), from the job's model. */
 int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit, json_t **out,
                         dc_err *e);

@@ -50,28 +50,21 @@ static const char dataset_cols[] =
     "SELECT id, name, format, dtype, n, d, shape, has_labels, n_classes, size_bytes, sha256, "
     "created_at FROM datasets";
 
-/* Text column i into buf ("" when NULL). */
-static void col_text(sqlite3_stmt *st, int i, char *buf, size_t cap)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    snprintf(buf, cap, "%s", t ? (const char *)t : "");
-}
-
 /* A row of dataset_cols into *o. */
 static void dataset_row(sqlite3_stmt *st, svc_dataset *o)
 {
-    col_text(st, 0, o->id, sizeof o->id);
-    col_text(st, 1, o->name, sizeof o->name);
-    col_text(st, 2, o->format, sizeof o->format);
-    col_text(st, 3, o->dtype, sizeof o->dtype);
+    svc__col_text(st, 0, o->id, sizeof o->id);
+    svc__col_text(st, 1, o->name, sizeof o->name);
+    svc__col_text(st, 2, o->format, sizeof o->format);
+    svc__col_text(st, 3, o->dtype, sizeof o->dtype);
     o->n = sqlite3_column_int64(st, 4);
     o->d = sqlite3_column_int(st, 5);
-    col_text(st, 6, o->shape, sizeof o->shape);
+    svc__col_text(st, 6, o->shape, sizeof o->shape);
     o->has_labels = sqlite3_column_int(st, 7) != 0;
     o->n_classes = sqlite3_column_type(st, 8) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 8);
     o->size_bytes = sqlite3_column_int64(st, 9);
-    col_text(st, 10, o->sha256, sizeof o->sha256);
-    col_text(st, 11, o->created_at, sizeof o->created_at);
+    svc__col_text(st, 10, o->sha256, sizeof o->sha256);
+    svc__col_text(st, 11, o->created_at, sizeof o->created_at);
 }
 
 static int dataset_fetch(sqlite3 *db, const char *id, svc_dataset *out, dc_err *e)

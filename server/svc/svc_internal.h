@@ -94,6 +94,8 @@ int svc__fetch_one(sqlite3 *db, const char *sql, const char *id,
                    json_t *(*to_json)(sqlite3_stmt *), const char *what, json_t **out,
                    dc_err *e);
 void svc__new_id(char *buf, size_t cap, const char *prefix);
+/* Text column i into buf (cap bytes, truncated; "" when NULL). */
+void svc__col_text(sqlite3_stmt *st, int i, char *buf, size_t cap);
 /* Column i as JSON (NULL, non-finite -> null). New reference. */
 json_t *svc__col_json(sqlite3_stmt *st, int i);
 /* The whole row as an object keyed by column names. New reference. */

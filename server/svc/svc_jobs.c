@@ -18,34 +18,84 @@ static const char job_cols[] =
     "(SELECT m.id FROM models m WHERE m.job_id = j.id) AS model, j.spec "
     "FROM jobs j";
 
-/* The job row as the API shows it. */
-static json_t *job_json(sqlite3_stmt *st)
+void svc_job_clear(svc_job *j)
 {
-    json_t *o = svc__row_json(st);
-    if (!o) return NULL;
-    static const char *const docs[] = {"spec", "metrics"};
-    for (int i = 0; i < 2; i++) {
-        json_t *v = json_object_get(o, docs[i]);
-        json_t *parsed = json_is_string(v) ? json_loads(json_string_value(v), 0, NULL) : NULL;
-        if (parsed) json_object_set_new(o, docs[i], parsed);
-    }
-    json_object_set_new(o, "cancel_requested",
-                        json_boolean(json_integer_value(json_object_get(o, "cancel_requested"))));
-    json_object_set_new(o, "resume",
-                        json_boolean(json_integer_value(json_object_get(o, "resume"))));
-    json_t *t = json_pack("{s:O, s:O}", "queued_s", json_object_get(o, "queued_s"), "running_s",
-                          json_object_get(o, "running_s"));
-    if (t) json_object_set_new(o, "timings", t);
-    json_object_del(o, "queued_s");
-    json_object_del(o, "running_s");
-    return o;
+    if (!j) return;
+    free(j->error);
+    free(j->metrics);
+    free(j->spec);
+    memset(j, 0, sizeof *j);
 }
 
-static int job_fetch(sqlite3 *db, const char *id, json_t **out, dc_err *e)
+void svc_job_free_list(svc_job *items, int n)
 {
+    for (int i = 0; items && i < n; i++) svc_job_clear(&items[i]);
+    free(items);
+}
+
+/* Column i: a malloc'd copy, NULL when NULL. 0, or DC_ENOMEM. */
+static int col_dup(sqlite3_stmt *st, int i, char **out)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    *out = NULL;
+    if (!t) return 0;
+    return (*out = strdup((const char *)t)) ? 0 : DC_ENOMEM;
+}
+
+/* Column i as a double; NAN when NULL. */
+static double col_real(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+/* A row of job_cols into *o (spec only when with_spec). 0, or DC_ENOMEM (o cleared). */
+static int job_row(sqlite3_stmt *st, svc_job *o, int with_spec, dc_err *e)
+{
+    memset(o, 0, sizeof *o);
+    svc__col_text(st, 0, o->id, sizeof o->id);
+    svc__col_text(st, 1, o->dataset, sizeof o->dataset);
+    svc__col_text(st, 2, o->method, sizeof o->method);
+    o->n_clusters = sqlite3_column_int(st, 3);
+    o->seed = sqlite3_column_int64(st, 4);
+    svc__col_text(st, 5, o->status, sizeof o->status);
+    svc__col_text(st, 6, o->phase, sizeof o->phase);
+    o->progress = sqlite3_column_double(st, 7);
+    o->eta_s = col_real(st, 8);
+    o->samples_per_s = col_real(st, 9);
+    o->cancel_requested = sqlite3_column_int(st, 10) != 0;
+    o->attempts = sqlite3_column_int(st, 13);
+    o->resume = sqlite3_column_int(st, 14) != 0;
+    svc__col_text(st, 15, o->created_at, sizeof o->created_at);
+    svc__col_text(st, 16, o->started_at, sizeof o->started_at);
+    svc__col_text(st, 17, o->finished_at, sizeof o->finished_at);
+    svc__col_text(st, 18, o->updated_at, sizeof o->updated_at);
+    o->queued_s = col_real(st, 19);
+    o->running_s = col_real(st, 20);
+    svc__col_text(st, 21, o->model, sizeof o->model);
+    if (col_dup(st, 11, &o->error) < 0 || col_dup(st, 12, &o->metrics) < 0 ||
+        (with_spec && col_dup(st, 22, &o->spec) < 0)) {
+        svc_job_clear(o);
+        return dc_err_set(e, DC_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+static int job_fetch(sqlite3 *db, const char *id, svc_job *out, dc_err *e)
+{
+    sqlite3_stmt *st = NULL;
     char sql[1024];
+    int rc;
+
     snprintf(sql, sizeof sql, "%s WHERE j.id = ?", job_cols);
-    return svc__fetch_one(db, sql, id, job_json, "job", out, e);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return svc__sql_err(db, "job", e);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) rc = job_row(st, out, 1, e);
+    else rc = rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "no job %s", id)
+                                : svc__sql_err(db, "job", e);
+    sqlite3_finalize(st);
+    return rc;
 }
 
 /* The operator limits a new job must fit: its model's parameters and estimated training
@@ -99,7 +149,7 @@ out:
     return rc;
 }
 
-int svc_job_create(svc *s, const json_t *spec, json_t **out, jobspec_error *je, dc_err *e)
+int svc_job_create(svc *s, const json_t *spec, svc_job *out, jobspec_error *je, dc_err *e)
 {
     cluster_spec cs;
     char ds[JOBSPEC_ID_MAX], id[JOBSPEC_ID_MAX];
@@ -110,7 +160,7 @@ int svc_job_create(svc *s, const json_t *spec, json_t **out, jobspec_error *je, 
     sqlite3 *h;
     int rc;
 
-    *out = NULL;
+    memset(out, 0, sizeof *out);
     if (jobspec_parse(spec, &cs, ds, &norm, je) < 0)
         return dc_err_set(e, DC_EINVAL, "%s", je->msg);
     if ((rc = svc__space_ok(s, "cannot queue the job", e)) < 0) goto out;
@@ -186,29 +236,32 @@ out:
     return rc;
 }
 
-int svc_job_get(svc *s, const char *id, json_t **out, dc_err *e)
+int svc_job_get(svc *s, const char *id, svc_job *out, dc_err *e)
 {
     store *db = svc__db_get(s, e);
-    *out = NULL;
+    memset(out, 0, sizeof *out);
     if (!db) return e ? e->code : DC_EIO;
     int rc = job_fetch(store_db(db), id, out, e);
     svc__db_put(s, db);
     return rc;
 }
 
-int svc_job_list(svc *s, const char *status, int limit, int64_t offset, json_t **out,
-                 dc_err *e)
+int svc_job_list(svc *s, const char *status, int limit, int64_t offset, svc_job **items,
+                 int *n, int64_t *total, dc_err *e)
 {
     sqlite3_stmt *st = NULL;
     store *db = svc__db_get(s, e);
-    json_t *items = json_array();
-    long long total = 0;
+    svc_job *it = NULL;
     char sql[1400];
-    int rc, all = !status || !*status;
+    int rc, k = 0, all = !status || !*status;
 
-    *out = NULL;
-    if (!db || !items) {
-        rc = db ? dc_err_set(e, DC_ENOMEM, "out of memory") : (e ? e->code : DC_EIO);
+    *items = NULL;
+    *n = 0;
+    *total = 0;
+    if (!db) return e ? e->code : DC_EIO;
+    if (limit < 1 || !(it = calloc((size_t)limit, sizeof *it))) {
+        rc = limit < 1 ? dc_err_set(e, DC_EINVAL, "limit %d < 1", limit)
+                       : dc_err_set(e, DC_ENOMEM, "out of memory");
         goto out;
     }
     snprintf(sql, sizeof sql, "%s WHERE (?1 IS NULL OR j.status = ?1) "
@@ -220,12 +273,12 @@ int svc_job_list(svc *s, const char *status, int limit, int64_t offset, json_t *
     if (!all) sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, limit);
     sqlite3_bind_int64(st, 3, offset);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *j = job_json(st);
-        json_object_del(j, "spec"); /* listings stay small: GET /v1/jobs/{id} has it */
-        json_array_append_new(items, j);
+    /* listings stay small: no spec (GET /v1/jobs/{id} has it) */
+    while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((rc = job_row(st, &it[k], 0, e)) < 0) goto out;
+        k++;
     }
-    if (rc != SQLITE_DONE) {
+    if (k < limit && rc != SQLITE_DONE) {
         rc = svc__sql_err(store_db(db), "list jobs", e);
         goto out;
     }
@@ -235,18 +288,19 @@ int svc_job_list(svc *s, const char *status, int limit, int64_t offset, json_t *
                            "SELECT count(*) FROM jobs WHERE ?1 IS NULL OR status = ?1", -1, &st,
                            NULL) == SQLITE_OK) {
         if (!all) sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) total = sqlite3_column_int64(st, 0);
+        if (sqlite3_step(st) == SQLITE_ROW) *total = sqlite3_column_int64(st, 0);
     }
-    *out = json_pack("{s:O, s:I, s:i, s:I}", "items", items, "total", (json_int_t)total,
-                     "limit", limit, "offset", (json_int_t)offset);
-    int64_t next;
-    if (*out && dc_add_i64(offset, limit, &next) == 0 && next < total)
-        json_object_set_new(*out, "next_offset", json_integer(next));
-    rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
+    rc = 0;
 out:
     sqlite3_finalize(st);
-    json_decref(items);
     svc__db_put(s, db);
+    if (rc < 0 || k == 0) {
+        svc_job_free_list(it, k);
+        it = NULL;
+        k = 0;
+    }
+    *items = it;
+    *n = k;
     return rc;
 }
 
@@ -305,7 +359,7 @@ out:
     return rc;
 }
 
-int svc_job_cancel(svc *s, const char *id, json_t **out, dc_err *e)
+int svc_job_cancel(svc *s, const char *id, svc_job *out, dc_err *e)
 {
     sqlite3_stmt *st = NULL;
     store *db = svc__db_get(s, e);
@@ -313,7 +367,7 @@ int svc_job_cancel(svc *s, const char *id, json_t **out, dc_err *e)
     sqlite3 *h;
     int rc;
 
-    *out = NULL;
+    memset(out, 0, sizeof *out);
     if (!db) return e ? e->code : DC_EIO;
     h = store_db(db);
     if ((rc = store_begin(db, e)) < 0) goto out;

@@ -132,6 +132,33 @@ static json_t *job_json(const svc_job *j, int with_spec)
     return o;
 }
 
+/* a (n, cols) row-major as an array of rows; non-finite values null. New reference;
+ * NULL when out of memory. */
+static json_t *matrix_json(const float *a, int64_t n, int cols)
+{
+    json_t *rows = json_array();
+    for (int64_t i = 0; rows && i < n; i++) {
+        json_t *r = json_array();
+        for (int j = 0; r && j < cols; j++) {
+            double v = a[i * cols + j];
+            json_array_append_new(r, isfinite(v) ? json_real(v) : json_null());
+        }
+        if (!r || json_array_append_new(rows, r) < 0) {
+            json_decref(rows);
+            return NULL;
+        }
+    }
+    return rows;
+}
+
+/* n labels as an array. New reference; NULL when out of memory. */
+static json_t *labels_json(const int32_t *lab, int64_t n)
+{
+    json_t *a = json_array();
+    for (int64_t i = 0; a && i < n; i++) json_array_append_new(a, json_integer(lab[i]));
+    return a;
+}
+
 /* Replies j (stolen) with an extra Location header. */
 static int reply_json_loc(api_req *r, int status, json_t *j, const char *location)
 {
@@ -518,18 +545,46 @@ int api_h_job_get(api_req *r)
     return rc;
 }
 
+/* One iterations row as the API shows it (unknown values null). New reference. */
+static json_t *iteration_json(const svc_iteration *it)
+{
+    json_t *o = json_object();
+    if (!o) return NULL;
+    json_object_set_new(o, "seq", json_integer(it->seq));
+    json_object_set_new(o, "phase", json_string(it->phase));
+    json_object_set_new(o, "epoch", it->epoch != INT64_MIN ? json_integer(it->epoch) : json_null());
+    json_object_set_new(o, "step", it->step != INT64_MIN ? json_integer(it->step) : json_null());
+    json_object_set_new(o, "loss", real_or_null(it->loss));
+    json_object_set_new(o, "acc", real_or_null(it->acc));
+    json_object_set_new(o, "nmi", real_or_null(it->nmi));
+    json_object_set_new(o, "ari", real_or_null(it->ari));
+    json_object_set_new(o, "label_change", real_or_null(it->label_change));
+    json_object_set_new(o, "elapsed_s", real_or_null(it->elapsed_s));
+    json_object_set_new(o, "created_at", json_string(it->created_at));
+    return o;
+}
+
 int api_h_job_iterations(api_req *r)
 {
     long long since, limit;
-    json_t *out = NULL;
+    svc_iteration *its = NULL;
+    json_t *items;
+    int n;
     dc_err e = {0};
     bad_req b;
     if (!service(r)) return no_service(r);
     if (query_int(r, "since", -1, -1, LLONG_MAX, &since, &b) < 0 ||
         query_int(r, "limit", 500, 1, SVC_PAGE_MAX, &limit, &b) < 0)
         return reply_bad(r, &b);
-    int rc = svc_job_iterations(service(r), api_param(r, "id"), since, (int)limit, &out, &e);
-    return rc < 0 ? reply_err(r, rc, &e) : api_reply_json(r, 200, out);
+    int rc = svc_job_iterations(service(r), api_param(r, "id"), since, (int)limit, &its, &n, &e);
+    if (rc < 0) return reply_err(r, rc, &e);
+    items = json_array();
+    for (int i = 0; items && i < n; i++) json_array_append_new(items, iteration_json(&its[i]));
+    /* next_since: the last seq here, or since when there is none */
+    json_int_t next = n > 0 ? (json_int_t)its[n - 1].seq : (json_int_t)since;
+    free(its);
+    return api_reply_json(r, 200, json_pack("{s:s, s:o, s:I}", "job", api_param(r, "id"),
+                                            "items", items, "next_since", next));
 }
 
 int api_h_job_cancel(api_req *r)
@@ -547,15 +602,24 @@ int api_h_job_cancel(api_req *r)
 int api_h_job_assignments(api_req *r)
 {
     long long offset, limit;
-    json_t *out = NULL;
+    svc_assignments a;
+    json_t *o;
     dc_err e = {0};
     bad_req b;
     if (!service(r)) return no_service(r);
     if (query_int(r, "offset", 0, 0, SVC_OFFSET_MAX, &offset, &b) < 0 ||
         query_int(r, "limit", 1000, 1, SVC_ASSIGN_PAGE_MAX, &limit, &b) < 0)
         return reply_bad(r, &b);
-    int rc = svc_job_assignments(service(r), api_param(r, "id"), offset, (int)limit, &out, &e);
-    return rc < 0 ? reply_err(r, rc, &e) : api_reply_json(r, 200, out);
+    int rc = svc_job_assignments(service(r), api_param(r, "id"), offset, (int)limit, &a, &e);
+    if (rc < 0) return reply_err(r, rc, &e);
+    o = json_pack("{s:s, s:s, s:s, s:I, s:i, s:I, s:i, s:o, s:o}", "job", api_param(r, "id"),
+                  "model", a.model, "dataset", a.dataset, "n", (json_int_t)a.n, "k", a.k,
+                  "offset", (json_int_t)a.offset, "limit", (int)limit, "labels",
+                  labels_json(a.labels, a.count), "q", matrix_json(a.q, a.count, a.k));
+    if (o && a.offset + a.count < a.n) /* both within [0, n] */
+        json_object_set_new(o, "next_offset", json_integer(a.offset + a.count));
+    svc_assignments_free(&a);
+    return api_reply_json(r, 200, o);
 }
 
 /* ---- models ------------------------------------------------------------------------------ */
@@ -582,11 +646,17 @@ int api_h_model_delete(api_req *r)
 
 int api_h_model_get(api_req *r)
 {
-    json_t *out = NULL;
+    svc_model_info m;
     dc_err e = {0};
     if (!service(r)) return no_service(r);
-    int rc = svc_model_get(service(r), api_param(r, "id"), &out, &e);
-    return rc < 0 ? reply_err(r, rc, &e) : api_reply_json(r, 200, out);
+    int rc = svc_model_get(service(r), api_param(r, "id"), &m, &e);
+    if (rc < 0) return reply_err(r, rc, &e);
+    json_t *o = json_pack("{s:s, s:o, s:s, s:i, s:i, s:o, s:I, s:s}", "id", m.id, "job_id",
+                          str_or_null(m.job), "method", m.method, "n_clusters", m.n_clusters,
+                          "d", m.d, "arch", doc_or_null(m.arch), "size_bytes",
+                          (json_int_t)m.size_bytes, "created_at", m.created_at);
+    free(m.arch);
+    return api_reply_json(r, 200, o);
 }
 
 /* {"samples": [[...], ...], "embeddings": bool} -> x (n, d), malloc'd. 0, or DC_EINVAL
@@ -723,7 +793,8 @@ int api_h_model_predict(api_req *r)
     float *x = NULL;
     int64_t n = 0;
     int d = 0, z = 0, rc = 0;
-    json_t *out = NULL, *j = NULL;
+    json_t *o, *j = NULL;
+    svc_prediction p;
     dc_err e = {0};
     bad_req b;
     char ct[64];
@@ -742,8 +813,17 @@ int api_h_model_predict(api_req *r)
     else if ((rc = json_body(r, &j, &b)) == 0)
         rc = predict_json_rows(j, &x, &n, &d, &z, &b);
     if (rc < 0) goto refuse;
-    rc = svc_model_predict(service(r), api_param(r, "id"), x, n, d, z, &out, &e);
-    rc = rc < 0 ? reply_err(r, rc, &e) : api_reply_json(r, 200, out);
+    rc = svc_model_predict(service(r), api_param(r, "id"), x, n, d, z, &p, &e);
+    if (rc < 0) {
+        rc = reply_err(r, rc, &e);
+        goto out;
+    }
+    o = json_pack("{s:I, s:i, s:o, s:o}", "n", (json_int_t)p.n, "k", p.k, "labels",
+                  labels_json(p.labels, p.n), "q", matrix_json(p.q, p.n, p.k));
+    if (o && p.z) json_object_set_new(o, "embeddings", matrix_json(p.z, p.n, p.embed));
+    if (o) json_object_set_new(o, "model", json_string(api_param(r, "id")));
+    svc_prediction_free(&p);
+    rc = api_reply_json(r, 200, o);
     goto out;
 refuse:
     rc = reply_bad(r, &b);

@@ -2,9 +2,11 @@
  * models and predictions, all kept in one SQLite file (store.h, migrations/).
  *
  * The layer speaks no HTTP: svc_* functions return 0 or a negative DC_E* code
- * (core/dc_err.h; the dc_err message is for a person), and data. The api/ handlers
- * parse a request, call one svc_* function and turn its result into a reply; api/ alone
- * maps codes to HTTP statuses. May include: core/ and this folder (SQLite, jansson);
+ * (core/dc_err.h; the dc_err message is for a person), and plain data in C structs
+ * (svc_dataset, svc_job, svc_iteration, svc_assignments, svc_model_info,
+ * svc_prediction). The api/ handlers parse a request, call one svc_* function and turn
+ * its result into a reply (the JSON is theirs); api/ alone maps codes to HTTP statuses.
+ * jansson is used here only for the job spec, kept as JSON text in SQLite. May include: core/ and this folder (SQLite, jansson);
  * never api/ or libmicrohttpd.
  *
  *   svc_config cfg = {.db_path = "deepclust.db", .workers = 1};
@@ -219,23 +221,73 @@ int svc_job_get(svc *s, const char *id, svc_job *out, dc_err *e);
  * NULL when *n is 0) holds *n <= limit jobs; *total counts them all. */
 int svc_job_list(svc *s, const char *status, int limit, int64_t offset, svc_job **items,
                  int *n, int64_t *total, dc_err *e);
-/* Rows with seq > since, in order, at most limit. */
-int svc_job_iterations(svc *s, const char *id, int64_t since, int limit, json_t **out,
-                       dc_err *e);
+/* One progress row of a job (the iterations table). Values a phase does not have are
+ * NAN (reals) or INT64_MIN (epoch, step). */
+typedef struct svc_iteration {
+    int64_t seq;          /* 0, 1, 2, ... within the job */
+    char phase[32];
+    int64_t epoch, step;  /* INT64_MIN = none */
+    double loss, acc, nmi, ari, label_change, elapsed_s;
+    char created_at[32];
+} svc_iteration;
+
+/* Rows with seq > since, in order: *items (free(); NULL when *n is 0) holds *n <= limit
+ * of them. DC_ENOTFOUND without such a job. */
+int svc_job_iterations(svc *s, const char *id, int64_t since, int limit, svc_iteration **items,
+                       int *n, dc_err *e);
 /* Queued: cancelled now. Running: flagged, the worker stops within a second or two.
  * Finished: DC_ECONFLICT. *out = the job. */
 int svc_job_cancel(svc *s, const char *id, svc_job *out, dc_err *e);
+/* Cluster assignments of a page of a job's training samples. labels and q are malloc'd:
+ * svc_assignments_free. */
+typedef struct svc_assignments {
+    char model[JOBSPEC_ID_MAX];
+    char dataset[JOBSPEC_ID_MAX];
+    int64_t n;       /* samples in the dataset */
+    int k;           /* clusters */
+    int64_t offset;  /* of the first row here (clamped to n) */
+    int64_t count;   /* rows here: min(limit, n - offset) */
+    int32_t *labels; /* (count) */
+    float *q;        /* (count, k) */
+} svc_assignments;
+void svc_assignments_free(svc_assignments *a); /* zeroed is fine */
+
 /* Labels and q of training samples [offset, offset + limit), from the job's model. */
-int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit, json_t **out,
-                        dc_err *e);
+int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit,
+                        svc_assignments *out, dc_err *e);
 
 /* ---- models ------------------------------------------------------------------------ */
 
-int svc_model_get(svc *s, const char *id, json_t **out, dc_err *e);
-/* x (n, d) float32 -> {model, n, k, labels, q[, embeddings]}. A d other than the
- * model's is DC_EINVAL; NaN/Inf in x DC_EINVAL too (naming the sample). */
+/* A model: its row in the models table (without the weights). */
+typedef struct svc_model_info {
+    char id[JOBSPEC_ID_MAX];
+    char job[JOBSPEC_ID_MAX]; /* "" once the job was deleted */
+    char method[32];
+    int n_clusters;
+    int d;                    /* input features */
+    char *arch;               /* layer sizes ..., a JSON object's text; malloc'd */
+    int64_t size_bytes;
+    char created_at[32];
+} svc_model_info;
+
+/* *out = model id; free out->arch with free(). */
+int svc_model_get(svc *s, const char *id, svc_model_info *out, dc_err *e);
+
+/* What a model says of n samples. The arrays are malloc'd: svc_prediction_free. */
+typedef struct svc_prediction {
+    int64_t n;
+    int k;         /* clusters */
+    int embed;     /* embedding width */
+    int32_t *labels; /* (n) */
+    float *q;        /* (n, k) soft assignments */
+    float *z;        /* (n, embed) embeddings; NULL unless asked for */
+} svc_prediction;
+void svc_prediction_free(svc_prediction *p); /* zeroed is fine */
+
+/* x (n, d) float32 -> *out (embeddings when want_z). A d other than the model's is
+ * DC_EINVAL; NaN/Inf in x DC_EINVAL too (naming the sample). */
 int svc_model_predict(svc *s, const char *id, const float *x, int64_t n, int d, int want_z,
-                      json_t **out, dc_err *e);
+                      svc_prediction *out, dc_err *e);
 
 /* ---- operations -------------------------------------------------------------------- */
 

@@ -88,18 +88,9 @@ enum {
 int svc__space_ok(svc *s, const char *what, dc_err *e);
 /* Drops a model from the predict cache (after its row was deleted). */
 void svc__model_evict(svc *s, const char *id);
-/* Runs sql (one '?', bound to id) and turns its row into JSON with to_json (new
- * reference in *out); no row is DC_ENOTFOUND "no <what> <id>". */
-int svc__fetch_one(sqlite3 *db, const char *sql, const char *id,
-                   json_t *(*to_json)(sqlite3_stmt *), const char *what, json_t **out,
-                   dc_err *e);
 void svc__new_id(char *buf, size_t cap, const char *prefix);
 /* Text column i into buf (cap bytes, truncated; "" when NULL). */
 void svc__col_text(sqlite3_stmt *st, int i, char *buf, size_t cap);
-/* Column i as JSON (NULL, non-finite -> null). New reference. */
-json_t *svc__col_json(sqlite3_stmt *st, int i);
-/* The whole row as an object keyed by column names. New reference. */
-json_t *svc__row_json(sqlite3_stmt *st);
 /* Reads len bytes at byte offset off of dataset_data(id, part) into buf. */
 int svc__blob_read(sqlite3 *db, const char *id, const char *part, int64_t off, void *buf,
                    int64_t len, dc_err *e);

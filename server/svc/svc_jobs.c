@@ -318,20 +318,29 @@ static int job_exists(sqlite3 *db, const char *id, dc_err *e)
     return rc;
 }
 
-int svc_job_iterations(svc *s, const char *id, int64_t since, int limit, json_t **out, dc_err *e)
+/* Integer column i; INT64_MIN when NULL. */
+static int64_t col_int_or(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? INT64_MIN : sqlite3_column_int64(st, i);
+}
+
+int svc_job_iterations(svc *s, const char *id, int64_t since, int limit, svc_iteration **items,
+                       int *n, dc_err *e)
 {
     sqlite3_stmt *st = NULL;
     store *db = svc__db_get(s, e);
-    json_t *items = json_array();
-    int64_t last = since;
-    int rc;
+    svc_iteration *it = NULL;
+    int rc, k = 0;
 
-    *out = NULL;
-    if (!db || !items) {
-        rc = db ? dc_err_set(e, DC_ENOMEM, "out of memory") : (e ? e->code : DC_EIO);
+    *items = NULL;
+    *n = 0;
+    if (!db) return e ? e->code : DC_EIO;
+    if ((rc = job_exists(store_db(db), id, e)) < 0) goto out;
+    if (limit < 1 || !(it = malloc(sizeof *it * (size_t)limit))) {
+        rc = limit < 1 ? dc_err_set(e, DC_EINVAL, "limit %d < 1", limit)
+                       : dc_err_set(e, DC_ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = job_exists(store_db(db), id, e)) < 0) goto out;
     if (sqlite3_prepare_v2(store_db(db),
                            "SELECT seq, phase, epoch, step, loss, acc, nmi, ari, label_change, "
                            "elapsed_s, created_at FROM iterations WHERE job_id = ? AND seq > ? "
@@ -342,20 +351,35 @@ int svc_job_iterations(svc *s, const char *id, int64_t since, int limit, json_t 
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, since);
     sqlite3_bind_int(st, 3, limit);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        last = sqlite3_column_int64(st, 0);
-        json_array_append_new(items, svc__row_json(st));
+    while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        svc_iteration *o = &it[k++];
+        o->seq = sqlite3_column_int64(st, 0);
+        svc__col_text(st, 1, o->phase, sizeof o->phase);
+        o->epoch = col_int_or(st, 2);
+        o->step = col_int_or(st, 3);
+        o->loss = col_real(st, 4);
+        o->acc = col_real(st, 5);
+        o->nmi = col_real(st, 6);
+        o->ari = col_real(st, 7);
+        o->label_change = col_real(st, 8);
+        o->elapsed_s = col_real(st, 9);
+        svc__col_text(st, 10, o->created_at, sizeof o->created_at);
     }
-    if (rc != SQLITE_DONE) {
+    if (k < limit && rc != SQLITE_DONE) {
         rc = svc__sql_err(store_db(db), "iterations", e);
         goto out;
     }
-    *out = json_pack("{s:s, s:O, s:I}", "job", id, "items", items, "next_since", (json_int_t)last);
-    rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
+    rc = 0;
 out:
     sqlite3_finalize(st);
-    json_decref(items);
     svc__db_put(s, db);
+    if (rc < 0 || k == 0) {
+        free(it);
+        it = NULL;
+        k = 0;
+    }
+    *items = it;
+    *n = k;
     return rc;
 }
 
@@ -476,8 +500,16 @@ int svc_job_delete(svc *s, const char *id, dc_err *e)
     return rc;
 }
 
-int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit, json_t **out,
-                        dc_err *e)
+void svc_assignments_free(svc_assignments *a)
+{
+    if (!a) return;
+    free(a->labels);
+    free(a->q);
+    memset(a, 0, sizeof *a);
+}
+
+int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit,
+                        svc_assignments *out, dc_err *e)
 {
     sqlite3_stmt *st = NULL;
     store *db = svc__db_get(s, e);
@@ -488,7 +520,7 @@ int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit, json_
     int64_t n = 0, cnt;
     int d = 0, k, rc;
 
-    *out = NULL;
+    memset(out, 0, sizeof *out);
     if (!db) return e ? e->code : DC_EIO;
     sqlite3 *h = store_db(db);
     if ((rc = job_exists(h, id, e)) < 0) goto out;
@@ -548,22 +580,12 @@ int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit, json_
         pthread_mutex_unlock(&m->mu);
         if (rc < 0) goto out;
     }
-    json_t *labels = json_array(), *qa = json_array();
-    for (int64_t i = 0; i < cnt && labels && qa; i++) {
-        json_array_append_new(labels, json_integer(lab[i]));
-        json_t *row = json_array();
-        for (int j = 0; row && j < k; j++) {
-            double v = q[i * k + j];
-            json_array_append_new(row, isfinite(v) ? json_real(v) : json_null());
-        }
-        json_array_append_new(qa, row);
-    }
-    *out = json_pack("{s:s, s:s, s:s, s:I, s:i, s:I, s:i, s:o, s:o}", "job", id, "model", model,
-                     "dataset", ds, "n", (json_int_t)n, "k", k, "offset", (json_int_t)offset,
-                     "limit", limit, "labels", labels, "q", qa);
-    if (*out && offset + cnt < n) /* both within [0, n] */
-        json_object_set_new(*out, "next_offset", json_integer(offset + cnt));
-    rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
+    snprintf(out->model, sizeof out->model, "%s", model);
+    snprintf(out->dataset, sizeof out->dataset, "%s", ds);
+    out->n = n, out->k = k, out->offset = offset, out->count = cnt;
+    out->labels = lab, out->q = q; /* the caller's now */
+    lab = NULL, q = NULL;
+    rc = 0;
 out:
     sqlite3_finalize(st);
     svc__model_release(s, m);

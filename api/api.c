@@ -8,13 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-double api_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* ---- route matching ---------------------------------------------------------- */
 
 /* Matches path against pattern segment by segment; fills params when r != NULL. */
@@ -393,6 +386,29 @@ int api_problem_ex(api_req *r, int status, const char *type, const char *title,
     int rc = problem_v(r, status, type, title, extra, hname, hvalue, fmt, ap);
     va_end(ap);
     return rc;
+}
+
+/* The one map from error codes (core/dc_err.h) to HTTP statuses; nothing below api/
+ * knows about statuses. A code not listed is 500. */
+static const struct {
+    int code, status;
+} err_status[] = {
+    {DC_EFORMAT, 400},   /* a body or file that does not parse */
+    {DC_EINVAL, 422},    /* well-formed, but a value is wrong */
+    {DC_ENUMERIC, 422},  /* NaN/Inf in the input */
+    {DC_ENOTFOUND, 404},
+    {DC_ECONFLICT, 409}, /* busy, or in the wrong state */
+    {DC_ETOOLARGE, 413},
+    {DC_EBUSY, 429},     /* over a count limit: retry later */
+    {DC_ENOSPC, 507},    /* disk full */
+    {DC_ENOMEM, 503},
+};
+
+int api_err_status(int code)
+{
+    for (size_t i = 0; i < sizeof err_status / sizeof *err_status; i++)
+        if (err_status[i].code == code) return err_status[i].status;
+    return 500;
 }
 
 const char *api_status_text(int status)

@@ -40,6 +40,7 @@
 #include <stddef.h>
 
 #include "dc_err.h"
+#include "dc_time.h"
 
 typedef struct api_req api_req;
 
@@ -48,8 +49,9 @@ typedef int (*api_handler)(api_req *r);
 
 /* Streaming body hook (for uploads that must not sit in memory): called with each
  * chunk as it arrives, instead of accumulating into r->body; keep state in r->user.
- * A negative return stops the upload: the handler still runs and should reply with
- * an error (r->body_error holds the code). */
+ * A negative DC_E* return stops the upload: the handler still runs and should reply
+ * with an error (r->body_error holds the code; a hook does not return DC_ETOOLARGE,
+ * which means the body went over the route's limit). */
 typedef int (*api_body_fn)(api_req *r, const char *data, size_t len);
 
 enum {
@@ -95,7 +97,7 @@ typedef struct api_ctx {
     int schema_version;      /* of the database at start-up */
     const char *token;       /* bearer token; NULL or "" = no authentication */
     int workers;             /* training worker threads (configured) */
-    double started;          /* api_now() at start-up */
+    double started;          /* dc_now_s() at start-up */
     api_metrics *metrics;
     void *server;            /* the clustering service (server/svc/svc.h's svc *); NULL
                                 when the routes run without one (unit tests) */
@@ -119,16 +121,15 @@ struct api_req {
     char *body;              /* accumulated body, NUL-terminated; NULL when empty */
     size_t body_len;
     size_t body_cap;
-    int body_error;          /* 0, or why reading the body stopped (413, hook error) */
-    double t0;               /* api_now() when the request arrived */
+    int body_error;          /* 0, or the DC_E* code that stopped reading the body:
+                                DC_ETOOLARGE over the route's limit (413 then, before
+                                the handler runs), DC_ENOMEM, or the on_body hook's */
+    double t0;               /* dc_now_s() when the request arrived */
     int status;              /* of the reply queued (0 before) */
     size_t bytes;            /* body bytes of the reply queued */
     void *user;              /* handler / on_body state, freed by user_free */
     void (*user_free)(void *);
 };
-
-/* Monotonic seconds. */
-double api_now(void);
 
 /* Outcome of matching a method and a path against a table. */
 enum { API_MATCH_OK = 0, API_MATCH_NO_PATH = 404, API_MATCH_NO_METHOD = 405 };
@@ -196,6 +197,11 @@ int api_problem_ex(api_req *r, int status, const char *type, const char *title,
  * database": error details never show where the server keeps its files. api_problem
  * applies it with ctx->db_path to every detail. */
 void api_scrub_paths(char *msg, size_t cap, const char *db_path);
+
+/* The HTTP status of a negative DC_E* code (core/dc_err.h): the one table of the
+ * mapping (400 format, 422 invalid or numeric, 404 not found, 409 conflict, 413 too
+ * large, 429 busy, 507 no space, 503 out of memory, 500 otherwise). */
+int api_err_status(int code);
 
 /* Reason phrase of an HTTP status ("Not Found"). */
 const char *api_status_text(int status);

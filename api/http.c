@@ -38,7 +38,7 @@ typedef struct conn_track {
     struct conn_track *prev, *next;
     int fd;
     int phase;    /* PH_* */
-    double since; /* api_now() when the phase began */
+    double since; /* dc_now_s() when the phase began */
     int requests; /* completed on this connection */
     int reaped;   /* the reaper shut it down: the handler must not answer */
 } conn_track;
@@ -74,7 +74,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     http_server *h = cls;
     char msg[256];
     size_t n;
-    double now = api_now();
+    double now = dc_now_s();
 
     vsnprintf(msg, sizeof msg, fmt, ap);
     n = strlen(msg);
@@ -237,7 +237,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx
         if (!ci || !(t = calloc(1, sizeof *t))) return; /* untracked: idle timeout only */
         t->fd = ci->connect_fd;
         t->phase = PH_HEAD;
-        t->since = api_now();
+        t->since = dc_now_s();
         pthread_mutex_lock(&h->lock);
         t->next = h->conns;
         if (h->conns) h->conns->prev = t;
@@ -265,7 +265,7 @@ static int track_phase(struct MHD_Connection *c, http_server *h, int phase)
     if (!t) return 1;
     pthread_mutex_lock(&h->lock);
     if (t->reaped) alive = 0;
-    else if (t->phase != phase) t->phase = phase, t->since = api_now();
+    else if (t->phase != phase) t->phase = phase, t->since = dc_now_s();
     pthread_mutex_unlock(&h->lock);
     return alive;
 }
@@ -312,7 +312,7 @@ static void *reaper_main(void *arg)
     pthread_mutex_lock(&h->lock);
     while (!h->stop) {
         struct timespec ts;
-        int n = reap_sweep(h, api_now());
+        int n = reap_sweep(h, dc_now_s());
         if (n) { /* not under the lock: stderr may block */
             pthread_mutex_unlock(&h->lock);
             for (int k = 0; k < n; k++) api_metrics_count(h->ctx->metrics, -1, 408);
@@ -401,7 +401,7 @@ static void body_chunk(api_req *r, const char *data, size_t n)
 
     if (r->body_error) return; /* discard the rest */
     if (n > limit - r->body_len) {
-        r->body_error = 413;
+        r->body_error = DC_ETOOLARGE;
         return;
     }
     if (rt->on_body) {
@@ -431,9 +431,9 @@ static enum MHD_Result final_call(http_server *h, api_req *r)
 {
     int rc;
 
-    if (r->body_error == 413) svc_limit_count(r->ctx->server, SVC_LIMIT_BODY);
+    if (r->body_error == DC_ETOOLARGE) svc_limit_count(r->ctx->server, SVC_LIMIT_BODY);
     if (!track_phase(r->conn, h, PH_BUSY)) return MHD_NO; /* past its deadline */
-    if (r->body_error == 413)
+    if (r->body_error == DC_ETOOLARGE)
         return mhd_result(api_problem(r, 413, "body exceeds the limit of %zu bytes for %s %s",
                                       api_route_limit(r), r->route->method,
                                       r->route->pattern));
@@ -465,7 +465,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->conn = conn;
         r->ctx = h->ctx;
         r->route_index = -1;
-        r->t0 = api_now();
+        r->t0 = dc_now_s();
         *req_cls = r;
         (void)version;
         /* Headers complete: the body deadline starts, unless the reaper closed the
@@ -499,7 +499,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     if (t) { /* the next request on this connection has its header deadline from now */
         pthread_mutex_lock(&h->lock);
         t->phase = PH_HEAD;
-        t->since = api_now();
+        t->since = dc_now_s();
         t->requests++;
         pthread_mutex_unlock(&h->lock);
     }
@@ -511,12 +511,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         gmtime_r(&now, &tm);
         strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
         fprintf(stderr, "%s %s %s %d %zu %.1fms%s\n", when, r->method, r->path, r->status,
-                r->bytes, (api_now() - r->t0) * 1e3,
+                r->bytes, (dc_now_s() - r->t0) * 1e3,
                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
     }
     if (r->status) {
         api_metrics_count(h->ctx->metrics, r->route_index, r->status);
-        api_metrics_observe(h->ctx->metrics, r->route_index, api_now() - r->t0);
+        api_metrics_observe(h->ctx->metrics, r->route_index, dc_now_s() - r->t0);
     }
     if (r->user_free) r->user_free(r->user);
     free(r->body);

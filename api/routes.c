@@ -14,7 +14,7 @@ static int h_healthz(api_req *r)
 {
     json_t *j = json_pack("{s:s, s:s, s:i, s:I}", "status", "ok", "version", r->ctx->version,
                           "schema_version", r->ctx->schema_version, "uptime_s",
-                          (json_int_t)(api_now() - r->ctx->started));
+                          (json_int_t)(dc_now_s() - r->ctx->started));
     if (j && r->ctx->server) {
         svc_disk d;
         svc_disk_status(r->ctx->server, &d);
@@ -62,7 +62,7 @@ static int h_metrics(api_req *r)
                "# HELP deepclust_workers Training worker threads configured.\n"
                "# TYPE deepclust_workers gauge\n"
                "deepclust_workers %d\n",
-            api_now() - r->ctx->started, r->ctx->version, r->ctx->schema_version,
+            dc_now_s() - r->ctx->started, r->ctx->version, r->ctx->schema_version,
             r->ctx->workers);
     if (fclose(f) != 0) {
         f = NULL;

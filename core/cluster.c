@@ -350,12 +350,12 @@ static int fit_centroids(cluster_model *m, const float *z, int64_t n, cluster_ru
     run->n_init = m->spec.n_init;
     run->last_emit = dc_now_s();
     /* k-means is fastest as row threads each running single-threaded sgemm (k is small,
-       so the GEMMs are narrow): lend it the BLAS threads for the duration. */
+       so the GEMMs are narrow): as many row threads as BLAS threads, whose GEMMs then
+       stay on their own thread (kmeans.h); OpenBLAS' process-wide setting, which other
+       workers train with, is read, never changed. */
     int bt = dc_blas_threads();
     ko.n_threads = bt > 1 ? bt : 1;
-    if (bt > 1) dc_blas_set_threads(1);
     int rc = kmeans_fit(z, (size_t)n, m->e, m->k, &ko, &kr, err);
-    if (bt > 1) dc_blas_set_threads(bt);
     if (rc < 0) return rc;
     memcpy(m->mu, kr.centroids, (size_t)m->k * m->e * sizeof *m->mu);
     for (int64_t i = 0; i < n; i++) lab[i] = kr.labels[i];

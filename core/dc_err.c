@@ -19,12 +19,9 @@ const char *dc_err_name(int code)
 {
     switch (code) {
     case DC_OK: return "ok";
-    case DC_EINVAL: return "invalid argument";
-    case DC_ENOMEM: return "out of memory";
-    case DC_EIO: return "i/o error";
-    case DC_EFORMAT: return "malformed input";
-    case DC_ECANCEL: return "cancelled";
-    case DC_ENUMERIC: return "numeric error";
+#define DC__ERR_MSG(name, value, text) case DC_##name: return text;
+    DC_ERR_MAP(DC__ERR_MSG)
+#undef DC__ERR_MSG
     }
     return "error";
 }

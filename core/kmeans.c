@@ -100,17 +100,41 @@ static void row_sqnorms(const float *A, size_t m, int d, float *out)
     }
 }
 
+/* OpenBLAS runs a GEMM on the calling thread, without its pool, when m x n x k is at most
+ * this (SMP_THRESHOLD_MIN x GEMM_MULTITHREAD_THRESHOLD: 65536 x 4 in its default build). */
+enum { KM_GEMM_1T_MAX = 65536 * 4 };
+
+/* D (p, m) = -2 P Xb^T for P (p, d) and the m rows Xb (m, d): the long dimension m is the
+ * GEMM's vector dimension. With split (the row threads of a threaded fit), as GEMMs over
+ * slices of the rows, each small enough for OpenBLAS to run on the calling thread: the
+ * threads then never queue on OpenBLAS' process-wide pool, nobody has to change its
+ * thread count, and each element comes out as from one single-threaded GEMM over the
+ * block (columns of D do not depend on each other). A p x d over the limit (huge k x d)
+ * cannot be split so: its GEMMs use OpenBLAS' threads. */
+static void dist_gemm(const float *P, int p, const float *Xb, size_t m, int d, float *D,
+                      int split)
+{
+    size_t step = m;
+    if (split) {
+        step = KM_GEMM_1T_MAX / ((size_t)p * (size_t)d);
+        if (step < 1) step = 1;
+    }
+    for (size_t i = 0; i < m; i += step) {
+        size_t mm = m - i < step ? m - i : step;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, p, (int)mm, d, -2.0f, P, d,
+                    Xb + i * (size_t)d, d, 0.0f, D + i, (int)m);
+    }
+}
+
 /* Nearest of the k centroids C (k, d), norms csq (k), for the m rows Xb (m, d) with
  * norms xsqb (m). D (k, m) and idx (m) are scratch. Writes lab (m) and mind (m);
  * returns the sum of mind. If changed is not NULL, adds to it the rows whose label
  * differs from the one already in lab. Ties go to the lowest index. */
 static double assign_block(const float *Xb, const float *xsqb, size_t m, int d, const float *C,
                            const float *csq, int k, float *D, int *idx, int *lab, float *mind,
-                           size_t *changed)
+                           size_t *changed, int split)
 {
-    /* D = -2 C X^T: the long dimension m is the GEMM's vector dimension. */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k, (int)m, d, -2.0f, C, d, Xb, d, 0.0f, D,
-                (int)m);
+    dist_gemm(C, k, Xb, m, d, D, split); /* D = -2 C X^T */
     for (size_t i = 0; i < m; i++) {
         mind[i] = D[i] + csq[0];
         idx[i] = 0;
@@ -170,7 +194,7 @@ static void *part_run(void *arg)
         const float *Xb = w->X + r0 * d;
         if (w->op == OP_ASSIGN || w->op == OP_ASSIGN_UPDATE) {
             pt->acc += assign_block(Xb, w->xsq + r0, m, d, w->C, w->csq, k, pt->D, pt->idx,
-                                    w->labels + r0, w->mind + r0, &pt->changed);
+                                    w->labels + r0, w->mind + r0, &pt->changed, w->T > 1);
             if (w->op != OP_ASSIGN_UPDATE) continue;
             /* Sums: float within runs of ACC_ROWS rows (vectorises), then into double. */
             for (size_t s0 = 0; s0 < m; s0 += ACC_ROWS) {
@@ -192,8 +216,7 @@ static void *part_run(void *arg)
             }
         } else if (w->op == OP_DIST) {
             int p = w->p;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, p, (int)m, d, -2.0f, w->P, d, Xb, d,
-                        0.0f, pt->D, (int)m);
+            dist_gemm(w->P, p, Xb, m, d, pt->D, w->T > 1);
             for (int t = 0; t < p; t++) {
                 const float *row = pt->D + (size_t)t * m;
                 float *o = w->out + (size_t)t * w->n + r0;
@@ -546,7 +569,7 @@ int kmeans_predict(const float *C, int k, int d, const float *X, size_t n, int *
     for (size_t r0 = 0; r0 < n; r0 += B) {
         size_t m = n - r0 < B ? n - r0 : B;
         row_sqnorms(X + r0 * d, m, d, xsq);
-        tot += assign_block(X + r0 * d, xsq, m, d, C, csq, k, D, idx, labels + r0, md + r0, NULL);
+        tot += assign_block(X + r0 * d, xsq, m, d, C, csq, k, D, idx, labels + r0, md + r0, NULL, 0);
     }
     if (inertia) *inertia = tot;
 out:

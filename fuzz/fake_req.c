@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -78,12 +79,12 @@ enum MHD_Result __wrap_MHD_queue_response(struct MHD_Connection *c, unsigned int
 
 /* ---- the service: nothing is there, except predict ---------------------------------- */
 
-static int not_found(dc_err *e) { return dc_err_set(e, SVC_ENOTFOUND, "not found (fuzzing)"); }
+static int not_found(dc_err *e) { return dc_err_set(e, DC_ENOTFOUND, "not found (fuzzing)"); }
 
 int __wrap_svc_model_predict(svc *s, const char *id, const float *x, int64_t n, int d,
-                             int want_z, json_t **out, dc_err *e);
+                             int want_z, svc_prediction *out, dc_err *e);
 int __wrap_svc_model_predict(svc *s, const char *id, const float *x, int64_t n, int d,
-                             int want_z, json_t **out, dc_err *e)
+                             int want_z, svc_prediction *out, dc_err *e)
 {
     FUZZ_CHECK(x && n >= 1 && d >= 1 && id, "predict with n %lld d %d", (long long)n, d);
     uint32_t h = 0, bits;
@@ -91,24 +92,40 @@ int __wrap_svc_model_predict(svc *s, const char *id, const float *x, int64_t n, 
         memcpy(&bits, &x[i], 4);
         h ^= bits;
     }
-    *out = json_pack("{s:I,s:i,s:b,s:I}", "n", (json_int_t)n, "d", d, "z", want_z, "xor",
-                     (json_int_t)h);
-    return *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
+    /* one cluster, one embedding column: the row's xor, so the reply depends on all of x */
+    memset(out, 0, sizeof *out);
+    out->n = n, out->k = 1, out->embed = 1;
+    out->labels = calloc((size_t)n, sizeof *out->labels);
+    out->q = malloc((size_t)n * sizeof *out->q);
+    out->z = want_z ? malloc((size_t)n * sizeof *out->z) : NULL;
+    if (!out->labels || !out->q || (want_z && !out->z)) {
+        svc_prediction_free(out);
+        return dc_err_set(e, DC_ENOMEM, "out of memory");
+    }
+    for (int64_t i = 0; i < n; i++) {
+        out->q[i] = 1.0f;
+        if (out->z) out->z[i] = (float)(h & 0xffff);
+    }
+    return 0;
 }
 
 #define NOT_FOUND(name, ...)                                  \
     int __wrap_##name(__VA_ARGS__, dc_err *e);                \
     int __wrap_##name(__VA_ARGS__, dc_err *e) { return not_found(e); }
 
-NOT_FOUND(svc_dataset_import, svc *s, const char *path, const svc_upload *u, json_t **out)
-NOT_FOUND(svc_dataset_set_labels, svc *s, const char *id, const char *path, json_t **out)
-NOT_FOUND(svc_dataset_get, svc *s, const char *id, json_t **out)
-NOT_FOUND(svc_dataset_list, svc *s, int limit, int offset, json_t **out)
+NOT_FOUND(svc_dataset_import, svc *s, const char *path, const svc_upload *u, svc_dataset *out)
+NOT_FOUND(svc_dataset_set_labels, svc *s, const char *id, const char *path, svc_dataset *out)
+NOT_FOUND(svc_dataset_get, svc *s, const char *id, svc_dataset *out)
+NOT_FOUND(svc_dataset_list, svc *s, int limit, int64_t offset, svc_dataset **items, int *n,
+          int64_t *total)
 NOT_FOUND(svc_dataset_delete, svc *s, const char *id)
-NOT_FOUND(svc_job_create, svc *s, const json_t *spec, json_t **out, jobspec_error *je)
-NOT_FOUND(svc_job_get, svc *s, const char *id, json_t **out)
-NOT_FOUND(svc_job_list, svc *s, const char *st, int limit, int offset, json_t **out)
-NOT_FOUND(svc_job_iterations, svc *s, const char *id, int64_t since, int limit, json_t **out)
-NOT_FOUND(svc_job_cancel, svc *s, const char *id, json_t **out)
-NOT_FOUND(svc_job_assignments, svc *s, const char *id, int64_t offset, int limit, json_t **out)
-NOT_FOUND(svc_model_get, svc *s, const char *id, json_t **out)
+NOT_FOUND(svc_job_create, svc *s, const json_t *spec, svc_job *out, jobspec_error *je)
+NOT_FOUND(svc_job_get, svc *s, const char *id, svc_job *out)
+NOT_FOUND(svc_job_list, svc *s, const char *st, int limit, int64_t offset, svc_job **items,
+          int *n, int64_t *total)
+NOT_FOUND(svc_job_iterations, svc *s, const char *id, int64_t since, int limit,
+          svc_iteration **items, int *n)
+NOT_FOUND(svc_job_cancel, svc *s, const char *id, svc_job *out)
+NOT_FOUND(svc_job_assignments, svc *s, const char *id, int64_t offset, int limit,
+          svc_assignments *out)
+NOT_FOUND(svc_model_get, svc *s, const char *id, svc_model_info *out)

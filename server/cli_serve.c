@@ -313,7 +313,7 @@ int cli_serve(int argc, char **argv)
     ctx.schema_version = store_schema_version(st);
     ctx.token = token;
     ctx.workers = workers;
-    ctx.started = api_now();
+    ctx.started = dc_now_s();
     ctx.metrics = api_metrics_new(api_route_count());
     ctx.max_upload = (size_t)max_upload_mb << 20;
     if (!ctx.metrics) {

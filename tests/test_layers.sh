@@ -8,6 +8,9 @@
 #   server/cli/    offline trainer          core/ only
 #   server/        the executable           anything
 #
+# A layer's internal headers (*_internal.h, api/handlers.h) are private to its folder:
+# outside it only the white-box tests of tests/ and fuzz/ may include them.
+#
 # Fails naming every "#include" that runs against the direction.
 set -u
 SRC=${DC_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -20,9 +23,11 @@ if [ $# -eq 0 ]; then
   cp "$SRC/CMakeLists.txt" "$tmp/"
   printf '#include "svc.h"\n' >>"$tmp/server/cli/cli.c"
   printf '#include <microhttpd.h>\n' >>"$tmp/server/svc/store.c"
+  printf '#include "svc_internal.h"\n' >>"$tmp/api/routes.c"
   out=$(bash "$0" "$tmp" 2>&1)
   if [ $? -eq 0 ] || ! grep -q 'cli.c (server/cli) includes "svc.h"' <<<"$out" ||
-     ! grep -q 'store.c (server/svc) includes <microhttpd.h>' <<<"$out"; then
+     ! grep -q 'store.c (server/svc) includes <microhttpd.h>' <<<"$out" ||
+     ! grep -q 'routes.c includes "svc_internal.h", private to server/svc' <<<"$out"; then
     echo "FAIL: planted violations were not caught:"; echo "$out"; exit 1
   fi
 fi
@@ -76,6 +81,19 @@ for dir in "${!allowed[@]}"; do
       fi
     done
   done
+done
+# internal headers stay in their folder (tests/ and fuzz/ excepted: white-box tests)
+for h in core/*_internal.h server/svc/*_internal.h api/*_internal.h api/handlers.h; do
+  [ -e "$h" ] || continue
+  hdir=$(dirname "$h")
+  while IFS=: read -r f _; do
+    case "$(dirname "$f")" in
+      "$hdir" | tests | fuzz) ;;
+      *) echo "FAIL: $f includes \"$(basename "$h")\", private to $hdir/"; bad=1 ;;
+    esac
+  done < <(grep -lE "^[[:space:]]*#[[:space:]]*include[[:space:]]*\"$(basename "$h")\"" \
+             core/*.[ch] server/*.[ch] server/*/*.[ch] api/*.[ch] bench/*.[ch] 2>/dev/null |
+           sed 's/$/:/')
 done
 # the build links one way too: no library links one above it
 if grep -nE 'target_link_libraries\((dccore|dcsvc|dccli)[^)]*(dcapi|dcsvc|dccli)' CMakeLists.txt |

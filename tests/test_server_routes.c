@@ -1,7 +1,8 @@
 /* test_server_routes: route matching (api_route_find) on a table shaped like the v1
  * API: exact paths, {id} captures, 404 vs 405 with the Allow list, HEAD served by GET
  * routes, over-long segments; the real table's invariants; the query parameter check
- * (api_query_validate: unknown, misspelled, repeated, value-less); the metrics text. */
+ * (api_query_validate: unknown, misspelled, repeated, value-less); the metrics text; the
+ * map from error codes to statuses (api_err_status) and the error list it reads. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,8 +29,41 @@ static int find(const char *method, const char *path, api_req *r, char *allow)
     return api_route_find(table, method, path, r, allow, 64);
 }
 
+/* Every code of the one list has a distinct value, a message, and the status the API
+ * has always given it. */
+static void test_err_status(void)
+{
+    static const struct { int code, status; } want[] = {
+        {DC_EFORMAT, 400},   {DC_EINVAL, 422},    {DC_ENUMERIC, 422}, {DC_ENOTFOUND, 404},
+        {DC_ECONFLICT, 409}, {DC_ETOOLARGE, 413}, {DC_EBUSY, 429},    {DC_ENOSPC, 507},
+        {DC_ENOMEM, 503},    {DC_EIO, 500},       {DC_ECANCEL, 500},  {-99, 500},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++)
+        CHECK_MSG(api_err_status(want[i].code) == want[i].status,
+                  "api_err_status(%d): expected %d, got %d", want[i].code, want[i].status,
+                  api_err_status(want[i].code));
+    /* values persisted nowhere, but quoted in logs: they stay */
+    CHECK_EQ_INT(DC_ENOTFOUND, -20);
+    CHECK_EQ_INT(DC_ENOSPC, -23);
+    CHECK_EQ_INT(DC_EBUSY, -24);
+    static const int codes[] = {
+#define XX(name, value, msg) DC_##name,
+        DC_ERR_MAP(XX)
+#undef XX
+    };
+    for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
+        CHECK_MSG(strcmp(dc_err_name(codes[i]), "error") != 0, "code %d has no message",
+                  codes[i]);
+        for (size_t j = 0; j < i; j++)
+            CHECK_MSG(codes[i] != codes[j], "codes %zu and %zu share value %d", i, j, codes[i]);
+    }
+    CHECK(strcmp(dc_err_name(DC_EINVAL), "invalid argument") == 0);
+    CHECK(strcmp(dc_err_name(-99), "error") == 0);
+}
+
 int main(void)
 {
+    test_err_status();
     api_req r;
     char allow[64];
 

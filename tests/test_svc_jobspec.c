@@ -350,16 +350,6 @@ static void test_sha256(void)
               "sha256(1e6 x a) = %s", h);
 }
 
-static void test_http_status(void)
-{
-    CHECK_EQ_INT(svc_http_status(DC_EFORMAT), 400);
-    CHECK_EQ_INT(svc_http_status(DC_EINVAL), 422);
-    CHECK_EQ_INT(svc_http_status(SVC_ENOTFOUND), 404);
-    CHECK_EQ_INT(svc_http_status(SVC_ECONFLICT), 409);
-    CHECK_EQ_INT(svc_http_status(SVC_ETOOLARGE), 413);
-    CHECK_EQ_INT(svc_http_status(DC_EIO), 500);
-}
-
 int main(void)
 {
     test_defaults_and_overrides();
@@ -367,6 +357,5 @@ int main(void)
     test_n2d();
     test_check_data();
     test_sha256();
-    test_http_status();
     return CHECK_DONE();
 }

@@ -84,8 +84,8 @@ int store_open_with(store **out, const char *path, const struct migration *list,
     /* Refuse a newer database before changing anything in it. */
     if (migrate_current(s->db, &cur, NULL) < 0) {
         /* opening a WAL database creates its -shm file: that can fail for space */
-        rc = store_errcode(s->db) == STORE_ENOSPC
-                     ? dc_err_set(e, STORE_ENOSPC, "%s: disk full: cannot open the database "
+        rc = store_errcode(s->db) == DC_ENOSPC
+                     ? dc_err_set(e, DC_ENOSPC, "%s: disk full: cannot open the database "
                                   "(%s)", path, sqlite3_errmsg(s->db))
                      : dc_err_set(e, DC_EFORMAT, "%s: not a usable database: %s", path,
                                   sqlite3_errmsg(s->db));
@@ -105,7 +105,7 @@ int store_open_with(store **out, const char *path, const struct migration *list,
     }
     rc = pragma_text(s->db, "PRAGMA journal_mode = WAL", mode, sizeof mode, e);
     if (rc < 0) {
-        if (store_errcode(s->db) == STORE_ENOSPC) rc = e ? (e->code = STORE_ENOSPC) : STORE_ENOSPC;
+        if (store_errcode(s->db) == DC_ENOSPC) rc = e ? (e->code = DC_ENOSPC) : DC_ENOSPC;
         goto out;
     }
     /* "memory" for ":memory:" databases, which cannot use WAL; anything else is odd. */
@@ -161,11 +161,11 @@ int store_latest_version(void)
 int store_errcode(sqlite3 *db)
 {
     int code = sqlite3_extended_errcode(db), err = sqlite3_system_errno(db);
-    if ((code & 0xff) == SQLITE_FULL) return STORE_ENOSPC;
+    if ((code & 0xff) == SQLITE_FULL) return DC_ENOSPC;
 #ifdef EDQUOT
     if (err == EDQUOT) err = ENOSPC;
 #endif
-    if ((code & 0xff) == SQLITE_IOERR && err == ENOSPC) return STORE_ENOSPC;
+    if ((code & 0xff) == SQLITE_IOERR && err == ENOSPC) return DC_ENOSPC;
     return DC_EIO;
 }
 
@@ -173,7 +173,7 @@ static int exec_simple(store *s, const char *sql, dc_err *e)
 {
     if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
         int rc = store_errcode(s->db);
-        if (rc == STORE_ENOSPC)
+        if (rc == DC_ENOSPC)
             return dc_err_set(e, rc, "disk full: %s (%s); free space by deleting datasets, "
                               "jobs or models", sql, sqlite3_errmsg(s->db));
         return dc_err_set(e, rc, "%s: %s", sql, sqlite3_errmsg(s->db));

@@ -28,16 +28,13 @@ typedef struct store store;
 
 enum { STORE_BUSY_TIMEOUT_MS = 5000 };
 
-/* Returned instead of DC_EIO when SQLite failed for space (SQLITE_FULL, or an I/O error
- * with errno ENOSPC or EDQUOT); the same value as svc.h's SVC_ENOSPC (HTTP 507). */
-enum { STORE_ENOSPC = -23 };
-
-/* STORE_ENOSPC or DC_EIO for the last error of db. */
+/* DC_ENOSPC when SQLite's last error on db was for space (SQLITE_FULL, or an I/O error
+ * with errno ENOSPC or EDQUOT), DC_EIO otherwise. */
 int store_errcode(sqlite3 *db);
 
 /* Opens path (created if missing, mode 0600: the -wal and -shm files SQLite adds get
  * the same mode) and migrates it with migrations_embedded. *out is NULL on failure;
- * STORE_ENOSPC when the disk is too full even to open it (a WAL database needs its -shm
+ * DC_ENOSPC when the disk is too full even to open it (a WAL database needs its -shm
  * file). */
 int store_open(store **out, const char *path, dc_err *e);
 
@@ -60,7 +57,7 @@ const char *store_path(const store *s);
 /* The newest schema version this binary knows (the number of embedded migrations). */
 int store_latest_version(void);
 
-/* Write transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK (DC_EIO, or STORE_ENOSPC on
+/* Write transactions: BEGIN IMMEDIATE / COMMIT / ROLLBACK (DC_EIO, or DC_ENOSPC on
  * a full disk). store_rollback never fails
  * (it is meant for cleanup paths) and is harmless outside a transaction. */
 int store_begin(store *s, dc_err *e);
@@ -78,7 +75,7 @@ int store_vacuum(store *s, int64_t step_bytes, int64_t max_bytes);
 
 /* PRAGMA wal_checkpoint(TRUNCATE) without waiting for other connections (busy
  * timeout 0 for the call): copies the WAL into the database and empties the WAL file
- * when no reader holds an older snapshot. 0, or DC_EIO / STORE_ENOSPC when it could not
+ * when no reader holds an older snapshot. 0, or DC_EIO / DC_ENOSPC when it could not
  * finish (SQLITE_BUSY included). */
 int store_checkpoint_truncate(store *s);
 

@@ -26,37 +26,14 @@ int svc_errno_nospace(int err)
 
 int svc_nospace(dc_err *e, const char *what, const char *detail)
 {
-    return dc_err_set(e, SVC_ENOSPC, "disk full: %s (%s); free space by deleting datasets, "
+    return dc_err_set(e, DC_ENOSPC, "disk full: %s (%s); free space by deleting datasets, "
                       "jobs or models", what, detail);
 }
 
 int svc__sql_err(sqlite3 *db, const char *what, dc_err *e)
 {
-    if (store_errcode(db) == STORE_ENOSPC) return svc_nospace(e, what, sqlite3_errmsg(db));
+    if (store_errcode(db) == DC_ENOSPC) return svc_nospace(e, what, sqlite3_errmsg(db));
     return dc_err_set(e, DC_EIO, "%s: %s", what, sqlite3_errmsg(db));
-}
-
-int svc__fetch_one(sqlite3 *db, const char *sql, const char *id,
-                   json_t *(*to_json)(sqlite3_stmt *), const char *what, json_t **out,
-                   dc_err *e)
-{
-    sqlite3_stmt *st = NULL;
-    int rc;
-
-    *out = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return svc__sql_err(db, what, e);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *out = to_json(st);
-        rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
-    } else {
-        rc = rc == SQLITE_DONE ? dc_err_set(e, SVC_ENOTFOUND, "no %s %s", what, id)
-                               : svc__sql_err(db, what, e);
-    }
-    sqlite3_finalize(st);
-    return rc;
 }
 
 void svc__new_id(char *buf, size_t cap, const char *prefix)
@@ -77,25 +54,10 @@ void svc__new_id(char *buf, size_t cap, const char *prefix)
     snprintf(buf, cap, "%s%016llx", prefix, v);
 }
 
-json_t *svc__col_json(sqlite3_stmt *st, int i)
+void svc__col_text(sqlite3_stmt *st, int i, char *buf, size_t cap)
 {
-    switch (sqlite3_column_type(st, i)) {
-    case SQLITE_INTEGER: return json_integer(sqlite3_column_int64(st, i));
-    case SQLITE_FLOAT: {
-        double v = sqlite3_column_double(st, i);
-        return isfinite(v) ? json_real(v) : json_null();
-    }
-    case SQLITE_TEXT: return json_string((const char *)sqlite3_column_text(st, i));
-    default: return json_null();
-    }
-}
-
-json_t *svc__row_json(sqlite3_stmt *st)
-{
-    json_t *o = json_object();
-    for (int i = 0; o && i < sqlite3_column_count(st); i++)
-        json_object_set_new(o, sqlite3_column_name(st, i), svc__col_json(st, i));
-    return o;
+    const unsigned char *t = sqlite3_column_text(st, i);
+    snprintf(buf, cap, "%s", t ? (const char *)t : "");
 }
 
 int svc__blob_read(sqlite3 *db, const char *id, const char *part, int64_t off, void *buf,
@@ -114,7 +76,7 @@ int svc__blob_read(sqlite3 *db, const char *id, const char *part, int64_t off, v
     sqlite3_bind_text(st, 2, part, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
-        rc = rc == SQLITE_DONE ? dc_err_set(e, SVC_ENOTFOUND, "dataset %s has no part %s", id, part)
+        rc = rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "dataset %s has no part %s", id, part)
                                : svc__sql_err(db, "dataset data", e);
         goto out;
     }
@@ -144,22 +106,6 @@ out:
     return rc;
 }
 
-int svc_http_status(int rc)
-{
-    switch (rc) {
-    case DC_EFORMAT: return 400;
-    case DC_EINVAL: return 422;
-    case DC_ENUMERIC: return 422;
-    case SVC_ENOTFOUND: return 404;
-    case SVC_ECONFLICT: return 409;
-    case SVC_ETOOLARGE: return 413;
-    case SVC_EBUSY: return 429;
-    case SVC_ENOSPC: return 507;
-    case DC_ENOMEM: return 503;
-    default: return 500;
-    }
-}
-
 /* ---- limits ------------------------------------------------------------------------ */
 
 const char *svc_limit_name(svc_limit l)
@@ -182,7 +128,7 @@ int svc_upload_begin(svc *s, dc_err *e)
     if (atomic_fetch_add(&s->uploads, 1) >= max && max > 0) {
         atomic_fetch_sub(&s->uploads, 1);
         svc_limit_count(s, SVC_LIMIT_UPLOADS);
-        return dc_err_set(e, SVC_EBUSY, "%d uploads are in progress, the limit "
+        return dc_err_set(e, DC_EBUSY, "%d uploads are in progress, the limit "
                           "(--max-uploads); retry when one has finished", max);
     }
     return 0;
@@ -299,8 +245,8 @@ static int64_t disk_free(const svc *s)
 static int recover_or_defer(svc *s, store *st, dc_err *e)
 {
     int rc = svc__recover(s, st, e);
-    if (rc == SVC_ENOSPC && svc__make_room(s, st)) rc = svc__recover(s, st, e);
-    if (rc == SVC_ENOSPC) {
+    if (rc == DC_ENOSPC && svc__make_room(s, st)) rc = svc__recover(s, st, e);
+    if (rc == DC_ENOSPC) {
         fprintf(stderr, "deepclust: recovery postponed: %s\n", e ? e->msg : "disk full");
         atomic_store(&s->recovery_pending, 1);
         return 0;
@@ -331,7 +277,7 @@ void svc_disk_status(svc *s, svc_disk *out)
 int svc_store_open(store **out, const char *db_path, dc_err *e)
 {
     int rc = store_open(out, db_path, e);
-    if (rc == STORE_ENOSPC) {
+    if (rc == DC_ENOSPC) {
         char path[4200];
         snprintf(path, sizeof path, "%s.reserve", db_path);
         if (truncate(path, 0) == 0) {
@@ -423,7 +369,7 @@ int svc_open(svc **out, const svc_config *cfg, dc_err *e)
         svc_disk d;
         svc_disk_status(s, &d);
         if (d.full)
-            fprintf(stderr, "deepclust: disk full: %lld bytes free beside %s; writes get 507 "
+            fprintf(stderr, "deepclust: disk full: %lld bytes free beside %s; writes are refused "
                     "until space is freed (DELETE datasets, jobs or models)\n",
                     (long long)d.free_bytes, s->db_path);
     }
@@ -499,7 +445,7 @@ static int model_load(sqlite3 *db, const char *id, cluster_model **out, dc_err *
         rc = cluster_model_load(out, sqlite3_column_blob(st, 0),
                                 (size_t)sqlite3_column_bytes(st, 0), e);
     else if (rc == SQLITE_DONE)
-        rc = dc_err_set(e, SVC_ENOTFOUND, "no model %s", id);
+        rc = dc_err_set(e, DC_ENOTFOUND, "no model %s", id);
     else
         rc = svc__sql_err(db, "load model", e);
     sqlite3_finalize(st);
@@ -603,7 +549,7 @@ static int model_delete_txn(store *db, const char *id, dc_err *e)
         goto out;
     }
     if (sqlite3_changes(h) == 0) {
-        rc = dc_err_set(e, SVC_ENOTFOUND, "no model %s", id);
+        rc = dc_err_set(e, DC_ENOTFOUND, "no model %s", id);
         goto out;
     }
     rc = store_commit(db, e);
@@ -619,7 +565,7 @@ int svc_model_delete(svc *s, const char *id, dc_err *e)
     int rc;
     if (!db) return e ? e->code : DC_EIO;
     rc = model_delete_txn(db, id, e);
-    if (rc == SVC_ENOSPC && svc__make_room(s, db)) rc = model_delete_txn(db, id, e);
+    if (rc == DC_ENOSPC && svc__make_room(s, db)) rc = model_delete_txn(db, id, e);
     if (rc == 0) {
         svc__model_evict(s, id);
         svc__space_back(s, db);
@@ -628,13 +574,13 @@ int svc_model_delete(svc *s, const char *id, dc_err *e)
     return rc;
 }
 
-int svc_model_get(svc *s, const char *id, json_t **out, dc_err *e)
+int svc_model_get(svc *s, const char *id, svc_model_info *out, dc_err *e)
 {
     sqlite3_stmt *st = NULL;
     store *db = svc__db_get(s, e);
     int rc;
 
-    *out = NULL;
+    memset(out, 0, sizeof *out);
     if (!db) return e ? e->code : DC_EIO;
     if (sqlite3_prepare_v2(store_db(db),
                            "SELECT id, job_id, method, n_clusters, d, arch, "
@@ -646,12 +592,18 @@ int svc_model_get(svc *s, const char *id, json_t **out, dc_err *e)
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        *out = svc__row_json(st);
-        json_t *arch = json_loads(json_string_value(json_object_get(*out, "arch")), 0, NULL);
-        if (arch) json_object_set_new(*out, "arch", arch);
-        rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
+        svc__col_text(st, 0, out->id, sizeof out->id);
+        svc__col_text(st, 1, out->job, sizeof out->job);
+        svc__col_text(st, 2, out->method, sizeof out->method);
+        out->n_clusters = sqlite3_column_int(st, 3);
+        out->d = sqlite3_column_int(st, 4);
+        out->arch = strdup(sqlite3_column_text(st, 5) ? (const char *)sqlite3_column_text(st, 5)
+                                                       : "");
+        out->size_bytes = sqlite3_column_int64(st, 6);
+        svc__col_text(st, 7, out->created_at, sizeof out->created_at);
+        rc = out->arch ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
     } else {
-        rc = rc == SQLITE_DONE ? dc_err_set(e, SVC_ENOTFOUND, "no model %s", id)
+        rc = rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "no model %s", id)
                                : svc__sql_err(store_db(db), "get model", e);
     }
 out:
@@ -660,75 +612,47 @@ out:
     return rc;
 }
 
-/* rows (n, cols) float32 -> a JSON array of arrays. */
-static json_t *matrix_json(const float *a, int64_t n, int cols)
+void svc_prediction_free(svc_prediction *p)
 {
-    json_t *rows = json_array();
-    for (int64_t i = 0; rows && i < n; i++) {
-        json_t *r = json_array();
-        for (int j = 0; r && j < cols; j++) {
-            double v = a[i * cols + j];
-            json_array_append_new(r, isfinite(v) ? json_real(v) : json_null());
-        }
-        if (!r || json_array_append_new(rows, r) < 0) {
-            json_decref(rows);
-            return NULL;
-        }
-    }
-    return rows;
+    if (!p) return;
+    free(p->labels);
+    free(p->q);
+    free(p->z);
+    memset(p, 0, sizeof *p);
 }
 
-/* Predicts x (n, d) with a referenced model into a JSON object (new reference). */
-static int predict_json(svc_model *m, const float *x, int64_t n, int want_z, json_t **out,
-                        dc_err *e)
+/* The model's labels, q (and z) of x (n rows) into *out. */
+static int predict_rows(svc_model *m, const float *x, int64_t n, int want_z,
+                        svc_prediction *out, dc_err *e)
 {
     int k = cluster_model_k(m->m), emb = cluster_model_embed(m->m), rc;
-    float *q = NULL, *z = NULL;
-    int32_t *lab = NULL;
-    json_t *o = NULL, *labels = NULL;
     size_t qb, lb, zb;
 
-    *out = NULL;
+    out->n = n, out->k = k, out->embed = emb;
     if (dc_mul3_size(n, k, sizeof(float), &qb) < 0 || dc_mul_size(n, sizeof(int32_t), &lb) < 0 ||
-        dc_mul3_size(n, emb, sizeof(float), &zb) < 0) {
-        rc = dc_err_set(e, SVC_ETOOLARGE, "%lld samples x %d clusters do not fit in memory",
-                        (long long)n, k);
-        goto out;
-    }
-    q = malloc(qb);
-    lab = malloc(lb);
-    z = want_z ? malloc(zb) : NULL;
-    if (!q || !lab || (want_z && !z)) {
-        rc = dc_err_set(e, DC_ENOMEM, "out of memory for %lld samples", (long long)n);
-        goto out;
-    }
+        dc_mul3_size(n, emb, sizeof(float), &zb) < 0)
+        return dc_err_set(e, DC_ETOOLARGE, "%lld samples x %d clusters do not fit in memory",
+                          (long long)n, k);
+    out->q = malloc(qb);
+    out->labels = malloc(lb);
+    out->z = want_z ? malloc(zb) : NULL;
+    if (!out->q || !out->labels || (want_z && !out->z))
+        return dc_err_set(e, DC_ENOMEM, "out of memory for %lld samples", (long long)n);
     pthread_mutex_lock(&m->mu);
-    rc = cluster_predict(m->m, x, n, q, lab, z, e);
+    rc = cluster_predict(m->m, x, n, out->q, out->labels, out->z, e);
     pthread_mutex_unlock(&m->mu);
-    if (rc < 0) {
-        if (rc == DC_EFORMAT) rc = DC_EINVAL; /* non-finite input: 422 */
-        goto out;
-    }
-    labels = json_array();
-    for (int64_t i = 0; labels && i < n; i++) json_array_append_new(labels, json_integer(lab[i]));
-    o = json_pack("{s:I, s:i, s:o, s:o}", "n", (json_int_t)n, "k", k, "labels", labels,
-                  "q", matrix_json(q, n, k));
-    if (o && want_z) json_object_set_new(o, "embeddings", matrix_json(z, n, emb));
-    if (!o) rc = dc_err_set(e, DC_ENOMEM, "out of memory");
-    *out = o;
-out:
-    free(q), free(lab), free(z);
+    if (rc == DC_EFORMAT) rc = DC_EINVAL; /* non-finite input: a bad value, not a bad format */
     return rc;
 }
 
 int svc_model_predict(svc *s, const char *id, const float *x, int64_t n, int d, int want_z,
-                      json_t **out, dc_err *e)
+                      svc_prediction *out, dc_err *e)
 {
     svc_model *m = NULL;
     store *db = NULL;
     int rc;
 
-    *out = NULL;
+    memset(out, 0, sizeof *out);
     /* A cached model needs no connection. */
     pthread_mutex_lock(&s->cache_mu);
     m = cache_find(s, id);
@@ -748,9 +672,9 @@ int svc_model_predict(svc *s, const char *id, const float *x, int64_t n, int d, 
         rc = dc_err_set(e, DC_EINVAL, "no samples");
         goto out;
     }
-    rc = predict_json(m, x, n, want_z, out, e);
-    if (rc == 0) json_object_set_new(*out, "model", json_string(id));
+    rc = predict_rows(m, x, n, want_z, out, e);
 out:
+    if (rc < 0) svc_prediction_free(out);
     svc__model_release(s, m);
     return rc;
 }
@@ -821,7 +745,7 @@ int svc_metrics_text(svc *s, FILE *f)
     fprintf(f, "# HELP deepclust_disk_free_bytes Free bytes on the database's filesystem.\n"
                "# TYPE deepclust_disk_free_bytes gauge\n"
                "deepclust_disk_free_bytes %lld\n"
-               "# HELP deepclust_disk_full 1 when under 1 MiB is free (writes get 507).\n"
+               "# HELP deepclust_disk_full 1 when under 1 MiB is free (new data is refused).\n"
                "# TYPE deepclust_disk_full gauge\n"
                "deepclust_disk_full %d\n"
                "# HELP deepclust_disk_reserve_bytes Bytes held in the reserve file for "

@@ -1,9 +1,13 @@
 /* svc: the clustering service behind the HTTP routes: datasets, jobs, the worker pool,
  * models and predictions, all kept in one SQLite file (store.h, migrations/).
  *
- * The api/ handlers parse a request, call one svc_* function and turn its result into a
- * reply: a JSON document (a new reference in *out, owned by the caller) or a negative
- * code that svc_http_status() maps to an HTTP status (the dc_err message is the detail).
+ * The layer speaks no HTTP: svc_* functions return 0 or a negative DC_E* code
+ * (core/dc_err.h; the dc_err message is for a person), and plain data in C structs
+ * (svc_dataset, svc_job, svc_iteration, svc_assignments, svc_model_info,
+ * svc_prediction). The api/ handlers parse a request, call one svc_* function and turn
+ * its result into a reply (the JSON is theirs); api/ alone maps codes to HTTP statuses.
+ * jansson is used here only for the job spec, kept as JSON text in SQLite. May include: core/ and this folder (SQLite, jansson);
+ * never api/ or libmicrohttpd.
  *
  *   svc_config cfg = {.db_path = "deepclust.db", .workers = 1};
  *   svc *s = NULL;
@@ -12,7 +16,7 @@
  *   svc_shutdown(s);                       // running jobs stop and go back to the queue
  *   svc_free(s);
  *
- * Threads: every svc_* function is thread-safe. HTTP threads borrow SQLite connections
+ * Threads: every svc_* function is thread-safe. Callers' threads borrow SQLite connections
  * from a pool (one connection is used by one thread at a time); each worker thread owns
  * its own. Workers claim the oldest queued job in a transaction, train it with
  * cluster_fit_ex, write every progress event as an iterations row, checkpoints into the
@@ -23,8 +27,8 @@
  * otherwise (at most SVC_MAX_ATTEMPTS starts, then failed with the reason).
  *
  * Limits and disk: svc_config's max_* refuse what cannot fit when it is submitted
- * (svc_limit, counted for /metrics). A write that fails for space is SVC_ENOSPC (507)
- * with one message; new data is refused while the disk reserve cannot be held, and
+ * (svc_limit, counted for /metrics). A write that fails for space is DC_ENOSPC with
+ * one message; new data is refused while the disk reserve cannot be held, and
  * deletes give the reserve up to get through on a full disk (docs/reliability.md). */
 #ifndef DC_SVC_H
 #define DC_SVC_H
@@ -37,24 +41,15 @@
 #include "jobspec.h"
 #include "store.h"
 
-/* Codes beyond dc_err.h's, for svc_http_status. */
-enum {
-    SVC_ENOTFOUND = -20, /* no such dataset, job or model: 404 */
-    SVC_ECONFLICT = -21, /* the resource is busy or in the wrong state: 409 */
-    SVC_ETOOLARGE = -22, /* over a size limit: 413 */
-    SVC_ENOSPC = STORE_ENOSPC, /* no space for a write (SQLITE_FULL, ENOSPC, EDQUOT): 507 */
-    SVC_EBUSY = -24,     /* over a count limit (queued jobs, uploads at once): 429 */
-};
-
-/* Operator limits (deepclust serve --max-*), each refused with a 4xx naming the limit
- * and counted in /metrics as deepclust_limit_refusals_total{limit="<name>"}. */
+/* Operator limits (deepclust serve --max-*), each refused with the code below naming
+ * the limit, and counted in /metrics as deepclust_limit_refusals_total{limit="<name>"}. */
 typedef enum svc_limit {
-    SVC_LIMIT_MODEL_PARAMS = 0, /* a job's model has more parameters: 422 */
-    SVC_LIMIT_TRAIN_MEMORY,     /* a job's estimated training memory is larger: 422 */
-    SVC_LIMIT_DATASET,          /* an upload's stored size is larger: 413 */
-    SVC_LIMIT_QUEUED_JOBS,      /* the queue is full: 429 */
-    SVC_LIMIT_UPLOADS,          /* too many uploads at once: 429 */
-    SVC_LIMIT_BODY,             /* a request body is larger: 413 (api/http.c) */
+    SVC_LIMIT_MODEL_PARAMS = 0, /* a job's model has more parameters: DC_EINVAL */
+    SVC_LIMIT_TRAIN_MEMORY,     /* a job's estimated training memory is larger: DC_EINVAL */
+    SVC_LIMIT_DATASET,          /* an upload's stored size is larger: DC_ETOOLARGE */
+    SVC_LIMIT_QUEUED_JOBS,      /* the queue is full: DC_EBUSY */
+    SVC_LIMIT_UPLOADS,          /* too many uploads at once: DC_EBUSY */
+    SVC_LIMIT_BODY,             /* a request body is larger (counted by api/http.c) */
     SVC_LIMIT_COUNT
 } svc_limit;
 
@@ -62,7 +57,7 @@ typedef enum svc_limit {
 const char *svc_limit_name(svc_limit l);
 
 /* Paging bounds: limit in [1, *_PAGE_MAX], offset in [0, SVC_OFFSET_MAX], so that
- * offset + limit never wraps (the API answers 400 outside them). */
+ * offset + limit never wraps (callers refuse values outside them). */
 enum { SVC_MAX_ATTEMPTS = 3, SVC_PAGE_MAX = 1000, SVC_ASSIGN_PAGE_MAX = 10000,
        SVC_OFFSET_MAX = 1000000000 };
 
@@ -86,7 +81,7 @@ typedef struct svc_config {
 
 typedef struct svc svc;
 
-/* store_open, and on a disk too full to open the database (STORE_ENOSPC) gives up the
+/* store_open, and on a disk too full to open the database (DC_ENOSPC) gives up the
  * reserve file "<db_path>.reserve" and tries again: start-up needs no free space. */
 int svc_store_open(store **out, const char *db_path, dc_err *e);
 
@@ -101,22 +96,18 @@ void svc_shutdown(svc *s);
 /* svc_shutdown, then closes every connection and frees s. NULL is a no-op. */
 void svc_free(svc *s);
 
-/* HTTP status for a negative code (400 format, 422 invalid, 404, 409, 413, 429 busy,
- * 503 out of memory, 507 disk full, 500 otherwise). */
-int svc_http_status(int rc);
-
-/* SVC_ENOSPC with the one message every full-disk refusal carries ("disk full: what
+/* DC_ENOSPC with the one message every full-disk refusal carries ("disk full: what
  * (detail); free space by deleting ..."), whichever write failed. */
 int svc_nospace(dc_err *e, const char *what, const char *detail);
 /* 1 when errno value err means no space (ENOSPC, EDQUOT). */
 int svc_errno_nospace(int err);
 
 /* Counts one refusal for limit l (thread-safe); svc functions count their own, the
- * HTTP daemon calls it for bodies over the limit. s NULL is a no-op. */
+ * HTTP layer calls it for bodies over its limit. s NULL is a no-op. */
 void svc_limit_count(svc *s, svc_limit l);
 
 /* The disk under the database: free bytes (statvfs of its directory), the reserve
- * held, full = under 1 MiB free or the reserve cannot be held (then new data gets 507). Tries to take the reserve again when it is not held
+ * held, full = under 1 MiB free or the reserve cannot be held (then new data is refused with DC_ENOSPC). Tries to take the reserve again when it is not held
  * and to finish a start-up recovery that the disk stopped. */
 typedef struct svc_disk {
     int64_t free_bytes;
@@ -126,8 +117,8 @@ typedef struct svc_disk {
 } svc_disk;
 void svc_disk_status(svc *s, svc_disk *out);
 
-/* An upload slot (at most cfg.max_uploads at once): 0, SVC_EBUSY with a message, or
- * SVC_ENOSPC when the disk is full (the reserve cannot be held). Every successful begin
+/* An upload slot (at most cfg.max_uploads at once): 0, DC_EBUSY with a message, or
+ * DC_ENOSPC when the disk is full (the reserve cannot be held). Every successful begin
  * is paired with one end. */
 int svc_upload_begin(svc *s, dc_err *e);
 void svc_upload_end(svc *s);
@@ -150,21 +141,41 @@ typedef struct svc_upload {
  * svc_open. Returns 0, or DC_EINVAL when cap is too small. */
 int svc_upload_template(const svc *s, char *buf, size_t cap);
 
+/* A dataset: its row in the datasets table (the samples stay in the store). */
+typedef struct svc_dataset {
+    char id[JOBSPEC_ID_MAX];
+    char name[256];
+    char format[32];      /* as uploaded: "idx", "idx.gz", "npy", "csv", "dcf32" */
+    char dtype[16];       /* element type of the upload ("uint8"); "" = unknown */
+    int64_t n;            /* samples */
+    int d;                /* features per sample */
+    char shape[96];       /* one sample's shape, a JSON array: "[28,28]" */
+    int has_labels;
+    int64_t n_classes;    /* distinct labels; -1 = no labels */
+    int64_t size_bytes;   /* stored (x and labels) */
+    char sha256[65];      /* of the body as uploaded; "" = unknown */
+    char created_at[32];  /* "2026-01-31T12:00:00.000Z" */
+} svc_dataset;
+
 /* Validates and converts the uploaded file at path (streaming, bounded memory) into a
- * new dataset; *out = its JSON. The file is left for the caller to remove. A file that
+ * new dataset; *out = it. The file is left for the caller to remove. A file that
  * does not parse is DC_EFORMAT (message from core/data: byte offset or line), a label
  * vector DC_EINVAL; nothing is left in the database on failure. */
-int svc_dataset_import(svc *s, const char *path, const svc_upload *u, json_t **out,
+int svc_dataset_import(svc *s, const char *path, const svc_upload *u, svc_dataset *out,
                        dc_err *e);
 /* Replaces the labels of dataset id with the label file at path (IDX1, NPY 1-D, CSV with
- * one column); the count must match (DC_EINVAL otherwise). */
-int svc_dataset_set_labels(svc *s, const char *id, const char *path, json_t **out, dc_err *e);
-int svc_dataset_get(svc *s, const char *id, json_t **out, dc_err *e);
-int svc_dataset_list(svc *s, int limit, int64_t offset, json_t **out, dc_err *e);
-/* SVC_ECONFLICT while a queued or running job uses it. Finished jobs keep their rows
+ * one column); the count must match (DC_EINVAL otherwise). *out = the dataset after. */
+int svc_dataset_set_labels(svc *s, const char *id, const char *path, svc_dataset *out,
+                           dc_err *e);
+int svc_dataset_get(svc *s, const char *id, svc_dataset *out, dc_err *e);
+/* A page of ready datasets, newest first: *items (malloc'd, free() it; NULL when *n is
+ * 0) holds *n <= limit of them; *total counts them all. */
+int svc_dataset_list(svc *s, int limit, int64_t offset, svc_dataset **items, int *n,
+                     int64_t *total, dc_err *e);
+/* DC_ECONFLICT while a queued or running job uses it. Finished jobs keep their rows
  * (their dataset becomes null). */
 int svc_dataset_delete(svc *s, const char *id, dc_err *e);
-/* Deletes a job that is not queued or running (SVC_ECONFLICT then), with its iterations,
+/* Deletes a job that is not queued or running (DC_ECONFLICT then), with its iterations,
  * checkpoint and model. Like every delete, works on a full disk (the reserve). */
 int svc_job_delete(svc *s, const char *id, dc_err *e);
 /* Deletes a model (its job stays, with model null). */
@@ -172,31 +183,111 @@ int svc_model_delete(svc *s, const char *id, dc_err *e);
 
 /* ---- jobs -------------------------------------------------------------------------- */
 
+/* A job: its row in the jobs table, and the id of its model. The strings behind the
+ * pointers are malloc'd: svc_job_clear frees them. */
+typedef struct svc_job {
+    char id[JOBSPEC_ID_MAX];
+    char dataset[JOBSPEC_ID_MAX]; /* "" once the dataset was deleted */
+    char method[32];
+    int n_clusters;
+    int64_t seed;
+    char status[16];              /* queued, running, succeeded, failed, cancelled */
+    char phase[32];               /* "" before the first */
+    double progress;              /* percent, 0..100 */
+    double eta_s;                 /* seconds left; NAN = unknown */
+    double samples_per_s;         /* training throughput; NAN = not measured */
+    int cancel_requested;
+    char *error;                  /* why it failed, for a person; NULL = none */
+    char *metrics;                /* final metrics, a JSON object's text; NULL = none */
+    int attempts;                 /* starts by a worker */
+    int resume;                   /* the next start continues from the checkpoint */
+    char created_at[32], started_at[32], finished_at[32], updated_at[32]; /* "" = not yet */
+    double queued_s, running_s;   /* NAN before it starts */
+    char model[JOBSPEC_ID_MAX];   /* "" = none */
+    char *spec;                   /* the spec with defaults, JSON text; NULL in listings */
+} svc_job;
+
+/* Frees what j's pointers hold and zeroes it. Zeroed jobs are fine. */
+void svc_job_clear(svc_job *j);
+/* svc_job_clear on each of items[0..n), then free(items). */
+void svc_job_free_list(svc_job *items, int n);
+
 /* Validates spec (borrowed; jobspec.h) against its dataset and queues a job; *out = the
- * job. On a spec error returns DC_EINVAL with je filled (status 400/422 and field). */
-int svc_job_create(svc *s, const json_t *spec, json_t **out, jobspec_error *je, dc_err *e);
-int svc_job_get(svc *s, const char *id, json_t **out, dc_err *e);
-/* status NULL or "" = all; newest first. next_offset (offset + limit, in 64 bits) is
- * there while rows remain. */
-int svc_job_list(svc *s, const char *status, int limit, int64_t offset, json_t **out,
-                 dc_err *e);
-/* Rows with seq > since, in order, at most limit. */
-int svc_job_iterations(svc *s, const char *id, int64_t since, int limit, json_t **out,
-                       dc_err *e);
+ * job. On a spec error returns DC_EINVAL with je filled (jobspec.h: the field and its
+ * message). */
+int svc_job_create(svc *s, const json_t *spec, svc_job *out, jobspec_error *je, dc_err *e);
+int svc_job_get(svc *s, const char *id, svc_job *out, dc_err *e);
+/* status NULL or "" = all; newest first, without their spec. *items (svc_job_free_list;
+ * NULL when *n is 0) holds *n <= limit jobs; *total counts them all. */
+int svc_job_list(svc *s, const char *status, int limit, int64_t offset, svc_job **items,
+                 int *n, int64_t *total, dc_err *e);
+/* One progress row of a job (the iterations table). Values a phase does not have are
+ * NAN (reals) or INT64_MIN (epoch, step). */
+typedef struct svc_iteration {
+    int64_t seq;          /* 0, 1, 2, ... within the job */
+    char phase[32];
+    int64_t epoch, step;  /* INT64_MIN = none */
+    double loss, acc, nmi, ari, label_change, elapsed_s;
+    char created_at[32];
+} svc_iteration;
+
+/* Rows with seq > since, in order: *items (free(); NULL when *n is 0) holds *n <= limit
+ * of them. DC_ENOTFOUND without such a job. */
+int svc_job_iterations(svc *s, const char *id, int64_t since, int limit, svc_iteration **items,
+                       int *n, dc_err *e);
 /* Queued: cancelled now. Running: flagged, the worker stops within a second or two.
- * Finished: SVC_ECONFLICT. *out = the job. */
-int svc_job_cancel(svc *s, const char *id, json_t **out, dc_err *e);
+ * Finished: DC_ECONFLICT. *out = the job. */
+int svc_job_cancel(svc *s, const char *id, svc_job *out, dc_err *e);
+/* Cluster assignments of a page of a job's training samples. labels and q are malloc'd:
+ * svc_assignments_free. */
+typedef struct svc_assignments {
+    char model[JOBSPEC_ID_MAX];
+    char dataset[JOBSPEC_ID_MAX];
+    int64_t n;       /* samples in the dataset */
+    int k;           /* clusters */
+    int64_t offset;  /* of the first row here (clamped to n) */
+    int64_t count;   /* rows here: min(limit, n - offset) */
+    int32_t *labels; /* (count) */
+    float *q;        /* (count, k) */
+} svc_assignments;
+void svc_assignments_free(svc_assignments *a); /* zeroed is fine */
+
 /* Labels and q of training samples [offset, offset + limit), from the job's model. */
-int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit, json_t **out,
-                        dc_err *e);
+int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit,
+                        svc_assignments *out, dc_err *e);
 
 /* ---- models ------------------------------------------------------------------------ */
 
-int svc_model_get(svc *s, const char *id, json_t **out, dc_err *e);
-/* x (n, d) float32 -> {model, n, k, labels, q[, embeddings]}. A d other than the
- * model's is DC_EINVAL; NaN/Inf in x DC_EINVAL too (naming the sample). */
+/* A model: its row in the models table (without the weights). */
+typedef struct svc_model_info {
+    char id[JOBSPEC_ID_MAX];
+    char job[JOBSPEC_ID_MAX]; /* "" once the job was deleted */
+    char method[32];
+    int n_clusters;
+    int d;                    /* input features */
+    char *arch;               /* layer sizes ..., a JSON object's text; malloc'd */
+    int64_t size_bytes;
+    char created_at[32];
+} svc_model_info;
+
+/* *out = model id; free out->arch with free(). */
+int svc_model_get(svc *s, const char *id, svc_model_info *out, dc_err *e);
+
+/* What a model says of n samples. The arrays are malloc'd: svc_prediction_free. */
+typedef struct svc_prediction {
+    int64_t n;
+    int k;         /* clusters */
+    int embed;     /* embedding width */
+    int32_t *labels; /* (n) */
+    float *q;        /* (n, k) soft assignments */
+    float *z;        /* (n, embed) embeddings; NULL unless asked for */
+} svc_prediction;
+void svc_prediction_free(svc_prediction *p); /* zeroed is fine */
+
+/* x (n, d) float32 -> *out (embeddings when want_z). A d other than the model's is
+ * DC_EINVAL; NaN/Inf in x DC_EINVAL too (naming the sample). */
 int svc_model_predict(svc *s, const char *id, const float *x, int64_t n, int d, int want_z,
-                      json_t **out, dc_err *e);
+                      svc_prediction *out, dc_err *e);
 
 /* ---- operations -------------------------------------------------------------------- */
 

@@ -50,23 +50,43 @@ static const char dataset_cols[] =
     "SELECT id, name, format, dtype, n, d, shape, has_labels, n_classes, size_bytes, sha256, "
     "created_at FROM datasets";
 
-/* The dataset row as JSON (shape parsed, has_labels a boolean). */
-static json_t *dataset_json(sqlite3_stmt *st)
+/* A row of dataset_cols into *o. */
+static void dataset_row(sqlite3_stmt *st, svc_dataset *o)
 {
-    json_t *o = svc__row_json(st);
-    if (!o) return NULL;
-    json_t *shape = json_loads(json_string_value(json_object_get(o, "shape")), 0, NULL);
-    if (shape) json_object_set_new(o, "shape", shape);
-    json_object_set_new(o, "has_labels",
-                        json_boolean(json_integer_value(json_object_get(o, "has_labels"))));
-    return o;
+    svc__col_text(st, 0, o->id, sizeof o->id);
+    svc__col_text(st, 1, o->name, sizeof o->name);
+    svc__col_text(st, 2, o->format, sizeof o->format);
+    svc__col_text(st, 3, o->dtype, sizeof o->dtype);
+    o->n = sqlite3_column_int64(st, 4);
+    o->d = sqlite3_column_int(st, 5);
+    svc__col_text(st, 6, o->shape, sizeof o->shape);
+    o->has_labels = sqlite3_column_int(st, 7) != 0;
+    o->n_classes = sqlite3_column_type(st, 8) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 8);
+    o->size_bytes = sqlite3_column_int64(st, 9);
+    svc__col_text(st, 10, o->sha256, sizeof o->sha256);
+    svc__col_text(st, 11, o->created_at, sizeof o->created_at);
 }
 
-static int dataset_fetch(sqlite3 *db, const char *id, json_t **out, dc_err *e)
+static int dataset_fetch(sqlite3 *db, const char *id, svc_dataset *out, dc_err *e)
 {
+    sqlite3_stmt *st = NULL;
     char sql[512];
+    int rc;
+
     snprintf(sql, sizeof sql, "%s WHERE id = ? AND status = 'ready'", dataset_cols);
-    return svc__fetch_one(db, sql, id, dataset_json, "dataset", out, e);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return svc__sql_err(db, "dataset", e);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        dataset_row(st, out);
+        rc = 0;
+    } else {
+        rc = rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "no dataset %s", id)
+                               : svc__sql_err(db, "dataset", e);
+    }
+    sqlite3_finalize(st);
+    return rc;
 }
 
 static int exec_bind1(sqlite3 *db, const char *sql, const char *arg, dc_err *e)
@@ -160,70 +180,66 @@ out:
     return rc;
 }
 
-int svc_dataset_import(svc *s, const char *path, const svc_upload *u, json_t **out, dc_err *e)
+/* Import step 1: opens the upload and knows its row count: from the header when it
+ * gives one the reader checked against the file size, else by a first pass (CSV, or a
+ * .gz). A label vector is refused. *r stays open on success. */
+static int import_open(const char *path, const svc_upload *u, const data_opts *o,
+                       data_reader **r, int64_t *n, dc_err *e)
 {
-    data_opts o = {.scale = u->scale, .csv_header = u->csv_header,
-                   .csv_has_label = u->csv_has_label, .csv_label_col = u->csv_label_col};
-    data_reader *r = NULL;
     const data_info *in;
-    store *db = NULL;
-    sqlite3_stmt *st = NULL;
-    float *buf = NULL;
-    int32_t *labels = NULL;
-    char id[JOBSPEC_ID_MAX], shape[96], fmt[32];
-    int64_t n = -1, got, done = 0, block, xrow, yrow = -1, ncls = -1;
-    int d, rc, inserted = 0;
+    int rc;
 
-    *out = NULL;
-    if ((rc = data_reader_open(&r, path, (data_format)u->format, &o, e)) < 0) goto out;
-    in = data_reader_info(r);
-    if (in->labels_only) {
-        rc = dc_err_set(e, DC_EINVAL, "the upload is a label vector (1-D, %lld values), not "
-                        "samples: send it to PUT /v1/datasets/{id}/labels", (long long)in->n);
-        goto out;
-    }
-    d = in->d;
+    if ((rc = data_reader_open(r, path, (data_format)u->format, o, e)) < 0) return rc;
+    in = data_reader_info(*r);
+    if (in->labels_only)
+        return dc_err_set(e, DC_EINVAL, "the upload is a label vector (1-D, %lld values), not "
+                          "samples: send it to PUT /v1/datasets/{id}/labels", (long long)in->n);
     if (in->n >= 0 && in->size_checked) {
-        n = in->n;
-    } else { /* CSV, or a .gz whose size says nothing: count in a first pass */
-        data_reader_close(r);
-        r = NULL;
-        if ((rc = count_rows(path, u, &o, &n, e)) < 0) goto out;
-        if ((rc = data_reader_open(&r, path, (data_format)u->format, &o, e)) < 0) goto out;
-        in = data_reader_info(r);
+        *n = in->n;
+        return 0;
     }
-    if ((rc = svc__space_ok(s, "cannot store the dataset", e)) < 0) goto out;
-    if (!(db = svc__db_get(s, e))) {
-        rc = e ? e->code : DC_EIO;
-        goto out;
-    }
-    int64_t stored = n * d * 4 + (in->has_labels ? n * 4 : 0), max = s->cfg.max_dataset_bytes;
+    data_reader_close(*r);
+    *r = NULL;
+    if ((rc = count_rows(path, u, o, n, e)) < 0) return rc;
+    return data_reader_open(r, path, (data_format)u->format, o, e);
+}
+
+/* Import step 2: n x d (and labels) fit the operator's limit and one SQLite BLOB. */
+static int import_check_size(svc *s, sqlite3 *h, int64_t n, int d, int has_labels, dc_err *e)
+{
+    int64_t stored = n * d * 4 + (has_labels ? n * 4 : 0), max = s->cfg.max_dataset_bytes;
     if (max > 0 && stored > max) {
         svc_limit_count(s, SVC_LIMIT_DATASET);
-        rc = dc_err_set(e, SVC_ETOOLARGE, "%lld samples x %d features is %lld values, %lld "
-                        "bytes stored, over the limit of %lld bytes (--max-dataset-mb %lld)",
-                        (long long)n, d, (long long)(n * d), (long long)stored, (long long)max,
-                        (long long)(max >> 20));
-        goto out;
+        return dc_err_set(e, DC_ETOOLARGE, "%lld samples x %d features is %lld values, %lld "
+                          "bytes stored, over the limit of %lld bytes (--max-dataset-mb %lld)",
+                          (long long)n, d, (long long)(n * d), (long long)stored,
+                          (long long)max, (long long)(max >> 20));
     }
-    int64_t limit = sqlite3_limit(store_db(db), SQLITE_LIMIT_LENGTH, -1);
+    int64_t limit = sqlite3_limit(h, SQLITE_LIMIT_LENGTH, -1);
     size_t xbytes;
     if (dc_mul3_size(n, d, sizeof(float), &xbytes) < 0 || xbytes > (size_t)(limit - 16) ||
-        xbytes > INT32_MAX) {
-        rc = dc_err_set(e, SVC_ETOOLARGE, "%lld samples x %d features as float32 are over the "
-                        "%lld-byte limit of one stored dataset", (long long)n, d,
-                        (long long)(limit < INT32_MAX ? limit : INT32_MAX));
-        goto out;
-    }
+        xbytes > INT32_MAX)
+        return dc_err_set(e, DC_ETOOLARGE, "%lld samples x %d features as float32 are over the "
+                          "%lld-byte limit of one stored dataset", (long long)n, d,
+                          (long long)(limit < INT32_MAX ? limit : INT32_MAX));
+    return 0;
+}
+
+/* Import step 3: in one transaction, the datasets row ('uploading') and zeroblobs of the
+ * final size for x (and y). */
+static int import_insert(store *db, const char *id, const svc_upload *u, const data_info *in,
+                         int64_t n, int d, dc_err *e)
+{
+    sqlite3 *h = store_db(db);
+    sqlite3_stmt *st = NULL;
+    char shape[96], fmt[32];
+    int rc;
+
     if (in->h > 0 && in->c > 1) snprintf(shape, sizeof shape, "[%d,%d,%d]", in->h, in->w, in->c);
     else if (in->h > 0) snprintf(shape, sizeof shape, "[%d,%d]", in->h, in->w);
     else snprintf(shape, sizeof shape, "[%d]", d);
     snprintf(fmt, sizeof fmt, "%s%s", data_format_name(in->format), in->gzipped ? ".gz" : "");
-    svc__new_id(id, sizeof id, "ds_");
-
-    /* 1. the rows, 'uploading', with zeroblobs of the final size */
-    sqlite3 *h = store_db(db);
-    if ((rc = store_begin(db, e)) < 0) goto out;
+    if ((rc = store_begin(db, e)) < 0) return rc;
     if (sqlite3_prepare_v2(h,
                            "INSERT INTO datasets (id, name, format, dtype, n, d, shape, "
                            "has_labels, size_bytes, sha256, status) VALUES "
@@ -264,20 +280,32 @@ int svc_dataset_import(svc *s, const char *path, const svc_upload *u, json_t **o
             goto out;
         }
     }
+    rc = store_commit(db, e);
+out:
     sqlite3_finalize(st);
-    st = NULL;
-    if ((rc = store_commit(db, e)) < 0) goto out;
-    inserted = 1;
-    xrow = rowid_of(h, id, "x");
-    if (in->has_labels) yrow = rowid_of(h, id, "y");
+    if (rc < 0) store_rollback(db);
+    return rc;
+}
 
-    /* 2. the samples, block by block */
-    block = BLOCK_BYTES / ((int64_t)d * 4);
+/* Import step 4: the samples from r, block by block (each its own transaction), then the
+ * labels; *ncls = distinct labels (-1 without). A file with more or fewer rows than
+ * counted is DC_EFORMAT. */
+static int import_write(store *db, data_reader *r, const char *id, int64_t n, int d,
+                        int has_labels, int64_t *ncls, dc_err *e)
+{
+    sqlite3 *h = store_db(db);
+    int64_t block = BLOCK_BYTES / ((int64_t)d * 4), done = 0, got;
+    int64_t xrow = rowid_of(h, id, "x"), yrow = has_labels ? rowid_of(h, id, "y") : -1;
+    float *buf = NULL;
+    int32_t *labels = NULL;
+    int rc;
+
+    *ncls = -1;
     if (block < 1) block = 1;
     buf = malloc(sizeof(float) * (size_t)(block * d));
     /* + block: a reader that found more rows than counted must not write past the end */
-    if (in->has_labels) labels = malloc(sizeof(int32_t) * (size_t)(n + block));
-    if (!buf || (in->has_labels && !labels)) {
+    if (has_labels) labels = malloc(sizeof(int32_t) * (size_t)(n + block));
+    if (!buf || (has_labels && !labels)) {
         rc = dc_err_set(e, DC_ENOMEM, "out of memory");
         goto out;
     }
@@ -299,11 +327,22 @@ int svc_dataset_import(svc *s, const char *path, const svc_upload *u, json_t **o
     }
     if (labels) {
         if ((rc = blob_write_txn(db, yrow, labels, n * 4, 0, e)) < 0) goto out;
-        ncls = n_distinct(labels, n);
+        *ncls = n_distinct(labels, n);
     }
+out:
+    free(buf);
+    free(labels);
+    return rc;
+}
 
-    /* 3. ready */
-    if ((rc = store_begin(db, e)) < 0) goto out;
+/* Import step 5: the dataset is 'ready' (with its label count, ncls >= 0). */
+static int import_finish(store *db, const char *id, int64_t ncls, dc_err *e)
+{
+    sqlite3 *h = store_db(db);
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    if ((rc = store_begin(db, e)) < 0) return rc;
     if (sqlite3_prepare_v2(h, "UPDATE datasets SET status = 'ready', n_classes = ? WHERE id = ?",
                            -1, &st, NULL) != SQLITE_OK) {
         rc = svc__sql_err(h, "finish dataset", e);
@@ -315,31 +354,65 @@ int svc_dataset_import(svc *s, const char *path, const svc_upload *u, json_t **o
         rc = svc__sql_err(h, "finish dataset", e);
         goto out;
     }
-    if ((rc = store_commit(db, e)) < 0) goto out;
-    rc = dataset_fetch(h, id, out, e);
+    rc = store_commit(db, e);
 out:
     sqlite3_finalize(st);
+    if (rc < 0) store_rollback(db);
+    return rc;
+}
+
+/* After a failed import: deletes the half-written rows, even on a full disk (the
+ * reserve); start-up recovery deletes them when even that fails. */
+static void import_undo(svc *s, store *db, const char *id)
+{
+    int rc = exec_bind1(store_db(db), "DELETE FROM datasets WHERE id = ?", id, NULL);
+    if (rc == DC_ENOSPC && svc__make_room(s, db))
+        rc = exec_bind1(store_db(db), "DELETE FROM datasets WHERE id = ?", id, NULL);
+    if (rc < 0)
+        fprintf(stderr, "deepclust: dataset %s: cannot delete the half-written rows "
+                "(start-up recovery will): %s\n", id, sqlite3_errmsg(store_db(db)));
+    else
+        svc__space_back(s, db);
+}
+
+int svc_dataset_import(svc *s, const char *path, const svc_upload *u, svc_dataset *out,
+                       dc_err *e)
+{
+    data_opts o = {.scale = u->scale, .csv_header = u->csv_header,
+                   .csv_has_label = u->csv_has_label, .csv_label_col = u->csv_label_col};
+    data_reader *r = NULL;
+    const data_info *in;
+    store *db = NULL;
+    char id[JOBSPEC_ID_MAX];
+    int64_t n = -1, ncls;
+    int rc, inserted = 0;
+
+    if ((rc = import_open(path, u, &o, &r, &n, e)) < 0) goto out;
+    in = data_reader_info(r);
+    if ((rc = svc__space_ok(s, "cannot store the dataset", e)) < 0) goto out;
+    if (!(db = svc__db_get(s, e))) {
+        rc = e ? e->code : DC_EIO;
+        goto out;
+    }
+    if ((rc = import_check_size(s, store_db(db), n, in->d, in->has_labels, e)) < 0) goto out;
+    svc__new_id(id, sizeof id, "ds_");
+    if ((rc = import_insert(db, id, u, in, n, in->d, e)) < 0) goto out;
+    inserted = 1;
+    if ((rc = import_write(db, r, id, n, in->d, in->has_labels, &ncls, e)) < 0) goto out;
+    if ((rc = import_finish(db, id, ncls, e)) < 0) goto out;
+    rc = dataset_fetch(store_db(db), id, out, e);
+out:
     if (db) {
         store_rollback(db);
-        if (rc < 0 && inserted) { /* nothing stays behind, even on a full disk */
-            int drc = exec_bind1(store_db(db), "DELETE FROM datasets WHERE id = ?", id, NULL);
-            if (drc == SVC_ENOSPC && svc__make_room(s, db))
-                drc = exec_bind1(store_db(db), "DELETE FROM datasets WHERE id = ?", id, NULL);
-            if (drc < 0)
-                fprintf(stderr, "deepclust: dataset %s: cannot delete the half-written rows "
-                        "(start-up recovery will): %s\n", id, sqlite3_errmsg(store_db(db)));
-            else
-                svc__space_back(s, db);
-        }
+        if (rc < 0 && inserted) import_undo(s, db, id);
         svc__db_put(s, db);
     }
-    free(buf);
-    free(labels);
     data_reader_close(r);
     return rc;
 }
 
-int svc_dataset_set_labels(svc *s, const char *id, const char *path, json_t **out, dc_err *e)
+int svc_dataset_set_labels(svc *s, const char *id, const char *path, svc_dataset *out,
+                           dc_err *e)
 {
     int32_t *labels = NULL;
     int64_t nl = 0, n = -1, ncls;
@@ -348,7 +421,6 @@ int svc_dataset_set_labels(svc *s, const char *id, const char *path, json_t **ou
     sqlite3 *h;
     int rc;
 
-    *out = NULL;
     if (!(db = svc__db_get(s, e))) return e ? e->code : DC_EIO;
     h = store_db(db);
     if (sqlite3_prepare_v2(h, "SELECT n FROM datasets WHERE id = ? AND status = 'ready'", -1, &st,
@@ -361,7 +433,7 @@ int svc_dataset_set_labels(svc *s, const char *id, const char *path, json_t **ou
     sqlite3_finalize(st);
     st = NULL;
     if (n < 0) {
-        rc = dc_err_set(e, SVC_ENOTFOUND, "no dataset %s", id);
+        rc = dc_err_set(e, DC_ENOTFOUND, "no dataset %s", id);
         goto out;
     }
     if ((rc = data_load_labels(&labels, &nl, path, DATA_FMT_AUTO, e)) < 0) goto out;
@@ -415,28 +487,31 @@ out:
     return rc;
 }
 
-int svc_dataset_get(svc *s, const char *id, json_t **out, dc_err *e)
+int svc_dataset_get(svc *s, const char *id, svc_dataset *out, dc_err *e)
 {
     store *db = svc__db_get(s, e);
-    *out = NULL;
     if (!db) return e ? e->code : DC_EIO;
     int rc = dataset_fetch(store_db(db), id, out, e);
     svc__db_put(s, db);
     return rc;
 }
 
-int svc_dataset_list(svc *s, int limit, int64_t offset, json_t **out, dc_err *e)
+int svc_dataset_list(svc *s, int limit, int64_t offset, svc_dataset **items, int *n,
+                     int64_t *total, dc_err *e)
 {
     sqlite3_stmt *st = NULL;
     store *db = svc__db_get(s, e);
-    json_t *items = json_array();
-    long long total = 0;
+    svc_dataset *it = NULL;
     char sql[512];
-    int rc;
+    int rc, k = 0;
 
-    *out = NULL;
-    if (!db || !items) {
-        rc = db ? dc_err_set(e, DC_ENOMEM, "out of memory") : (e ? e->code : DC_EIO);
+    *items = NULL;
+    *n = 0;
+    *total = 0;
+    if (!db) return e ? e->code : DC_EIO;
+    if (limit < 1 || !(it = malloc(sizeof *it * (size_t)limit))) {
+        rc = limit < 1 ? dc_err_set(e, DC_EINVAL, "limit %d < 1", limit)
+                       : dc_err_set(e, DC_ENOMEM, "out of memory");
         goto out;
     }
     snprintf(sql, sizeof sql, "%s WHERE status = 'ready' ORDER BY created_at DESC, rowid DESC "
@@ -447,8 +522,8 @@ int svc_dataset_list(svc *s, int limit, int64_t offset, json_t **out, dc_err *e)
     }
     sqlite3_bind_int(st, 1, limit);
     sqlite3_bind_int64(st, 2, offset);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) json_array_append_new(items, dataset_json(st));
-    if (rc != SQLITE_DONE) {
+    while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) dataset_row(st, &it[k++]);
+    if (k < limit && rc != SQLITE_DONE) {
         rc = svc__sql_err(store_db(db), "list datasets", e);
         goto out;
     }
@@ -456,14 +531,18 @@ int svc_dataset_list(svc *s, int limit, int64_t offset, json_t **out, dc_err *e)
     st = NULL;
     if (sqlite3_prepare_v2(store_db(db), "SELECT count(*) FROM datasets WHERE status = 'ready'",
                            -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        total = sqlite3_column_int64(st, 0);
-    *out = json_pack("{s:O, s:I, s:i, s:I}", "items", items, "total", (json_int_t)total,
-                     "limit", limit, "offset", (json_int_t)offset);
-    rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
+        *total = sqlite3_column_int64(st, 0);
+    rc = 0;
 out:
     sqlite3_finalize(st);
-    json_decref(items);
     svc__db_put(s, db);
+    if (rc < 0 || k == 0) {
+        free(it);
+        it = NULL;
+        k = 0;
+    }
+    *items = it;
+    *n = k;
     return rc;
 }
 
@@ -486,11 +565,11 @@ static int dataset_delete_txn(store *db, const char *id, dc_err *e)
         goto out;
     }
     if (sqlite3_column_int(st, 0) == 0) {
-        rc = dc_err_set(e, SVC_ENOTFOUND, "no dataset %s", id);
+        rc = dc_err_set(e, DC_ENOTFOUND, "no dataset %s", id);
         goto out;
     }
     if (sqlite3_column_int(st, 1) > 0) {
-        rc = dc_err_set(e, SVC_ECONFLICT, "dataset %s is used by %d queued or running job(s); "
+        rc = dc_err_set(e, DC_ECONFLICT, "dataset %s is used by %d queued or running job(s); "
                         "cancel them first", id, sqlite3_column_int(st, 1));
         goto out;
     }
@@ -510,7 +589,7 @@ int svc_dataset_delete(svc *s, const char *id, dc_err *e)
     if (!db) return e ? e->code : DC_EIO;
     rc = dataset_delete_txn(db, id, e);
     /* A full disk: WAL pages for the delete come out of the reserve. */
-    if (rc == SVC_ENOSPC && svc__make_room(s, db)) rc = dataset_delete_txn(db, id, e);
+    if (rc == DC_ENOSPC && svc__make_room(s, db)) rc = dataset_delete_txn(db, id, e);
     if (rc == 0) svc__space_back(s, db);
     svc__db_put(s, db);
     return rc;

@@ -37,7 +37,7 @@ struct svc {
     pthread_mutex_t mu;   /* pool, slots, stopping */
     pthread_cond_t wake;  /* a job was queued, or stop */
     int stopping;
-    store **pool;         /* idle connections for HTTP threads */
+    store **pool;         /* idle connections for callers' threads */
     int npool, cappool;
     store **all;          /* every pooled connection ever opened (closed at free) */
     int nall, capall;
@@ -60,7 +60,7 @@ struct svc {
 store *svc__db_get(svc *s, dc_err *e);
 void svc__db_put(svc *s, store *st);
 
-/* DC_EIO with what and SQLite's message; SVC_ENOSPC ("disk full: ...") when SQLite
+/* DC_EIO with what and SQLite's message; DC_ENOSPC ("disk full: ...") when SQLite
  * failed for space (SQLITE_FULL, or an I/O error with errno ENOSPC or EDQUOT). */
 int svc__sql_err(sqlite3 *db, const char *what, dc_err *e);
 
@@ -82,27 +82,20 @@ enum {
 };
 
 /* 0 when a write that adds data may go ahead: the reserve is held (taken again here if
- * it can be) and SVC_DISK_MIN_FREE bytes are free. SVC_ENOSPC "disk full: what (...)"
+ * it can be) and SVC_DISK_MIN_FREE bytes are free. DC_ENOSPC "disk full: what (...)"
  * otherwise, so that new data never eats the space deletes need. No reserve configured:
  * only the free-space test. */
 int svc__space_ok(svc *s, const char *what, dc_err *e);
 /* Drops a model from the predict cache (after its row was deleted). */
 void svc__model_evict(svc *s, const char *id);
-/* Runs sql (one '?', bound to id) and turns its row into JSON with to_json (new
- * reference in *out); no row is SVC_ENOTFOUND "no <what> <id>". */
-int svc__fetch_one(sqlite3 *db, const char *sql, const char *id,
-                   json_t *(*to_json)(sqlite3_stmt *), const char *what, json_t **out,
-                   dc_err *e);
 void svc__new_id(char *buf, size_t cap, const char *prefix);
-/* Column i as JSON (NULL, non-finite -> null). New reference. */
-json_t *svc__col_json(sqlite3_stmt *st, int i);
-/* The whole row as an object keyed by column names. New reference. */
-json_t *svc__row_json(sqlite3_stmt *st);
+/* Text column i into buf (cap bytes, truncated; "" when NULL). */
+void svc__col_text(sqlite3_stmt *st, int i, char *buf, size_t cap);
 /* Reads len bytes at byte offset off of dataset_data(id, part) into buf. */
 int svc__blob_read(sqlite3 *db, const char *id, const char *part, int64_t off, void *buf,
                    int64_t len, dc_err *e);
 
-/* Model cache: a referenced, loaded model, or SVC_ENOTFOUND. */
+/* Model cache: a referenced, loaded model, or DC_ENOTFOUND. */
 int svc__model_acquire(svc *s, sqlite3 *db, const char *id, svc_model **out, dc_err *e);
 void svc__model_release(svc *s, svc_model *m);
 

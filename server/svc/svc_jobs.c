@@ -18,38 +18,88 @@ static const char job_cols[] =
     "(SELECT m.id FROM models m WHERE m.job_id = j.id) AS model, j.spec "
     "FROM jobs j";
 
-/* The job row as the API shows it. */
-static json_t *job_json(sqlite3_stmt *st)
+void svc_job_clear(svc_job *j)
 {
-    json_t *o = svc__row_json(st);
-    if (!o) return NULL;
-    static const char *const docs[] = {"spec", "metrics"};
-    for (int i = 0; i < 2; i++) {
-        json_t *v = json_object_get(o, docs[i]);
-        json_t *parsed = json_is_string(v) ? json_loads(json_string_value(v), 0, NULL) : NULL;
-        if (parsed) json_object_set_new(o, docs[i], parsed);
-    }
-    json_object_set_new(o, "cancel_requested",
-                        json_boolean(json_integer_value(json_object_get(o, "cancel_requested"))));
-    json_object_set_new(o, "resume",
-                        json_boolean(json_integer_value(json_object_get(o, "resume"))));
-    json_t *t = json_pack("{s:O, s:O}", "queued_s", json_object_get(o, "queued_s"), "running_s",
-                          json_object_get(o, "running_s"));
-    if (t) json_object_set_new(o, "timings", t);
-    json_object_del(o, "queued_s");
-    json_object_del(o, "running_s");
-    return o;
+    if (!j) return;
+    free(j->error);
+    free(j->metrics);
+    free(j->spec);
+    memset(j, 0, sizeof *j);
 }
 
-static int job_fetch(sqlite3 *db, const char *id, json_t **out, dc_err *e)
+void svc_job_free_list(svc_job *items, int n)
 {
+    for (int i = 0; items && i < n; i++) svc_job_clear(&items[i]);
+    free(items);
+}
+
+/* Column i: a malloc'd copy, NULL when NULL. 0, or DC_ENOMEM. */
+static int col_dup(sqlite3_stmt *st, int i, char **out)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    *out = NULL;
+    if (!t) return 0;
+    return (*out = strdup((const char *)t)) ? 0 : DC_ENOMEM;
+}
+
+/* Column i as a double; NAN when NULL. */
+static double col_real(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+/* A row of job_cols into *o (spec only when with_spec). 0, or DC_ENOMEM (o cleared). */
+static int job_row(sqlite3_stmt *st, svc_job *o, int with_spec, dc_err *e)
+{
+    memset(o, 0, sizeof *o);
+    svc__col_text(st, 0, o->id, sizeof o->id);
+    svc__col_text(st, 1, o->dataset, sizeof o->dataset);
+    svc__col_text(st, 2, o->method, sizeof o->method);
+    o->n_clusters = sqlite3_column_int(st, 3);
+    o->seed = sqlite3_column_int64(st, 4);
+    svc__col_text(st, 5, o->status, sizeof o->status);
+    svc__col_text(st, 6, o->phase, sizeof o->phase);
+    o->progress = sqlite3_column_double(st, 7);
+    o->eta_s = col_real(st, 8);
+    o->samples_per_s = col_real(st, 9);
+    o->cancel_requested = sqlite3_column_int(st, 10) != 0;
+    o->attempts = sqlite3_column_int(st, 13);
+    o->resume = sqlite3_column_int(st, 14) != 0;
+    svc__col_text(st, 15, o->created_at, sizeof o->created_at);
+    svc__col_text(st, 16, o->started_at, sizeof o->started_at);
+    svc__col_text(st, 17, o->finished_at, sizeof o->finished_at);
+    svc__col_text(st, 18, o->updated_at, sizeof o->updated_at);
+    o->queued_s = col_real(st, 19);
+    o->running_s = col_real(st, 20);
+    svc__col_text(st, 21, o->model, sizeof o->model);
+    if (col_dup(st, 11, &o->error) < 0 || col_dup(st, 12, &o->metrics) < 0 ||
+        (with_spec && col_dup(st, 22, &o->spec) < 0)) {
+        svc_job_clear(o);
+        return dc_err_set(e, DC_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+static int job_fetch(sqlite3 *db, const char *id, svc_job *out, dc_err *e)
+{
+    sqlite3_stmt *st = NULL;
     char sql[1024];
+    int rc;
+
     snprintf(sql, sizeof sql, "%s WHERE j.id = ?", job_cols);
-    return svc__fetch_one(db, sql, id, job_json, "job", out, e);
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return svc__sql_err(db, "job", e);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) rc = job_row(st, out, 1, e);
+    else rc = rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "no job %s", id)
+                                : svc__sql_err(db, "job", e);
+    sqlite3_finalize(st);
+    return rc;
 }
 
 /* The operator limits a new job must fit: its model's parameters and estimated training
- * memory (422 naming the spec), the queue's length (429). */
+ * memory (DC_EINVAL with je naming the spec field), the queue's length (DC_EBUSY). */
 static int check_limits(svc *s, sqlite3 *h, const cluster_spec *cs, int64_t n, int d, int hh,
                         int ww, int cc, jobspec_error *je, dc_err *e)
 {
@@ -88,12 +138,10 @@ static int check_limits(svc *s, sqlite3 *h, const cluster_spec *cs, int64_t n, i
         queued = sqlite3_column_int64(st, 0);
         if (queued >= c->max_queued_jobs) {
             svc_limit_count(s, SVC_LIMIT_QUEUED_JOBS);
-            je->status = 429;
-            je->field[0] = 0;
             snprintf(je->msg, sizeof je->msg, "%lld jobs are queued, the limit "
                      "(--max-queued-jobs %d); retry when some have started", queued,
                      c->max_queued_jobs);
-            rc = dc_err_set(e, SVC_EBUSY, "%s", je->msg);
+            rc = dc_err_set(e, DC_EBUSY, "%s", je->msg);
         }
     }
 out:
@@ -101,7 +149,7 @@ out:
     return rc;
 }
 
-int svc_job_create(svc *s, const json_t *spec, json_t **out, jobspec_error *je, dc_err *e)
+int svc_job_create(svc *s, const json_t *spec, svc_job *out, jobspec_error *je, dc_err *e)
 {
     cluster_spec cs;
     char ds[JOBSPEC_ID_MAX], id[JOBSPEC_ID_MAX];
@@ -112,7 +160,7 @@ int svc_job_create(svc *s, const json_t *spec, json_t **out, jobspec_error *je, 
     sqlite3 *h;
     int rc;
 
-    *out = NULL;
+    memset(out, 0, sizeof *out);
     if (jobspec_parse(spec, &cs, ds, &norm, je) < 0)
         return dc_err_set(e, DC_EINVAL, "%s", je->msg);
     if ((rc = svc__space_ok(s, "cannot queue the job", e)) < 0) goto out;
@@ -188,29 +236,32 @@ out:
     return rc;
 }
 
-int svc_job_get(svc *s, const char *id, json_t **out, dc_err *e)
+int svc_job_get(svc *s, const char *id, svc_job *out, dc_err *e)
 {
     store *db = svc__db_get(s, e);
-    *out = NULL;
+    memset(out, 0, sizeof *out);
     if (!db) return e ? e->code : DC_EIO;
     int rc = job_fetch(store_db(db), id, out, e);
     svc__db_put(s, db);
     return rc;
 }
 
-int svc_job_list(svc *s, const char *status, int limit, int64_t offset, json_t **out,
-                 dc_err *e)
+int svc_job_list(svc *s, const char *status, int limit, int64_t offset, svc_job **items,
+                 int *n, int64_t *total, dc_err *e)
 {
     sqlite3_stmt *st = NULL;
     store *db = svc__db_get(s, e);
-    json_t *items = json_array();
-    long long total = 0;
+    svc_job *it = NULL;
     char sql[1400];
-    int rc, all = !status || !*status;
+    int rc, k = 0, all = !status || !*status;
 
-    *out = NULL;
-    if (!db || !items) {
-        rc = db ? dc_err_set(e, DC_ENOMEM, "out of memory") : (e ? e->code : DC_EIO);
+    *items = NULL;
+    *n = 0;
+    *total = 0;
+    if (!db) return e ? e->code : DC_EIO;
+    if (limit < 1 || !(it = calloc((size_t)limit, sizeof *it))) {
+        rc = limit < 1 ? dc_err_set(e, DC_EINVAL, "limit %d < 1", limit)
+                       : dc_err_set(e, DC_ENOMEM, "out of memory");
         goto out;
     }
     snprintf(sql, sizeof sql, "%s WHERE (?1 IS NULL OR j.status = ?1) "
@@ -222,12 +273,12 @@ int svc_job_list(svc *s, const char *status, int limit, int64_t offset, json_t *
     if (!all) sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, limit);
     sqlite3_bind_int64(st, 3, offset);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *j = job_json(st);
-        json_object_del(j, "spec"); /* listings stay small: GET /v1/jobs/{id} has it */
-        json_array_append_new(items, j);
+    /* listings stay small: no spec (GET /v1/jobs/{id} has it) */
+    while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if ((rc = job_row(st, &it[k], 0, e)) < 0) goto out;
+        k++;
     }
-    if (rc != SQLITE_DONE) {
+    if (k < limit && rc != SQLITE_DONE) {
         rc = svc__sql_err(store_db(db), "list jobs", e);
         goto out;
     }
@@ -237,18 +288,19 @@ int svc_job_list(svc *s, const char *status, int limit, int64_t offset, json_t *
                            "SELECT count(*) FROM jobs WHERE ?1 IS NULL OR status = ?1", -1, &st,
                            NULL) == SQLITE_OK) {
         if (!all) sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) total = sqlite3_column_int64(st, 0);
+        if (sqlite3_step(st) == SQLITE_ROW) *total = sqlite3_column_int64(st, 0);
     }
-    *out = json_pack("{s:O, s:I, s:i, s:I}", "items", items, "total", (json_int_t)total,
-                     "limit", limit, "offset", (json_int_t)offset);
-    int64_t next;
-    if (*out && dc_add_i64(offset, limit, &next) == 0 && next < total)
-        json_object_set_new(*out, "next_offset", json_integer(next));
-    rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
+    rc = 0;
 out:
     sqlite3_finalize(st);
-    json_decref(items);
     svc__db_put(s, db);
+    if (rc < 0 || k == 0) {
+        svc_job_free_list(it, k);
+        it = NULL;
+        k = 0;
+    }
+    *items = it;
+    *n = k;
     return rc;
 }
 
@@ -260,26 +312,35 @@ static int job_exists(sqlite3 *db, const char *id, dc_err *e)
         return svc__sql_err(db, "get job", e);
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
-    rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? dc_err_set(e, SVC_ENOTFOUND, "no job %s", id)
+    rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "no job %s", id)
                                                   : svc__sql_err(db, "get job", e);
     sqlite3_finalize(st);
     return rc;
 }
 
-int svc_job_iterations(svc *s, const char *id, int64_t since, int limit, json_t **out, dc_err *e)
+/* Integer column i; INT64_MIN when NULL. */
+static int64_t col_int_or(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? INT64_MIN : sqlite3_column_int64(st, i);
+}
+
+int svc_job_iterations(svc *s, const char *id, int64_t since, int limit, svc_iteration **items,
+                       int *n, dc_err *e)
 {
     sqlite3_stmt *st = NULL;
     store *db = svc__db_get(s, e);
-    json_t *items = json_array();
-    int64_t last = since;
-    int rc;
+    svc_iteration *it = NULL;
+    int rc, k = 0;
 
-    *out = NULL;
-    if (!db || !items) {
-        rc = db ? dc_err_set(e, DC_ENOMEM, "out of memory") : (e ? e->code : DC_EIO);
+    *items = NULL;
+    *n = 0;
+    if (!db) return e ? e->code : DC_EIO;
+    if ((rc = job_exists(store_db(db), id, e)) < 0) goto out;
+    if (limit < 1 || !(it = malloc(sizeof *it * (size_t)limit))) {
+        rc = limit < 1 ? dc_err_set(e, DC_EINVAL, "limit %d < 1", limit)
+                       : dc_err_set(e, DC_ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = job_exists(store_db(db), id, e)) < 0) goto out;
     if (sqlite3_prepare_v2(store_db(db),
                            "SELECT seq, phase, epoch, step, loss, acc, nmi, ari, label_change, "
                            "elapsed_s, created_at FROM iterations WHERE job_id = ? AND seq > ? "
@@ -290,24 +351,39 @@ int svc_job_iterations(svc *s, const char *id, int64_t since, int limit, json_t 
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, since);
     sqlite3_bind_int(st, 3, limit);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        last = sqlite3_column_int64(st, 0);
-        json_array_append_new(items, svc__row_json(st));
+    while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        svc_iteration *o = &it[k++];
+        o->seq = sqlite3_column_int64(st, 0);
+        svc__col_text(st, 1, o->phase, sizeof o->phase);
+        o->epoch = col_int_or(st, 2);
+        o->step = col_int_or(st, 3);
+        o->loss = col_real(st, 4);
+        o->acc = col_real(st, 5);
+        o->nmi = col_real(st, 6);
+        o->ari = col_real(st, 7);
+        o->label_change = col_real(st, 8);
+        o->elapsed_s = col_real(st, 9);
+        svc__col_text(st, 10, o->created_at, sizeof o->created_at);
     }
-    if (rc != SQLITE_DONE) {
+    if (k < limit && rc != SQLITE_DONE) {
         rc = svc__sql_err(store_db(db), "iterations", e);
         goto out;
     }
-    *out = json_pack("{s:s, s:O, s:I}", "job", id, "items", items, "next_since", (json_int_t)last);
-    rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
+    rc = 0;
 out:
     sqlite3_finalize(st);
-    json_decref(items);
     svc__db_put(s, db);
+    if (rc < 0 || k == 0) {
+        free(it);
+        it = NULL;
+        k = 0;
+    }
+    *items = it;
+    *n = k;
     return rc;
 }
 
-int svc_job_cancel(svc *s, const char *id, json_t **out, dc_err *e)
+int svc_job_cancel(svc *s, const char *id, svc_job *out, dc_err *e)
 {
     sqlite3_stmt *st = NULL;
     store *db = svc__db_get(s, e);
@@ -315,7 +391,7 @@ int svc_job_cancel(svc *s, const char *id, json_t **out, dc_err *e)
     sqlite3 *h;
     int rc;
 
-    *out = NULL;
+    memset(out, 0, sizeof *out);
     if (!db) return e ? e->code : DC_EIO;
     h = store_db(db);
     if ((rc = store_begin(db, e)) < 0) goto out;
@@ -325,7 +401,7 @@ int svc_job_cancel(svc *s, const char *id, json_t **out, dc_err *e)
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {
-        rc = dc_err_set(e, SVC_ENOTFOUND, "no job %s", id);
+        rc = dc_err_set(e, DC_ENOTFOUND, "no job %s", id);
         goto out;
     }
     snprintf(status, sizeof status, "%s", (const char *)sqlite3_column_text(st, 0));
@@ -341,7 +417,7 @@ int svc_job_cancel(svc *s, const char *id, json_t **out, dc_err *e)
                                 "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
                                 -1, &st, NULL);
     } else {
-        rc = dc_err_set(e, SVC_ECONFLICT, "job %s is %s already", id, status);
+        rc = dc_err_set(e, DC_ECONFLICT, "job %s is %s already", id, status);
         goto out;
     }
     if (rc != SQLITE_OK || (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC),
@@ -374,13 +450,13 @@ static int job_delete_txn(store *db, const char *id, char *model, size_t cap, dc
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-        rc = rc == SQLITE_DONE ? dc_err_set(e, SVC_ENOTFOUND, "no job %s", id)
+        rc = rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "no job %s", id)
                                : svc__sql_err(h, "delete job", e);
         goto out;
     }
     const char *status = (const char *)sqlite3_column_text(st, 0);
     if (strcmp(status, "queued") == 0 || strcmp(status, "running") == 0) {
-        rc = dc_err_set(e, SVC_ECONFLICT, "job %s is %s; cancel it first", id, status);
+        rc = dc_err_set(e, DC_ECONFLICT, "job %s is %s; cancel it first", id, status);
         goto out;
     }
     if (sqlite3_column_text(st, 1))
@@ -414,7 +490,7 @@ int svc_job_delete(svc *s, const char *id, dc_err *e)
 
     if (!db) return e ? e->code : DC_EIO;
     rc = job_delete_txn(db, id, model, sizeof model, e);
-    if (rc == SVC_ENOSPC && svc__make_room(s, db))
+    if (rc == DC_ENOSPC && svc__make_room(s, db))
         rc = job_delete_txn(db, id, model, sizeof model, e);
     if (rc == 0) {
         if (model[0]) svc__model_evict(s, model);
@@ -424,8 +500,16 @@ int svc_job_delete(svc *s, const char *id, dc_err *e)
     return rc;
 }
 
-int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit, json_t **out,
-                        dc_err *e)
+void svc_assignments_free(svc_assignments *a)
+{
+    if (!a) return;
+    free(a->labels);
+    free(a->q);
+    memset(a, 0, sizeof *a);
+}
+
+int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit,
+                        svc_assignments *out, dc_err *e)
 {
     sqlite3_stmt *st = NULL;
     store *db = svc__db_get(s, e);
@@ -436,7 +520,7 @@ int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit, json_
     int64_t n = 0, cnt;
     int d = 0, k, rc;
 
-    *out = NULL;
+    memset(out, 0, sizeof *out);
     if (!db) return e ? e->code : DC_EIO;
     sqlite3 *h = store_db(db);
     if ((rc = job_exists(h, id, e)) < 0) goto out;
@@ -459,16 +543,16 @@ int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit, json_
     sqlite3_finalize(st);
     st = NULL;
     if (!model[0]) {
-        rc = dc_err_set(e, SVC_ECONFLICT, "job %s has no model (it has not succeeded)", id);
+        rc = dc_err_set(e, DC_ECONFLICT, "job %s has no model (it has not succeeded)", id);
         goto out;
     }
     if (!ds[0]) {
-        rc = dc_err_set(e, SVC_ECONFLICT, "the dataset of job %s was deleted", id);
+        rc = dc_err_set(e, DC_ECONFLICT, "the dataset of job %s was deleted", id);
         goto out;
     }
     if ((rc = svc__model_acquire(s, h, model, &m, e)) < 0) goto out;
     if (cluster_model_dim(m->m) != d) {
-        rc = dc_err_set(e, SVC_ECONFLICT, "model %s does not fit dataset %s", model, ds);
+        rc = dc_err_set(e, DC_ECONFLICT, "model %s does not fit dataset %s", model, ds);
         goto out;
     }
     k = cluster_model_k(m->m);
@@ -478,7 +562,7 @@ int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit, json_
     if (dc_mul3_size(cnt, d, sizeof(float), &xb) < 0 || dc_mul3_size(cnt, k, sizeof(float), &qb) < 0 ||
         dc_mul_size(cnt, sizeof(int32_t), &lb) < 0 || dc_mul3_size(offset, d, sizeof(float), &at) < 0 ||
         at > INT64_MAX || xb > INT64_MAX) {
-        rc = dc_err_set(e, SVC_ETOOLARGE, "%lld samples x %d values do not fit in memory",
+        rc = dc_err_set(e, DC_ETOOLARGE, "%lld samples x %d values do not fit in memory",
                         (long long)cnt, d);
         goto out;
     }
@@ -496,22 +580,12 @@ int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit, json_
         pthread_mutex_unlock(&m->mu);
         if (rc < 0) goto out;
     }
-    json_t *labels = json_array(), *qa = json_array();
-    for (int64_t i = 0; i < cnt && labels && qa; i++) {
-        json_array_append_new(labels, json_integer(lab[i]));
-        json_t *row = json_array();
-        for (int j = 0; row && j < k; j++) {
-            double v = q[i * k + j];
-            json_array_append_new(row, isfinite(v) ? json_real(v) : json_null());
-        }
-        json_array_append_new(qa, row);
-    }
-    *out = json_pack("{s:s, s:s, s:s, s:I, s:i, s:I, s:i, s:o, s:o}", "job", id, "model", model,
-                     "dataset", ds, "n", (json_int_t)n, "k", k, "offset", (json_int_t)offset,
-                     "limit", limit, "labels", labels, "q", qa);
-    if (*out && offset + cnt < n) /* both within [0, n] */
-        json_object_set_new(*out, "next_offset", json_integer(offset + cnt));
-    rc = *out ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
+    snprintf(out->model, sizeof out->model, "%s", model);
+    snprintf(out->dataset, sizeof out->dataset, "%s", ds);
+    out->n = n, out->k = k, out->offset = offset, out->count = cnt;
+    out->labels = lab, out->q = q; /* the caller's now */
+    lab = NULL, q = NULL;
+    rc = 0;
 out:
     sqlite3_finalize(st);
     svc__model_release(s, m);

@@ -376,7 +376,9 @@ int api_h_job_create(api_req *r)
     if (json_body(r, &spec)) return 0;
     rc = svc_job_create(service(r), spec, &out, &je, &e);
     json_decref(spec);
-    if (rc == DC_EINVAL && je.status) return problem_field(r, je.status, je.field, je.msg);
+    if (rc == DC_EINVAL && (je.code || je.status))
+        return problem_field(r, je.code == DC_EFORMAT ? 400 : je.code == DC_EINVAL ? 422
+                                : je.code ? 500 : je.status, je.field, je.msg);
     if (rc < 0) return reply_err(r, rc, &e);
     snprintf(loc, sizeof loc, "/v1/jobs/%s", json_string_value(json_object_get(out, "id")));
     return reply_json_loc(r, 202, out, loc);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cluster_internal.h"
+#include "cluster_opts.h"
 #include "data.h"
 #include "dc_blas.h"
 #include "dc_size.h"
@@ -20,85 +21,25 @@ _Static_assert((int)INIT_GLOROT == (int)NN_INIT_GLOROT_UNIFORM &&
                    (int)INIT_VARSCALE == (int)NN_INIT_VARSCALE,
                "cluster.h's INIT_* mirror nn.h's");
 
-static const char *method_names[CM_COUNT] = {"kmeans", "ae_kmeans", "dec", "idec", "dcec", "vae", "n2d"};
-
 const char *cluster_method_name(cluster_method m)
 {
-    return m >= 0 && m < CM_COUNT ? method_names[m] : "unknown";
+    return m >= 0 && m < CM_COUNT ? cluster_method_names[m] : "unknown";
 }
 
 int cluster_method_parse(const char *name)
 {
     for (int i = 0; i < CM_COUNT; i++)
-        if (name && strcmp(name, method_names[i]) == 0) return i;
+        if (name && strcmp(name, cluster_method_names[i]) == 0) return i;
     return -1;
 }
 
+/* The rows of cluster_opts.def: each option's default, or its method's own. */
 void cluster_spec_default(cluster_spec *s, cluster_method m, int k)
 {
     memset(s, 0, sizeof *s);
     s->method = m;
     s->k = k;
-    s->n_hidden = 4;
-    int dims[4] = {500, 500, 2000, 10};
-    memcpy(s->hidden, dims, sizeof dims);
-    s->embed_dim = 10;
-    s->pretrain_epochs = 150;
-    s->batch = 256;
-    s->pretrain_opt = OPT_AUTO;
-    s->pretrain_lr = 0;
-    s->pretrain_momentum = 0.9;
-    s->pretrain_init = INIT_AUTO;
-    s->n_init = 20;
-    s->kmeans_max_iter = 300;
-    s->kmeans_tol = 1e-4;
-    s->alpha = 1.0;
-    s->update_interval = 140;
-    s->tol = 0.001;
-    s->maxiter = 20000;
-    s->gamma = 0.1;
-    s->cluster_opt = OPT_SGD;
-    s->cluster_lr = 0.01;
-    s->cluster_momentum = 0.9;
-    if (m == CM_DCEC) { /* DCEC-keras: Adam for both phases */
-        s->cluster_opt = OPT_ADAM;
-        s->cluster_lr = 1e-3;
-        /* DCEC-keras pretrains 200 epochs; here an epoch costs ~3x a dense one and the
-           codes cluster nearly as well after 30 (MNIST: k-means ACC 0.76 after 5
-           epochs, 0.82 after 30, 0.82 after 40; docs/quality.md) */
-        s->pretrain_epochs = 30;
-    }
-    s->latent = 20;
-    s->vae_epochs = 20; /* from the pretrained start, longer drifts away from its clusters */
-    s->vae_conv = 0;
-    s->vae_bce = 0;          /* the reference: Gaussian reconstruction, weight 2.5 */
-    s->vae_rec_weight = 2.5;
-    s->vae_lr = 1e-3;
-    s->manifold_components = 10; /* N2D's UMAP: 10 components, 20 neighbours, min_dist 0 */
-    s->manifold_neighbors = 20;
-    s->manifold_min_dist = 0;
-    s->manifold_epochs = 0;
-    s->manifold_init = MANIFOLD_INIT_SPECTRAL; /* umap-learn's default, N2D's: PCA can leave
-                                                  nested structure (rings) tangled, docs/n2d.md */
-    s->gmm_n_init = 5;
-    if (m == CM_N2D)
-        /* the manifold needs far less from the codes than k-means does: from a 25-epoch
-           autoencoder (Adam, the auto recipe below 10,000 steps) n2d reached MNIST 0.976
-           and Fashion 0.632 (seed 1), from 10 epochs 0.971 / 0.584 (docs/quality.md) */
-        s->pretrain_epochs = 25;
-    if (m == CM_VAE) {
-        /* Started from a pretrained dense autoencoder of the DEC shape: hidden = the
-           encoder's layers (500, 500, 2000), the latent (10) is its code; then the vae
-           with batch 100 and Adam 1e-4 (1e-3 moves the pretrained weights so far in the
-           first steps that the clusters of the start are lost; docs/vae.md). From scratch
-           (pretrain_epochs 0, the conv vae) use lr 1e-3. */
-        s->n_hidden = 3;
-        s->hidden[3] = 0;
-        s->latent = 10;
-        s->embed_dim = s->latent;
-        s->vae_lr = 1e-4;
-        s->batch = 100;
-    }
+    cluster_opts_set_defaults(s, (int)m);
 }
 
 /* Smallest and largest value of ds->x. */
@@ -125,80 +66,57 @@ static void resolve_pretrain(cluster_spec *s, const dataset *ds)
         s->pretrain_init = s->pretrain_opt == OPT_SGD ? INIT_VARSCALE : INIT_GLOROT;
 }
 
-#define RANGE(field, lo, hi)                                                           \
-    do {                                                                               \
-        if (!(s->field >= (lo) && s->field <= (hi)))                                   \
-            return dc_err_set(err, DC_EINVAL, "%s must be in [%g, %g], got %g", #field, \
-                              (double)(lo), (double)(hi), (double)s->field);           \
-    } while (0)
+/* Records the option to blame in *opt and sets err: the value of a failed check. */
+#define FAIL(id, ...) (*opt = (id), dc_err_set(err, DC_EINVAL, __VA_ARGS__))
 
-int cluster_spec_check(const cluster_spec *s, const dataset *ds, dc_err *err)
+/* Checks against the dataset: what fits it, and what the methods need of it. */
+static int check_data(const cluster_spec *s, const dataset *ds, int *opt, dc_err *err)
 {
-    if (s->method < 0 || s->method >= CM_COUNT)
-        return dc_err_set(err, DC_EINVAL, "unknown method %d", s->method);
-    RANGE(k, 1, 10000);
-    RANGE(n_init, 1, 1000);
-    RANGE(kmeans_max_iter, 1, 100000);
-    RANGE(kmeans_tol, 0, 1);
-    if (ds) {
-        if (ds->n < s->k)
-            return dc_err_set(err, DC_EINVAL, "k must be at most the number of samples (%lld), got %d",
-                              (long long)ds->n, s->k);
-        if (s->method == CM_DCEC && (ds->h < 8 || ds->w < 8))
-            return dc_err_set(err, DC_EINVAL,
-                              "dcec needs image data (h, w >= 8); this dataset has no image shape");
-        if (s->method == CM_VAE && s->vae_conv && (ds->h < 4 || ds->w < 4))
-            return dc_err_set(err, DC_EINVAL, "a convolutional vae needs image data");
-        if (s->method == CM_VAE && ds->x) { /* its decoder ends in a sigmoid */
-            float lo, hi;
-            value_range(ds, &lo, &hi);
-            if (lo < 0 || hi > 1)
-                return dc_err_set(err, DC_EINVAL,
-                                  "the vae method models values in [0, 1]; this dataset spans "
-                                  "[%g, %g]: rescale it or choose another method", lo, hi);
-        }
+    if (ds->n < s->k)
+        return FAIL(COPT_K, "k must be at most the number of samples (%lld), got %d",
+                    (long long)ds->n, s->k);
+    if (s->method == CM_DCEC && (ds->h < 8 || ds->w < 8))
+        return FAIL(COPT_METHOD,
+                    "dcec needs image data (h, w >= 8); this dataset has no image shape");
+    if (s->method == CM_VAE && s->vae_conv && (ds->h < 4 || ds->w < 4))
+        return FAIL(COPT_VAE_CONV, "a convolutional vae needs image data");
+    if (s->method == CM_VAE && ds->x) { /* its decoder ends in a sigmoid */
+        float lo, hi;
+        value_range(ds, &lo, &hi);
+        if (lo < 0 || hi > 1)
+            return FAIL(-1, "the vae method models values in [0, 1]; this dataset spans "
+                        "[%g, %g]: rescale it or choose another method", lo, hi);
     }
-    if (s->method == CM_KMEANS) return 0;
-    if (s->method == CM_N2D) {
-        RANGE(manifold_components, 1, 1024);
-        RANGE(manifold_neighbors, 2, 1000);
-        RANGE(manifold_min_dist, 0, 1); /* <= spread, which is 1 */
-        RANGE(manifold_epochs, 0, 100000);
-        RANGE(manifold_init, 0, 1);
-        RANGE(gmm_n_init, 1, 1000);
-        RANGE(n_hidden, 0, CLUSTER_MAX_DIMS); /* 0: the manifold on the raw features */
-        int cd = s->n_hidden > 0 ? s->hidden[s->n_hidden - 1] : ds ? ds->d : 0;
-        if (ds && ds->n > 0 && s->manifold_neighbors > ds->n)
-            return dc_err_set(err, DC_EINVAL, "manifold_neighbors must be at most the number "
-                              "of samples (%lld), got %d", (long long)ds->n,
-                              s->manifold_neighbors);
-        if (s->manifold_init == MANIFOLD_INIT_PCA && cd > 0 && s->manifold_components > cd)
-            return dc_err_set(err, DC_EINVAL, "manifold_components must be at most the code "
-                              "size (%d) with the pca init, got %d", cd,
-                              s->manifold_components);
-        if (s->manifold_init == MANIFOLD_INIT_SPECTRAL && ds && ds->n > 0 &&
-            s->manifold_components > ds->n - 2)
-            return dc_err_set(err, DC_EINVAL, "manifold_components must be at most samples - 2 "
-                              "(%lld) with the spectral init, got %d", (long long)ds->n - 2,
-                              s->manifold_components);
-        if (ds && ds->n > INT32_MAX)
-            return dc_err_set(err, DC_EINVAL, "n2d takes at most %d samples", INT32_MAX);
-        if (s->n_hidden == 0) {
-            size_t t;
-            if (ds && ds->n > 0 && (dc_mul_size(ds->n, s->k, &t) < 0 || t > CLUSTER_MAX_TARGETS))
-                return dc_err_set(err, DC_EINVAL, "k x samples: %d clusters x %lld samples is "
-                                  "over the limit of %d soft assignments", s->k,
-                                  (long long)ds->n, CLUSTER_MAX_TARGETS);
-            return 0;
-        }
-    }
-    RANGE(n_hidden, 1, CLUSTER_MAX_DIMS);
-    for (int i = 0; i < s->n_hidden; i++)
-        if (s->hidden[i] < 1 || s->hidden[i] > 100000)
-            return dc_err_set(err, DC_EINVAL, "hidden[%d] must be in [1, 100000], got %d", i,
-                              s->hidden[i]);
-    RANGE(embed_dim, 1, 10000);
-    if (ds && ds->d > 0 && !(s->method == CM_DCEC || (s->method == CM_VAE && s->vae_conv))) {
+    return 0;
+}
+
+/* n2d's manifold against the data; *done when the rest does not apply (no autoencoder). */
+static int check_n2d(const cluster_spec *s, const dataset *ds, int *done, int *opt, dc_err *err)
+{
+    int cd = s->n_hidden > 0 ? s->hidden[s->n_hidden - 1] : ds ? ds->d : 0;
+    *done = 0;
+    if (ds && ds->n > 0 && s->manifold_neighbors > ds->n)
+        return FAIL(COPT_MANIFOLD_NEIGHBORS, "manifold_neighbors must be at most the number "
+                    "of samples (%lld), got %d", (long long)ds->n, s->manifold_neighbors);
+    if (s->manifold_init == MANIFOLD_INIT_PCA && cd > 0 && s->manifold_components > cd)
+        return FAIL(COPT_MANIFOLD_COMPONENTS, "manifold_components must be at most the code "
+                    "size (%d) with the pca init, got %d", cd, s->manifold_components);
+    if (s->manifold_init == MANIFOLD_INIT_SPECTRAL && ds && ds->n > 0 &&
+        s->manifold_components > ds->n - 2)
+        return FAIL(COPT_MANIFOLD_COMPONENTS, "manifold_components must be at most samples - 2 "
+                    "(%lld) with the spectral init, got %d", (long long)ds->n - 2,
+                    s->manifold_components);
+    if (ds && ds->n > INT32_MAX) return FAIL(-1, "n2d takes at most %d samples", INT32_MAX);
+    *done = s->n_hidden == 0;
+    return 0;
+}
+
+/* The sizes the run would allocate on ds: the dense autoencoder's parameters and the
+ * n x k soft assignments. */
+static int check_sizes(const cluster_spec *s, const dataset *ds, int *opt, dc_err *err)
+{
+    if (ds->d > 0 && s->n_hidden > 0 &&
+        !(s->method == CM_DCEC || (s->method == CM_VAE && s->vae_conv))) {
         /* dense layers d -> hidden[0] -> ... -> hidden[last], and the decoder back */
         size_t params = 0, w;
         int64_t in = ds->d;
@@ -209,43 +127,43 @@ int cluster_spec_check(const cluster_spec *s, const dataset *ds, dc_err *err)
             in = s->hidden[i];
         }
         if (!ok || params > CLUSTER_MAX_PARAMS)
-            return dc_err_set(err, DC_EINVAL, "hidden widths like these on %d features make "
-                              "an autoencoder of more than %d parameters; use narrower layers",
-                              ds->d, CLUSTER_MAX_PARAMS);
+            return FAIL(COPT_HIDDEN, "hidden widths like these on %d features make an "
+                        "autoencoder of more than %d parameters; use narrower layers", ds->d,
+                        CLUSTER_MAX_PARAMS);
     }
-    if (ds && ds->n > 0) {
-        size_t t;
-        if (dc_mul_size(ds->n, s->k, &t) < 0 || t > CLUSTER_MAX_TARGETS)
-            return dc_err_set(err, DC_EINVAL, "k x samples: %d clusters x %lld samples is over "
-                              "the limit of %d soft assignments", s->k, (long long)ds->n,
-                              CLUSTER_MAX_TARGETS);
-    }
-    RANGE(pretrain_epochs, 0, 100000);
-    RANGE(batch, 1, 65536);
-    RANGE(pretrain_opt, 0, 2);
-    if (s->pretrain_lr != 0) RANGE(pretrain_lr, 1e-9, 10); /* 0: the optimizer's default */
-    RANGE(pretrain_momentum, 0, 0.9999);
-    RANGE(pretrain_init, 0, 2);
-    RANGE(alpha, 1e-6, 1e6);
-    RANGE(update_interval, 1, 10000000);
-    RANGE(tol, 0, 1);
-    RANGE(maxiter, 0, 100000000);
-    RANGE(gamma, 0, 1e6);
-    RANGE(cluster_opt, 0, 1);
-    RANGE(cluster_lr, 1e-9, 10);
-    RANGE(cluster_momentum, 0, 0.9999);
-    if (s->method == CM_VAE) {
-        if (s->vae_conv && s->pretrain_epochs > 0)
-            return dc_err_set(err, DC_EINVAL,
-                              "a convolutional vae starts from scratch: pretrain_epochs must be "
-                              "0 (a pretrained start is for the dense vae), got %d",
-                              s->pretrain_epochs);
-        RANGE(latent, 1, 4096);
-        RANGE(vae_epochs, 0, 100000);
-        RANGE(vae_rec_weight, 0, 1e6);
-        RANGE(vae_lr, 1e-9, 10);
-    }
+    size_t t;
+    if (ds->n > 0 && (dc_mul_size(ds->n, s->k, &t) < 0 || t > CLUSTER_MAX_TARGETS))
+        return FAIL(COPT_K, "k x samples: %d clusters x %lld samples is over the limit of %d "
+                    "soft assignments", s->k, (long long)ds->n, CLUSTER_MAX_TARGETS);
     return 0;
+}
+
+int cluster_spec_check_ex(const cluster_spec *s, const dataset *ds, int *opt, dc_err *err)
+{
+    int rc, done, unused;
+    if (!opt) opt = &unused;
+    *opt = -1;
+    for (int i = 0; i < COPT_COUNT; i++) /* every row's range (derived ones below) */
+        if (!(cluster_opts[i].flags & COPT_F_DERIVED) &&
+            (rc = cluster_opt_check(s, (cluster_opt_id)i, err)) < 0)
+            return *opt = i, rc;
+    if (ds && (rc = check_data(s, ds, opt, err)) < 0) return rc;
+    if (s->method == CM_KMEANS) return 0;
+    if (s->method == CM_N2D && ((rc = check_n2d(s, ds, &done, opt, err)) < 0 || done))
+        return rc < 0 || !ds ? rc : check_sizes(s, ds, opt, err);
+    if ((rc = cluster_opt_check(s, COPT_EMBED_DIM, err)) < 0) return *opt = COPT_EMBED_DIM, rc;
+    if (ds && (rc = check_sizes(s, ds, opt, err)) < 0) return rc;
+    if (s->method == CM_VAE && s->vae_conv && s->pretrain_epochs > 0)
+        return FAIL(COPT_VAE_CONV,
+                    "a convolutional vae starts from scratch: pretrain_epochs must be 0 (a "
+                    "pretrained start is for the dense vae), got %d", s->pretrain_epochs);
+    return 0;
+}
+#undef FAIL
+
+int cluster_spec_check(const cluster_spec *s, const dataset *ds, dc_err *err)
+{
+    return cluster_spec_check_ex(s, ds, NULL, err);
 }
 
 void cluster__event_init(cluster_event *ev, const char *phase, int iter, int total)

@@ -100,13 +100,17 @@ typedef struct cluster_spec {
     int gmm_n_init;          /* mixture restarts, best log-likelihood kept (5) */
 } cluster_spec;
 
-/* DESIGN.md defaults for method m and k clusters. */
+/* DESIGN.md defaults for method m and k clusters: the rows of cluster_opts.def. */
 void cluster_spec_default(cluster_spec *s, cluster_method m, int k);
-/* Checks ranges; DC_EINVAL with the field's name in the message. ds may be NULL, or a
- * header without samples (x NULL): then what needs the values is checked by cluster_fit.
- * With ds, also the sizes the run would allocate (CLUSTER_MAX_PARAMS, _TARGETS), with
- * overflow-checked arithmetic. */
+/* Checks ranges (cluster_opts.def's); DC_EINVAL with the field's name in the message.
+ * ds may be NULL, or a header without samples (x NULL): then what needs the values is
+ * checked by cluster_fit. With ds, also the sizes the run would allocate
+ * (CLUSTER_MAX_PARAMS, _TARGETS), with overflow-checked arithmetic. */
 int cluster_spec_check(const cluster_spec *s, const struct dataset *ds, dc_err *err);
+/* The same; *opt (may be NULL) receives the option to blame, a cluster_opt_id
+ * (cluster_opts.h), or -1 when no one option is (the data itself, or a dataset too big). */
+int cluster_spec_check_ex(const cluster_spec *s, const struct dataset *ds, int *opt,
+                          dc_err *err);
 
 /* One progress report. Metrics are NAN where unknown (no labels, or not this phase). */
 typedef struct cluster_event {

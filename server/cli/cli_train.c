@@ -121,29 +121,10 @@ static void train_usage(FILE *f)
             "Methods: kmeans ae_kmeans dec idec dcec vae n2d. Repeated --data/--labels files are\n"
             "concatenated in order (MNIST train + test = 70,000 samples). Labels are only used\n"
             "to report ACC/NMI/ARI.\n\n"
-            "Options:\n"
-            "  --seed S               random seed (0)\n"
-            "  --hidden A,B,..,E      dense autoencoder widths, embedding last (500,500,2000,10);\n"
-            "                         n2d: none = the manifold on the raw features\n"
-            "  --pretrain-epochs N    autoencoder epochs (150; dcec 30, n2d 25)\n"
-            "  --pretrain-opt auto|adam|sgd   (auto: sgd for a dense autoencoder on data in\n"
-            "                         [0, 1], DEC-keras' recipe for images; else adam)\n"
-            "  --pretrain-lr X        (default: sgd 1, adam 1e-3)\n"
-            "  --init auto|glorot|varscale   autoencoder weights (auto: varscale with sgd,\n"
-            "                         DEC-keras' VarianceScaling(1/3, fan_in); glorot with adam)\n"
-            "  --batch N              mini-batch size (256)\n"
-            "  --n-init N             k-means restarts (20)\n"
-            "  --maxiter N            self-training batches (20000)\n"
-            "  --update-interval N    batches between target updates (140)\n"
-            "  --tol X                stop when fewer than X of labels change (0.001)\n"
-            "  --gamma X              IDEC/DCEC weight of the KL term (0.1)\n"
-            "  --cluster-lr X         self-training learning rate (SGD 0.01; dcec Adam 1e-3)\n"
-            "  --latent N (10), --vae-epochs N (20), --vae-lr X (1e-4), --vae-conv\n"
-            "                         vae options (a conv vae: from scratch, lr 1e-3)\n"
-            "  --manifold-components N (10), --manifold-neighbors N (20, counting the point),\n"
-            "  --manifold-min-dist X (0), --manifold-epochs N (0: 500 up to 10k samples, else\n"
-            "  200), --manifold-init spectral|pca (spectral), --gmm-n-init N (5)\n"
-            "                         n2d options: UMAP of the codes, then a Gaussian mixture\n"
+            "Options of the method (default in parentheses; a method's own after it):\n");
+    cli_spec_help(f);
+    fprintf(f,
+            "\nData and run:\n"
             "  --scale auto|none|255  input scaling (auto: uint8 data / 255)\n"
             "  --csv-label-col I      CSV column holding labels (negative: from the end)\n"
             "  --save-model F         write the trained model\n"
@@ -179,13 +160,11 @@ int cli_train(int argc, char **argv)
         if (cli_is_help(argv[i])) {
             train_usage(stdout);
             return CLI_OK;
-        } else if ((m = cli_flag(argc, argv, &i, "method", &v))) {
-            if (m < 0) return CLI_USAGE;
-            method = v;
+        } else if (strcmp(argv[i], "--options-json") == 0) { /* hidden: for the tests */
+            cli_spec_dump_json(stdout);
+            return CLI_OK;
         } else if ((m = cli_files_flag(argc, argv, &i, data, &nd, labels, &nl, MAX_FILES))) {
             if (m < 0) return CLI_USAGE;
-        } else if ((m = cli_flag(argc, argv, &i, "clusters", &v))) {
-            if (m < 0 || cli_int("clusters", v, 1, 10000, &k) < 0) return CLI_USAGE;
         } else if ((m = cli_flag(argc, argv, &i, "save-model", &v))) {
             if (m < 0) return CLI_USAGE;
             save = v;
@@ -215,8 +194,11 @@ int cli_train(int argc, char **argv)
                                    argv[i]);
         }
     }
-    if (!method || !nd || !k)
+    method = over.val[COPT_METHOD];
+    if (!method || !nd || !over.val[COPT_K])
         return cli_usage_error("train needs --method, --data and --clusters (see --help)");
+    if (cli_spec_over_one(&over, COPT_K, &s) < 0) return CLI_USAGE;
+    k = s.k;
     int meth = cluster_method_parse(method);
     if (meth < 0)
         return cli_usage_error("unknown method '%s' (kmeans ae_kmeans dec idec dcec vae n2d)", method);

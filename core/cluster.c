@@ -33,6 +33,16 @@ int cluster_method_parse(const char *name)
     return -1;
 }
 
+const char *cluster_phase_name(cluster_phase p)
+{
+    static const char *const names[CP_COUNT] = {
+#define CLUSTER_PHASE_NAME_(id, name) name,
+        CLUSTER_PHASES(CLUSTER_PHASE_NAME_)
+#undef CLUSTER_PHASE_NAME_
+    };
+    return p >= 0 && p < CP_COUNT ? names[p] : "unknown";
+}
+
 /* The rows of cluster_opts.def: each option's default, or its method's own. */
 void cluster_spec_default(cluster_spec *s, cluster_method m, int k)
 {
@@ -166,7 +176,7 @@ int cluster_spec_check(const cluster_spec *s, const dataset *ds, dc_err *err)
     return cluster_spec_check_ex(s, ds, NULL, err);
 }
 
-void cluster__event_init(cluster_event *ev, const char *phase, int iter, int total)
+void cluster__event_init(cluster_event *ev, cluster_phase phase, int iter, int total)
 {
     memset(ev, 0, sizeof *ev);
     ev->phase = phase;
@@ -202,7 +212,7 @@ static int kmeans_cb(void *user, int init, int iter, double inertia)
     if (now - run->last_emit < 1.0) return 0;
     run->last_emit = now;
     cluster_event ev;
-    cluster__event_init(&ev, "kmeans", init + 1, run->n_init);
+    cluster__event_init(&ev, CP_KMEANS, init + 1, run->n_init);
     ev.loss = inertia;
     /* raw k-means is the whole run; after pretraining it is a short step */
     ev.progress = run->kmeans_only ? (double)init / run->n_init : run->w_pretrain;
@@ -243,7 +253,7 @@ static int pretrain_cb(void *ctx, int epoch, double loss, double elapsed)
 {
     pre_ctx *pc = ctx;
     cluster_event ev;
-    cluster__event_init(&ev, "pretrain", epoch, pc->total);
+    cluster__event_init(&ev, CP_PRETRAIN, epoch, pc->total);
     ev.loss = ev.loss_rec = loss;
     ev.progress = pc->run->w_pretrain * epoch / (pc->total > 0 ? pc->total : 1);
     if (cluster__emit(pc->run, &ev)) return 1;
@@ -278,7 +288,7 @@ static int fit_centroids(cluster_model *m, const float *z, int64_t n, cluster_ru
     memcpy(m->mu, kr.centroids, (size_t)m->k * m->e * sizeof *m->mu);
     for (int64_t i = 0; i < n; i++) lab[i] = kr.labels[i];
     cluster_event ev;
-    cluster__event_init(&ev, "kmeans", m->spec.n_init, m->spec.n_init);
+    cluster__event_init(&ev, CP_KMEANS, m->spec.n_init, m->spec.n_init);
     ev.loss = kr.inertia;
     ev.progress = run->w_pretrain;
     cluster__score(run, lab, &ev);

@@ -72,15 +72,15 @@ static int on_event(void *ctx, const cluster_event *ev0)
     train_state *st = ctx;
     cluster_event e1 = *ev0, *ev = &e1; /* times since the run's first start */
     e1.elapsed_s += st->offset;
-    if (strcmp(ev->phase, "pretrain") == 0) {
+    if (ev->phase == CP_PRETRAIN) {
         if (st->n_epochs < MAX_EPOCHS_KEPT)
             st->epoch_s[st->n_epochs++] = ev->elapsed_s - st->last_pretrain_elapsed;
         st->last_pretrain_elapsed = ev->elapsed_s;
         st->pretrain_end = ev->elapsed_s;
-    } else if (strcmp(ev->phase, "kmeans") == 0) {
+    } else if (ev->phase == CP_KMEANS) {
         st->kmeans_end = ev->elapsed_s;
     }
-    if (!isnan(ev->acc) || !st->have_last || strcmp(ev->phase, "pretrain") != 0) {
+    if (!isnan(ev->acc) || !st->have_last || ev->phase != CP_PRETRAIN) {
         st->last = *ev;
         st->have_last = 1;
     }
@@ -88,7 +88,7 @@ static int on_event(void *ctx, const cluster_event *ev0)
     char eta[32], line[512];
     fmt_eta(eta, sizeof eta,
             ev->progress > 0 ? ev->elapsed_s / ev->progress * (1 - ev->progress) : NAN);
-    int o = snprintf(line, sizeof line, "[%s] %d/%d loss %.6g", ev->phase, ev->iter, ev->total,
+    int o = snprintf(line, sizeof line, "[%s] %d/%d loss %.6g", cluster_phase_name(ev->phase), ev->iter, ev->total,
                      ev->loss);
     if (!isnan(ev->label_change))
         o += snprintf(line + o, sizeof line - o, " changed %.4f", ev->label_change);

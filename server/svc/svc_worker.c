@@ -96,17 +96,17 @@ static int on_event(void *ctx, const cluster_event *ev)
     sqlite3_stmt *st = NULL;
     dc_err e = {0};
     double t = dc_now_s(), samples = 0, p = ev->progress, eta = NAN;
-    int is_epoch = strcmp(ev->phase, "pretrain") == 0 || strcmp(ev->phase, "vae") == 0;
+    int is_epoch = ev->phase == CP_PRETRAIN || ev->phase == CP_VAE;
     /* n2d's UMAP layout epochs go in the epoch column too, but its events are
        rate-limited (not one per epoch): they count no training samples */
-    int epoch_col = is_epoch || strcmp(ev->phase, "manifold") == 0;
+    int epoch_col = is_epoch || ev->phase == CP_MANIFOLD;
 
     r->last = *ev;
     r->have_last = 1;
-    if (strcmp(ev->phase, "pretrain") == 0) r->pretrain_s = ev->elapsed_s;
-    if (strcmp(ev->phase, "kmeans") == 0) r->kmeans_s = ev->elapsed_s;
+    if (ev->phase == CP_PRETRAIN) r->pretrain_s = ev->elapsed_s;
+    if (ev->phase == CP_KMEANS) r->kmeans_s = ev->elapsed_s;
     if (is_epoch) samples = (double)r->ds.n;
-    else if (strcmp(ev->phase, "cluster") == 0)
+    else if (ev->phase == CP_CLUSTER)
         samples = (double)r->spec.update_interval * r->spec.batch;
     if (samples > 0) {
         double rate = t > r->last_ev_t ? samples / (t - r->last_ev_t) : 0;
@@ -136,7 +136,7 @@ static int on_event(void *ctx, const cluster_event *ev)
         goto out;
     sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, r->seq);
-    sqlite3_bind_text(st, 3, ev->phase, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, cluster_phase_name(ev->phase), -1, SQLITE_STATIC);
     if (epoch_col) sqlite3_bind_int(st, 4, ev->iter);
     else sqlite3_bind_int(st, 5, ev->iter);
     bind_num(st, 6, ev->loss);
@@ -149,7 +149,7 @@ static int on_event(void *ctx, const cluster_event *ev)
     if (prep(h, "UPDATE jobs SET phase = ?, progress = ?, eta_s = ?, samples_per_s = ?, "
              "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?", &st, &e) < 0)
         goto out;
-    sqlite3_bind_text(st, 1, ev->phase, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, cluster_phase_name(ev->phase), -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 2, p);
     bind_num(st, 3, eta);
     bind_num(st, 4, r->slot->samples_per_s);
@@ -181,7 +181,7 @@ static int on_ckpt(void *ctx, const void *state, size_t len)
              &st, &e) < 0)
         goto out;
     sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->have_last ? r->last.phase : "start", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, r->have_last ? cluster_phase_name(r->last.phase) : "start", -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 3, r->have_last ? r->last.iter : 0);
     sqlite3_bind_blob64(st, 4, state, (sqlite3_uint64)len, SQLITE_STATIC);
     if (step_done(h, st, "store checkpoint", &e) < 0) goto out;
@@ -429,11 +429,11 @@ out:
 }
 
 /* The phase a run starts in, until its first progress event names one. */
-static const char *first_phase(const cluster_spec *s)
+static cluster_phase first_phase(const cluster_spec *s)
 {
-    if (s->method == CM_KMEANS) return "kmeans";
-    if (s->method == CM_N2D && s->n_hidden == 0) return "knn"; /* raw: the manifold first */
-    return s->method == CM_VAE && s->pretrain_epochs == 0 ? "vae" : "pretrain";
+    if (s->method == CM_KMEANS) return CP_KMEANS;
+    if (s->method == CM_N2D && s->n_hidden == 0) return CP_KNN; /* raw: the manifold first */
+    return s->method == CM_VAE && s->pretrain_epochs == 0 ? CP_VAE : CP_PRETRAIN;
 }
 
 /* Records the phase (best effort: progress events will say it again). */
@@ -480,7 +480,7 @@ static void run_job(svc *s, svc_slot *slot, store *db, job_run *r, const char *s
     if ((rc = load_dataset(r, &e)) < 0) goto done;
     if (r->resume && (rc = load_checkpoint(r, &ck, &cklen, &e)) < 0) goto done;
     if (r->resume && !ck) r->resume = 0; /* nothing to resume from: start over */
-    set_phase(r, r->resume ? "resuming" : first_phase(&r->spec));
+    set_phase(r, r->resume ? "resuming" : cluster_phase_name(first_phase(&r->spec)));
     cluster_fit_opts o = {.cb = on_event, .ctx = r, .ckpt = on_ckpt, .ckpt_ctx = r,
                           .ckpt_every_s = s->cfg.ckpt_every_s, .resume = ck, .resume_len = cklen,
                           .stop = &r->slot->stop};

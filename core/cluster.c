@@ -312,203 +312,245 @@ static int build_ae(cluster_model *m, dc_err *err)
                         err);
 }
 
+static int alloc_mu(cluster_model *m, dc_err *err)
+{
+    if (!(m->mu = malloc((size_t)m->k * m->e * sizeof *m->mu)))
+        return dc_err_set(err, DC_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* kmeans: Lloyd on the raw data, the whole run. */
+static int fit_kmeans(cluster_model *m, const dataset *ds, cluster_run *run, int32_t *lab,
+                      dc_err *err)
+{
+    int rc;
+    m->e = m->d;
+    if ((rc = alloc_mu(m, err)) < 0) return rc;
+    run->w_pretrain = 1.0;
+    run->kmeans_only = 1;
+    return fit_centroids(m, ds->x, ds->n, run, lab, err);
+}
+
+/* n2d with no autoencoder: the manifold on the raw features. */
+static int fit_raw_n2d(cluster_model *m, const dataset *ds, cluster_run *run,
+                       const cluster_fit_opts *o, const cluster_ckpt *rk, dc_err *err)
+{
+    if ((o->resume && rk->phase != 4) || o->ae_buf)
+        return dc_err_set(err, DC_EINVAL, "a raw n2d (no autoencoder) takes neither a "
+                          "pretrained autoencoder nor a checkpoint other than its layout's "
+                          "(phase %d)", rk->phase);
+    m->spec.embed_dim = m->d;
+    run->w_pretrain = 0.0;
+    run->w_cluster = 0.85;
+    return cluster__fit_n2d(m, ds->x, ds->n, m->d, run, o->resume, o->resume_len, err);
+}
+
+/* The vae in one step from scratch (no pretraining). */
+static int fit_vae_scratch(cluster_model *m, const dataset *ds, cluster_run *run,
+                           const cluster_fit_opts *o, const cluster_ckpt *rk, dc_err *err)
+{
+    int rc;
+    m->e = m->spec.latent;
+    m->spec.embed_dim = m->e;
+    run->w_pretrain = 0.0;
+    run->w_cluster = 1.0;
+    if ((rc = alloc_mu(m, err)) < 0) return rc;
+    if (o->resume && rk->phase != 3)
+        return dc_err_set(err, DC_EINVAL, "checkpoint is not from vae training (phase %d)",
+                          rk->phase);
+    return cluster__fit_vae(m, ds->x, ds->n, run, 0, o->resume, o->resume_len, err);
+}
+
+/* The shares of the whole run's progress of pretraining and what follows it. */
+static void set_weights(cluster_run *run, const cluster_spec *s, int self, int vae_pre,
+                        const void *ae_buf)
+{
+    run->w_pretrain = self ? 0.6 : 1.0;
+    run->w_cluster = self ? 0.4 : 0.0;
+    if (s->method == CM_N2D) { /* the manifold's share; the mixture has the rest */
+        run->w_pretrain = ae_buf ? 0.0 : 0.6;
+        run->w_cluster = ae_buf ? 0.85 : 0.34;
+    }
+    if (vae_pre) { /* an AE epoch and a vae epoch cost about the same */
+        double p = ae_buf ? 0 : s->pretrain_epochs, v = s->vae_epochs;
+        run->w_pretrain = p + v > 0 ? p / (p + v) : 0.0;
+        run->w_cluster = 1.0 - run->w_pretrain;
+    }
+}
+
+/* The autoencoder: the pretrained one given (its shape must fit), or a new one; and the
+ * centroids. */
+static int setup_ae(cluster_model *m, const cluster_fit_opts *o, dc_err *err)
+{
+    int rc;
+    if (o->ae_buf) {
+        if ((rc = nn_ae_load(&m->ae, o->ae_buf, o->ae_len, m->spec.batch, err)) < 0) return rc;
+        if (m->ae->in_dim != (size_t)m->d || m->ae->emb_dim != m->e)
+            return dc_err_set(err, DC_EINVAL,
+                              "pretrained autoencoder is %zu -> %d, the spec needs %d -> %d",
+                              m->ae->in_dim, m->ae->emb_dim, m->d, m->e);
+    } else if ((rc = build_ae(m, err)) < 0) {
+        return rc;
+    }
+    return alloc_mu(m, err);
+}
+
+/* The error of a pretraining that returned rc (not 0): a divergence explained, the
+ * checkpoint's own error, or a stop mid-epoch saved as a checkpoint. */
+static int pretrain_failed(int rc, cluster_model *m, cluster_run *run, const pre_ctx *pc,
+                           struct nn_train_pos at, dc_err *err)
+{
+    const cluster_spec *s = &m->spec;
+    if (rc == DC_ENUMERIC) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err ? err->msg : "");
+        dc_err_set(err, rc, "%s: pretraining with %s lr %g diverged; lower the "
+                   "pretraining learning rate or choose another optimizer", why,
+                   s->pretrain_opt == OPT_SGD ? "sgd" : "adam", s->pretrain_lr);
+    } else if (pc->ckpt_rc < 0) {
+        rc = pc->ckpt_rc; /* the checkpoint's own error, already in err */
+    } else if (rc == DC_ECANCEL && at.epoch > 0) { /* stopped mid-epoch: save it */
+        cluster_ckpt ck = {.phase = 1, .iter = at.epoch - 1, .pos = at.batch, .opt = pc->opt};
+        int crc = cluster__ckpt_maybe(run, m, &ck, 1, err);
+        rc = crc < 0 && crc != DC_ECANCEL ? crc : DC_ECANCEL;
+        if (rc == DC_ECANCEL) dc_err_set(err, DC_ECANCEL, "stopped during pretraining epoch %d", at.epoch);
+    }
+    return rc;
+}
+
+/* Autoencoder pretraining on ds, from a phase-1 checkpoint when resuming. */
+static int pretrain(cluster_model *m, const dataset *ds, cluster_run *run,
+                    const cluster_fit_opts *o, const cluster_ckpt *rk, dc_err *err)
+{
+    const cluster_spec *s = &m->spec;
+    nn_optim opt = {0};
+    nn_train_cfg tc = nn_train_default();
+    pre_ctx pc = {run, m, &opt, s->pretrain_epochs, err, 0};
+    struct nn_train_pos at = {0, 0};
+    int rc;
+    tc.epochs = s->pretrain_epochs;
+    tc.batch = s->batch;
+    tc.opt = nn_optim_default(s->pretrain_opt == OPT_SGD ? NN_OPT_SGD : NN_OPT_ADAM);
+    tc.opt.lr = (float)s->pretrain_lr;
+    tc.opt.momentum = (float)s->pretrain_momentum;
+    tc.seed = s->seed;
+    tc.cb = pretrain_cb;
+    tc.ctx = &pc;
+    tc.state = &opt;
+    tc.stop = o->stop;
+    tc.stopped_at = &at;
+    if ((rc = nn_optim_init(&opt, &tc.opt, m->ae->nparams, err)) < 0) goto out;
+    if (o->resume) {
+        if ((rc = cluster__ckpt_restore(m, ds->n, o->resume, o->resume_len, &opt, NULL, NULL,
+                                        NULL, err)) < 0)
+            goto out;
+        tc.start_epoch = rk->iter;
+        tc.start_batch = (int)rk->pos;
+    }
+    if (tc.epochs > tc.start_epoch &&
+        (rc = nn_ae_train(m->ae, ds->x, (size_t)ds->n, &tc, NULL, err)) < 0)
+        rc = pretrain_failed(rc, m, run, &pc, at, err);
+out:
+    nn_optim_free(&opt);
+    return rc;
+}
+
+/* After pretraining: encode ds, then n2d's manifold and mixture, or k-means on the codes
+ * and (DEC/IDEC/DCEC) self-training. */
+static int fit_codes(cluster_model *m, const dataset *ds, cluster_run *run,
+                     const cluster_fit_opts *o, int n2d_layout, int self, int32_t *lab,
+                     dc_err *err)
+{
+    float *z = malloc((size_t)ds->n * m->e * sizeof *z);
+    int rc = z ? nn_ae_encode(m->ae, ds->x, (size_t)ds->n, z, err)
+               : dc_err_set(err, DC_ENOMEM, "out of memory");
+    if (rc == 0 && m->spec.method == CM_N2D)
+        rc = cluster__fit_n2d(m, z, ds->n, m->e, run, n2d_layout ? o->resume : NULL,
+                              n2d_layout ? o->resume_len : 0, err);
+    else if (rc == 0 && (rc = fit_centroids(m, z, ds->n, run, lab, err)) == 0 && self)
+        rc = cluster__self_train(m, ds->x, ds->n, run, NULL, 0, err);
+    free(z);
+    return rc;
+}
+
+/* The methods with an autoencoder (or a pretrained vae): from where the checkpoint rk
+ * stands (phase 1 pretraining, 2 self-training, 3 vae, 4 n2d layout) or the start. */
+static int fit_deep(cluster_model *m, const dataset *ds, cluster_run *run,
+                    const cluster_fit_opts *o, const cluster_ckpt *rk, int32_t *lab,
+                    dc_err *err)
+{
+    const cluster_spec *s = &m->spec;
+    int vae_pre = s->method == CM_VAE && (s->pretrain_epochs > 0 || o->ae_buf);
+    int self = s->method == CM_DEC || s->method == CM_IDEC || s->method == CM_DCEC;
+    int phase = o->resume ? rk->phase : 0, rc;
+    m->e = s->method == CM_DCEC ? s->embed_dim
+           : s->method == CM_VAE ? s->latent : s->hidden[s->n_hidden - 1];
+    m->spec.embed_dim = m->e;
+    set_weights(run, s, self, vae_pre, o->ae_buf);
+    if (phase == 3 && !vae_pre)
+        return dc_err_set(err, DC_EINVAL, "checkpoint phase %d does not belong to method %s",
+                          phase, cluster_method_name(s->method));
+    if (phase == 3) /* pretraining and k-means are done */
+        return (rc = alloc_mu(m, err)) < 0
+                   ? rc : cluster__fit_vae(m, ds->x, ds->n, run, 1, o->resume, o->resume_len, err);
+    if ((rc = setup_ae(m, o, err)) < 0) return rc;
+    if (phase == 2) { /* pretraining and k-means are done */
+        if (!self || vae_pre)
+            return dc_err_set(err, DC_EINVAL, "checkpoint is from self-training, method %s "
+                              "has none", cluster_method_name(s->method));
+        return cluster__self_train(m, ds->x, ds->n, run, o->resume, o->resume_len, err);
+    }
+    int n2d_layout = s->method == CM_N2D && phase == 4;
+    if (n2d_layout && (rc = cluster__ckpt_restore(m, ds->n, o->resume, o->resume_len, NULL, NULL,
+                                                  NULL, NULL, err)) < 0)
+        return rc; /* the autoencoder as the layout's checkpoint holds it: no pretraining */
+    if (!o->ae_buf && !n2d_layout && (rc = pretrain(m, ds, run, o, rk, err)) < 0) return rc;
+    if (vae_pre) return cluster__fit_vae(m, ds->x, ds->n, run, 1, NULL, 0, err);
+    return fit_codes(m, ds, run, o, n2d_layout, self, lab, err);
+}
+
+/* Which way the method goes, after the spec is checked and resolved. */
+static int fit_method(cluster_model *m, const dataset *ds, cluster_run *run,
+                      const cluster_fit_opts *o, const cluster_ckpt *rk, int32_t *lab,
+                      dc_err *err)
+{
+    const cluster_spec *s = &m->spec;
+    if (s->method == CM_KMEANS) return fit_kmeans(m, ds, run, lab, err);
+    if (o->resume && rk->phase == 4 && s->method != CM_N2D)
+        return dc_err_set(err, DC_EINVAL, "checkpoint is from an n2d layout, method %s has none",
+                          cluster_method_name(s->method));
+    if (s->method == CM_N2D && s->n_hidden == 0) return fit_raw_n2d(m, ds, run, o, rk, err);
+    if (s->method == CM_VAE && !(s->pretrain_epochs > 0 || o->ae_buf))
+        return fit_vae_scratch(m, ds, run, o, rk, err);
+    return fit_deep(m, ds, run, o, rk, lab, err);
+}
+
 int cluster_fit_ex(cluster_model **out, const cluster_spec *spec, const dataset *ds,
                    const cluster_fit_opts *opts, dc_err *err)
 {
     static const cluster_fit_opts none = {0};
     const cluster_fit_opts *o = opts ? opts : &none;
     cluster_spec rs = *spec;
-    const cluster_spec *s = &rs;
-    const void *ae_buf = o->ae_buf;
-    size_t ae_len = o->ae_len;
-    cluster_cb cb = o->cb;
-    void *ctx = o->ctx;
     cluster_ckpt rk = {0};
-    nn_optim opt = {0};
     *out = NULL;
     int rc = o->resume ? cluster__ckpt_peek(o->resume, o->resume_len, &rk, err) : 0;
-    if (rc < 0 || (rc = cluster_spec_check(s, ds, err)) < 0) return rc;
+    if (rc < 0 || (rc = cluster_spec_check(&rs, ds, err)) < 0) return rc;
     resolve_pretrain(&rs, ds);
     cluster_model *m = calloc(1, sizeof *m);
-    float *z = NULL;
     int32_t *lab = malloc((size_t)ds->n * sizeof *lab);
-    cluster_run run = {.cb = cb, .ctx = ctx, .t0 = dc_now_s(), .labels = ds->labels, .n = ds->n,
-                       .ckpt = o->ckpt, .ckpt_ctx = o->ckpt_ctx, .ckpt_every_s = o->ckpt_every_s,
-                       .stop = o->stop};
+    cluster_run run = {.cb = o->cb, .ctx = o->ctx, .t0 = dc_now_s(), .labels = ds->labels,
+                       .n = ds->n, .ckpt = o->ckpt, .ckpt_ctx = o->ckpt_ctx,
+                       .ckpt_every_s = o->ckpt_every_s, .stop = o->stop};
     run.last_ckpt = run.t0;
     if (!m || !lab) {
         rc = dc_err_set(err, DC_ENOMEM, "out of memory");
-        goto out;
+    } else {
+        m->spec = rs;
+        m->d = ds->d;
+        m->k = rs.k;
+        m->h = ds->h, m->w = ds->w, m->c = ds->c;
+        rc = fit_method(m, ds, &run, o, &rk, lab, err);
     }
-    m->spec = *s;
-    m->d = ds->d;
-    m->k = s->k;
-    m->h = ds->h, m->w = ds->w, m->c = ds->c;
-    if (s->method == CM_KMEANS) {
-        m->e = m->d;
-        if (!(m->mu = malloc((size_t)m->k * m->e * sizeof *m->mu))) {
-            rc = dc_err_set(err, DC_ENOMEM, "out of memory");
-            goto out;
-        }
-        run.w_pretrain = 1.0;
-        run.kmeans_only = 1;
-        rc = fit_centroids(m, ds->x, ds->n, &run, lab, err);
-        goto out;
-    }
-    if (o->resume && rk.phase == 4 && s->method != CM_N2D) {
-        rc = dc_err_set(err, DC_EINVAL, "checkpoint is from an n2d layout, method %s has none",
-                        cluster_method_name(s->method));
-        goto out;
-    }
-    if (s->method == CM_N2D && s->n_hidden == 0) { /* raw: the manifold on the features */
-        if ((o->resume && rk.phase != 4) || ae_buf) {
-            rc = dc_err_set(err, DC_EINVAL, "a raw n2d (no autoencoder) takes neither a "
-                            "pretrained autoencoder nor a checkpoint other than its layout's "
-                            "(phase %d)", rk.phase);
-            goto out;
-        }
-        m->spec.embed_dim = m->d;
-        run.w_pretrain = 0.0;
-        run.w_cluster = 0.85;
-        rc = cluster__fit_n2d(m, ds->x, ds->n, m->d, &run, o->resume, o->resume_len, err);
-        goto out;
-    }
-    int vae_pre = s->method == CM_VAE && (s->pretrain_epochs > 0 || ae_buf);
-    if (s->method == CM_VAE && !vae_pre) { /* one step from scratch */
-        m->e = s->latent;
-        m->spec.embed_dim = m->e;
-        run.w_pretrain = 0.0;
-        run.w_cluster = 1.0;
-        if (!(m->mu = malloc((size_t)m->k * m->e * sizeof *m->mu))) {
-            rc = dc_err_set(err, DC_ENOMEM, "out of memory");
-            goto out;
-        }
-        if (o->resume && rk.phase != 3) {
-            rc = dc_err_set(err, DC_EINVAL, "checkpoint is not from vae training (phase %d)",
-                            rk.phase);
-            goto out;
-        }
-        rc = cluster__fit_vae(m, ds->x, ds->n, &run, 0, o->resume, o->resume_len, err);
-        goto out;
-    }
-    m->e = s->method == CM_DCEC ? s->embed_dim
-           : s->method == CM_VAE ? s->latent : s->hidden[s->n_hidden - 1];
-    m->spec.embed_dim = m->e;
-    int self = s->method == CM_DEC || s->method == CM_IDEC || s->method == CM_DCEC;
-    run.w_pretrain = self ? 0.6 : 1.0;
-    run.w_cluster = self ? 0.4 : 0.0;
-    if (s->method == CM_N2D) { /* the manifold's share; the mixture has the rest */
-        run.w_pretrain = ae_buf ? 0.0 : 0.6;
-        run.w_cluster = ae_buf ? 0.85 : 0.34;
-    }
-    if (vae_pre) { /* an AE epoch and a vae epoch cost about the same */
-        double p = ae_buf ? 0 : s->pretrain_epochs, v = s->vae_epochs;
-        run.w_pretrain = p + v > 0 ? p / (p + v) : 0.0;
-        run.w_cluster = 1.0 - run.w_pretrain;
-    }
-    if (o->resume && rk.phase == 3 && !vae_pre) {
-        rc = dc_err_set(err, DC_EINVAL, "checkpoint phase %d does not belong to method %s",
-                        rk.phase, cluster_method_name(s->method));
-        goto out;
-    }
-    if (o->resume && rk.phase == 3) { /* pretraining and k-means are done */
-        if (!(m->mu = malloc((size_t)m->k * m->e * sizeof *m->mu))) {
-            rc = dc_err_set(err, DC_ENOMEM, "out of memory");
-            goto out;
-        }
-        rc = cluster__fit_vae(m, ds->x, ds->n, &run, 1, o->resume, o->resume_len, err);
-        goto out;
-    }
-    if (ae_buf) {
-        if ((rc = nn_ae_load(&m->ae, ae_buf, ae_len, s->batch, err)) < 0) goto out;
-        if (m->ae->in_dim != (size_t)m->d || m->ae->emb_dim != m->e) {
-            rc = dc_err_set(err, DC_EINVAL,
-                            "pretrained autoencoder is %zu -> %d, the spec needs %d -> %d",
-                            m->ae->in_dim, m->ae->emb_dim, m->d, m->e);
-            goto out;
-        }
-    } else if ((rc = build_ae(m, err)) < 0) {
-        goto out;
-    }
-    m->mu = malloc((size_t)m->k * m->e * sizeof *m->mu);
-    if (!m->mu) {
-        rc = dc_err_set(err, DC_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (o->resume && rk.phase == 2) { /* pretraining and k-means are done */
-        if (!self || vae_pre) {
-            rc = dc_err_set(err, DC_EINVAL, "checkpoint is from self-training, method %s has none",
-                            cluster_method_name(s->method));
-            goto out;
-        }
-        rc = cluster__self_train(m, ds->x, ds->n, &run, o->resume, o->resume_len, err);
-        goto out;
-    }
-    int n2d_layout = s->method == CM_N2D && o->resume && rk.phase == 4;
-    if (n2d_layout && (rc = cluster__ckpt_restore(m, ds->n, o->resume, o->resume_len, NULL, NULL,
-                                                  NULL, NULL, err)) < 0)
-        goto out; /* the autoencoder as the layout's checkpoint holds it: no pretraining */
-    if (!ae_buf && !n2d_layout) {
-        nn_train_cfg tc = nn_train_default();
-        pre_ctx pc = {&run, m, &opt, s->pretrain_epochs, err, 0};
-        tc.epochs = s->pretrain_epochs;
-        tc.batch = s->batch;
-        tc.opt = nn_optim_default(s->pretrain_opt == OPT_SGD ? NN_OPT_SGD : NN_OPT_ADAM);
-        tc.opt.lr = (float)s->pretrain_lr;
-        tc.opt.momentum = (float)s->pretrain_momentum;
-        tc.seed = s->seed;
-        tc.cb = pretrain_cb;
-        tc.ctx = &pc;
-        tc.state = &opt;
-        struct nn_train_pos at = {0, 0};
-        tc.stop = o->stop;
-        tc.stopped_at = &at;
-        if ((rc = nn_optim_init(&opt, &tc.opt, m->ae->nparams, err)) < 0) goto out;
-        if (o->resume) {
-            if ((rc = cluster__ckpt_restore(m, ds->n, o->resume, o->resume_len, &opt, NULL, NULL,
-                                            NULL, err)) < 0)
-                goto out;
-            tc.start_epoch = rk.iter;
-            tc.start_batch = (int)rk.pos;
-        }
-        if (tc.epochs > tc.start_epoch &&
-            (rc = nn_ae_train(m->ae, ds->x, (size_t)ds->n, &tc, NULL, err)) < 0) {
-            if (rc == DC_ENUMERIC) {
-                char why[sizeof err->msg];
-                snprintf(why, sizeof why, "%s", err ? err->msg : "");
-                dc_err_set(err, rc, "%s: pretraining with %s lr %g diverged; lower the "
-                           "pretraining learning rate or choose another optimizer", why,
-                           s->pretrain_opt == OPT_SGD ? "sgd" : "adam", s->pretrain_lr);
-            } else if (pc.ckpt_rc < 0) {
-                rc = pc.ckpt_rc; /* the checkpoint's own error, already in err */
-            } else if (rc == DC_ECANCEL && at.epoch > 0) { /* stopped mid-epoch: save it */
-                cluster_ckpt ck = {.phase = 1, .iter = at.epoch - 1, .pos = at.batch, .opt = &opt};
-                int crc = cluster__ckpt_maybe(&run, m, &ck, 1, err);
-                rc = crc < 0 && crc != DC_ECANCEL ? crc : DC_ECANCEL;
-                if (rc == DC_ECANCEL) dc_err_set(err, DC_ECANCEL, "stopped during pretraining epoch %d", at.epoch);
-            }
-            goto out;
-        }
-    }
-    if (vae_pre) {
-        rc = cluster__fit_vae(m, ds->x, ds->n, &run, 1, NULL, 0, err);
-        goto out;
-    }
-    if (!(z = malloc((size_t)ds->n * m->e * sizeof *z))) {
-        rc = dc_err_set(err, DC_ENOMEM, "out of memory");
-        goto out;
-    }
-    if ((rc = nn_ae_encode(m->ae, ds->x, (size_t)ds->n, z, err)) < 0) goto out;
-    if (s->method == CM_N2D) {
-        rc = cluster__fit_n2d(m, z, ds->n, m->e, &run, n2d_layout ? o->resume : NULL,
-                              n2d_layout ? o->resume_len : 0, err);
-        goto out;
-    }
-    if ((rc = fit_centroids(m, z, ds->n, &run, lab, err)) < 0) goto out;
-    if (self) rc = cluster__self_train(m, ds->x, ds->n, &run, NULL, 0, err);
-out:
-    nn_optim_free(&opt);
-    free(z);
     free(lab);
     if (rc < 0) cluster_model_free(m);
     else *out = m;

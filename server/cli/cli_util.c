@@ -197,7 +197,7 @@ void cli_spec_dump_json(FILE *f)
 
 void cli_spec_help(FILE *f)
 {
-    char head[64], vals[96];
+    char head[192], vals[96];
     for (int id = 0; id < COPT_COUNT; id++) {
         const cluster_opt *o = &cluster_opts[id];
         if (!o->flag || (o->flags & (COPT_F_REQUIRED | COPT_F_DERIVED))) continue;

@@ -166,7 +166,8 @@ static int on_ckpt(void *ctx, const void *state, size_t len)
              &st, &e) < 0)
         goto out;
     sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->drive.have_last ? cluster_phase_name(r->drive.last.phase) : "start", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, r->drive.have_last ? cluster_phase_name(r->drive.last.phase)
+                                                : "start", -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 3, r->drive.have_last ? r->drive.last.iter : 0);
     sqlite3_bind_blob64(st, 4, state, (sqlite3_uint64)len, SQLITE_STATIC);
     if (step_done(h, st, "store checkpoint", &e) < 0) goto out;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cluster_internal.h"
+#include "cluster_opts.h"
 #include "data.h"
 #include "dc_blas.h"
 #include "dc_size.h"
@@ -20,85 +21,35 @@ _Static_assert((int)INIT_GLOROT == (int)NN_INIT_GLOROT_UNIFORM &&
                    (int)INIT_VARSCALE == (int)NN_INIT_VARSCALE,
                "cluster.h's INIT_* mirror nn.h's");
 
-static const char *method_names[CM_COUNT] = {"kmeans", "ae_kmeans", "dec", "idec", "dcec", "vae", "n2d"};
-
 const char *cluster_method_name(cluster_method m)
 {
-    return m >= 0 && m < CM_COUNT ? method_names[m] : "unknown";
+    return m >= 0 && m < CM_COUNT ? cluster_method_names[m] : "unknown";
 }
 
 int cluster_method_parse(const char *name)
 {
     for (int i = 0; i < CM_COUNT; i++)
-        if (name && strcmp(name, method_names[i]) == 0) return i;
+        if (name && strcmp(name, cluster_method_names[i]) == 0) return i;
     return -1;
 }
 
+const char *cluster_phase_name(cluster_phase p)
+{
+    static const char *const names[CP_COUNT] = {
+#define CLUSTER_PHASE_NAME_(id, name) name,
+        CLUSTER_PHASES(CLUSTER_PHASE_NAME_)
+#undef CLUSTER_PHASE_NAME_
+    };
+    return p >= 0 && p < CP_COUNT ? names[p] : "unknown";
+}
+
+/* The rows of cluster_opts.def: each option's default, or its method's own. */
 void cluster_spec_default(cluster_spec *s, cluster_method m, int k)
 {
     memset(s, 0, sizeof *s);
     s->method = m;
     s->k = k;
-    s->n_hidden = 4;
-    int dims[4] = {500, 500, 2000, 10};
-    memcpy(s->hidden, dims, sizeof dims);
-    s->embed_dim = 10;
-    s->pretrain_epochs = 150;
-    s->batch = 256;
-    s->pretrain_opt = OPT_AUTO;
-    s->pretrain_lr = 0;
-    s->pretrain_momentum = 0.9;
-    s->pretrain_init = INIT_AUTO;
-    s->n_init = 20;
-    s->kmeans_max_iter = 300;
-    s->kmeans_tol = 1e-4;
-    s->alpha = 1.0;
-    s->update_interval = 140;
-    s->tol = 0.001;
-    s->maxiter = 20000;
-    s->gamma = 0.1;
-    s->cluster_opt = OPT_SGD;
-    s->cluster_lr = 0.01;
-    s->cluster_momentum = 0.9;
-    if (m == CM_DCEC) { /* DCEC-keras: Adam for both phases */
-        s->cluster_opt = OPT_ADAM;
-        s->cluster_lr = 1e-3;
-        /* DCEC-keras pretrains 200 epochs; here an epoch costs ~3x a dense one and the
-           codes cluster nearly as well after 30 (MNIST: k-means ACC 0.76 after 5
-           epochs, 0.82 after 30, 0.82 after 40; docs/quality.md) */
-        s->pretrain_epochs = 30;
-    }
-    s->latent = 20;
-    s->vae_epochs = 20; /* from the pretrained start, longer drifts away from its clusters */
-    s->vae_conv = 0;
-    s->vae_bce = 0;          /* the reference: Gaussian reconstruction, weight 2.5 */
-    s->vae_rec_weight = 2.5;
-    s->vae_lr = 1e-3;
-    s->manifold_components = 10; /* N2D's UMAP: 10 components, 20 neighbours, min_dist 0 */
-    s->manifold_neighbors = 20;
-    s->manifold_min_dist = 0;
-    s->manifold_epochs = 0;
-    s->manifold_init = MANIFOLD_INIT_SPECTRAL; /* umap-learn's default, N2D's: PCA can leave
-                                                  nested structure (rings) tangled, docs/n2d.md */
-    s->gmm_n_init = 5;
-    if (m == CM_N2D)
-        /* the manifold needs far less from the codes than k-means does: from a 25-epoch
-           autoencoder (Adam, the auto recipe below 10,000 steps) n2d reached MNIST 0.976
-           and Fashion 0.632 (seed 1), from 10 epochs 0.971 / 0.584 (docs/quality.md) */
-        s->pretrain_epochs = 25;
-    if (m == CM_VAE) {
-        /* Started from a pretrained dense autoencoder of the DEC shape: hidden = the
-           encoder's layers (500, 500, 2000), the latent (10) is its code; then the vae
-           with batch 100 and Adam 1e-4 (1e-3 moves the pretrained weights so far in the
-           first steps that the clusters of the start are lost; docs/vae.md). From scratch
-           (pretrain_epochs 0, the conv vae) use lr 1e-3. */
-        s->n_hidden = 3;
-        s->hidden[3] = 0;
-        s->latent = 10;
-        s->embed_dim = s->latent;
-        s->vae_lr = 1e-4;
-        s->batch = 100;
-    }
+    cluster_opts_set_defaults(s, (int)m);
 }
 
 /* Smallest and largest value of ds->x. */
@@ -125,80 +76,57 @@ static void resolve_pretrain(cluster_spec *s, const dataset *ds)
         s->pretrain_init = s->pretrain_opt == OPT_SGD ? INIT_VARSCALE : INIT_GLOROT;
 }
 
-#define RANGE(field, lo, hi)                                                           \
-    do {                                                                               \
-        if (!(s->field >= (lo) && s->field <= (hi)))                                   \
-            return dc_err_set(err, DC_EINVAL, "%s must be in [%g, %g], got %g", #field, \
-                              (double)(lo), (double)(hi), (double)s->field);           \
-    } while (0)
+/* Records the option to blame in *opt and sets err: the value of a failed check. */
+#define FAIL(id, ...) (*opt = (id), dc_err_set(err, DC_EINVAL, __VA_ARGS__))
 
-int cluster_spec_check(const cluster_spec *s, const dataset *ds, dc_err *err)
+/* Checks against the dataset: what fits it, and what the methods need of it. */
+static int check_data(const cluster_spec *s, const dataset *ds, int *opt, dc_err *err)
 {
-    if (s->method < 0 || s->method >= CM_COUNT)
-        return dc_err_set(err, DC_EINVAL, "unknown method %d", s->method);
-    RANGE(k, 1, 10000);
-    RANGE(n_init, 1, 1000);
-    RANGE(kmeans_max_iter, 1, 100000);
-    RANGE(kmeans_tol, 0, 1);
-    if (ds) {
-        if (ds->n < s->k)
-            return dc_err_set(err, DC_EINVAL, "k must be at most the number of samples (%lld), got %d",
-                              (long long)ds->n, s->k);
-        if (s->method == CM_DCEC && (ds->h < 8 || ds->w < 8))
-            return dc_err_set(err, DC_EINVAL,
-                              "dcec needs image data (h, w >= 8); this dataset has no image shape");
-        if (s->method == CM_VAE && s->vae_conv && (ds->h < 4 || ds->w < 4))
-            return dc_err_set(err, DC_EINVAL, "a convolutional vae needs image data");
-        if (s->method == CM_VAE && ds->x) { /* its decoder ends in a sigmoid */
-            float lo, hi;
-            value_range(ds, &lo, &hi);
-            if (lo < 0 || hi > 1)
-                return dc_err_set(err, DC_EINVAL,
-                                  "the vae method models values in [0, 1]; this dataset spans "
-                                  "[%g, %g]: rescale it or choose another method", lo, hi);
-        }
+    if (ds->n < s->k)
+        return FAIL(COPT_K, "k must be at most the number of samples (%lld), got %d",
+                    (long long)ds->n, s->k);
+    if (s->method == CM_DCEC && (ds->h < 8 || ds->w < 8))
+        return FAIL(COPT_METHOD,
+                    "dcec needs image data (h, w >= 8); this dataset has no image shape");
+    if (s->method == CM_VAE && s->vae_conv && (ds->h < 4 || ds->w < 4))
+        return FAIL(COPT_VAE_CONV, "a convolutional vae needs image data");
+    if (s->method == CM_VAE && ds->x) { /* its decoder ends in a sigmoid */
+        float lo, hi;
+        value_range(ds, &lo, &hi);
+        if (lo < 0 || hi > 1)
+            return FAIL(-1, "the vae method models values in [0, 1]; this dataset spans "
+                        "[%g, %g]: rescale it or choose another method", lo, hi);
     }
-    if (s->method == CM_KMEANS) return 0;
-    if (s->method == CM_N2D) {
-        RANGE(manifold_components, 1, 1024);
-        RANGE(manifold_neighbors, 2, 1000);
-        RANGE(manifold_min_dist, 0, 1); /* <= spread, which is 1 */
-        RANGE(manifold_epochs, 0, 100000);
-        RANGE(manifold_init, 0, 1);
-        RANGE(gmm_n_init, 1, 1000);
-        RANGE(n_hidden, 0, CLUSTER_MAX_DIMS); /* 0: the manifold on the raw features */
-        int cd = s->n_hidden > 0 ? s->hidden[s->n_hidden - 1] : ds ? ds->d : 0;
-        if (ds && ds->n > 0 && s->manifold_neighbors > ds->n)
-            return dc_err_set(err, DC_EINVAL, "manifold_neighbors must be at most the number "
-                              "of samples (%lld), got %d", (long long)ds->n,
-                              s->manifold_neighbors);
-        if (s->manifold_init == MANIFOLD_INIT_PCA && cd > 0 && s->manifold_components > cd)
-            return dc_err_set(err, DC_EINVAL, "manifold_components must be at most the code "
-                              "size (%d) with the pca init, got %d", cd,
-                              s->manifold_components);
-        if (s->manifold_init == MANIFOLD_INIT_SPECTRAL && ds && ds->n > 0 &&
-            s->manifold_components > ds->n - 2)
-            return dc_err_set(err, DC_EINVAL, "manifold_components must be at most samples - 2 "
-                              "(%lld) with the spectral init, got %d", (long long)ds->n - 2,
-                              s->manifold_components);
-        if (ds && ds->n > INT32_MAX)
-            return dc_err_set(err, DC_EINVAL, "n2d takes at most %d samples", INT32_MAX);
-        if (s->n_hidden == 0) {
-            size_t t;
-            if (ds && ds->n > 0 && (dc_mul_size(ds->n, s->k, &t) < 0 || t > CLUSTER_MAX_TARGETS))
-                return dc_err_set(err, DC_EINVAL, "k x samples: %d clusters x %lld samples is "
-                                  "over the limit of %d soft assignments", s->k,
-                                  (long long)ds->n, CLUSTER_MAX_TARGETS);
-            return 0;
-        }
-    }
-    RANGE(n_hidden, 1, CLUSTER_MAX_DIMS);
-    for (int i = 0; i < s->n_hidden; i++)
-        if (s->hidden[i] < 1 || s->hidden[i] > 100000)
-            return dc_err_set(err, DC_EINVAL, "hidden[%d] must be in [1, 100000], got %d", i,
-                              s->hidden[i]);
-    RANGE(embed_dim, 1, 10000);
-    if (ds && ds->d > 0 && !(s->method == CM_DCEC || (s->method == CM_VAE && s->vae_conv))) {
+    return 0;
+}
+
+/* n2d's manifold against the data; *done when the rest does not apply (no autoencoder). */
+static int check_n2d(const cluster_spec *s, const dataset *ds, int *done, int *opt, dc_err *err)
+{
+    int cd = s->n_hidden > 0 ? s->hidden[s->n_hidden - 1] : ds ? ds->d : 0;
+    *done = 0;
+    if (ds && ds->n > 0 && s->manifold_neighbors > ds->n)
+        return FAIL(COPT_MANIFOLD_NEIGHBORS, "manifold_neighbors must be at most the number "
+                    "of samples (%lld), got %d", (long long)ds->n, s->manifold_neighbors);
+    if (s->manifold_init == MANIFOLD_INIT_PCA && cd > 0 && s->manifold_components > cd)
+        return FAIL(COPT_MANIFOLD_COMPONENTS, "manifold_components must be at most the code "
+                    "size (%d) with the pca init, got %d", cd, s->manifold_components);
+    if (s->manifold_init == MANIFOLD_INIT_SPECTRAL && ds && ds->n > 0 &&
+        s->manifold_components > ds->n - 2)
+        return FAIL(COPT_MANIFOLD_COMPONENTS, "manifold_components must be at most samples - 2 "
+                    "(%lld) with the spectral init, got %d", (long long)ds->n - 2,
+                    s->manifold_components);
+    if (ds && ds->n > INT32_MAX) return FAIL(-1, "n2d takes at most %d samples", INT32_MAX);
+    *done = s->n_hidden == 0;
+    return 0;
+}
+
+/* The sizes the run would allocate on ds: the dense autoencoder's parameters and the
+ * n x k soft assignments. */
+static int check_sizes(const cluster_spec *s, const dataset *ds, int *opt, dc_err *err)
+{
+    if (ds->d > 0 && s->n_hidden > 0 &&
+        !(s->method == CM_DCEC || (s->method == CM_VAE && s->vae_conv))) {
         /* dense layers d -> hidden[0] -> ... -> hidden[last], and the decoder back */
         size_t params = 0, w;
         int64_t in = ds->d;
@@ -209,46 +137,46 @@ int cluster_spec_check(const cluster_spec *s, const dataset *ds, dc_err *err)
             in = s->hidden[i];
         }
         if (!ok || params > CLUSTER_MAX_PARAMS)
-            return dc_err_set(err, DC_EINVAL, "hidden widths like these on %d features make "
-                              "an autoencoder of more than %d parameters; use narrower layers",
-                              ds->d, CLUSTER_MAX_PARAMS);
+            return FAIL(COPT_HIDDEN, "hidden widths like these on %d features make an "
+                        "autoencoder of more than %d parameters; use narrower layers", ds->d,
+                        CLUSTER_MAX_PARAMS);
     }
-    if (ds && ds->n > 0) {
-        size_t t;
-        if (dc_mul_size(ds->n, s->k, &t) < 0 || t > CLUSTER_MAX_TARGETS)
-            return dc_err_set(err, DC_EINVAL, "k x samples: %d clusters x %lld samples is over "
-                              "the limit of %d soft assignments", s->k, (long long)ds->n,
-                              CLUSTER_MAX_TARGETS);
-    }
-    RANGE(pretrain_epochs, 0, 100000);
-    RANGE(batch, 1, 65536);
-    RANGE(pretrain_opt, 0, 2);
-    if (s->pretrain_lr != 0) RANGE(pretrain_lr, 1e-9, 10); /* 0: the optimizer's default */
-    RANGE(pretrain_momentum, 0, 0.9999);
-    RANGE(pretrain_init, 0, 2);
-    RANGE(alpha, 1e-6, 1e6);
-    RANGE(update_interval, 1, 10000000);
-    RANGE(tol, 0, 1);
-    RANGE(maxiter, 0, 100000000);
-    RANGE(gamma, 0, 1e6);
-    RANGE(cluster_opt, 0, 1);
-    RANGE(cluster_lr, 1e-9, 10);
-    RANGE(cluster_momentum, 0, 0.9999);
-    if (s->method == CM_VAE) {
-        if (s->vae_conv && s->pretrain_epochs > 0)
-            return dc_err_set(err, DC_EINVAL,
-                              "a convolutional vae starts from scratch: pretrain_epochs must be "
-                              "0 (a pretrained start is for the dense vae), got %d",
-                              s->pretrain_epochs);
-        RANGE(latent, 1, 4096);
-        RANGE(vae_epochs, 0, 100000);
-        RANGE(vae_rec_weight, 0, 1e6);
-        RANGE(vae_lr, 1e-9, 10);
-    }
+    size_t t;
+    if (ds->n > 0 && (dc_mul_size(ds->n, s->k, &t) < 0 || t > CLUSTER_MAX_TARGETS))
+        return FAIL(COPT_K, "k x samples: %d clusters x %lld samples is over the limit of %d "
+                    "soft assignments", s->k, (long long)ds->n, CLUSTER_MAX_TARGETS);
     return 0;
 }
 
-void cluster__event_init(cluster_event *ev, const char *phase, int iter, int total)
+int cluster_spec_check_ex(const cluster_spec *s, const dataset *ds, int *opt, dc_err *err)
+{
+    int rc, done, unused;
+    if (!opt) opt = &unused;
+    *opt = -1;
+    for (int i = 0; i < COPT_COUNT; i++) /* every row's range (derived ones below) */
+        if (!(cluster_opts[i].flags & COPT_F_DERIVED) &&
+            (rc = cluster_opt_check(s, (cluster_opt_id)i, err)) < 0)
+            return *opt = i, rc;
+    if (ds && (rc = check_data(s, ds, opt, err)) < 0) return rc;
+    if (s->method == CM_KMEANS) return 0;
+    if (s->method == CM_N2D && ((rc = check_n2d(s, ds, &done, opt, err)) < 0 || done))
+        return rc < 0 || !ds ? rc : check_sizes(s, ds, opt, err);
+    if ((rc = cluster_opt_check(s, COPT_EMBED_DIM, err)) < 0) return *opt = COPT_EMBED_DIM, rc;
+    if (ds && (rc = check_sizes(s, ds, opt, err)) < 0) return rc;
+    if (s->method == CM_VAE && s->vae_conv && s->pretrain_epochs > 0)
+        return FAIL(COPT_VAE_CONV,
+                    "a convolutional vae starts from scratch: pretrain_epochs must be 0 (a "
+                    "pretrained start is for the dense vae), got %d", s->pretrain_epochs);
+    return 0;
+}
+#undef FAIL
+
+int cluster_spec_check(const cluster_spec *s, const dataset *ds, dc_err *err)
+{
+    return cluster_spec_check_ex(s, ds, NULL, err);
+}
+
+void cluster__event_init(cluster_event *ev, cluster_phase phase, int iter, int total)
 {
     memset(ev, 0, sizeof *ev);
     ev->phase = phase;
@@ -284,7 +212,7 @@ static int kmeans_cb(void *user, int init, int iter, double inertia)
     if (now - run->last_emit < 1.0) return 0;
     run->last_emit = now;
     cluster_event ev;
-    cluster__event_init(&ev, "kmeans", init + 1, run->n_init);
+    cluster__event_init(&ev, CP_KMEANS, init + 1, run->n_init);
     ev.loss = inertia;
     /* raw k-means is the whole run; after pretraining it is a short step */
     ev.progress = run->kmeans_only ? (double)init / run->n_init : run->w_pretrain;
@@ -325,7 +253,7 @@ static int pretrain_cb(void *ctx, int epoch, double loss, double elapsed)
 {
     pre_ctx *pc = ctx;
     cluster_event ev;
-    cluster__event_init(&ev, "pretrain", epoch, pc->total);
+    cluster__event_init(&ev, CP_PRETRAIN, epoch, pc->total);
     ev.loss = ev.loss_rec = loss;
     ev.progress = pc->run->w_pretrain * epoch / (pc->total > 0 ? pc->total : 1);
     if (cluster__emit(pc->run, &ev)) return 1;
@@ -360,7 +288,7 @@ static int fit_centroids(cluster_model *m, const float *z, int64_t n, cluster_ru
     memcpy(m->mu, kr.centroids, (size_t)m->k * m->e * sizeof *m->mu);
     for (int64_t i = 0; i < n; i++) lab[i] = kr.labels[i];
     cluster_event ev;
-    cluster__event_init(&ev, "kmeans", m->spec.n_init, m->spec.n_init);
+    cluster__event_init(&ev, CP_KMEANS, m->spec.n_init, m->spec.n_init);
     ev.loss = kr.inertia;
     ev.progress = run->w_pretrain;
     cluster__score(run, lab, &ev);
@@ -384,203 +312,245 @@ static int build_ae(cluster_model *m, dc_err *err)
                         err);
 }
 
+static int alloc_mu(cluster_model *m, dc_err *err)
+{
+    if (!(m->mu = malloc((size_t)m->k * m->e * sizeof *m->mu)))
+        return dc_err_set(err, DC_ENOMEM, "out of memory");
+    return 0;
+}
+
+/* kmeans: Lloyd on the raw data, the whole run. */
+static int fit_kmeans(cluster_model *m, const dataset *ds, cluster_run *run, int32_t *lab,
+                      dc_err *err)
+{
+    int rc;
+    m->e = m->d;
+    if ((rc = alloc_mu(m, err)) < 0) return rc;
+    run->w_pretrain = 1.0;
+    run->kmeans_only = 1;
+    return fit_centroids(m, ds->x, ds->n, run, lab, err);
+}
+
+/* n2d with no autoencoder: the manifold on the raw features. */
+static int fit_raw_n2d(cluster_model *m, const dataset *ds, cluster_run *run,
+                       const cluster_fit_opts *o, const cluster_ckpt *rk, dc_err *err)
+{
+    if ((o->resume && rk->phase != 4) || o->ae_buf)
+        return dc_err_set(err, DC_EINVAL, "a raw n2d (no autoencoder) takes neither a "
+                          "pretrained autoencoder nor a checkpoint other than its layout's "
+                          "(phase %d)", rk->phase);
+    m->spec.embed_dim = m->d;
+    run->w_pretrain = 0.0;
+    run->w_cluster = 0.85;
+    return cluster__fit_n2d(m, ds->x, ds->n, m->d, run, o->resume, o->resume_len, err);
+}
+
+/* The vae in one step from scratch (no pretraining). */
+static int fit_vae_scratch(cluster_model *m, const dataset *ds, cluster_run *run,
+                           const cluster_fit_opts *o, const cluster_ckpt *rk, dc_err *err)
+{
+    int rc;
+    m->e = m->spec.latent;
+    m->spec.embed_dim = m->e;
+    run->w_pretrain = 0.0;
+    run->w_cluster = 1.0;
+    if ((rc = alloc_mu(m, err)) < 0) return rc;
+    if (o->resume && rk->phase != 3)
+        return dc_err_set(err, DC_EINVAL, "checkpoint is not from vae training (phase %d)",
+                          rk->phase);
+    return cluster__fit_vae(m, ds->x, ds->n, run, 0, o->resume, o->resume_len, err);
+}
+
+/* The shares of the whole run's progress of pretraining and what follows it. */
+static void set_weights(cluster_run *run, const cluster_spec *s, int self, int vae_pre,
+                        const void *ae_buf)
+{
+    run->w_pretrain = self ? 0.6 : 1.0;
+    run->w_cluster = self ? 0.4 : 0.0;
+    if (s->method == CM_N2D) { /* the manifold's share; the mixture has the rest */
+        run->w_pretrain = ae_buf ? 0.0 : 0.6;
+        run->w_cluster = ae_buf ? 0.85 : 0.34;
+    }
+    if (vae_pre) { /* an AE epoch and a vae epoch cost about the same */
+        double p = ae_buf ? 0 : s->pretrain_epochs, v = s->vae_epochs;
+        run->w_pretrain = p + v > 0 ? p / (p + v) : 0.0;
+        run->w_cluster = 1.0 - run->w_pretrain;
+    }
+}
+
+/* The autoencoder: the pretrained one given (its shape must fit), or a new one; and the
+ * centroids. */
+static int setup_ae(cluster_model *m, const cluster_fit_opts *o, dc_err *err)
+{
+    int rc;
+    if (o->ae_buf) {
+        if ((rc = nn_ae_load(&m->ae, o->ae_buf, o->ae_len, m->spec.batch, err)) < 0) return rc;
+        if (m->ae->in_dim != (size_t)m->d || m->ae->emb_dim != m->e)
+            return dc_err_set(err, DC_EINVAL,
+                              "pretrained autoencoder is %zu -> %d, the spec needs %d -> %d",
+                              m->ae->in_dim, m->ae->emb_dim, m->d, m->e);
+    } else if ((rc = build_ae(m, err)) < 0) {
+        return rc;
+    }
+    return alloc_mu(m, err);
+}
+
+/* The error of a pretraining that returned rc (not 0): a divergence explained, the
+ * checkpoint's own error, or a stop mid-epoch saved as a checkpoint. */
+static int pretrain_failed(int rc, cluster_model *m, cluster_run *run, const pre_ctx *pc,
+                           struct nn_train_pos at, dc_err *err)
+{
+    const cluster_spec *s = &m->spec;
+    if (rc == DC_ENUMERIC) {
+        char why[sizeof err->msg];
+        snprintf(why, sizeof why, "%s", err ? err->msg : "");
+        dc_err_set(err, rc, "%s: pretraining with %s lr %g diverged; lower the "
+                   "pretraining learning rate or choose another optimizer", why,
+                   s->pretrain_opt == OPT_SGD ? "sgd" : "adam", s->pretrain_lr);
+    } else if (pc->ckpt_rc < 0) {
+        rc = pc->ckpt_rc; /* the checkpoint's own error, already in err */
+    } else if (rc == DC_ECANCEL && at.epoch > 0) { /* stopped mid-epoch: save it */
+        cluster_ckpt ck = {.phase = 1, .iter = at.epoch - 1, .pos = at.batch, .opt = pc->opt};
+        int crc = cluster__ckpt_maybe(run, m, &ck, 1, err);
+        rc = crc < 0 && crc != DC_ECANCEL ? crc : DC_ECANCEL;
+        if (rc == DC_ECANCEL) dc_err_set(err, DC_ECANCEL, "stopped during pretraining epoch %d", at.epoch);
+    }
+    return rc;
+}
+
+/* Autoencoder pretraining on ds, from a phase-1 checkpoint when resuming. */
+static int pretrain(cluster_model *m, const dataset *ds, cluster_run *run,
+                    const cluster_fit_opts *o, const cluster_ckpt *rk, dc_err *err)
+{
+    const cluster_spec *s = &m->spec;
+    nn_optim opt = {0};
+    nn_train_cfg tc = nn_train_default();
+    pre_ctx pc = {run, m, &opt, s->pretrain_epochs, err, 0};
+    struct nn_train_pos at = {0, 0};
+    int rc;
+    tc.epochs = s->pretrain_epochs;
+    tc.batch = s->batch;
+    tc.opt = nn_optim_default(s->pretrain_opt == OPT_SGD ? NN_OPT_SGD : NN_OPT_ADAM);
+    tc.opt.lr = (float)s->pretrain_lr;
+    tc.opt.momentum = (float)s->pretrain_momentum;
+    tc.seed = s->seed;
+    tc.cb = pretrain_cb;
+    tc.ctx = &pc;
+    tc.state = &opt;
+    tc.stop = o->stop;
+    tc.stopped_at = &at;
+    if ((rc = nn_optim_init(&opt, &tc.opt, m->ae->nparams, err)) < 0) goto out;
+    if (o->resume) {
+        if ((rc = cluster__ckpt_restore(m, ds->n, o->resume, o->resume_len, &opt, NULL, NULL,
+                                        NULL, err)) < 0)
+            goto out;
+        tc.start_epoch = rk->iter;
+        tc.start_batch = (int)rk->pos;
+    }
+    if (tc.epochs > tc.start_epoch &&
+        (rc = nn_ae_train(m->ae, ds->x, (size_t)ds->n, &tc, NULL, err)) < 0)
+        rc = pretrain_failed(rc, m, run, &pc, at, err);
+out:
+    nn_optim_free(&opt);
+    return rc;
+}
+
+/* After pretraining: encode ds, then n2d's manifold and mixture, or k-means on the codes
+ * and (DEC/IDEC/DCEC) self-training. */
+static int fit_codes(cluster_model *m, const dataset *ds, cluster_run *run,
+                     const cluster_fit_opts *o, int n2d_layout, int self, int32_t *lab,
+                     dc_err *err)
+{
+    float *z = malloc((size_t)ds->n * m->e * sizeof *z);
+    int rc = z ? nn_ae_encode(m->ae, ds->x, (size_t)ds->n, z, err)
+               : dc_err_set(err, DC_ENOMEM, "out of memory");
+    if (rc == 0 && m->spec.method == CM_N2D)
+        rc = cluster__fit_n2d(m, z, ds->n, m->e, run, n2d_layout ? o->resume : NULL,
+                              n2d_layout ? o->resume_len : 0, err);
+    else if (rc == 0 && (rc = fit_centroids(m, z, ds->n, run, lab, err)) == 0 && self)
+        rc = cluster__self_train(m, ds->x, ds->n, run, NULL, 0, err);
+    free(z);
+    return rc;
+}
+
+/* The methods with an autoencoder (or a pretrained vae): from where the checkpoint rk
+ * stands (phase 1 pretraining, 2 self-training, 3 vae, 4 n2d layout) or the start. */
+static int fit_deep(cluster_model *m, const dataset *ds, cluster_run *run,
+                    const cluster_fit_opts *o, const cluster_ckpt *rk, int32_t *lab,
+                    dc_err *err)
+{
+    const cluster_spec *s = &m->spec;
+    int vae_pre = s->method == CM_VAE && (s->pretrain_epochs > 0 || o->ae_buf);
+    int self = s->method == CM_DEC || s->method == CM_IDEC || s->method == CM_DCEC;
+    int phase = o->resume ? rk->phase : 0, rc;
+    m->e = s->method == CM_DCEC ? s->embed_dim
+           : s->method == CM_VAE ? s->latent : s->hidden[s->n_hidden - 1];
+    m->spec.embed_dim = m->e;
+    set_weights(run, s, self, vae_pre, o->ae_buf);
+    if (phase == 3 && !vae_pre)
+        return dc_err_set(err, DC_EINVAL, "checkpoint phase %d does not belong to method %s",
+                          phase, cluster_method_name(s->method));
+    if (phase == 3) /* pretraining and k-means are done */
+        return (rc = alloc_mu(m, err)) < 0
+                   ? rc : cluster__fit_vae(m, ds->x, ds->n, run, 1, o->resume, o->resume_len, err);
+    if ((rc = setup_ae(m, o, err)) < 0) return rc;
+    if (phase == 2) { /* pretraining and k-means are done */
+        if (!self || vae_pre)
+            return dc_err_set(err, DC_EINVAL, "checkpoint is from self-training, method %s "
+                              "has none", cluster_method_name(s->method));
+        return cluster__self_train(m, ds->x, ds->n, run, o->resume, o->resume_len, err);
+    }
+    int n2d_layout = s->method == CM_N2D && phase == 4;
+    if (n2d_layout && (rc = cluster__ckpt_restore(m, ds->n, o->resume, o->resume_len, NULL, NULL,
+                                                  NULL, NULL, err)) < 0)
+        return rc; /* the autoencoder as the layout's checkpoint holds it: no pretraining */
+    if (!o->ae_buf && !n2d_layout && (rc = pretrain(m, ds, run, o, rk, err)) < 0) return rc;
+    if (vae_pre) return cluster__fit_vae(m, ds->x, ds->n, run, 1, NULL, 0, err);
+    return fit_codes(m, ds, run, o, n2d_layout, self, lab, err);
+}
+
+/* Which way the method goes, after the spec is checked and resolved. */
+static int fit_method(cluster_model *m, const dataset *ds, cluster_run *run,
+                      const cluster_fit_opts *o, const cluster_ckpt *rk, int32_t *lab,
+                      dc_err *err)
+{
+    const cluster_spec *s = &m->spec;
+    if (s->method == CM_KMEANS) return fit_kmeans(m, ds, run, lab, err);
+    if (o->resume && rk->phase == 4 && s->method != CM_N2D)
+        return dc_err_set(err, DC_EINVAL, "checkpoint is from an n2d layout, method %s has none",
+                          cluster_method_name(s->method));
+    if (s->method == CM_N2D && s->n_hidden == 0) return fit_raw_n2d(m, ds, run, o, rk, err);
+    if (s->method == CM_VAE && !(s->pretrain_epochs > 0 || o->ae_buf))
+        return fit_vae_scratch(m, ds, run, o, rk, err);
+    return fit_deep(m, ds, run, o, rk, lab, err);
+}
+
 int cluster_fit_ex(cluster_model **out, const cluster_spec *spec, const dataset *ds,
                    const cluster_fit_opts *opts, dc_err *err)
 {
     static const cluster_fit_opts none = {0};
     const cluster_fit_opts *o = opts ? opts : &none;
     cluster_spec rs = *spec;
-    const cluster_spec *s = &rs;
-    const void *ae_buf = o->ae_buf;
-    size_t ae_len = o->ae_len;
-    cluster_cb cb = o->cb;
-    void *ctx = o->ctx;
     cluster_ckpt rk = {0};
-    nn_optim opt = {0};
     *out = NULL;
     int rc = o->resume ? cluster__ckpt_peek(o->resume, o->resume_len, &rk, err) : 0;
-    if (rc < 0 || (rc = cluster_spec_check(s, ds, err)) < 0) return rc;
+    if (rc < 0 || (rc = cluster_spec_check(&rs, ds, err)) < 0) return rc;
     resolve_pretrain(&rs, ds);
     cluster_model *m = calloc(1, sizeof *m);
-    float *z = NULL;
     int32_t *lab = malloc((size_t)ds->n * sizeof *lab);
-    cluster_run run = {.cb = cb, .ctx = ctx, .t0 = dc_now_s(), .labels = ds->labels, .n = ds->n,
-                       .ckpt = o->ckpt, .ckpt_ctx = o->ckpt_ctx, .ckpt_every_s = o->ckpt_every_s,
-                       .stop = o->stop};
+    cluster_run run = {.cb = o->cb, .ctx = o->ctx, .t0 = dc_now_s(), .labels = ds->labels,
+                       .n = ds->n, .ckpt = o->ckpt, .ckpt_ctx = o->ckpt_ctx,
+                       .ckpt_every_s = o->ckpt_every_s, .stop = o->stop};
     run.last_ckpt = run.t0;
     if (!m || !lab) {
         rc = dc_err_set(err, DC_ENOMEM, "out of memory");
-        goto out;
+    } else {
+        m->spec = rs;
+        m->d = ds->d;
+        m->k = rs.k;
+        m->h = ds->h, m->w = ds->w, m->c = ds->c;
+        rc = fit_method(m, ds, &run, o, &rk, lab, err);
     }
-    m->spec = *s;
-    m->d = ds->d;
-    m->k = s->k;
-    m->h = ds->h, m->w = ds->w, m->c = ds->c;
-    if (s->method == CM_KMEANS) {
-        m->e = m->d;
-        if (!(m->mu = malloc((size_t)m->k * m->e * sizeof *m->mu))) {
-            rc = dc_err_set(err, DC_ENOMEM, "out of memory");
-            goto out;
-        }
-        run.w_pretrain = 1.0;
-        run.kmeans_only = 1;
-        rc = fit_centroids(m, ds->x, ds->n, &run, lab, err);
-        goto out;
-    }
-    if (o->resume && rk.phase == 4 && s->method != CM_N2D) {
-        rc = dc_err_set(err, DC_EINVAL, "checkpoint is from an n2d layout, method %s has none",
-                        cluster_method_name(s->method));
-        goto out;
-    }
-    if (s->method == CM_N2D && s->n_hidden == 0) { /* raw: the manifold on the features */
-        if ((o->resume && rk.phase != 4) || ae_buf) {
-            rc = dc_err_set(err, DC_EINVAL, "a raw n2d (no autoencoder) takes neither a "
-                            "pretrained autoencoder nor a checkpoint other than its layout's "
-                            "(phase %d)", rk.phase);
-            goto out;
-        }
-        m->spec.embed_dim = m->d;
-        run.w_pretrain = 0.0;
-        run.w_cluster = 0.85;
-        rc = cluster__fit_n2d(m, ds->x, ds->n, m->d, &run, o->resume, o->resume_len, err);
-        goto out;
-    }
-    int vae_pre = s->method == CM_VAE && (s->pretrain_epochs > 0 || ae_buf);
-    if (s->method == CM_VAE && !vae_pre) { /* one step from scratch */
-        m->e = s->latent;
-        m->spec.embed_dim = m->e;
-        run.w_pretrain = 0.0;
-        run.w_cluster = 1.0;
-        if (!(m->mu = malloc((size_t)m->k * m->e * sizeof *m->mu))) {
-            rc = dc_err_set(err, DC_ENOMEM, "out of memory");
-            goto out;
-        }
-        if (o->resume && rk.phase != 3) {
-            rc = dc_err_set(err, DC_EINVAL, "checkpoint is not from vae training (phase %d)",
-                            rk.phase);
-            goto out;
-        }
-        rc = cluster__fit_vae(m, ds->x, ds->n, &run, 0, o->resume, o->resume_len, err);
-        goto out;
-    }
-    m->e = s->method == CM_DCEC ? s->embed_dim
-           : s->method == CM_VAE ? s->latent : s->hidden[s->n_hidden - 1];
-    m->spec.embed_dim = m->e;
-    int self = s->method == CM_DEC || s->method == CM_IDEC || s->method == CM_DCEC;
-    run.w_pretrain = self ? 0.6 : 1.0;
-    run.w_cluster = self ? 0.4 : 0.0;
-    if (s->method == CM_N2D) { /* the manifold's share; the mixture has the rest */
-        run.w_pretrain = ae_buf ? 0.0 : 0.6;
-        run.w_cluster = ae_buf ? 0.85 : 0.34;
-    }
-    if (vae_pre) { /* an AE epoch and a vae epoch cost about the same */
-        double p = ae_buf ? 0 : s->pretrain_epochs, v = s->vae_epochs;
-        run.w_pretrain = p + v > 0 ? p / (p + v) : 0.0;
-        run.w_cluster = 1.0 - run.w_pretrain;
-    }
-    if (o->resume && rk.phase == 3 && !vae_pre) {
-        rc = dc_err_set(err, DC_EINVAL, "checkpoint phase %d does not belong to method %s",
-                        rk.phase, cluster_method_name(s->method));
-        goto out;
-    }
-    if (o->resume && rk.phase == 3) { /* pretraining and k-means are done */
-        if (!(m->mu = malloc((size_t)m->k * m->e * sizeof *m->mu))) {
-            rc = dc_err_set(err, DC_ENOMEM, "out of memory");
-            goto out;
-        }
-        rc = cluster__fit_vae(m, ds->x, ds->n, &run, 1, o->resume, o->resume_len, err);
-        goto out;
-    }
-    if (ae_buf) {
-        if ((rc = nn_ae_load(&m->ae, ae_buf, ae_len, s->batch, err)) < 0) goto out;
-        if (m->ae->in_dim != (size_t)m->d || m->ae->emb_dim != m->e) {
-            rc = dc_err_set(err, DC_EINVAL,
-                            "pretrained autoencoder is %zu -> %d, the spec needs %d -> %d",
-                            m->ae->in_dim, m->ae->emb_dim, m->d, m->e);
-            goto out;
-        }
-    } else if ((rc = build_ae(m, err)) < 0) {
-        goto out;
-    }
-    m->mu = malloc((size_t)m->k * m->e * sizeof *m->mu);
-    if (!m->mu) {
-        rc = dc_err_set(err, DC_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (o->resume && rk.phase == 2) { /* pretraining and k-means are done */
-        if (!self || vae_pre) {
-            rc = dc_err_set(err, DC_EINVAL, "checkpoint is from self-training, method %s has none",
-                            cluster_method_name(s->method));
-            goto out;
-        }
-        rc = cluster__self_train(m, ds->x, ds->n, &run, o->resume, o->resume_len, err);
-        goto out;
-    }
-    int n2d_layout = s->method == CM_N2D && o->resume && rk.phase == 4;
-    if (n2d_layout && (rc = cluster__ckpt_restore(m, ds->n, o->resume, o->resume_len, NULL, NULL,
-                                                  NULL, NULL, err)) < 0)
-        goto out; /* the autoencoder as the layout's checkpoint holds it: no pretraining */
-    if (!ae_buf && !n2d_layout) {
-        nn_train_cfg tc = nn_train_default();
-        pre_ctx pc = {&run, m, &opt, s->pretrain_epochs, err, 0};
-        tc.epochs = s->pretrain_epochs;
-        tc.batch = s->batch;
-        tc.opt = nn_optim_default(s->pretrain_opt == OPT_SGD ? NN_OPT_SGD : NN_OPT_ADAM);
-        tc.opt.lr = (float)s->pretrain_lr;
-        tc.opt.momentum = (float)s->pretrain_momentum;
-        tc.seed = s->seed;
-        tc.cb = pretrain_cb;
-        tc.ctx = &pc;
-        tc.state = &opt;
-        struct nn_train_pos at = {0, 0};
-        tc.stop = o->stop;
-        tc.stopped_at = &at;
-        if ((rc = nn_optim_init(&opt, &tc.opt, m->ae->nparams, err)) < 0) goto out;
-        if (o->resume) {
-            if ((rc = cluster__ckpt_restore(m, ds->n, o->resume, o->resume_len, &opt, NULL, NULL,
-                                            NULL, err)) < 0)
-                goto out;
-            tc.start_epoch = rk.iter;
-            tc.start_batch = (int)rk.pos;
-        }
-        if (tc.epochs > tc.start_epoch &&
-            (rc = nn_ae_train(m->ae, ds->x, (size_t)ds->n, &tc, NULL, err)) < 0) {
-            if (rc == DC_ENUMERIC) {
-                char why[sizeof err->msg];
-                snprintf(why, sizeof why, "%s", err ? err->msg : "");
-                dc_err_set(err, rc, "%s: pretraining with %s lr %g diverged; lower the "
-                           "pretraining learning rate or choose another optimizer", why,
-                           s->pretrain_opt == OPT_SGD ? "sgd" : "adam", s->pretrain_lr);
-            } else if (pc.ckpt_rc < 0) {
-                rc = pc.ckpt_rc; /* the checkpoint's own error, already in err */
-            } else if (rc == DC_ECANCEL && at.epoch > 0) { /* stopped mid-epoch: save it */
-                cluster_ckpt ck = {.phase = 1, .iter = at.epoch - 1, .pos = at.batch, .opt = &opt};
-                int crc = cluster__ckpt_maybe(&run, m, &ck, 1, err);
-                rc = crc < 0 && crc != DC_ECANCEL ? crc : DC_ECANCEL;
-                if (rc == DC_ECANCEL) dc_err_set(err, DC_ECANCEL, "stopped during pretraining epoch %d", at.epoch);
-            }
-            goto out;
-        }
-    }
-    if (vae_pre) {
-        rc = cluster__fit_vae(m, ds->x, ds->n, &run, 1, NULL, 0, err);
-        goto out;
-    }
-    if (!(z = malloc((size_t)ds->n * m->e * sizeof *z))) {
-        rc = dc_err_set(err, DC_ENOMEM, "out of memory");
-        goto out;
-    }
-    if ((rc = nn_ae_encode(m->ae, ds->x, (size_t)ds->n, z, err)) < 0) goto out;
-    if (s->method == CM_N2D) {
-        rc = cluster__fit_n2d(m, z, ds->n, m->e, &run, n2d_layout ? o->resume : NULL,
-                              n2d_layout ? o->resume_len : 0, err);
-        goto out;
-    }
-    if ((rc = fit_centroids(m, z, ds->n, &run, lab, err)) < 0) goto out;
-    if (self) rc = cluster__self_train(m, ds->x, ds->n, &run, NULL, 0, err);
-out:
-    nn_optim_free(&opt);
-    free(z);
     free(lab);
     if (rc < 0) cluster_model_free(m);
     else *out = m;

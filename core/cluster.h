@@ -100,18 +100,45 @@ typedef struct cluster_spec {
     int gmm_n_init;          /* mixture restarts, best log-likelihood kept (5) */
 } cluster_spec;
 
-/* DESIGN.md defaults for method m and k clusters. */
+/* DESIGN.md defaults for method m and k clusters: the rows of cluster_opts.def. */
 void cluster_spec_default(cluster_spec *s, cluster_method m, int k);
-/* Checks ranges; DC_EINVAL with the field's name in the message. ds may be NULL, or a
- * header without samples (x NULL): then what needs the values is checked by cluster_fit.
- * With ds, also the sizes the run would allocate (CLUSTER_MAX_PARAMS, _TARGETS), with
- * overflow-checked arithmetic. */
+/* Checks ranges (cluster_opts.def's); DC_EINVAL with the field's name in the message.
+ * ds may be NULL, or a header without samples (x NULL): then what needs the values is
+ * checked by cluster_fit. With ds, also the sizes the run would allocate
+ * (CLUSTER_MAX_PARAMS, _TARGETS), with overflow-checked arithmetic. */
 int cluster_spec_check(const cluster_spec *s, const struct dataset *ds, dc_err *err);
+/* The same; *opt (may be NULL) receives the option to blame, a cluster_opt_id
+ * (cluster_opts.h), or -1 when no one option is (the data itself, or a dataset too big). */
+int cluster_spec_check_ex(const cluster_spec *s, const struct dataset *ds, int *opt,
+                          dc_err *err);
+
+/* The phases of a run, X(id, name): the name is what progress lines, the store and the
+ * API show. DEC/IDEC/DCEC: pretrain, kmeans, cluster; vae: (pretrain, kmeans,) vae; n2d:
+ * pretrain, knn, graph, manifold_init, manifold, mixture. */
+#define CLUSTER_PHASES(X)                                                              \
+    X(PRETRAIN, "pretrain")           /* autoencoder epochs */                         \
+    X(KMEANS, "kmeans")               /* k-means restarts */                           \
+    X(CLUSTER, "cluster")             /* self-training, target updates */              \
+    X(VAE, "vae")                     /* vae epochs */                                 \
+    X(KNN, "knn")                     /* n2d: exact kNN, row blocks */                 \
+    X(GRAPH, "graph")                 /* n2d: fuzzy graph */                           \
+    X(MANIFOLD_INIT, "manifold_init") /* n2d: spectral steps */                        \
+    X(MANIFOLD, "manifold")           /* n2d: layout epochs */                         \
+    X(MIXTURE, "mixture")             /* n2d: EM iterations */
+
+typedef enum cluster_phase {
+#define CLUSTER_PHASE_ENUM_(id, name) CP_##id,
+    CLUSTER_PHASES(CLUSTER_PHASE_ENUM_)
+#undef CLUSTER_PHASE_ENUM_
+    CP_COUNT
+} cluster_phase;
+
+/* "pretrain" for CP_PRETRAIN ...; "unknown" outside the enum. */
+const char *cluster_phase_name(cluster_phase p);
 
 /* One progress report. Metrics are NAN where unknown (no labels, or not this phase). */
 typedef struct cluster_event {
-    const char *phase;   /* "kmeans", "pretrain", "cluster", "vae"; n2d: "pretrain", "knn",
-                            "graph", "manifold_init", "manifold", "mixture" */
+    cluster_phase phase; /* CLUSTER_PHASES above */
     int iter;            /* epoch (pretrain, vae, manifold), P update (cluster), init
                             (kmeans), kNN row block (knn), spectral step (manifold_init),
                             EM iteration of the current restart (mixture) */

@@ -81,7 +81,7 @@ int cluster__self_train(cluster_model *m, const float *x, int64_t n, cluster_run
             double delta = ite > 0 ? (double)changed / n : NAN;
             memcpy(lab_last, lab, (size_t)n * sizeof *lab);
             cluster_event ev;
-            cluster__event_init(&ev, "cluster", updates, total);
+            cluster__event_init(&ev, CP_CLUSTER, updates, total);
             ev.loss_kl = nb ? loss_kl / nb : NAN;
             ev.loss_rec = use_rec && nb ? loss_rec / nb : NAN;
             ev.loss = nb ? (use_rec ? ev.loss_rec + gamma * ev.loss_kl : ev.loss_kl)

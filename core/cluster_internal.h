@@ -40,7 +40,7 @@ typedef struct cluster_run {
 } cluster_run;
 
 int cluster__emit(cluster_run *run, cluster_event *ev);
-void cluster__event_init(cluster_event *ev, const char *phase, int iter, int total);
+void cluster__event_init(cluster_event *ev, cluster_phase phase, int iter, int total);
 /* Sets ev->acc/nmi/ari from pred vs run->labels (NAN when no labels). */
 void cluster__score(cluster_run *run, const int32_t *pred, cluster_event *ev);
 

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "cluster_internal.h"
+#include "cluster_opts.h"
 #include "dc_size.h"
 
 enum { CM_VERSION = 2, NFIELDS = 48 }; /* room for later fields, read as 0 (none left) */
@@ -277,7 +278,7 @@ int cluster_model_load(cluster_model **out, const void *buf, size_t len, dc_err 
         total = 0;
     }
     if (m->k < 1 || m->e < 1 || m->d < 1 || m->spec.method < 0 || m->spec.method >= CM_COUNT ||
-        m->spec.batch < 1 || m->spec.batch > 65536 ||
+        !cluster_opt_in_range(&cluster_opts[COPT_BATCH], m->spec.batch) ||
         al > len || dc_mul3_size(m->k, m->e, sizeof(float), &mu_bytes) < 0 ||
         dc_add_size(head, (size_t)al, &total) < 0 || dc_add_size(total, mu_bytes, &total) < 0 ||
         dc_add_size(total, 8, &total) < 0 || dc_add_size(total, ver >= 2 ? 8 : 0, &total) < 0 ||

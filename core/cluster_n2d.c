@@ -33,18 +33,18 @@ static const double stage_end[] = {0, 0.3, 0.35, 1.0, 0, 0.4};
 static int umap_event(n2d_ctx *c, int stage, long done, long total)
 {
     cluster_run *run = c->run;
-    const char *phase;
+    cluster_phase phase;
     double f;
     double t = total > 0 ? (double)done / total : 1;
     switch (stage) {
-    case UMAP_STAGE_KNN: phase = "knn", f = stage_end[UMAP_STAGE_KNN] * t; break;
-    case UMAP_STAGE_GRAPH: phase = "graph", f = stage_end[UMAP_STAGE_GRAPH]; break;
+    case UMAP_STAGE_KNN: phase = CP_KNN, f = stage_end[UMAP_STAGE_KNN] * t; break;
+    case UMAP_STAGE_GRAPH: phase = CP_GRAPH, f = stage_end[UMAP_STAGE_GRAPH]; break;
     case UMAP_STAGE_INIT:
-        phase = "manifold_init";
+        phase = CP_MANIFOLD_INIT;
         f = stage_end[UMAP_STAGE_GRAPH] + (stage_end[UMAP_STAGE_INIT] - stage_end[UMAP_STAGE_GRAPH]) * t;
         break;
     case UMAP_STAGE_LAYOUT:
-        phase = "manifold";
+        phase = CP_MANIFOLD;
         f = stage_end[UMAP_STAGE_INIT] + (1 - stage_end[UMAP_STAGE_INIT]) * t;
         break;
     default: return 0;
@@ -94,7 +94,7 @@ static int gmm_cb(void *user, int init, int iter, double mean_loglik)
     if (now - c->last_emit < EMIT_S) return 0;
     c->last_emit = now;
     cluster_event ev;
-    cluster__event_init(&ev, "mixture", iter, c->gmm_max_iter);
+    cluster__event_init(&ev, CP_MIXTURE, iter, c->gmm_max_iter);
     ev.loss = -mean_loglik;
     double f = (init + fmin(1.0, (double)iter / c->gmm_max_iter)) / c->gmm_n_init;
     ev.progress = run->w_pretrain + run->w_cluster +
@@ -165,7 +165,7 @@ int cluster__fit_n2d(cluster_model *m, const float *codes, int64_t n, int cd, cl
     for (int64_t i = 0; i < n; i++) lab[i] = gr.labels[i];
 
     cluster_event ev;
-    cluster__event_init(&ev, "mixture", gr.n_iter, go.max_iter);
+    cluster__event_init(&ev, CP_MIXTURE, gr.n_iter, go.max_iter);
     ev.loss = -gr.loglik;
     ev.progress = 1.0;
     cluster__score(run, lab, &ev);

@@ -26,7 +26,7 @@ static int on_epoch(void *ctx, const vae_epoch_info *vi)
     vae_ctx *vc = ctx;
     cluster_run *run = vc->run;
     cluster_event ev;
-    cluster__event_init(&ev, "vae", vi->epoch, vi->epochs);
+    cluster__event_init(&ev, CP_VAE, vi->epoch, vi->epochs);
     ev.loss = vi->total;
     ev.loss_rec = vi->rec;
     ev.loss_kl = vi->kl_z + vi->kl_y;
@@ -76,7 +76,7 @@ int cluster__fit_vae(cluster_model *m, const float *x, int64_t n, cluster_run *r
                                            &inertia, err);
         if (rc == 0) {
             cluster_event ev;
-            cluster__event_init(&ev, "kmeans", s->n_init, s->n_init);
+            cluster__event_init(&ev, CP_KMEANS, s->n_init, s->n_init);
             ev.loss = inertia;
             ev.progress = run->w_pretrain;
             cluster__score(run, lab, &ev);

@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!in) return 0;
     int rc = jobspec_parse(in, &s, ds, &norm, &je);
     if (rc < 0) {
-        FUZZ_CHECK(je.status == 400 || je.status == 422, "status %d", je.status);
+        FUZZ_CHECK(je.code == DC_EFORMAT || je.code == DC_EINVAL, "code %d", je.code);
         FUZZ_CHECK(je.msg[0] != 0, "no message");
         FUZZ_CHECK(norm == NULL, "normalized spec on error");
         goto out;
@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         jobspec_error je2 = {0};
         if (jobspec_check_data(&s, shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3],
                                shapes[i][4], &je2) < 0)
-            FUZZ_CHECK(je2.status == 422 && je2.msg[0], "check_data status %d", je2.status);
+            FUZZ_CHECK(je2.code == DC_EINVAL && je2.msg[0], "check_data code %d", je2.code);
     }
     /* the stored (normalized) form must parse back to the same spec, as workers do */
     memset(&je, 0, sizeof je);

@@ -33,7 +33,7 @@ static int on_event(void *ctx, const cluster_event *ev)
     (void)ctx;
     events++;
     CHECK(ev->progress >= 0 && ev->progress <= 1.0 + 1e-9);
-    if (strcmp(ev->phase, "kmeans") == 0) /* every k-means event carries an inertia */
+    if (ev->phase == CP_KMEANS) /* every k-means event carries an inertia */
         CHECK_MSG(isfinite(ev->loss) && ev->loss >= 0, "k-means event loss %g", ev->loss);
     return stop_after && events >= stop_after;
 }

@@ -30,7 +30,7 @@ static void draw(float *img, int cls, rng *r)
 static int show(void *ctx, const cluster_event *ev)
 {
     (void)ctx;
-    fprintf(stderr, "%s %d/%d loss %.5g acc %.4f changed %.4f\n", ev->phase, ev->iter, ev->total,
+    fprintf(stderr, "%s %d/%d loss %.5g acc %.4f changed %.4f\n", cluster_phase_name(ev->phase), ev->iter, ev->total,
             ev->loss, ev->acc, ev->label_change);
     return 0;
 }

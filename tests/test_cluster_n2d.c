@@ -63,8 +63,8 @@ static uint64_t fnv1a(const unsigned char *p, size_t n)
 
 /* What the event callback saw. */
 enum { NPH = 8 };
-static const char *phases[NPH] = {"pretrain", "knn", "graph", "manifold_init", "manifold",
-                                  "mixture", "kmeans", "cluster"};
+static const cluster_phase phases[NPH] = {CP_PRETRAIN, CP_KNN, CP_GRAPH, CP_MANIFOLD_INIT,
+                                          CP_MANIFOLD, CP_MIXTURE, CP_KMEANS, CP_CLUSTER};
 static int seen[NPH], bad_progress, manifold_total;
 static double last_progress, final_acc;
 static atomic_int stop_flag;
@@ -75,16 +75,16 @@ static int on_event(void *ctx, const cluster_event *ev)
 {
     (void)ctx;
     int i = 0;
-    while (i < NPH && strcmp(ev->phase, phases[i]) != 0) i++;
+    while (i < NPH && ev->phase != phases[i]) i++;
     if (i < NPH) seen[i]++;
     if (!(ev->progress >= last_progress - 1e-12 && ev->progress <= 1.0 + 1e-9)) bad_progress++;
     last_progress = ev->progress;
-    if (strcmp(ev->phase, "manifold") == 0) {
+    if (ev->phase == CP_MANIFOLD) {
         manifold_total = ev->total;
         if (ev->iter < 1 || ev->iter > ev->total) bad_progress++;
         if (stop_at_epoch > 0 && ev->iter >= stop_at_epoch) atomic_store(&stop_flag, 1);
     }
-    if (strcmp(ev->phase, "mixture") == 0 && ev->progress == 1.0) final_acc = ev->acc;
+    if (ev->phase == CP_MIXTURE && ev->progress == 1.0) final_acc = ev->acc;
     return 0;
 }
 

@@ -34,9 +34,9 @@ static double kmeans_acc;
 static int on_event(void *ctx, const cluster_event *ev)
 {
     (void)ctx;
-    if (strcmp(ev->phase, "kmeans") == 0 && !isnan(ev->acc)) kmeans_acc = ev->acc;
+    if (ev->phase == CP_KMEANS && !isnan(ev->acc)) kmeans_acc = ev->acc;
     if (getenv("DC_VERBOSE"))
-        fprintf(stderr, "%s %d/%d loss %.5g acc %.4f\n", ev->phase, ev->iter, ev->total,
+        fprintf(stderr, "%s %d/%d loss %.5g acc %.4f\n", cluster_phase_name(ev->phase), ev->iter, ev->total,
                 ev->loss, ev->acc);
     return 0;
 }

@@ -1,6 +1,6 @@
 /* test_svc_jobspec: the job spec parser (server/svc/jobspec.h) and SHA-256 (server/svc/sha256.h)
  * of the clustering service, without HTTP: defaults, every kind of error with its JSON
- * path and status, the JSON round trip the workers rely on, and FIPS 180 test vectors. */
+ * path and code, the JSON round trip the workers rely on, and FIPS 180 test vectors. */
 #include <stdio.h>
 #include <string.h>
 
@@ -24,15 +24,15 @@ static int parse(const char *text, cluster_spec *s, jobspec_error *je, json_t **
     return rc;
 }
 
-/* Expects an error with status and field. */
-static void expect_error(const char *text, int status, const char *field)
+/* Expects an error with code (DC_EFORMAT for the API's 400, DC_EINVAL for its 422) and
+ * field. */
+static void expect_error(const char *text, int code, const char *field)
 {
     cluster_spec s;
     jobspec_error je;
     int rc = parse(text, &s, &je, NULL);
     CHECK_MSG(rc == DC_EINVAL, "%s: expected DC_EINVAL, got %d", text, rc);
-    CHECK_MSG(je.status == status, "%s: expected status %d, got %d (%s)", text, status, je.status,
-              je.msg);
+    CHECK_MSG(je.code == code, "%s: expected code %d, got %d (%s)", text, code, je.code, je.msg);
     CHECK_MSG(strcmp(je.field, field) == 0, "%s: expected field '%s', got '%s'", text, field,
               je.field);
     CHECK_MSG(strstr(je.msg, field) != NULL, "%s: message '%s' should name %s", text, je.msg, field);
@@ -191,31 +191,31 @@ static void test_n2d(void)
     round_trip("{\"dataset\":\"d\",\"method\":\"n2d\",\"n_clusters\":4,\"autoencoder\":\"none\","
                "\"manifold\":{\"components\":2}}", &s);
     CHECK_EQ_INT(s.n_hidden, 0);
-    /* errors: field paths, 400 for type and unknown keys, 422 for ranges */
+    /* errors: field paths, DC_EFORMAT (400) for type and unknown keys, DC_EINVAL (422) for ranges */
     const char *h = "{\"dataset\":\"d\",\"method\":\"n2d\",\"n_clusters\":3,";
     char t[256];
 #define N2D_ERR(tail, st, field) (snprintf(t, sizeof t, "%s%s", h, tail), expect_error(t, st, field))
-    N2D_ERR("\"manifold\":{\"neighbours\":5}}", 400, "manifold.neighbours");
-    N2D_ERR("\"manifold\":{\"neighbors\":1}}", 422, "manifold.neighbors");
-    N2D_ERR("\"manifold\":{\"neighbors\":1001}}", 422, "manifold.neighbors");
-    N2D_ERR("\"manifold\":{\"components\":0}}", 422, "manifold.components");
-    N2D_ERR("\"manifold\":{\"components\":2.5}}", 400, "manifold.components");
-    N2D_ERR("\"manifold\":{\"min_dist\":1.5}}", 422, "manifold.min_dist");
-    N2D_ERR("\"manifold\":{\"epochs\":-1}}", 422, "manifold.epochs");
-    N2D_ERR("\"manifold\":{\"init\":\"random\"}}", 422, "manifold.init");
-    N2D_ERR("\"manifold\":[]}", 400, "manifold");
-    N2D_ERR("\"mixture\":{\"n_init\":0}}", 422, "mixture.n_init");
-    N2D_ERR("\"mixture\":{\"covariance\":\"full\"}}", 400, "mixture.covariance");
-    N2D_ERR("\"autoencoder\":\"nothing\"}", 422, "autoencoder");
+    N2D_ERR("\"manifold\":{\"neighbours\":5}}", DC_EFORMAT, "manifold.neighbours");
+    N2D_ERR("\"manifold\":{\"neighbors\":1}}", DC_EINVAL, "manifold.neighbors");
+    N2D_ERR("\"manifold\":{\"neighbors\":1001}}", DC_EINVAL, "manifold.neighbors");
+    N2D_ERR("\"manifold\":{\"components\":0}}", DC_EINVAL, "manifold.components");
+    N2D_ERR("\"manifold\":{\"components\":2.5}}", DC_EFORMAT, "manifold.components");
+    N2D_ERR("\"manifold\":{\"min_dist\":1.5}}", DC_EINVAL, "manifold.min_dist");
+    N2D_ERR("\"manifold\":{\"epochs\":-1}}", DC_EINVAL, "manifold.epochs");
+    N2D_ERR("\"manifold\":{\"init\":\"random\"}}", DC_EINVAL, "manifold.init");
+    N2D_ERR("\"manifold\":[]}", DC_EFORMAT, "manifold");
+    N2D_ERR("\"mixture\":{\"n_init\":0}}", DC_EINVAL, "mixture.n_init");
+    N2D_ERR("\"mixture\":{\"covariance\":\"full\"}}", DC_EFORMAT, "mixture.covariance");
+    N2D_ERR("\"autoencoder\":\"nothing\"}", DC_EINVAL, "autoencoder");
 #undef N2D_ERR
     expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"autoencoder\":\"none\"}",
-                 422, "autoencoder");
+                 DC_EINVAL, "autoencoder");
     /* what needs the data: named with the JSON path */
     cluster_spec_default(&s, CM_N2D, 3);
     CHECK_EQ_INT(jobspec_check_data(&s, 100, 20, 0, 0, 0, &je), 0);
     CHECK_EQ_INT(jobspec_check_data(&s, 15, 20, 0, 0, 0, &je), DC_EINVAL);
-    CHECK_MSG(je.status == 422 && strcmp(je.field, "manifold.neighbors") == 0,
-              "neighbors > n: %d '%s' (%s)", je.status, je.field, je.msg);
+    CHECK_MSG(je.code == DC_EINVAL && strcmp(je.field, "manifold.neighbors") == 0,
+              "neighbors > n: %d '%s' (%s)", je.code, je.field, je.msg);
     s.manifold_components = 11; /* > the code size 10 with the pca init */
     s.manifold_init = MANIFOLD_INIT_PCA;
     CHECK_EQ_INT(jobspec_check_data(&s, 100, 20, 0, 0, 0, &je), DC_EINVAL);
@@ -245,49 +245,49 @@ static void test_n2d(void)
 
 static void test_errors(void)
 {
-    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"extra\":1}", 400, "extra");
-    expect_error("{\"method\":\"dec\",\"n_clusters\":3}", 400, "dataset");
-    expect_error("{\"dataset\":5,\"method\":\"dec\",\"n_clusters\":3}", 400, "dataset");
-    expect_error("{\"dataset\":\"d\",\"n_clusters\":3}", 400, "method");
-    expect_error("{\"dataset\":\"d\",\"method\":\"spectral\",\"n_clusters\":3}", 422, "method");
-    expect_error("{\"dataset\":\"d\",\"method\":\"dec\"}", 400, "n_clusters");
-    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":\"3\"}", 400, "n_clusters");
-    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":0}", 422, "n_clusters");
-    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"seed\":-1}", 422, "seed");
-    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"pretrain\":1}", 400, "pretrain");
-    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"pretrain\":{\"lr\":0}}", 422,
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"extra\":1}", DC_EFORMAT, "extra");
+    expect_error("{\"method\":\"dec\",\"n_clusters\":3}", DC_EFORMAT, "dataset");
+    expect_error("{\"dataset\":5,\"method\":\"dec\",\"n_clusters\":3}", DC_EFORMAT, "dataset");
+    expect_error("{\"dataset\":\"d\",\"n_clusters\":3}", DC_EFORMAT, "method");
+    expect_error("{\"dataset\":\"d\",\"method\":\"spectral\",\"n_clusters\":3}", DC_EINVAL, "method");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\"}", DC_EFORMAT, "n_clusters");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":\"3\"}", DC_EFORMAT, "n_clusters");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":0}", DC_EINVAL, "n_clusters");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"seed\":-1}", DC_EINVAL, "seed");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"pretrain\":1}", DC_EFORMAT, "pretrain");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"pretrain\":{\"lr\":0}}", DC_EINVAL,
                  "pretrain.lr");
-    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"pretrain\":{\"lr\":true}}", 400,
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"pretrain\":{\"lr\":true}}", DC_EFORMAT,
                  "pretrain.lr");
     expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"pretrain\":{\"epochs\":1.5}}",
-                 400, "pretrain.epochs");
-    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"pretrain\":{\"batch\":1}}", 400,
+                 DC_EFORMAT, "pretrain.epochs");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"pretrain\":{\"batch\":1}}", DC_EFORMAT,
                  "pretrain.batch");
     expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"cluster\":{\"optimizer\":\"lbfgs\"}}",
-                 422, "cluster.optimizer");
-    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"cluster\":{\"alpha\":0}}", 422,
+                 DC_EINVAL, "cluster.optimizer");
+    expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"cluster\":{\"alpha\":0}}", DC_EINVAL,
                  "cluster.alpha");
     expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"autoencoder\":{\"hidden\":[8,-2]}}",
-                 422, "autoencoder.hidden[1]");
+                 DC_EINVAL, "autoencoder.hidden[1]");
     expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"autoencoder\":{\"hidden\":[1,2,3,4,5,6,7,8,9]}}",
-                 422, "autoencoder.hidden");
+                 DC_EINVAL, "autoencoder.hidden");
     expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"autoencoder\":{\"hidden\":\"32\"}}",
-                 400, "autoencoder.hidden");
+                 DC_EFORMAT, "autoencoder.hidden");
     expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"autoencoder\":{\"widths\":[3]}}",
-                 400, "autoencoder.widths");
+                 DC_EFORMAT, "autoencoder.widths");
     expect_error("{\"dataset\":\"d\",\"method\":\"vae\",\"n_clusters\":3,\"vae\":{\"reconstruction\":\"l1\"}}",
-                 422, "vae.reconstruction");
-    expect_error("{\"dataset\":\"d\",\"method\":\"vae\",\"n_clusters\":3,\"vae\":{\"latent\":0}}", 422,
+                 DC_EINVAL, "vae.reconstruction");
+    expect_error("{\"dataset\":\"d\",\"method\":\"vae\",\"n_clusters\":3,\"vae\":{\"latent\":0}}", DC_EINVAL,
                  "vae.latent");
     expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"pretrain\":{\"init\":\"he\"}}",
-                 422, "pretrain.init");
-    expect_error("{\"dataset\":\"d\",\"method\":\"vae\",\"n_clusters\":3,\"vae\":{\"lr\":0}}", 422,
+                 DC_EINVAL, "pretrain.init");
+    expect_error("{\"dataset\":\"d\",\"method\":\"vae\",\"n_clusters\":3,\"vae\":{\"lr\":0}}", DC_EINVAL,
                  "vae.lr");
     expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"cluster\":{\"optimizer\":\"auto\"}}",
-                 422, "cluster.optimizer");
+                 DC_EINVAL, "cluster.optimizer");
     expect_error("{\"dataset\":\"d\",\"method\":\"dec\",\"n_clusters\":3,\"pretrain\":{\"lr\":\"x\"}}",
-                 400, "pretrain.lr");
-    expect_error("[]", 400, "");
+                 DC_EFORMAT, "pretrain.lr");
+    expect_error("[]", DC_EFORMAT, "");
 }
 
 static void test_check_data(void)
@@ -297,7 +297,7 @@ static void test_check_data(void)
     cluster_spec_default(&s, CM_DEC, 10);
     CHECK_EQ_INT(jobspec_check_data(&s, 100, 784, 28, 28, 1, &je), 0);
     CHECK_EQ_INT(jobspec_check_data(&s, 5, 784, 28, 28, 1, &je), DC_EINVAL);
-    CHECK_EQ_INT(je.status, 422);
+    CHECK_EQ_INT(je.code, DC_EINVAL);
     CHECK_MSG(strcmp(je.field, "n_clusters") == 0, "k > n: field '%s' (%s)", je.field, je.msg);
     cluster_spec_default(&s, CM_DCEC, 3);
     CHECK_EQ_INT(jobspec_check_data(&s, 100, 20, 0, 0, 0, &je), DC_EINVAL);
@@ -307,7 +307,7 @@ static void test_check_data(void)
     s.vae_conv = 1;
     s.pretrain_epochs = 5;
     CHECK_EQ_INT(jobspec_check_data(&s, 100, 784, 28, 28, 1, &je), DC_EINVAL);
-    CHECK_EQ_INT(je.status, 422);
+    CHECK_EQ_INT(je.code, DC_EINVAL);
     CHECK_MSG(strcmp(je.field, "vae.conv") == 0, "conv vae + pretrain: field '%s' (%s)", je.field, je.msg);
 }
 

@@ -15,11 +15,20 @@
 #include "cli_ckpt.h"
 #include "cli_util.h"
 #include "cluster.h"
+#include "cluster_driver.h"
 #include "data.h"
 #include "dc_time.h"
 #include "metrics.h"
 
 enum { MAX_FILES = 16, MAX_EPOCHS_KEPT = 100000 };
+
+/* What `deepclust train` was asked to do. */
+typedef struct train_args {
+    const char *data[MAX_FILES], *labels[MAX_FILES], *method, *save, *save_ae, *load_ae, *ckpt;
+    int nd, nl, json, threads, ckpt_s, quiet;
+    data_opts dop;
+    cli_spec_over over;
+} train_args;
 
 typedef struct train_state {
     double offset; /* seconds of training before this process (resumed runs) */
@@ -32,7 +41,7 @@ typedef struct train_state {
     /* --checkpoint */
     const char *ckpt_path;
     cli_ckpt_hdr hdr;     /* as loaded (resumes, seconds) */
-    double t0;            /* clock at the start of cluster_fit_ex */
+    double t0;            /* clock at the start of the run */
     dc_err ckpt_err;
     int ckpt_failed;
 } train_state;
@@ -44,7 +53,7 @@ static void on_signal(int sig)
     atomic_store(&stop_flag, 1);
 }
 
-/* cluster_fit_opts.ckpt: the state with the run's times, atomically over the file */
+/* cluster_ckpt_store.save: the state with the run's times, atomically over the file */
 static int on_ckpt(void *ctx, const void *state, size_t len)
 {
     train_state *st = ctx;
@@ -59,6 +68,24 @@ static int on_ckpt(void *ctx, const void *state, size_t len)
     return 0;
 }
 
+/* cluster_ckpt_store.load: the file's state and the times of the processes before. */
+static int on_ckpt_load(void *ctx, void **buf, size_t *len, dc_err *e)
+{
+    train_state *st = ctx;
+    int r = cli_ckpt_read(st->ckpt_path, &st->hdr, buf, len, e);
+    if (r == 1) {
+        st->offset = st->last_pretrain_elapsed = st->hdr.seconds;
+        st->pretrain_end = st->hdr.pretrain_end_s;
+        st->kmeans_end = st->hdr.kmeans_end_s;
+        st->hdr.resumes++;
+        if (!st->quiet)
+            fprintf(stderr, "resuming from %s (%.1fs of training so far, resume %u)\n",
+                    st->ckpt_path, st->hdr.seconds, st->hdr.resumes);
+    }
+    st->t0 = dc_now_s();
+    return r;
+}
+
 static void fmt_eta(char *buf, size_t n, double s)
 {
     if (!isfinite(s) || s < 0) snprintf(buf, n, "?");
@@ -67,36 +94,35 @@ static void fmt_eta(char *buf, size_t n, double s)
     else snprintf(buf, n, "%.1fh", s / 3600);
 }
 
-static int on_event(void *ctx, const cluster_event *ev0)
+/* One progress line (p and eta from the run driver); times since the run's first start. */
+static int on_event(void *ctx, const cluster_event *ev0, double p, double eta_s)
 {
     train_state *st = ctx;
-    cluster_event e1 = *ev0, *ev = &e1; /* times since the run's first start */
+    cluster_event e1 = *ev0, *ev = &e1;
     e1.elapsed_s += st->offset;
-    if (strcmp(ev->phase, "pretrain") == 0) {
+    if (ev->phase == CP_PRETRAIN) {
         if (st->n_epochs < MAX_EPOCHS_KEPT)
             st->epoch_s[st->n_epochs++] = ev->elapsed_s - st->last_pretrain_elapsed;
         st->last_pretrain_elapsed = ev->elapsed_s;
         st->pretrain_end = ev->elapsed_s;
-    } else if (strcmp(ev->phase, "kmeans") == 0) {
+    } else if (ev->phase == CP_KMEANS) {
         st->kmeans_end = ev->elapsed_s;
     }
-    if (!isnan(ev->acc) || !st->have_last || strcmp(ev->phase, "pretrain") != 0) {
+    if (!isnan(ev->acc) || !st->have_last || ev->phase != CP_PRETRAIN) {
         st->last = *ev;
         st->have_last = 1;
     }
     if (st->quiet) return 0;
     char eta[32], line[512];
-    fmt_eta(eta, sizeof eta,
-            ev->progress > 0 ? ev->elapsed_s / ev->progress * (1 - ev->progress) : NAN);
-    int o = snprintf(line, sizeof line, "[%s] %d/%d loss %.6g", ev->phase, ev->iter, ev->total,
-                     ev->loss);
+    fmt_eta(eta, sizeof eta, eta_s);
+    int o = snprintf(line, sizeof line, "[%s] %d/%d loss %.6g", cluster_phase_name(ev->phase),
+                     ev->iter, ev->total, ev->loss);
     if (!isnan(ev->label_change))
         o += snprintf(line + o, sizeof line - o, " changed %.4f", ev->label_change);
     if (!isnan(ev->acc))
         o += snprintf(line + o, sizeof line - o, " acc %.4f nmi %.4f ari %.4f", ev->acc, ev->nmi,
                       ev->ari);
-    snprintf(line + o, sizeof line - o, " | %.1fs, %3.0f%%, eta %s", ev->elapsed_s,
-             100 * ev->progress, eta);
+    snprintf(line + o, sizeof line - o, " | %.1fs, %3.0f%%, eta %s", ev->elapsed_s, 100 * p, eta);
     fprintf(stderr, "%s\n", line);
     return 0;
 }
@@ -121,29 +147,10 @@ static void train_usage(FILE *f)
             "Methods: kmeans ae_kmeans dec idec dcec vae n2d. Repeated --data/--labels files are\n"
             "concatenated in order (MNIST train + test = 70,000 samples). Labels are only used\n"
             "to report ACC/NMI/ARI.\n\n"
-            "Options:\n"
-            "  --seed S               random seed (0)\n"
-            "  --hidden A,B,..,E      dense autoencoder widths, embedding last (500,500,2000,10);\n"
-            "                         n2d: none = the manifold on the raw features\n"
-            "  --pretrain-epochs N    autoencoder epochs (150; dcec 30, n2d 25)\n"
-            "  --pretrain-opt auto|adam|sgd   (auto: sgd for a dense autoencoder on data in\n"
-            "                         [0, 1], DEC-keras' recipe for images; else adam)\n"
-            "  --pretrain-lr X        (default: sgd 1, adam 1e-3)\n"
-            "  --init auto|glorot|varscale   autoencoder weights (auto: varscale with sgd,\n"
-            "                         DEC-keras' VarianceScaling(1/3, fan_in); glorot with adam)\n"
-            "  --batch N              mini-batch size (256)\n"
-            "  --n-init N             k-means restarts (20)\n"
-            "  --maxiter N            self-training batches (20000)\n"
-            "  --update-interval N    batches between target updates (140)\n"
-            "  --tol X                stop when fewer than X of labels change (0.001)\n"
-            "  --gamma X              IDEC/DCEC weight of the KL term (0.1)\n"
-            "  --cluster-lr X         self-training learning rate (SGD 0.01; dcec Adam 1e-3)\n"
-            "  --latent N (10), --vae-epochs N (20), --vae-lr X (1e-4), --vae-conv\n"
-            "                         vae options (a conv vae: from scratch, lr 1e-3)\n"
-            "  --manifold-components N (10), --manifold-neighbors N (20, counting the point),\n"
-            "  --manifold-min-dist X (0), --manifold-epochs N (0: 500 up to 10k samples, else\n"
-            "  200), --manifold-init spectral|pca (spectral), --gmm-n-init N (5)\n"
-            "                         n2d options: UMAP of the codes, then a Gaussian mixture\n"
+            "Options of the method (default in parentheses; a method's own after it):\n");
+    cli_spec_help(f);
+    fprintf(f,
+            "\nData and run:\n"
             "  --scale auto|none|255  input scaling (auto: uint8 data / 255)\n"
             "  --csv-label-col I      CSV column holding labels (negative: from the end)\n"
             "  --save-model F         write the trained model\n"
@@ -157,211 +164,226 @@ static void train_usage(FILE *f)
             "  --quiet                no progress lines\n");
 }
 
-int cli_train(int argc, char **argv)
+/* The flags into a; CLI_OK, or the exit status to return now (--help, a usage error). */
+static int train_parse(int argc, char **argv, train_args *a, int *done)
 {
-    const char *data[MAX_FILES], *labels[MAX_FILES], *method = NULL, *save = NULL;
-    const char *save_ae = NULL, *load_ae = NULL, *v;
-    const char *ckpt = NULL;
-    int nd = 0, nl = 0, k = 0, json = 0, threads = 0, ckpt_s = 60, m, rc = CLI_FAIL;
-    cluster_spec s;
-    cluster_spec_default(&s, CM_KMEANS, 1);
-    data_opts dop = {0};
-    cli_spec_over over;
-    cli_spec_over_init(&over);
-    train_state st = {0};
-    dataset ds = {0};
-    cluster_model *model = NULL;
-    void *ae_buf = NULL, *resume = NULL;
-    size_t ae_len = 0, resume_len = 0;
-    dc_err e = {0};
-
+    const char *v;
+    int m;
+    *done = 1;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             train_usage(stdout);
             return CLI_OK;
-        } else if ((m = cli_flag(argc, argv, &i, "method", &v))) {
+        } else if (strcmp(argv[i], "--options-json") == 0) { /* hidden: for the tests */
+            cli_spec_dump_json(stdout);
+            return CLI_OK;
+        } else if ((m = cli_files_flag(argc, argv, &i, a->data, &a->nd, a->labels, &a->nl,
+                                       MAX_FILES))) {
             if (m < 0) return CLI_USAGE;
-            method = v;
-        } else if ((m = cli_files_flag(argc, argv, &i, data, &nd, labels, &nl, MAX_FILES))) {
-            if (m < 0) return CLI_USAGE;
-        } else if ((m = cli_flag(argc, argv, &i, "clusters", &v))) {
-            if (m < 0 || cli_int("clusters", v, 1, 10000, &k) < 0) return CLI_USAGE;
         } else if ((m = cli_flag(argc, argv, &i, "save-model", &v))) {
             if (m < 0) return CLI_USAGE;
-            save = v;
+            a->save = v;
         } else if ((m = cli_flag(argc, argv, &i, "save-ae", &v))) {
             if (m < 0) return CLI_USAGE;
-            save_ae = v;
+            a->save_ae = v;
         } else if ((m = cli_flag(argc, argv, &i, "load-ae", &v))) {
             if (m < 0) return CLI_USAGE;
-            load_ae = v;
+            a->load_ae = v;
         } else if ((m = cli_flag(argc, argv, &i, "checkpoint", &v))) {
             if (m < 0) return CLI_USAGE;
-            ckpt = v;
+            a->ckpt = v;
         } else if ((m = cli_flag(argc, argv, &i, "checkpoint-s", &v))) {
-            if (m < 0 || cli_int("checkpoint-s", v, 1, 86400, &ckpt_s) < 0) return CLI_USAGE;
+            if (m < 0 || cli_int("checkpoint-s", v, 1, 86400, &a->ckpt_s) < 0) return CLI_USAGE;
         } else if ((m = cli_flag(argc, argv, &i, "threads", &v))) {
-            if (m < 0 || cli_int("threads", v, 1, 256, &threads) < 0) return CLI_USAGE;
-        } else if ((m = cli_data_flag(argc, argv, &i, &dop)) != 0) {
+            if (m < 0 || cli_int("threads", v, 1, 256, &a->threads) < 0) return CLI_USAGE;
+        } else if ((m = cli_data_flag(argc, argv, &i, &a->dop)) != 0) {
             if (m < 0) return CLI_USAGE;
-        } else if ((m = cli_spec_flag(argc, argv, &i, &over)) != 0) {
+        } else if ((m = cli_spec_flag(argc, argv, &i, &a->over)) != 0) {
             if (m < 0) return CLI_USAGE;
         } else if (strcmp(argv[i], "--json") == 0) {
-            json = 1;
+            a->json = 1;
         } else if (strcmp(argv[i], "--quiet") == 0) {
-            st.quiet = 1;
+            a->quiet = 1;
         } else {
             return cli_usage_error("train: unknown argument '%s' (see deepclust train --help)",
                                    argv[i]);
         }
     }
-    if (!method || !nd || !k)
-        return cli_usage_error("train needs --method, --data and --clusters (see --help)");
-    int meth = cluster_method_parse(method);
-    if (meth < 0)
-        return cli_usage_error("unknown method '%s' (kmeans ae_kmeans dec idec dcec vae n2d)", method);
-    if (nl && nl != nd)
-        return cli_usage_error("give one --labels file per --data file (%d vs %d)", nl, nd);
-    if (save_ae && (meth == CM_KMEANS || meth == CM_VAE))
-        return cli_usage_error("--save-ae: a %s model keeps no autoencoder (save one with "
-                               "--method ae_kmeans --save-ae, then --load-ae it)", method);
-    if (load_ae && meth == CM_KMEANS)
-        return cli_usage_error("--load-ae: kmeans uses no autoencoder");
-    cluster_spec_default(&s, meth, k);
-    if (cli_spec_over_apply(&over, &s) < 0) return CLI_USAGE;
-    if ((save_ae || load_ae) && s.method == CM_N2D && s.n_hidden == 0)
-        return cli_usage_error("--%s: n2d with --hidden none uses no autoencoder",
-                               save_ae ? "save-ae" : "load-ae");
-    if (threads) cli_set_blas_threads(threads);
+    *done = 0;
+    return CLI_OK;
+}
 
-    if (cli_load_data(&ds, data, labels, nd, nl, &dop, &e) < 0) {
-        fprintf(stderr, "deepclust: %s\n", e.msg);
-        goto out;
+/* The spec the flags ask for, and what they may not ask together; CLI_OK or CLI_USAGE. */
+static int train_spec(train_args *a, cluster_spec *s)
+{
+    a->method = a->over.val[COPT_METHOD];
+    if (!a->method || !a->nd || !a->over.val[COPT_K])
+        return cli_usage_error("train needs --method, --data and --clusters (see --help)");
+    if (cli_spec_over_one(&a->over, COPT_K, s) < 0) return CLI_USAGE;
+    int meth = cluster_method_parse(a->method), k = s->k;
+    if (meth < 0)
+        return cli_usage_error("unknown method '%s' (kmeans ae_kmeans dec idec dcec vae n2d)",
+                               a->method);
+    if (a->nl && a->nl != a->nd)
+        return cli_usage_error("give one --labels file per --data file (%d vs %d)", a->nl, a->nd);
+    if (a->save_ae && (meth == CM_KMEANS || meth == CM_VAE))
+        return cli_usage_error("--save-ae: a %s model keeps no autoencoder (save one with "
+                               "--method ae_kmeans --save-ae, then --load-ae it)", a->method);
+    if (a->load_ae && meth == CM_KMEANS)
+        return cli_usage_error("--load-ae: kmeans uses no autoencoder");
+    cluster_spec_default(s, meth, k);
+    if (cli_spec_over_apply(&a->over, s) < 0) return CLI_USAGE;
+    if ((a->save_ae || a->load_ae) && s->method == CM_N2D && s->n_hidden == 0)
+        return cli_usage_error("--%s: n2d with --hidden none uses no autoencoder",
+                               a->save_ae ? "save-ae" : "load-ae");
+    return CLI_OK;
+}
+
+/* Why the run stopped, for a person. */
+static void train_fail_message(const train_args *a, const train_state *st, int resumed,
+                               const dc_err *e)
+{
+    if (st->ckpt_failed)
+        fprintf(stderr, "deepclust: train: cannot write the checkpoint: %s\n", st->ckpt_err.msg);
+    else if (a->ckpt && atomic_load(&stop_flag) && e->code == DC_ECANCEL && access(a->ckpt, F_OK) == 0)
+        fprintf(stderr, "deepclust: train: stopped (%s); run the same command to continue "
+                        "from its last checkpoint in %s\n", e->msg, a->ckpt);
+    else if (a->ckpt && atomic_load(&stop_flag) && e->code == DC_ECANCEL)
+        fprintf(stderr, "deepclust: train: stopped (%s) before the first checkpoint; "
+                        "nothing was saved\n", e->msg);
+    else if (resumed && e->code == DC_EINVAL)
+        fprintf(stderr, "deepclust: train: %s does not fit this run: %s (delete it to "
+                        "start over)\n", a->ckpt, e->msg);
+    else
+        fprintf(stderr, "deepclust: train: %s\n", e->msg);
+}
+
+/* --save-model and --save-ae. */
+static int train_save(const train_args *a, const cluster_model *model, dc_err *e)
+{
+    if (a->save && cli_save_model(model, a->save, e) < 0) return -1;
+    if (!a->save_ae) return 0;
+    void *b = NULL;
+    size_t bl = 0;
+    int rc = cluster_model_save_ae(model, &b, &bl, e);
+    if (rc == 0) rc = cli_write_file(a->save_ae, b, bl, e);
+    free(b);
+    return rc;
+}
+
+/* The done line on stderr and, with --json, the results as the last line of stdout. */
+static void train_report(const train_args *a, const cluster_spec *s, train_state *st,
+                         const dataset *ds, const cluster_model *model, metrics_scores sc)
+{
+    double seconds = st->last.elapsed_s, med = NAN;
+    if (st->n_epochs) {
+        qsort(st->epoch_s, (size_t)st->n_epochs, sizeof(double), cmp_double);
+        med = st->epoch_s[st->n_epochs / 2];
     }
-    if (!st.quiet)
-        fprintf(stderr, "data: %lld samples x %d features%s\n", (long long)ds.n, ds.d,
-                ds.labels ? ", with labels" : "");
-    if (load_ae && cli_read_file(load_ae, &ae_buf, &ae_len, &e) < 0) {
-        fprintf(stderr, "deepclust: %s\n", e.msg);
-        goto out;
-    }
-    st.epoch_s = malloc(sizeof(double) * MAX_EPOCHS_KEPT);
-    if (!st.epoch_s) goto out;
-    cluster_fit_opts fo = {.cb = on_event, .ctx = &st, .ae_buf = ae_buf, .ae_len = ae_len};
-    if (ckpt) {
-        int r = cli_ckpt_read(ckpt, &st.hdr, &resume, &resume_len, &e);
-        if (r < 0) {
-            fprintf(stderr, "deepclust: %s\n", e.msg);
-            goto out;
-        }
-        if (r == 1) {
-            st.offset = st.last_pretrain_elapsed = st.hdr.seconds;
-            st.pretrain_end = st.hdr.pretrain_end_s;
-            st.kmeans_end = st.hdr.kmeans_end_s;
-            st.hdr.resumes++;
-            if (!st.quiet)
-                fprintf(stderr, "resuming from %s (%.1fs of training so far, resume %u)\n", ckpt,
-                        st.hdr.seconds, st.hdr.resumes);
-        }
-        st.ckpt_path = ckpt;
-        fo.ckpt = on_ckpt;
-        fo.ckpt_ctx = &st;
-        fo.ckpt_every_s = ckpt_s;
-        fo.resume = resume;
-        fo.resume_len = resume_len;
-        fo.stop = &stop_flag;
-        struct sigaction sa = {0};
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-    }
-    st.t0 = dc_now_s();
-    if (cluster_fit_ex(&model, &s, &ds, &fo, &e) < 0) {
-        if (st.ckpt_failed)
-            fprintf(stderr, "deepclust: train: cannot write the checkpoint: %s\n", st.ckpt_err.msg);
-        else if (ckpt && atomic_load(&stop_flag) && e.code == DC_ECANCEL && access(ckpt, F_OK) == 0)
-            fprintf(stderr, "deepclust: train: stopped (%s); run the same command to continue "
-                            "from its last checkpoint in %s\n", e.msg, ckpt);
-        else if (ckpt && atomic_load(&stop_flag) && e.code == DC_ECANCEL)
-            fprintf(stderr, "deepclust: train: stopped (%s) before the first checkpoint; "
-                            "nothing was saved\n", e.msg);
-        else if (resume && e.code == DC_EINVAL)
-            fprintf(stderr, "deepclust: train: %s does not fit this run: %s (delete it to "
-                            "start over)\n", ckpt, e.msg);
-        else
-            fprintf(stderr, "deepclust: train: %s\n", e.msg);
-        goto out;
-    }
-    double seconds = st.last.elapsed_s;
-    int32_t *pred = malloc(sizeof(int32_t) * ds.n);
-    metrics_scores sc = {NAN, NAN, NAN};
-    if (!pred || cluster_predict(model, ds.x, ds.n, NULL, pred, NULL, &e) < 0) {
-        fprintf(stderr, "deepclust: predict: %s\n", e.msg);
-        free(pred);
-        goto out;
-    }
-    if (ds.labels) metrics_all((const int *)pred, (const int *)ds.labels, (size_t)ds.n, &sc, NULL);
-    free(pred);
-    if (save && cli_save_model(model, save, &e) < 0) {
-        fprintf(stderr, "deepclust: %s\n", e.msg);
-        goto out;
-    }
-    if (save_ae) {
-        void *b = NULL;
-        size_t bl = 0;
-        if (cluster_model_save_ae(model, &b, &bl, &e) < 0 || cli_write_file(save_ae, b, bl, &e) < 0) {
-            free(b);
-            fprintf(stderr, "deepclust: %s\n", e.msg);
-            goto out;
-        }
-        free(b);
-    }
-    double med = NAN;
-    if (st.n_epochs) {
-        qsort(st.epoch_s, (size_t)st.n_epochs, sizeof(double), cmp_double);
-        med = st.epoch_s[st.n_epochs / 2];
-    }
-    if (!st.quiet) {
-        fprintf(stderr, "done: %s k=%d n=%lld in %.1fs", method, k, (long long)ds.n, seconds);
-        if (ds.labels) fprintf(stderr, ": acc %.4f nmi %.4f ari %.4f", sc.acc, sc.nmi, sc.ari);
+    if (!a->quiet) {
+        fprintf(stderr, "done: %s k=%d n=%lld in %.1fs", a->method, s->k, (long long)ds->n, seconds);
+        if (ds->labels) fprintf(stderr, ": acc %.4f nmi %.4f ari %.4f", sc.acc, sc.nmi, sc.ari);
         fprintf(stderr, "\n");
     }
-    if (json) {
-        printf("{\"method\":\"%s\",\"n\":%lld,\"d\":%d,\"k\":%d,\"seed\":%llu,", method,
-               (long long)ds.n, ds.d, k, (unsigned long long)s.seed);
-        json_num(stdout, "acc", sc.acc, 1);
-        json_num(stdout, "nmi", sc.nmi, 1);
-        json_num(stdout, "ari", sc.ari, 1);
-        json_num(stdout, "seconds", seconds, 1);
-        const cluster_spec *rs = cluster_model_spec(model); /* the recipe as resolved */
-        int own_ae = s.method != CM_KMEANS && !load_ae && !(s.method == CM_N2D && !s.n_hidden);
-        json_num(stdout, "pretrain_seconds", own_ae ? st.pretrain_end : 0, 1);
-        /* epochs of the whole run (also those before a resume); the median is over the
-           epochs this process timed (none when it resumed after pretraining) */
-        json_num(stdout, "pretrain_epochs", own_ae ? rs->pretrain_epochs : 0, 1);
-        json_num(stdout, "epoch_seconds", med, 1);
-        json_num(stdout, "epochs_timed", st.n_epochs, 1);
-        json_num(stdout, "cluster_seconds", seconds - st.kmeans_end, 1);
-        json_num(stdout, "last_label_change", st.last.label_change, 1);
-        printf("\"resumes\":%u,", st.hdr.resumes);
-        if (!own_ae)
-            printf("\"pretrain_recipe\":null}\n");
-        else if (rs->pretrain_opt == OPT_SGD)
-            printf("\"pretrain_recipe\":\"sgd lr %g momentum %g init %s\"}\n", rs->pretrain_lr,
-                   rs->pretrain_momentum, rs->pretrain_init == INIT_VARSCALE ? "varscale" : "glorot");
-        else
-            printf("\"pretrain_recipe\":\"adam lr %g init %s\"}\n", rs->pretrain_lr,
-                   rs->pretrain_init == INIT_VARSCALE ? "varscale" : "glorot");
-        fflush(stdout);
+    if (!a->json) return;
+    printf("{\"method\":\"%s\",\"n\":%lld,\"d\":%d,\"k\":%d,\"seed\":%llu,", a->method,
+           (long long)ds->n, ds->d, s->k, (unsigned long long)s->seed);
+    json_num(stdout, "acc", sc.acc, 1);
+    json_num(stdout, "nmi", sc.nmi, 1);
+    json_num(stdout, "ari", sc.ari, 1);
+    json_num(stdout, "seconds", seconds, 1);
+    const cluster_spec *rs = cluster_model_spec(model); /* the recipe as resolved */
+    int own_ae = s->method != CM_KMEANS && !a->load_ae && !(s->method == CM_N2D && !s->n_hidden);
+    json_num(stdout, "pretrain_seconds", own_ae ? st->pretrain_end : 0, 1);
+    /* epochs of the whole run (also those before a resume); the median is over the
+       epochs this process timed (none when it resumed after pretraining) */
+    json_num(stdout, "pretrain_epochs", own_ae ? rs->pretrain_epochs : 0, 1);
+    json_num(stdout, "epoch_seconds", med, 1);
+    json_num(stdout, "epochs_timed", st->n_epochs, 1);
+    json_num(stdout, "cluster_seconds", seconds - st->kmeans_end, 1);
+    json_num(stdout, "last_label_change", st->last.label_change, 1);
+    printf("\"resumes\":%u,", st->hdr.resumes);
+    if (!own_ae)
+        printf("\"pretrain_recipe\":null}\n");
+    else if (rs->pretrain_opt == OPT_SGD)
+        printf("\"pretrain_recipe\":\"sgd lr %g momentum %g init %s\"}\n", rs->pretrain_lr,
+               rs->pretrain_momentum, rs->pretrain_init == INIT_VARSCALE ? "varscale" : "glorot");
+    else
+        printf("\"pretrain_recipe\":\"adam lr %g init %s\"}\n", rs->pretrain_lr,
+               rs->pretrain_init == INIT_VARSCALE ? "varscale" : "glorot");
+    fflush(stdout);
+}
+
+/* --checkpoint F: the file as the run's checkpoint store; SIGINT/SIGTERM stop the run. */
+static void train_ckpt_setup(const train_args *a, train_state *st, cluster_ckpt_store *store,
+                             cluster_drive *d)
+{
+    st->ckpt_path = a->ckpt;
+    *store = (cluster_ckpt_store){.ctx = st, .load = on_ckpt_load, .save = on_ckpt};
+    d->store = store;
+    d->ckpt_every_s = a->ckpt_s;
+    d->stop = &stop_flag;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int cli_train(int argc, char **argv)
+{
+    train_args a = {.ckpt_s = 60};
+    train_state st = {0};
+    cluster_spec s;
+    cluster_ckpt_store store;
+    dataset ds = {0};
+    cluster_model *model = NULL;
+    void *ae_buf = NULL;
+    size_t ae_len = 0;
+    dc_err e = {0};
+    int done, rc = CLI_FAIL;
+
+    cluster_spec_default(&s, CM_KMEANS, 1);
+    cli_spec_over_init(&a.over);
+    if ((rc = train_parse(argc, argv, &a, &done)) != CLI_OK || done) return rc;
+    if ((rc = train_spec(&a, &s)) != CLI_OK) return rc;
+    rc = CLI_FAIL;
+    st.quiet = a.quiet;
+    if (a.threads) cli_set_blas_threads(a.threads);
+    if (cli_load_data(&ds, a.data, a.labels, a.nd, a.nl, &a.dop, &e) < 0) {
+        fprintf(stderr, "deepclust: %s\n", e.msg);
+        goto out;
     }
-    if (ckpt && remove(ckpt) != 0 && errno != ENOENT && !st.quiet)
-        fprintf(stderr, "deepclust: note: could not remove the checkpoint %s\n", ckpt);
+    if (!a.quiet)
+        fprintf(stderr, "data: %lld samples x %d features%s\n", (long long)ds.n, ds.d,
+                ds.labels ? ", with labels" : "");
+    if (a.load_ae && cli_read_file(a.load_ae, &ae_buf, &ae_len, &e) < 0) {
+        fprintf(stderr, "deepclust: %s\n", e.msg);
+        goto out;
+    }
+    if (!(st.epoch_s = malloc(sizeof(double) * MAX_EPOCHS_KEPT))) goto out;
+    cluster_drive d = {.spec = &s, .ds = &ds, .ae_buf = ae_buf, .ae_len = ae_len,
+                       .progress = on_event, .ctx = &st};
+    if (a.ckpt) train_ckpt_setup(&a, &st, &store, &d);
+    st.t0 = dc_now_s();
+    if (cluster_drive_run(&d, &model, &e) < 0) {
+        train_fail_message(&a, &st, d.resumed, &e);
+        cluster_drive_free(&d);
+        goto out;
+    }
+    metrics_scores sc = d.train;
+    cluster_drive_free(&d);
+    if (train_save(&a, model, &e) < 0) {
+        fprintf(stderr, "deepclust: %s\n", e.msg);
+        goto out;
+    }
+    train_report(&a, &s, &st, &ds, model, sc);
+    if (a.ckpt && remove(a.ckpt) != 0 && errno != ENOENT && !a.quiet)
+        fprintf(stderr, "deepclust: note: could not remove the checkpoint %s\n", a.ckpt);
     rc = CLI_OK;
 out:
     free(st.epoch_s);
     free(ae_buf);
-    free(resume);
     cluster_model_free(model);
     dataset_free(&ds);
     return rc;

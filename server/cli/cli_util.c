@@ -72,23 +72,20 @@ int cli_files_flag(int argc, char **argv, int *i, const char **data, int *nd,
     return 0;
 }
 
-static const char *spec_flags[CLI_SPEC_NFLAGS] = {
-    "seed", "hidden", "pretrain-epochs", "pretrain-opt", "pretrain-lr", "batch", "n-init",
-    "maxiter", "update-interval", "tol", "gamma", "cluster-lr", "latent", "vae-epochs",
-    "alpha", "cluster-opt", "init", "vae-lr", "manifold-components", "manifold-neighbors",
-    "manifold-min-dist", "manifold-epochs", "manifold-init", "gmm-n-init"};
-
 void cli_spec_over_init(cli_spec_over *o) { memset(o, 0, sizeof *o); }
 
 int cli_spec_flag(int argc, char **argv, int *i, cli_spec_over *o)
 {
-    if (strcmp(argv[*i], "--vae-conv") == 0) {
-        o->vae_conv = 1;
-        return 1;
-    }
-    for (int f = 0; f < CLI_SPEC_NFLAGS; f++) {
+    for (int f = 0; f < COPT_COUNT; f++) {
+        const cluster_opt *r = &cluster_opts[f];
         const char *v;
-        int m = cli_flag(argc, argv, i, spec_flags[f], &v);
+        if (!r->flag) continue;
+        if (r->type == COPT_T_BOOL) { /* a switch: --vae-conv */
+            if (strncmp(argv[*i], "--", 2) != 0 || strcmp(argv[*i] + 2, r->flag) != 0) continue;
+            o->val[f] = "true";
+            return 1;
+        }
+        int m = cli_flag(argc, argv, i, r->flag, &v);
         if (m) {
             if (m > 0) o->val[f] = v;
             return m;
@@ -97,107 +94,147 @@ int cli_spec_flag(int argc, char **argv, int *i, cli_spec_over *o)
     return 0;
 }
 
-static int num(const char *flag, const char *s, double lo, double hi, double *out)
+int cli_spec_over_one(const cli_spec_over *o, cluster_opt_id id, cluster_spec *s)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v >= lo && v <= hi)) {
-        cli_usage_error("--%s: expected a number in [%g, %g], got '%s'", flag, lo, hi, s);
-        return -1;
-    }
-    *out = v;
-    return 0;
-}
-
-/* adam | sgd, and auto where allow_auto. */
-static int opt_kind(const char *flag, const char *s, int allow_auto, int *out)
-{
-    if (strcmp(s, "adam") == 0) *out = OPT_ADAM;
-    else if (strcmp(s, "sgd") == 0) *out = OPT_SGD;
-    else if (allow_auto && strcmp(s, "auto") == 0) *out = OPT_AUTO;
-    else return cli_usage_error("--%s: expected adam%s or sgd, got '%s'", flag,
-                                allow_auto ? ", auto" : "", s), -1;
+    dc_err e = {0};
+    if (o->val[id] && cluster_opt_parse(s, id, o->val[id], &e) < 0)
+        return cli_usage_error("--%s: %s", cluster_opts[id].flag, e.msg), -1;
     return 0;
 }
 
 int cli_spec_over_apply(const cli_spec_over *o, cluster_spec *s)
 {
-    double x;
-    for (int f = 0; f < CLI_SPEC_NFLAGS; f++) {
-        const char *v = o->val[f], *name = spec_flags[f];
-        if (!v) continue;
-        switch (f) {
-        case 0:
-            if (num(name, v, 0, 9007199254740992.0, &x) < 0) return -1;
-            s->seed = (uint64_t)x;
-            break;
-        case 1: {
-            int n = 0;
-            if (strcmp(v, "none") == 0) { /* n2d on the raw features */
-                if (s->method != CM_N2D)
-                    return cli_usage_error("--hidden none: only n2d runs without an "
-                                           "autoencoder"), -1;
-                s->n_hidden = 0;
-                break;
-            }
-            const char *p = v;
-            while (*p) {
-                char *end;
-                long w = strtol(p, &end, 10);
-                if (end == p || w < 1 || w > 100000 || n == CLUSTER_MAX_DIMS ||
-                    (*end && *end != ','))
-                    return cli_usage_error("--hidden: expected up to %d widths like "
-                                           "500,500,2000,10, got '%s'", CLUSTER_MAX_DIMS, v), -1;
-                s->hidden[n++] = (int)w;
-                p = *end ? end + 1 : end;
-            }
-            if (!n) return cli_usage_error("--hidden: empty"), -1;
-            s->n_hidden = n;
-            s->embed_dim = s->hidden[n - 1];
-            break;
-        }
-        case 2: if (num(name, v, 0, 100000, &x) < 0) return -1; s->pretrain_epochs = (int)x; break;
-        case 3: if (opt_kind(name, v, 1, &s->pretrain_opt) < 0) return -1; break;
-        case 4: if (num(name, v, 1e-9, 10, &s->pretrain_lr) < 0) return -1; break;
-        case 5: if (num(name, v, 1, 65536, &x) < 0) return -1; s->batch = (int)x; break;
-        case 6: if (num(name, v, 1, 1000, &x) < 0) return -1; s->n_init = (int)x; break;
-        case 7: if (num(name, v, 0, 1e8, &x) < 0) return -1; s->maxiter = (int)x; break;
-        case 8: if (num(name, v, 1, 1e7, &x) < 0) return -1; s->update_interval = (int)x; break;
-        case 9: if (num(name, v, 0, 1, &s->tol) < 0) return -1; break;
-        case 10: if (num(name, v, 0, 1e6, &s->gamma) < 0) return -1; break;
-        case 11: if (num(name, v, 1e-9, 10, &s->cluster_lr) < 0) return -1; break;
-        case 12: if (num(name, v, 1, 4096, &x) < 0) return -1; s->latent = (int)x; break;
-        case 13: if (num(name, v, 0, 100000, &x) < 0) return -1; s->vae_epochs = (int)x; break;
-        case 14: if (num(name, v, 1e-6, 1e6, &s->alpha) < 0) return -1; break;
-        case 15: if (opt_kind(name, v, 0, &s->cluster_opt) < 0) return -1; break;
-        case 16:
-            if (strcmp(v, "glorot") == 0) s->pretrain_init = INIT_GLOROT;
-            else if (strcmp(v, "varscale") == 0) s->pretrain_init = INIT_VARSCALE;
-            else if (strcmp(v, "auto") == 0) s->pretrain_init = INIT_AUTO;
-            else return cli_usage_error("--init: expected glorot, varscale or auto, got '%s'", v), -1;
-            break;
-        case 17: if (num(name, v, 1e-9, 10, &s->vae_lr) < 0) return -1; break;
-        case 18: if (num(name, v, 1, 1024, &x) < 0) return -1; s->manifold_components = (int)x; break;
-        case 19: if (num(name, v, 2, 1000, &x) < 0) return -1; s->manifold_neighbors = (int)x; break;
-        case 20: if (num(name, v, 0, 1, &s->manifold_min_dist) < 0) return -1; break;
-        case 21: if (num(name, v, 0, 100000, &x) < 0) return -1; s->manifold_epochs = (int)x; break;
-        case 22:
-            if (strcmp(v, "pca") == 0) s->manifold_init = MANIFOLD_INIT_PCA;
-            else if (strcmp(v, "spectral") == 0) s->manifold_init = MANIFOLD_INIT_SPECTRAL;
-            else return cli_usage_error("--manifold-init: expected pca or spectral, got '%s'", v), -1;
-            break;
-        case 23: if (num(name, v, 1, 1000, &x) < 0) return -1; s->gmm_n_init = (int)x; break;
-        }
+    unsigned char given[COPT_COUNT];
+    for (int f = 0; f < COPT_COUNT; f++) {
+        given[f] = o->val[f] != NULL;
+        if (!(cluster_opts[f].flags & COPT_F_REQUIRED) && cli_spec_over_one(o, f, s) < 0)
+            return -1;
     }
-    if (o->vae_conv) s->vae_conv = 1;
-    /* the convolutional vae has no pretrained start (an explicit --pretrain-epochs > 0 is
-       refused by cluster_spec_check) */
-    if (s->method == CM_VAE && s->vae_conv && !o->val[2]) {
-        s->pretrain_epochs = 0;
-        if (!o->val[17]) s->vae_lr = 1e-3;
-    }
+    cluster_opts_finish(s, given);
     return 0;
+}
+
+/* The value of option id of s as JSON text (the job spec's form). */
+static void opt_value_json(FILE *f, const cluster_spec *s, cluster_opt_id id)
+{
+    const cluster_opt *o = &cluster_opts[id];
+    double x = cluster_opt_get(s, id);
+    switch (o->type) {
+    case COPT_T_WIDTHS:
+        if (!s->n_hidden) {
+            fputs("\"none\"", f);
+            break;
+        }
+        for (int i = 0; i < s->n_hidden; i++) fprintf(f, "%c%d", i ? ',' : '[', s->hidden[i]);
+        fputc(']', f);
+        break;
+    case COPT_T_SEED: fprintf(f, "%llu", (unsigned long long)s->seed); break;
+    case COPT_T_BOOL: fputs(x ? "true" : "false", f); break;
+    case COPT_T_ENUM: fprintf(f, "\"%s\"", o->names[(int)x]); break;
+    case COPT_T_NUM:
+        if ((o->flags & COPT_F_ZERO_UNSET) && x == 0) fputs("null", f);
+        else fprintf(f, "%.17g", x);
+        break;
+    default: fprintf(f, "%d", (int)x); break;
+    }
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; s && *s; s++) {
+        if (*s == '"' || *s == '\\') fputc('\\', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+void cli_spec_dump_json(FILE *f)
+{
+    static const char *const types[] = {"integer", "number", "boolean", "enum", "seed", "widths"};
+    cluster_spec base, m;
+    memset(&base, 0, sizeof base);
+    cluster_opts_set_defaults(&base, -1);
+    fprintf(f, "{\"max_widths\":%d,\"methods\":", CLUSTER_MAX_DIMS);
+    for (int i = 0; i < CM_COUNT; i++) fprintf(f, "%c\"%s\"", i ? ',' : '[', cluster_method_names[i]);
+    fputs("],\"options\":[", f);
+    for (int id = 0; id < COPT_COUNT; id++) {
+        const cluster_opt *o = &cluster_opts[id];
+        fprintf(f, "%s\n{\"field\":\"%s\",\"json\":\"%s\",\"flag\":", id ? "," : "", o->field, o->json);
+        json_str(f, o->flag);
+        fprintf(f, ",\"type\":\"%s\",\"lo\":%.17g,\"hi\":%.17g,\"lo_open\":%s,\"nullable\":%s,"
+                   "\"required\":%s,\"derived\":%s,\"doc\":", types[o->type], o->lo, o->hi,
+                o->flags & COPT_F_LO_OPEN ? "true" : "false",
+                o->flags & COPT_F_ZERO_UNSET ? "true" : "false",
+                o->flags & COPT_F_REQUIRED ? "true" : "false",
+                o->flags & COPT_F_DERIVED ? "true" : "false");
+        json_str(f, o->doc);
+        if (o->names) {
+            fputs(",\"names\":", f);
+            for (int i = 0; o->names[i]; i++) {
+                fputc(i ? ',' : '[', f);
+                json_str(f, o->names[i]);
+            }
+            fputc(']', f);
+        }
+        if (o->flags & COPT_F_REQUIRED) {
+            fputc('}', f);
+            continue;
+        }
+        fputs(",\"default\":", f);
+        opt_value_json(f, &base, (cluster_opt_id)id);
+        fputs(",\"method_defaults\":{", f);
+        for (int k = 0, n = 0; k < CM_COUNT; k++) {
+            if (cluster_opt_default((cluster_opt_id)id, (cluster_method)k) == o->def) continue;
+            cluster_spec_default(&m, (cluster_method)k, 1);
+            fprintf(f, "%s\"%s\":", n++ ? "," : "", cluster_method_names[k]);
+            opt_value_json(f, &m, (cluster_opt_id)id);
+        }
+        fputs("}}", f);
+    }
+    fputs("]}\n", f);
+}
+
+void cli_spec_help(FILE *f)
+{
+    char head[192], vals[96];
+    for (int id = 0; id < COPT_COUNT; id++) {
+        const cluster_opt *o = &cluster_opts[id];
+        if (!o->flag || (o->flags & (COPT_F_REQUIRED | COPT_F_DERIVED))) continue;
+        switch (o->type) {
+        case COPT_T_BOOL: vals[0] = 0; break;
+        case COPT_T_WIDTHS: snprintf(vals, sizeof vals, " A,B,..,E"); break;
+        case COPT_T_ENUM:
+            vals[0] = ' ', vals[1] = 0;
+            for (int i = 0; o->names[i]; i++)
+                snprintf(vals + strlen(vals), sizeof vals - strlen(vals), "%s%s", i ? "|" : "",
+                         o->names[i]);
+            break;
+        case COPT_T_NUM: snprintf(vals, sizeof vals, " X"); break;
+        default: snprintf(vals, sizeof vals, " N"); break;
+        }
+        snprintf(head, sizeof head, "--%s%s", o->flag, vals);
+        /* the doc, then the default (and a method's own), wrapped at 80 columns */
+        char text[512];
+        int l = snprintf(text, sizeof text, "%s", o->doc);
+        if (!(o->flags & COPT_F_ZERO_UNSET) && o->type != COPT_T_BOOL)
+            l += snprintf(text + l, sizeof text - (size_t)l, " (%s", o->def);
+        for (int k = 0; k < CM_COUNT && l < (int)sizeof text; k++) {
+            const char *d = cluster_opt_default((cluster_opt_id)id, (cluster_method)k);
+            if (d != o->def)
+                l += snprintf(text + l, sizeof text - (size_t)l, "; %s %s", cluster_method_names[k], d);
+        }
+        if (!(o->flags & COPT_F_ZERO_UNSET) && o->type != COPT_T_BOOL && l < (int)sizeof text)
+            snprintf(text + l, sizeof text - (size_t)l, ")");
+        int col = fprintf(f, "  %-24s", head);
+        for (const char *w = text; *w;) {
+            int n = (int)strcspn(w, " ");
+            if (col > 27 && col + 1 + n > 80) col = fprintf(f, "\n%26s", "") - 1;
+            col += fprintf(f, " %.*s", n, w);
+            w += n + (w[n] == ' ');
+        }
+        fputc('\n', f);
+    }
 }
 
 void cli_set_blas_threads(int n) { dc_blas_set_threads(n); }

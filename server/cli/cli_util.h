@@ -5,8 +5,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cluster.h"
+#include "cluster_opts.h"
 #include "data.h"
 
 /* Prints "deepclust: <message>" to stderr; returns CLI_USAGE. */
@@ -21,17 +23,26 @@ int cli_data_flag(int argc, char **argv, int *i, data_opts *o);
 int cli_files_flag(int argc, char **argv, int *i, const char **data, int *nd,
                    const char **labels, int *nl, int max);
 
-/* Spec overrides, kept as text until the method's defaults are known. */
-enum { CLI_SPEC_NFLAGS = 24 };
+/* The flags of core's option table (core/cluster_opts.def), kept as text until the
+ * method's defaults are known: val[COPT_BATCH] is --batch's value, NULL when not given
+ * ("true" for a flag without value, --vae-conv). */
 typedef struct cli_spec_over {
-    const char *val[CLI_SPEC_NFLAGS];
-    int vae_conv;
+    const char *val[COPT_COUNT];
 } cli_spec_over;
 void cli_spec_over_init(cli_spec_over *o);
 /* 1 taken, 0 not a spec flag, -1 missing value. */
 int cli_spec_flag(int argc, char **argv, int *i, cli_spec_over *o);
-/* Parses and applies the recorded values; -1 (message printed) on a bad value. */
+/* Parses option id's recorded value into s (the table's range); -1 (message printed)
+ * on a bad value, 0 also when not given. */
+int cli_spec_over_one(const cli_spec_over *o, cluster_opt_id id, cluster_spec *s);
+/* Parses and applies the recorded values but the required ones (--method, --clusters);
+ * -1 (message printed) on a bad value. */
 int cli_spec_over_apply(const cli_spec_over *o, cluster_spec *s);
+/* The table's flags for --help: flag, value, doc, default (and a method's own). */
+void cli_spec_help(FILE *f);
+/* The table as JSON, for tests/test_svc_opts_openapi.sh: one object per option with its
+ * field, json path, flag, type, range, default, methods' own defaults, names, doc. */
+void cli_spec_dump_json(FILE *f);
 
 void cli_set_blas_threads(int n);
 

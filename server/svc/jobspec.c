@@ -1,6 +1,7 @@
-/* jobspec: see jobspec.h. Objects are walked key by key so that an unknown key is
- * reported with its path; each known key is type-checked (400) then range-checked (422).
- * The ranges are the ones cluster_spec_check enforces. */
+/* jobspec: see jobspec.h. The options are core's table (cluster_opts.def): the parser
+ * walks the document's objects key by key, so that an unknown key is reported with its
+ * path, finds each key's row by its JSON path, type-checks the value (DC_EFORMAT) and
+ * then range-checks it with the row's range (DC_EINVAL). */
 #include "jobspec.h"
 
 #include <math.h>
@@ -9,15 +10,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cluster_opts.h"
 #include "data.h"
 
-static int fail(jobspec_error *e, int status, const char *field, const char *fmt, ...)
+static int fail(jobspec_error *e, int code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static int fail(jobspec_error *e, int status, const char *field, const char *fmt, ...)
+static int fail(jobspec_error *e, int code, const char *field, const char *fmt, ...)
 {
     va_list ap;
-    e->status = status;
+    e->code = code;
     snprintf(e->field, sizeof e->field, "%s", field);
     va_start(ap, fmt);
     vsnprintf(e->msg, sizeof e->msg, fmt, ap);
@@ -39,47 +41,25 @@ static const char *type_name(const json_t *v)
     }
 }
 
-static int get_int(const json_t *v, const char *path, long long lo, long long hi, int *out,
+static int get_int(const json_t *v, const char *path, long long lo, long long hi, long long *out,
                    jobspec_error *e)
 {
     if (!json_is_integer(v))
-        return fail(e, 400, path, "%s must be an integer, got %s", path, type_name(v));
+        return fail(e, DC_EFORMAT, path, "%s must be an integer, got %s", path, type_name(v));
     long long x = json_integer_value(v);
     if (x < lo || x > hi)
-        return fail(e, 422, path, "%s must be in [%lld, %lld], got %lld", path, lo, hi, x);
-    *out = (int)x;
-    return 0;
-}
-
-/* A number in [lo, hi] (or (lo, hi] when lo_open). */
-static int get_num(const json_t *v, const char *path, double lo, double hi, int lo_open,
-                   double *out, jobspec_error *e)
-{
-    if (!json_is_number(v))
-        return fail(e, 400, path, "%s must be a number, got %s", path, type_name(v));
-    double x = json_number_value(v);
-    if (!isfinite(x) || (lo_open ? x <= lo : x < lo) || x > hi)
-        return fail(e, 422, path, "%s must be in %c%g, %g], got %g", path, lo_open ? '(' : '[',
-                    lo, hi, x);
+        return fail(e, DC_EINVAL, path, "%s must be in [%lld, %lld], got %lld", path, lo, hi, x);
     *out = x;
     return 0;
 }
 
-static int get_bool(const json_t *v, const char *path, int *out, jobspec_error *e)
-{
-    if (!json_is_boolean(v))
-        return fail(e, 400, path, "%s must be a boolean, got %s", path, type_name(v));
-    *out = json_is_true(v);
-    return 0;
-}
-
-/* One of names[] (NULL-terminated) -> its index. */
+/* One of the row's names -> its index. */
 static int get_enum(const json_t *v, const char *path, const char *const *names, int *out,
                     jobspec_error *e)
 {
     char list[256] = "";
     if (!json_is_string(v))
-        return fail(e, 400, path, "%s must be a string, got %s", path, type_name(v));
+        return fail(e, DC_EFORMAT, path, "%s must be a string, got %s", path, type_name(v));
     for (int i = 0; names[i]; i++) {
         if (strcmp(json_string_value(v), names[i]) == 0) {
             *out = i;
@@ -88,284 +68,216 @@ static int get_enum(const json_t *v, const char *path, const char *const *names,
         size_t l = strlen(list);
         snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "", names[i]);
     }
-    return fail(e, 422, path, "%s must be one of %s, got '%s'", path, list,
+    return fail(e, DC_EINVAL, path, "%s must be one of %s, got '%s'", path, list,
                 json_string_value(v));
 }
 
-static const char *const opt_names[] = {"adam", "sgd", NULL}; /* OPT_ADAM 0, OPT_SGD 1 */
-static const char *const rec_names[] = {"mse", "bce", NULL};  /* vae_bce 0 / 1 */
-static const char *const init_names[] = {"glorot_uniform", "variance_scaling", "auto", NULL}; /* INIT_* */
-static const char *const pre_opt_names[] = {"adam", "sgd", "auto", NULL}; /* OPT_* */
-static const char *const manifold_init_names[] = {"pca", "spectral", NULL}; /* MANIFOLD_INIT_* */
-
-#define PATH(sect, key) (snprintf(path, sizeof path, "%s.%s", sect, key), path)
-
-static int check_object(const json_t *v, const char *path, jobspec_error *e)
+/* autoencoder.hidden: 1 to CLUSTER_MAX_DIMS widths, each in the row's range. */
+static int get_widths(const json_t *v, const cluster_opt *o, cluster_spec *s, jobspec_error *e)
 {
-    if (!json_is_object(v))
-        return fail(e, 400, path, "%s must be an object, got %s", path, type_name(v));
+    char path[160];
+    long long w;
+    int rc;
+    if (!json_is_array(v))
+        return fail(e, DC_EFORMAT, o->json, "%s must be an array of integers, got %s", o->json,
+                    type_name(v));
+    size_t n = json_array_size(v);
+    if (n < 1 || n > CLUSTER_MAX_DIMS)
+        return fail(e, DC_EINVAL, o->json, "%s must have 1 to %d layer widths (the last is "
+                    "the embedding), got %zu", o->json, CLUSTER_MAX_DIMS, n);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s[%zu]", o->json, i);
+        if ((rc = get_int(json_array_get(v, i), path, (long long)o->lo, (long long)o->hi, &w, e)))
+            return rc;
+        s->hidden[i] = (int)w;
+    }
+    s->n_hidden = (int)n;
+    s->embed_dim = s->hidden[n - 1];
     return 0;
 }
 
-static int parse_autoencoder(const json_t *o, cluster_spec *s, jobspec_error *e)
+/* v into option o of s: its JSON type first (DC_EFORMAT), then its range (DC_EINVAL). */
+static int get_opt(const json_t *v, const cluster_opt *o, cluster_spec *s, jobspec_error *e)
+{
+    const char *path = o->json;
+    long long i;
+    int rc, x = 0;
+    switch (o->type) {
+    case COPT_T_WIDTHS: return get_widths(v, o, s, e);
+    case COPT_T_SEED:
+        if (!json_is_integer(v))
+            return fail(e, DC_EFORMAT, path, "%s must be an integer, got %s", path, type_name(v));
+        if (json_integer_value(v) < o->lo)
+            return fail(e, DC_EINVAL, path, "%s must be >= %g, got %lld", path, o->lo,
+                        (long long)json_integer_value(v));
+        s->seed = (uint64_t)json_integer_value(v); /* <= INT64_MAX, the row's hi */
+        return 0;
+    case COPT_T_INT:
+        if ((rc = get_int(v, path, (long long)o->lo, (long long)o->hi, &i, e))) return rc;
+        cluster_opt_set_num(s, o->id, (double)i);
+        return 0;
+    case COPT_T_BOOL:
+        if (!json_is_boolean(v))
+            return fail(e, DC_EFORMAT, path, "%s must be a boolean, got %s", path, type_name(v));
+        cluster_opt_set_num(s, o->id, json_is_true(v));
+        return 0;
+    case COPT_T_ENUM:
+        if ((rc = get_enum(v, path, o->names, &x, e))) return rc;
+        cluster_opt_set_num(s, o->id, x);
+        return 0;
+    case COPT_T_NUM: {
+        char range[64];
+        if ((o->flags & COPT_F_ZERO_UNSET) && json_is_null(v)) { /* the optimizer's default */
+            cluster_opt_set_num(s, o->id, 0);
+            return 0;
+        }
+        if (!json_is_number(v))
+            return fail(e, DC_EFORMAT, path, "%s must be a number, got %s", path, type_name(v));
+        double d = json_number_value(v);
+        if (!isfinite(d) || !cluster_opt_in_range(o, d))
+            return fail(e, DC_EINVAL, path, "%s must be in %s, got %g", path,
+                        cluster_opt_range_text(o, range, sizeof range), d);
+        cluster_opt_set_num(s, o->id, d);
+        return 0;
+    }
+    }
+    return 0;
+}
+
+/* The top-level key of a row's path ("pretrain" of "pretrain.lr") into buf. */
+static const char *section_of(const cluster_opt *o, char *buf, size_t n)
+{
+    snprintf(buf, n, "%.*s", (int)strcspn(o->json, "."), o->json);
+    return buf;
+}
+
+static int is_section_start(int i)
+{
+    char a[64], b[64];
+    const cluster_opt *o = &cluster_opts[i];
+    if (o->flags & COPT_F_DERIVED || !strchr(o->json, '.')) return 0;
+    for (int j = 0; j < i; j++)
+        if (!(cluster_opts[j].flags & COPT_F_DERIVED) &&
+            strcmp(section_of(&cluster_opts[j], a, sizeof a), section_of(o, b, sizeof b)) == 0)
+            return 0;
+    return 1;
+}
+
+/* One object of options ("pretrain": {...}), key by key. */
+static int parse_section(const json_t *obj, const char *sect, cluster_spec *s,
+                         unsigned char *given, jobspec_error *e)
 {
     const char *key;
     json_t *v;
     char path[128];
     int rc;
-    if (json_is_string(o)) { /* "none": n2d on the raw features */
-        if (strcmp(json_string_value(o), "none") != 0)
-            return fail(e, 422, "autoencoder", "autoencoder must be an object or \"none\", "
-                        "got '%s'", json_string_value(o));
-        if (s->method != CM_N2D)
-            return fail(e, 422, "autoencoder", "autoencoder \"none\" is for method n2d only "
-                        "(the manifold on the raw features)");
-        s->n_hidden = 0;
-        return 0;
-    }
-    if ((rc = check_object(o, "autoencoder", e))) return rc;
-    json_object_foreach((json_t *)o, key, v) {
-        if (strcmp(key, "hidden") != 0)
-            return fail(e, 400, PATH("autoencoder", key), "unknown field %s", path);
-        if (!json_is_array(v))
-            return fail(e, 400, "autoencoder.hidden",
-                        "autoencoder.hidden must be an array of integers, got %s",
-                        type_name(v));
-        size_t n = json_array_size(v);
-        if (n < 1 || n > CLUSTER_MAX_DIMS)
-            return fail(e, 422, "autoencoder.hidden",
-                        "autoencoder.hidden must have 1 to %d layer widths (the last is the "
-                        "embedding), got %zu", CLUSTER_MAX_DIMS, n);
-        for (size_t i = 0; i < n; i++) {
-            snprintf(path, sizeof path, "autoencoder.hidden[%zu]", i);
-            if ((rc = get_int(json_array_get(v, i), path, 1, 100000, &s->hidden[i], e))) return rc;
-        }
-        s->n_hidden = (int)n;
-        s->embed_dim = s->hidden[n - 1];
+    if (!json_is_object(obj))
+        return fail(e, DC_EFORMAT, sect, "%s must be an object, got %s", sect, type_name(obj));
+    json_object_foreach((json_t *)obj, key, v) {
+        snprintf(path, sizeof path, "%s.%s", sect, key);
+        const cluster_opt *o = cluster_opt_by_json(path);
+        if (!o) return fail(e, DC_EFORMAT, path, "unknown field %s", path);
+        if ((rc = get_opt(v, o, s, e))) return rc;
+        given[o->id] = 1;
     }
     return 0;
 }
 
-static int parse_pretrain(const json_t *o, cluster_spec *s, jobspec_error *e)
+/* "autoencoder": "none", n2d on the raw features. */
+static int parse_no_autoencoder(const json_t *v, const char *sect, cluster_spec *s,
+                                jobspec_error *e)
+{
+    if (strcmp(json_string_value(v), "none") != 0)
+        return fail(e, DC_EINVAL, sect, "%s must be an object or \"none\", got '%s'", sect,
+                    json_string_value(v));
+    if (s->method != CM_N2D)
+        return fail(e, DC_EINVAL, sect, "%s \"none\" is for method n2d only (the manifold on "
+                    "the raw features)", sect);
+    s->n_hidden = 0;
+    return 0;
+}
+
+/* Refuses a top-level key that is neither "dataset" nor an option or a section of them. */
+static int check_top_keys(const json_t *in, jobspec_error *e)
 {
     const char *key;
     json_t *v;
-    char path[128];
-    int rc = check_object(o, "pretrain", e);
-    if (rc) return rc;
-    json_object_foreach((json_t *)o, key, v) {
-        PATH("pretrain", key);
-        if (strcmp(key, "epochs") == 0) rc = get_int(v, path, 0, 100000, &s->pretrain_epochs, e);
-        else if (strcmp(key, "batch_size") == 0) rc = get_int(v, path, 1, 65536, &s->batch, e);
-        else if (strcmp(key, "optimizer") == 0)
-            rc = get_enum(v, path, pre_opt_names, &s->pretrain_opt, e);
-        else if (strcmp(key, "lr") == 0) { /* null: the optimizer's default */
-            if (json_is_null(v)) s->pretrain_lr = 0;
-            else rc = get_num(v, path, 0, 10, 1, &s->pretrain_lr, e);
-        }
-        else if (strcmp(key, "momentum") == 0)
-            rc = get_num(v, path, 0, 0.9999, 0, &s->pretrain_momentum, e);
-        else if (strcmp(key, "init") == 0) rc = get_enum(v, path, init_names, &s->pretrain_init, e);
-        else rc = fail(e, 400, path, "unknown field %s", path);
-        if (rc) return rc;
+    char sect[64];
+    json_object_foreach((json_t *)in, key, v) {
+        int known = strcmp(key, "dataset") == 0;
+        for (int i = 0; !known && i < COPT_COUNT; i++)
+            known = !(cluster_opts[i].flags & COPT_F_DERIVED) &&
+                    strcmp(key, section_of(&cluster_opts[i], sect, sizeof sect)) == 0;
+        if (!known) return fail(e, DC_EFORMAT, key, "unknown field %s", key);
     }
     return 0;
 }
 
-static int parse_cluster(const json_t *o, cluster_spec *s, jobspec_error *e)
+/* The required options (method, n_clusters) into *s with their defaults. */
+static int parse_required(const json_t *in, cluster_spec *s, jobspec_error *e)
 {
-    const char *key;
-    json_t *v;
-    char path[128];
-    int rc = check_object(o, "cluster", e);
-    if (rc) return rc;
-    json_object_foreach((json_t *)o, key, v) {
-        PATH("cluster", key);
-        if (strcmp(key, "n_init") == 0) rc = get_int(v, path, 1, 1000, &s->n_init, e);
-        else if (strcmp(key, "kmeans_max_iter") == 0)
-            rc = get_int(v, path, 1, 100000, &s->kmeans_max_iter, e);
-        else if (strcmp(key, "kmeans_tol") == 0) rc = get_num(v, path, 0, 1, 0, &s->kmeans_tol, e);
-        else if (strcmp(key, "update_interval") == 0)
-            rc = get_int(v, path, 1, 10000000, &s->update_interval, e);
-        else if (strcmp(key, "tol") == 0) rc = get_num(v, path, 0, 1, 0, &s->tol, e);
-        else if (strcmp(key, "maxiter") == 0) rc = get_int(v, path, 0, 100000000, &s->maxiter, e);
-        else if (strcmp(key, "gamma") == 0) rc = get_num(v, path, 0, 1e6, 0, &s->gamma, e);
-        else if (strcmp(key, "alpha") == 0) rc = get_num(v, path, 1e-6, 1e6, 0, &s->alpha, e);
-        else if (strcmp(key, "lr") == 0) rc = get_num(v, path, 0, 10, 1, &s->cluster_lr, e);
-        else if (strcmp(key, "optimizer") == 0)
-            rc = get_enum(v, path, opt_names, &s->cluster_opt, e);
-        else if (strcmp(key, "momentum") == 0)
-            rc = get_num(v, path, 0, 0.9999, 0, &s->cluster_momentum, e);
-        else rc = fail(e, 400, path, "unknown field %s", path);
-        if (rc) return rc;
+    cluster_spec req = {0};
+    int rc;
+    for (int i = 0; i < COPT_COUNT; i++) {
+        const cluster_opt *o = &cluster_opts[i];
+        if (!(o->flags & COPT_F_REQUIRED)) continue;
+        const json_t *v = json_object_get(in, o->json);
+        if (!v) return fail(e, DC_EFORMAT, o->json, "%s is required", o->json);
+        if ((rc = get_opt(v, o, &req, e))) return rc;
     }
-    return 0;
-}
-
-static int parse_vae(const json_t *o, cluster_spec *s, jobspec_error *e)
-{
-    const char *key;
-    json_t *v;
-    char path[128];
-    int rc = check_object(o, "vae", e);
-    if (rc) return rc;
-    json_object_foreach((json_t *)o, key, v) {
-        PATH("vae", key);
-        if (strcmp(key, "latent") == 0) rc = get_int(v, path, 1, 4096, &s->latent, e);
-        else if (strcmp(key, "epochs") == 0) rc = get_int(v, path, 0, 100000, &s->vae_epochs, e);
-        else if (strcmp(key, "conv") == 0) rc = get_bool(v, path, &s->vae_conv, e);
-        else if (strcmp(key, "reconstruction") == 0)
-            rc = get_enum(v, path, rec_names, &s->vae_bce, e);
-        else if (strcmp(key, "rec_weight") == 0)
-            rc = get_num(v, path, 0, 1e6, 0, &s->vae_rec_weight, e);
-        else if (strcmp(key, "lr") == 0) rc = get_num(v, path, 0, 10, 1, &s->vae_lr, e);
-        else rc = fail(e, 400, path, "unknown field %s", path);
-        if (rc) return rc;
-    }
-    return 0;
-}
-
-static int parse_manifold(const json_t *o, cluster_spec *s, jobspec_error *e)
-{
-    const char *key;
-    json_t *v;
-    char path[128];
-    int rc = check_object(o, "manifold", e);
-    if (rc) return rc;
-    json_object_foreach((json_t *)o, key, v) {
-        PATH("manifold", key);
-        if (strcmp(key, "components") == 0)
-            rc = get_int(v, path, 1, 1024, &s->manifold_components, e);
-        else if (strcmp(key, "neighbors") == 0)
-            rc = get_int(v, path, 2, 1000, &s->manifold_neighbors, e);
-        else if (strcmp(key, "min_dist") == 0)
-            rc = get_num(v, path, 0, 1, 0, &s->manifold_min_dist, e);
-        else if (strcmp(key, "epochs") == 0)
-            rc = get_int(v, path, 0, 100000, &s->manifold_epochs, e);
-        else if (strcmp(key, "init") == 0)
-            rc = get_enum(v, path, manifold_init_names, &s->manifold_init, e);
-        else rc = fail(e, 400, path, "unknown field %s", path);
-        if (rc) return rc;
-    }
-    return 0;
-}
-
-static int parse_mixture(const json_t *o, cluster_spec *s, jobspec_error *e)
-{
-    const char *key;
-    json_t *v;
-    char path[128];
-    int rc = check_object(o, "mixture", e);
-    if (rc) return rc;
-    json_object_foreach((json_t *)o, key, v) {
-        PATH("mixture", key);
-        if (strcmp(key, "n_init") == 0) rc = get_int(v, path, 1, 1000, &s->gmm_n_init, e);
-        else rc = fail(e, 400, path, "unknown field %s", path);
-        if (rc) return rc;
-    }
+    cluster_spec_default(s, (cluster_method)req.method, req.k);
     return 0;
 }
 
 int jobspec_parse(const json_t *in, cluster_spec *s, char *dataset, json_t **normalized,
                   jobspec_error *e)
 {
-    static const char *const top[] = {"dataset", "method", "n_clusters", "seed", "autoencoder",
-                                      "pretrain", "cluster", "vae", "manifold", "mixture",
-                                      NULL};
-    const char *key;
+    unsigned char given[COPT_COUNT] = {0};
+    char sect[64];
     json_t *v;
-    int rc, k = 0, method = -1;
+    int rc;
 
     memset(e, 0, sizeof *e);
     if (normalized) *normalized = NULL;
     if (!json_is_object(in))
-        return fail(e, 400, "", "the job spec must be a JSON object, got %s", type_name(in));
-    json_object_foreach((json_t *)in, key, v) {
-        int known = 0;
-        for (int i = 0; top[i]; i++) known |= strcmp(key, top[i]) == 0;
-        if (!known) return fail(e, 400, key, "unknown field %s", key);
-    }
+        return fail(e, DC_EFORMAT, "", "the job spec must be a JSON object, got %s",
+                    type_name(in));
+    if ((rc = check_top_keys(in, e))) return rc;
     /* Required fields first: the defaults depend on method and k. */
     v = json_object_get(in, "dataset");
-    if (!v) return fail(e, 400, "dataset", "dataset is required (the id of an uploaded dataset)");
+    if (!v)
+        return fail(e, DC_EFORMAT, "dataset", "dataset is required (the id of an uploaded dataset)");
     if (!json_is_string(v))
-        return fail(e, 400, "dataset", "dataset must be a string, got %s", type_name(v));
+        return fail(e, DC_EFORMAT, "dataset", "dataset must be a string, got %s", type_name(v));
     if (json_string_length(v) < 1 || json_string_length(v) >= JOBSPEC_ID_MAX)
-        return fail(e, 422, "dataset", "dataset must be a dataset id of 1 to %d characters",
+        return fail(e, DC_EINVAL, "dataset", "dataset must be a dataset id of 1 to %d characters",
                     JOBSPEC_ID_MAX - 1);
     snprintf(dataset, JOBSPEC_ID_MAX, "%s", json_string_value(v));
-    v = json_object_get(in, "method");
-    if (!v) return fail(e, 400, "method", "method is required");
-    if (!json_is_string(v))
-        return fail(e, 400, "method", "method must be a string, got %s", type_name(v));
-    method = cluster_method_parse(json_string_value(v));
-    if (method < 0) {
-        char list[128] = "";
-        for (int i = 0; i < CM_COUNT; i++) {
-            size_t l = strlen(list);
-            snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "",
-                     cluster_method_name((cluster_method)i));
-        }
-        return fail(e, 422, "method", "method must be one of %s, got '%s'", list,
-                    json_string_value(v));
+    if ((rc = parse_required(in, s, e))) return rc;
+    /* then the top-level options, then each section, in the table's order */
+    for (int i = 0; i < COPT_COUNT; i++) {
+        const cluster_opt *o = &cluster_opts[i];
+        if (o->flags & (COPT_F_REQUIRED | COPT_F_DERIVED) || strchr(o->json, '.') ||
+            !(v = json_object_get(in, o->json)))
+            continue;
+        if ((rc = get_opt(v, o, s, e))) return rc;
+        given[i] = 1;
     }
-    v = json_object_get(in, "n_clusters");
-    if (!v) return fail(e, 400, "n_clusters", "n_clusters is required");
-    if ((rc = get_int(v, "n_clusters", 1, 10000, &k, e))) return rc;
-    cluster_spec_default(s, (cluster_method)method, k);
-    if ((v = json_object_get(in, "seed"))) {
-        if (!json_is_integer(v))
-            return fail(e, 400, "seed", "seed must be an integer, got %s", type_name(v));
-        if (json_integer_value(v) < 0)
-            return fail(e, 422, "seed", "seed must be >= 0, got %lld",
-                        (long long)json_integer_value(v));
-        s->seed = (uint64_t)json_integer_value(v);
+    for (int i = 0; i < COPT_COUNT; i++) {
+        if (!is_section_start(i)) continue;
+        section_of(&cluster_opts[i], sect, sizeof sect);
+        if (!(v = json_object_get(in, sect))) continue;
+        if (cluster_opts[i].type == COPT_T_WIDTHS && json_is_string(v))
+            rc = parse_no_autoencoder(v, sect, s, e);
+        else
+            rc = parse_section(v, sect, s, given, e);
+        if (rc) return rc;
     }
-    if ((v = json_object_get(in, "autoencoder")) && (rc = parse_autoencoder(v, s, e))) return rc;
-    if ((v = json_object_get(in, "pretrain")) && (rc = parse_pretrain(v, s, e))) return rc;
-    if ((v = json_object_get(in, "cluster")) && (rc = parse_cluster(v, s, e))) return rc;
-    if ((v = json_object_get(in, "vae")) && (rc = parse_vae(v, s, e))) return rc;
-    if ((v = json_object_get(in, "manifold")) && (rc = parse_manifold(v, s, e))) return rc;
-    if ((v = json_object_get(in, "mixture")) && (rc = parse_mixture(v, s, e))) return rc;
-    /* the convolutional vae has no pretrained start: unless pretrain.epochs is given (and
-       then refused by the check), it trains from scratch */
-    if (method == CM_VAE && s->vae_conv &&
-        !json_object_get(json_object_get(in, "pretrain"), "epochs")) {
-        s->pretrain_epochs = 0;
-        if (!json_object_get(json_object_get(in, "vae"), "lr")) s->vae_lr = 1e-3;
-    }
+    cluster_opts_finish(s, given);
     if (s->n_hidden > 0) s->embed_dim = s->hidden[s->n_hidden - 1];
     if (normalized && !(*normalized = jobspec_to_json(s, dataset)))
-        return fail(e, 500, "", "out of memory");
+        return fail(e, DC_ENOMEM, "", "out of memory");
     return 0;
-}
-
-/* Maps the field cluster_spec_check names first in its message ("pretrain_lr must be
- * ...", "hidden[2] must ...", "dcec needs ...") to a JSON path; "" when unknown. */
-static const char *json_path_of(const char *msg)
-{
-    static const char *const map[][2] = {
-        {"k", "n_clusters"}, {"n_init", "cluster.n_init"},
-        {"kmeans_max_iter", "cluster.kmeans_max_iter"}, {"kmeans_tol", "cluster.kmeans_tol"},
-        {"n_hidden", "autoencoder.hidden"}, {"hidden", "autoencoder.hidden"},
-        {"embed_dim", "autoencoder.hidden"}, {"pretrain_epochs", "pretrain.epochs"},
-        {"batch", "pretrain.batch_size"}, {"pretrain_opt", "pretrain.optimizer"},
-        {"pretrain_lr", "pretrain.lr"}, {"pretrain_momentum", "pretrain.momentum"},
-        {"alpha", "cluster.alpha"}, {"update_interval", "cluster.update_interval"},
-        {"tol", "cluster.tol"}, {"maxiter", "cluster.maxiter"}, {"gamma", "cluster.gamma"},
-        {"cluster_opt", "cluster.optimizer"}, {"cluster_lr", "cluster.lr"},
-        {"cluster_momentum", "cluster.momentum"}, {"latent", "vae.latent"},
-        {"vae_epochs", "vae.epochs"}, {"vae_rec_weight", "vae.rec_weight"},
-        {"vae_lr", "vae.lr"}, {"pretrain_init", "pretrain.init"},
-        {"dcec", "method"}, {"a", "vae.conv"},
-        {"manifold_components", "manifold.components"},
-        {"manifold_neighbors", "manifold.neighbors"}, {"manifold_min_dist", "manifold.min_dist"},
-        {"manifold_epochs", "manifold.epochs"}, {"manifold_init", "manifold.init"},
-        {"gmm_n_init", "mixture.n_init"}};
-    size_t l = strcspn(msg, " [");
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (strlen(map[i][0]) == l && strncmp(msg, map[i][0], l) == 0) return map[i][1];
-    return "";
 }
 
 int jobspec_check_data(const cluster_spec *s, int64_t n, int d, int h, int w, int c,
@@ -373,43 +285,64 @@ int jobspec_check_data(const cluster_spec *s, int64_t n, int d, int h, int w, in
 {
     dataset ds = {.n = n, .d = d, .h = h, .w = w, .c = c};
     dc_err de = {0};
+    int opt;
     memset(e, 0, sizeof *e);
-    if (cluster_spec_check(s, &ds, &de) < 0) {
-        const char *f = json_path_of(de.msg);
-        return fail(e, 422, f, "%s%s%s", f[0] ? f : "", f[0] ? ": " : "", de.msg);
+    if (cluster_spec_check_ex(s, &ds, &opt, &de) < 0) {
+        const char *f = opt >= 0 ? cluster_opts[opt].json : "";
+        return fail(e, DC_EINVAL, f, "%s%s%s", f, f[0] ? ": " : "", de.msg);
     }
     return 0;
 }
 
+/* The value of option o of s as JSON (new reference). */
+static json_t *opt_json(const cluster_spec *s, const cluster_opt *o)
+{
+    double x = cluster_opt_get(s, o->id);
+    switch (o->type) {
+    case COPT_T_WIDTHS: {
+        json_t *a = json_array();
+        for (int i = 0; a && i < s->n_hidden; i++)
+            if (json_array_append_new(a, json_integer(s->hidden[i]))) json_decref(a), a = NULL;
+        return a;
+    }
+    case COPT_T_SEED: return json_integer((json_int_t)s->seed);
+    case COPT_T_INT: return json_integer((json_int_t)x);
+    case COPT_T_BOOL: return json_boolean(x != 0);
+    case COPT_T_ENUM:
+        return json_string(o->names[x >= 0 && x < cluster_opt_n_names(o) ? (int)x : 0]);
+    case COPT_T_NUM:
+        return (o->flags & COPT_F_ZERO_UNSET) && x == 0 ? json_null() : json_real(x);
+    }
+    return NULL;
+}
+
 json_t *jobspec_to_json(const cluster_spec *s, const char *dataset)
 {
-    json_t *hidden = json_array(), *ae;
-    for (int i = 0; hidden && i < s->n_hidden; i++)
-        json_array_append_new(hidden, json_integer(s->hidden[i]));
-    if (s->n_hidden > 0) ae = json_pack("{s:o}", "hidden", hidden);
-    else ae = json_string("none"), json_decref(hidden); /* raw n2d */
-    return json_pack(
-        "{s:s, s:s, s:i, s:I, s:o, s:{s:i, s:i, s:s, s:o, s:f, s:s},"
-        " s:{s:i, s:i, s:f, s:i, s:f, s:i, s:f, s:f, s:f, s:s, s:f},"
-        " s:{s:i, s:i, s:b, s:s, s:f, s:f}, s:{s:i, s:i, s:f, s:i, s:s}, s:{s:i}}",
-        "dataset", dataset, "method", cluster_method_name((cluster_method)s->method),
-        "n_clusters", s->k, "seed", (json_int_t)s->seed,
-        "autoencoder", ae,
-        "pretrain", "epochs", s->pretrain_epochs, "batch_size", s->batch, "optimizer",
-        pre_opt_names[s->pretrain_opt], "lr",
-        s->pretrain_lr > 0 ? json_real(s->pretrain_lr) : json_null(), "momentum",
-        s->pretrain_momentum, "init", init_names[s->pretrain_init],
-        "cluster", "n_init", s->n_init, "kmeans_max_iter", s->kmeans_max_iter, "kmeans_tol",
-        s->kmeans_tol, "update_interval", s->update_interval, "tol", s->tol, "maxiter",
-        s->maxiter, "gamma", s->gamma, "alpha", s->alpha, "lr", s->cluster_lr, "optimizer",
-        opt_names[s->cluster_opt == OPT_SGD], "momentum", s->cluster_momentum,
-        "vae", "latent", s->latent, "epochs", s->vae_epochs, "conv", s->vae_conv,
-        "reconstruction", rec_names[s->vae_bce ? 1 : 0], "rec_weight", s->vae_rec_weight, "lr",
-        s->vae_lr,
-        "manifold", "components", s->manifold_components, "neighbors", s->manifold_neighbors,
-        "min_dist", s->manifold_min_dist, "epochs", s->manifold_epochs, "init",
-        manifold_init_names[s->manifold_init == MANIFOLD_INIT_SPECTRAL],
-        "mixture", "n_init", s->gmm_n_init);
+    json_t *root = json_object();
+    char sect[64];
+    int ok = root && json_object_set_new(root, "dataset", json_string(dataset)) == 0;
+    for (int i = 0; ok && i < COPT_COUNT; i++) {
+        const cluster_opt *o = &cluster_opts[i];
+        const char *dot = strchr(o->json, '.');
+        if (o->flags & COPT_F_DERIVED) continue;
+        if (!dot) {
+            ok = json_object_set_new(root, o->json, opt_json(s, o)) == 0;
+            continue;
+        }
+        section_of(o, sect, sizeof sect);
+        if (o->type == COPT_T_WIDTHS && s->n_hidden == 0) { /* raw n2d */
+            ok = json_object_set_new(root, sect, json_string("none")) == 0;
+            continue;
+        }
+        json_t *obj = json_object_get(root, sect);
+        if (!obj && (!(obj = json_object()) || json_object_set_new(root, sect, obj) < 0)) {
+            ok = 0;
+            break;
+        }
+        ok = json_object_set_new(obj, dot + 1, opt_json(s, o)) == 0;
+    }
+    if (!ok) json_decref(root);
+    return ok ? root : NULL;
 }
 
 /* ---- cost estimate ------------------------------------------------------------------- */

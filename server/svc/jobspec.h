@@ -13,12 +13,14 @@
  *            "rec_weight": 1.0}}
  *
  * Only dataset, method and n_clusters are required; the rest default to
- * cluster_spec_default(method, n_clusters). Unknown keys, wrong JSON types and missing
- * required keys are 400; values out of range and unknown methods are 422. The error
- * names the JSON path of the field ("pretrain.lr", "autoencoder.hidden[2]").
+ * cluster_spec_default(method, n_clusters). The options, their JSON paths, types, ranges
+ * and defaults are core's table (core/cluster_opts.def). Unknown keys, wrong JSON types
+ * and missing required keys are DC_EFORMAT; values out of range and unknown methods are
+ * DC_EINVAL. The error names the JSON path of the field ("pretrain.lr",
+ * "autoencoder.hidden[2]"), from the table.
  *
  *   cluster_spec s; char ds[JOBSPEC_ID_MAX]; json_t *norm = NULL; jobspec_error je;
- *   if (jobspec_parse(body, &s, ds, &norm, &je) < 0) reply(je.status, je.field, je.msg);
+ *   if (jobspec_parse(body, &s, ds, &norm, &je) < 0) reply(je.code, je.field, je.msg);
  *   ... jobspec_check_data(&s, n, d, h, w, c, &je) ...   // against the dataset's shape
  *   json_decref(norm);
  */
@@ -34,7 +36,11 @@
 enum { JOBSPEC_ID_MAX = 64 };
 
 typedef struct jobspec_error {
-    int status;      /* 400 or 422 */
+    int code;        /* DC_EFORMAT: not a job spec (unknown key, wrong JSON type, missing
+                        required key); DC_EINVAL: a value out of range or an unknown name;
+                        DC_ENOMEM; 0 when set by svc_jobs.c, which uses status */
+    int status;      /* an HTTP status set by svc_jobs.c only (its limits, unknown dataset);
+                        to become a code there */
     char field[128]; /* JSON path of the offending field ("" for the whole document) */
     char msg[384];   /* for a person; includes the path */
 } jobspec_error;
@@ -46,7 +52,8 @@ int jobspec_parse(const json_t *in, cluster_spec *s, char *dataset, json_t **nor
                   jobspec_error *err);
 
 /* cluster_spec_check against a dataset of n samples x d features (image shape h, w, c
- * or zeros). 0 or DC_EINVAL with a 422 error naming the field when it can tell. */
+ * or zeros). 0 or DC_EINVAL with a DC_EINVAL error naming the field (the JSON path of
+ * the option cluster_spec_check_ex blames) when it can tell. */
 int jobspec_check_data(const cluster_spec *s, int64_t n, int d, int h, int w, int c,
                        jobspec_error *err);
 

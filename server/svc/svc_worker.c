@@ -1,6 +1,7 @@
 /* svc_worker: the training worker pool. Each thread owns one SQLite connection, claims
  * the oldest queued job in a transaction, loads its dataset from the BLOBs, runs
- * cluster_fit_ex and writes what happens back in short transactions: one iterations
+ * it through core's run driver (cluster_driver.h: resume, progress and ETA, checkpoints,
+ * final scores) and writes what happens back in short transactions: one iterations
  * row plus the job's phase/progress/ETA per progress event, the checkpoint (replaced in
  * place) whenever core hands one over, and at the end the model and final metrics.
  *
@@ -17,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster_driver.h"
 #include "data.h"
 #include "dc_time.h"
 #include "metrics.h"
@@ -37,11 +39,8 @@ typedef struct job_run {
     int64_t seq;           /* next iterations.seq */
     double t0, last_poll, last_ev_t;
     int stop;              /* STOP_* once decided */
-    cluster_event last;    /* last event seen */
-    int have_last;
+    cluster_drive drive;   /* the run: its last event, ETA, final scores */
     double pretrain_s, kmeans_s;
-    int have_eta_ref;      /* resumed run: progress and elapsed_s at its first event, */
-    double eta_p0, eta_e0; /* so that the ETA uses this attempt's pace only */
 } job_run;
 
 static void bind_num(sqlite3_stmt *st, int i, double v)
@@ -88,25 +87,24 @@ static int should_stop(job_run *r)
     return r->stop;
 }
 
-/* Progress: one iterations row and the job's progress, in one short transaction. */
-static int on_event(void *ctx, const cluster_event *ev)
+/* Progress (p clamped, eta from the driver): one iterations row and the job's progress,
+ * in one short transaction. */
+static int on_event(void *ctx, const cluster_event *ev, double p, double eta)
 {
     job_run *r = ctx;
     sqlite3 *h = store_db(r->db);
     sqlite3_stmt *st = NULL;
     dc_err e = {0};
-    double t = dc_now_s(), samples = 0, p = ev->progress, eta = NAN;
-    int is_epoch = strcmp(ev->phase, "pretrain") == 0 || strcmp(ev->phase, "vae") == 0;
+    double t = dc_now_s(), samples = 0;
+    int is_epoch = ev->phase == CP_PRETRAIN || ev->phase == CP_VAE;
     /* n2d's UMAP layout epochs go in the epoch column too, but its events are
        rate-limited (not one per epoch): they count no training samples */
-    int epoch_col = is_epoch || strcmp(ev->phase, "manifold") == 0;
+    int epoch_col = is_epoch || ev->phase == CP_MANIFOLD;
 
-    r->last = *ev;
-    r->have_last = 1;
-    if (strcmp(ev->phase, "pretrain") == 0) r->pretrain_s = ev->elapsed_s;
-    if (strcmp(ev->phase, "kmeans") == 0) r->kmeans_s = ev->elapsed_s;
+    if (ev->phase == CP_PRETRAIN) r->pretrain_s = ev->elapsed_s;
+    if (ev->phase == CP_KMEANS) r->kmeans_s = ev->elapsed_s;
     if (is_epoch) samples = (double)r->ds.n;
-    else if (strcmp(ev->phase, "cluster") == 0)
+    else if (ev->phase == CP_CLUSTER)
         samples = (double)r->spec.update_interval * r->spec.batch;
     if (samples > 0) {
         double rate = t > r->last_ev_t ? samples / (t - r->last_ev_t) : 0;
@@ -116,19 +114,6 @@ static int on_event(void *ctx, const cluster_event *ev)
         pthread_mutex_unlock(&r->s->mu);
     }
     r->last_ev_t = t;
-    if (!(p >= 0)) p = 0;
-    if (p > 1) p = 1;
-    /* ETA = time left at this attempt's pace. A resumed attempt starts with progress done
-     * by earlier ones but elapsed_s counts from its own start: measure from its first event. */
-    if (!r->resume) {
-        if (p > 0) eta = ev->elapsed_s * (1 - p) / p;
-    } else if (!r->have_eta_ref) {
-        r->have_eta_ref = 1;
-        r->eta_p0 = p;
-        r->eta_e0 = ev->elapsed_s;
-    } else if (p > r->eta_p0) {
-        eta = (ev->elapsed_s - r->eta_e0) * (1 - p) / (p - r->eta_p0);
-    }
 
     if (store_begin(r->db, &e) < 0) goto out;
     if (prep(h, "INSERT INTO iterations (job_id, seq, phase, epoch, step, loss, acc, nmi, ari, "
@@ -136,7 +121,7 @@ static int on_event(void *ctx, const cluster_event *ev)
         goto out;
     sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, r->seq);
-    sqlite3_bind_text(st, 3, ev->phase, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, cluster_phase_name(ev->phase), -1, SQLITE_STATIC);
     if (epoch_col) sqlite3_bind_int(st, 4, ev->iter);
     else sqlite3_bind_int(st, 5, ev->iter);
     bind_num(st, 6, ev->loss);
@@ -149,7 +134,7 @@ static int on_event(void *ctx, const cluster_event *ev)
     if (prep(h, "UPDATE jobs SET phase = ?, progress = ?, eta_s = ?, samples_per_s = ?, "
              "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?", &st, &e) < 0)
         goto out;
-    sqlite3_bind_text(st, 1, ev->phase, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 1, cluster_phase_name(ev->phase), -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 2, p);
     bind_num(st, 3, eta);
     bind_num(st, 4, r->slot->samples_per_s);
@@ -181,8 +166,9 @@ static int on_ckpt(void *ctx, const void *state, size_t len)
              &st, &e) < 0)
         goto out;
     sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->have_last ? r->last.phase : "start", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 3, r->have_last ? r->last.iter : 0);
+    sqlite3_bind_text(st, 2, r->drive.have_last ? cluster_phase_name(r->drive.last.phase)
+                                                : "start", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 3, r->drive.have_last ? r->drive.last.iter : 0);
     sqlite3_bind_blob64(st, 4, state, (sqlite3_uint64)len, SQLITE_STATIC);
     if (step_done(h, st, "store checkpoint", &e) < 0) goto out;
     store_commit(r->db, &e);
@@ -296,33 +282,32 @@ static int load_checkpoint(job_run *r, void **buf, size_t *len, dc_err *e)
     return rc;
 }
 
-/* The final metrics (new reference): scores on the training set when it has labels. */
+/* The final metrics (new reference): the driver's scores on the training set (when it
+ * has labels) and cluster sizes. */
 static json_t *final_metrics(job_run *r, cluster_model *m, dc_err *e)
 {
     int k = cluster_model_k(m);
-    int32_t *pred = malloc(sizeof(int32_t) * (size_t)r->ds.n);
+    const int32_t *pred = r->drive.labels;
     int64_t *sizes = calloc((size_t)k, sizeof *sizes);
-    metrics_scores sc = {NAN, NAN, NAN};
+    metrics_scores sc = r->drive.train;
+    const cluster_event *last = &r->drive.last;
     json_t *o = NULL, *sz = json_array();
 
-    if (!pred || !sizes || !sz || cluster_predict(m, r->ds.x, r->ds.n, NULL, pred, NULL, e) < 0)
-        goto out;
+    if (!pred || !sizes || !sz) goto out;
     for (int64_t i = 0; i < r->ds.n; i++)
         if (pred[i] >= 0 && pred[i] < k) sizes[pred[i]]++;
     for (int j = 0; j < k; j++) json_array_append_new(sz, json_integer(sizes[j]));
-    if (r->ds.labels)
-        metrics_all((const int *)pred, (const int *)r->ds.labels, (size_t)r->ds.n, &sc, NULL);
 #define NUM(v) (isfinite(v) ? json_real(v) : json_null())
     o = json_pack("{s:I, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:b, s:O}",
                   "n", (json_int_t)r->ds.n, "k", k, "acc", NUM(sc.acc), "nmi", NUM(sc.nmi),
-                  "ari", NUM(sc.ari), "seconds", NUM(r->last.elapsed_s),
-                  "pretrain_seconds", NUM(r->pretrain_s), "last_loss", NUM(r->last.loss),
-                  "last_label_change", NUM(r->last.label_change),
+                  "ari", NUM(sc.ari), "seconds", NUM(last->elapsed_s),
+                  "pretrain_seconds", NUM(r->pretrain_s), "last_loss", NUM(last->loss),
+                  "last_label_change", NUM(last->label_change),
                   "iterations", json_integer(r->seq), "resumed", r->resume, "cluster_sizes", sz);
 #undef NUM
 out:
+    if (!o && e && !e->code) dc_err_set(e, DC_ENOMEM, "out of memory");
     json_decref(sz);
-    free(pred);
     free(sizes);
     return o;
 }
@@ -429,11 +414,25 @@ out:
 }
 
 /* The phase a run starts in, until its first progress event names one. */
-static const char *first_phase(const cluster_spec *s)
+static cluster_phase first_phase(const cluster_spec *s)
 {
-    if (s->method == CM_KMEANS) return "kmeans";
-    if (s->method == CM_N2D && s->n_hidden == 0) return "knn"; /* raw: the manifold first */
-    return s->method == CM_VAE && s->pretrain_epochs == 0 ? "vae" : "pretrain";
+    if (s->method == CM_KMEANS) return CP_KMEANS;
+    if (s->method == CM_N2D && s->n_hidden == 0) return CP_KNN; /* raw: the manifold first */
+    return s->method == CM_VAE && s->pretrain_epochs == 0 ? CP_VAE : CP_PRETRAIN;
+}
+
+static void set_phase(job_run *r, const char *phase);
+
+/* cluster_ckpt_store.load: the job's checkpoint when it is to resume (1), else none (0);
+ * then the phase the run starts in. */
+static int ckpt_load(void *ctx, void **buf, size_t *len, dc_err *e)
+{
+    job_run *r = ctx;
+    int rc = r->resume ? load_checkpoint(r, buf, len, e) : 0;
+    if (rc < 0) return rc;
+    if (r->resume && !*buf) r->resume = 0; /* nothing to resume from: start over */
+    set_phase(r, r->resume ? "resuming" : cluster_phase_name(first_phase(&r->spec)));
+    return r->resume;
 }
 
 /* Records the phase (best effort: progress events will say it again). */
@@ -452,8 +451,6 @@ static void set_phase(job_run *r, const char *phase)
 static void run_job(svc *s, svc_slot *slot, store *db, job_run *r, const char *spec_text)
 {
     cluster_model *m = NULL;
-    void *ck = NULL;
-    size_t cklen = 0;
     char ds_id[JOBSPEC_ID_MAX], reason[700];
     jobspec_error je;
     dc_err e = {0};
@@ -478,13 +475,11 @@ static void run_job(svc *s, svc_slot *slot, store *db, job_run *r, const char *s
         }
     }
     if ((rc = load_dataset(r, &e)) < 0) goto done;
-    if (r->resume && (rc = load_checkpoint(r, &ck, &cklen, &e)) < 0) goto done;
-    if (r->resume && !ck) r->resume = 0; /* nothing to resume from: start over */
-    set_phase(r, r->resume ? "resuming" : first_phase(&r->spec));
-    cluster_fit_opts o = {.cb = on_event, .ctx = r, .ckpt = on_ckpt, .ckpt_ctx = r,
-                          .ckpt_every_s = s->cfg.ckpt_every_s, .resume = ck, .resume_len = cklen,
-                          .stop = &r->slot->stop};
-    rc = cluster_fit_ex(&m, &r->spec, &r->ds, &o, &e);
+    cluster_ckpt_store store = {.ctx = r, .load = ckpt_load, .save = on_ckpt};
+    r->drive = (cluster_drive){.spec = &r->spec, .ds = &r->ds, .store = &store,
+                               .ckpt_every_s = s->cfg.ckpt_every_s, .stop = &r->slot->stop,
+                               .progress = on_event, .ctx = r};
+    rc = cluster_drive_run(&r->drive, &m, &e);
     if (rc == 0) rc = finish_ok(r, m, &e);
 done:
     if (rc == 0) {
@@ -507,7 +502,7 @@ done:
         fprintf(stderr, "deepclust: job %s %s: %s\n", r->id, status, reason);
     }
     cluster_model_free(m);
-    free(ck);
+    cluster_drive_free(&r->drive);
     dataset_free(&r->ds);
 }
 

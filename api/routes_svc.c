@@ -494,9 +494,8 @@ int api_h_job_create(api_req *r)
     if (json_body(r, &spec, &b) < 0) return reply_bad(r, &b);
     rc = svc_job_create(service(r), spec, &job, &je, &e);
     json_decref(spec);
-    if (rc == DC_EINVAL && (je.code || je.status))
-        return problem_field(r, je.code == DC_EFORMAT ? 400 : je.code == DC_EINVAL ? 422
-                                : je.code ? 500 : je.status, je.field, je.msg);
+    if (rc == DC_EINVAL && je.code) /* a field to blame: DC_EFORMAT 400, DC_EINVAL 422 */
+        return problem_field(r, api_err_status(je.code), je.field, je.msg);
     if (rc < 0) return reply_err(r, rc, &e);
     snprintf(loc, sizeof loc, "/v1/jobs/%s", job.id);
     rc = reply_json_loc(r, 202, job_json(&job, 1), loc);

@@ -37,10 +37,8 @@ enum { JOBSPEC_ID_MAX = 64 };
 
 typedef struct jobspec_error {
     int code;        /* DC_EFORMAT: not a job spec (unknown key, wrong JSON type, missing
-                        required key); DC_EINVAL: a value out of range or an unknown name;
-                        DC_ENOMEM; 0 when set by svc_jobs.c, which uses status */
-    int status;      /* an HTTP status set by svc_jobs.c only (its limits, unknown dataset);
-                        to become a code there */
+                        required key); DC_EINVAL: a value out of range, an unknown name or
+                        dataset, over a limit; DC_ENOMEM */
     char field[128]; /* JSON path of the offending field ("" for the whole document) */
     char msg[384];   /* for a person; includes the path */
 } jobspec_error;

@@ -112,7 +112,7 @@ static int check_limits(svc *s, sqlite3 *h, const cluster_spec *cs, int64_t n, i
     jobspec_estimate(cs, n, d, hh, ww, cc, &cost);
     if (c->max_model_params > 0 && cost.params > c->max_model_params) {
         svc_limit_count(s, SVC_LIMIT_MODEL_PARAMS);
-        je->status = 422;
+        je->code = DC_EINVAL;
         snprintf(je->field, sizeof je->field, "autoencoder.hidden");
         snprintf(je->msg, sizeof je->msg, "the model would have %lld parameters, over the "
                  "limit of %lld (--max-model-params); use smaller layers",
@@ -121,7 +121,7 @@ static int check_limits(svc *s, sqlite3 *h, const cluster_spec *cs, int64_t n, i
     }
     if (c->max_train_bytes > 0 && cost.train_bytes > c->max_train_bytes) {
         svc_limit_count(s, SVC_LIMIT_TRAIN_MEMORY);
-        je->status = 422;
+        je->code = DC_EINVAL;
         snprintf(je->field, sizeof je->field, "%s", "");
         snprintf(je->msg, sizeof je->msg, "training would need about %lld MiB (%lld samples x "
                  "%d features, %lld parameters, batch %d), over the limit of %lld MiB "
@@ -178,7 +178,7 @@ int svc_job_create(svc *s, const json_t *spec, svc_job *out, jobspec_error *je, 
     sqlite3_bind_text(st, 1, ds, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_ROW) {
         /* An unknown dataset is a bad value in the body, not a missing resource. */
-        je->status = 422;
+        je->code = DC_EINVAL;
         snprintf(je->field, sizeof je->field, "dataset");
         snprintf(je->msg, sizeof je->msg, "dataset: no dataset %s", ds);
         rc = dc_err_set(e, DC_EINVAL, "%s", je->msg);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dc_blas.h"
 #include "rng.h"
 
 void kmeans_opts_default(kmeans_opts *o)
@@ -49,6 +50,7 @@ typedef struct km_ws {
     size_t n;
     int d, k, B, L; /* B rows per block, L k-means++ candidates */
     int T;          /* threads / parts */
+    int split;      /* row threads while OpenBLAS has several: slice the GEMMs (dist_gemm) */
     km_part *parts; /* (T) */
     float *xsq;     /* (n) ||x_i||^2 */
     float *C;       /* (k, d) current centroids */
@@ -194,7 +196,7 @@ static void *part_run(void *arg)
         const float *Xb = w->X + r0 * d;
         if (w->op == OP_ASSIGN || w->op == OP_ASSIGN_UPDATE) {
             pt->acc += assign_block(Xb, w->xsq + r0, m, d, w->C, w->csq, k, pt->D, pt->idx,
-                                    w->labels + r0, w->mind + r0, &pt->changed, w->T > 1);
+                                    w->labels + r0, w->mind + r0, &pt->changed, w->split);
             if (w->op != OP_ASSIGN_UPDATE) continue;
             /* Sums: float within runs of ACC_ROWS rows (vectorises), then into double. */
             for (size_t s0 = 0; s0 < m; s0 += ACC_ROWS) {
@@ -216,7 +218,7 @@ static void *part_run(void *arg)
             }
         } else if (w->op == OP_DIST) {
             int p = w->p;
-            dist_gemm(w->P, p, Xb, m, d, pt->D, w->T > 1);
+            dist_gemm(w->P, p, Xb, m, d, pt->D, w->split);
             for (int t = 0; t < p; t++) {
                 const float *row = pt->D + (size_t)t * m;
                 float *o = w->out + (size_t)t * w->n + r0;
@@ -442,6 +444,7 @@ int kmeans_fit(const float *X, size_t n, int d, int k, const kmeans_opts *o, kme
     w.B = (size_t)o->block_rows < n ? o->block_rows : (int)n;
     w.L = 2 + (int)log((double)k);
     w.T = (size_t)o->n_threads < n ? o->n_threads : (int)n;
+    w.split = w.T > 1 && dc_blas_threads() > 1; /* one BLAS thread: whole blocks, as always */
     int kl = k > w.L ? k : w.L, need_pp = o->init == NULL, oom = 0;
     double *colmean = malloc((size_t)d * sizeof *colmean);
     w.parts = calloc((size_t)w.T, sizeof *w.parts);

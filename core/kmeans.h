@@ -16,12 +16,12 @@
  *   kmeans_result_free(&r);
  *
  * Threads: opts.n_threads splits the rows between that many threads (each runs its own
- * GEMMs, argmins and partial sums, reduced in a fixed order). With n_threads > 1 each
- * thread's GEMMs are cut into slices small enough that OpenBLAS runs them on the calling
- * thread, whatever its own (process-wide) thread count: k-means never needs that count
- * changed. With n_threads == 1 the GEMMs are whole blocks and use OpenBLAS' threads.
- * A result is bit-reproducible for a given seed, n_threads and block_rows (other
- * block_rows or n_threads only change float rounding). Calls share nothing: separate
+ * GEMMs, argmins and partial sums, reduced in a fixed order). With n_threads > 1 while
+ * OpenBLAS has several threads, each thread's GEMMs are cut into slices small enough that
+ * OpenBLAS runs them on the calling thread: k-means never needs OpenBLAS' (process-wide)
+ * thread count changed. Otherwise the GEMMs are whole blocks (using OpenBLAS' threads
+ * when n_threads == 1). A result is bit-reproducible for a given seed, n_threads,
+ * block_rows and OpenBLAS thread count (other values only change float rounding). Calls share nothing: separate
  * calls may run concurrently.
  */
 #ifndef DC_KMEANS_H

@@ -300,12 +300,12 @@ int kselect_suggest(const kselect_row *rows, int n_rows, kselect_suggestion *out
             bs = r;
     }
     if (bs < 0) return dc_err_set(e, DC_EINVAL, "kselect: no row has a finite silhouette and CH");
-    double top = rows[bs].sil_best, floor = top - fabs(top) * KSELECT_SIL_SLACK;
+    double top = rows[bs].sil_best, lo = top - fabs(top) * KSELECT_SIL_SLACK;
     int pick = bs;
     for (int r = 0; r < n_rows; r++) {
         const kselect_row *w = &rows[r];
         if (!isfinite(w->sil_best) || !isfinite(w->ch_best) || w->k < rows[bs].k ||
-            w->sil_best < floor)
+            w->sil_best < lo)
             continue;
         if (w->ch_best > rows[pick].ch_best || (w->ch_best == rows[pick].ch_best && w->k < rows[pick].k))
             pick = r;

@@ -5,16 +5,19 @@
  * - silhouette (scikit-learn `silhouette_score`, Euclidean) averaged over m sample
  *   points drawn without replacement with a seed (all n, in order, when m = 0 or m >= n).
  *   Each sample point's a(i) and b(i) are its mean distances to ALL n points, in double
- *   by plain loops: O(m n d) time, O(n + m k) memory, no BLAS (so no kernel rounding).
+ *   by plain loops: O(m n d) time, O(n + k) memory, no BLAS (so no kernel rounding).
  *   With m >= n it is scikit-learn's full score. Higher is better, in [-1, 1].
  * - Calinski-Harabasz (between / within dispersion ratio): higher is better.
  * - Davies-Bouldin (mean worst-neighbour similarity): lower is better.
  * - stability of several seeds' labellings of the same points: mean ARI over the pairs.
  *
- * kselect_suggest picks k from per-k rows of those criteria (means over seeds) and says
- * why in a sentence; kselect_run does everything on raw points for a range of k:
+ * kselect_suggest picks k from one row of criteria per k (kselect_row_from_fits makes a
+ * row from the fits of that k's seeds: means, std, the best seed, stability) and says
+ * why in a sentence. kselect_run does everything on raw points for a range of k:
  * k-means (core/kmeans.h) with several seeds per k, optionally the full-covariance
- * mixture (core/gmm.h) for its BIC, the criteria, and the suggestion.
+ * mixture (core/gmm.h) for its BIC, the criteria, and the suggestion. A caller with its
+ * own fits (a study's DEC models, say) computes the criteria on its embedding, builds
+ * the rows and calls kselect_suggest.
  *
  *   kselect_opts o;  kselect_opts_default(&o);  o.k_min = 2;  o.k_max = 15;
  *   kselect_row rows[14];  kselect_suggestion s;  dc_err e = {0};
@@ -86,16 +89,18 @@ typedef struct kselect_suggestion {
  * that k and the larger ones whose silhouette is at least (1 - KSELECT_SIL_SLACK) of
  * the best, take the one with the highest Calinski-Harabasz.
  *
- * Why: on generated Gaussian clusters (tests/test_kselect.c) silhouette alone rarely
- * over-splits but often merges two close clusters (right in 116 of 160 cases), and CH
- * sees those splits but in 20 dimensions with small clusters it decreases with k and
- * picks too few (146 of 160). Letting CH move the choice only upwards, and only to a k
- * that silhouette finds almost as good, got 156 of 160, the same for every slack from
- * 0.15 to 0.30 (0.10: 155, 0.05: 149). BIC (full covariance) and Davies-Bouldin are
- * reported as votes but not used: BIC was right in only 24 of 40 cases (all of those in
- * 2 dimensions; with d >= 10 and ~1000 points its parameter count pushes it to small k),
- * Davies-Bouldin in 31 of 40. Stability is reported too: it is 1 at most k below the
- * true one, so it says "not more than" rather than "this one".
+ * Why, from 160 generated cases (tests/test_kselect.c; 3..12 Gaussian clusters in 2, 5,
+ * 10, 20 dimensions, separations 5, 7, 10, half with sizes 1:2:4; k-means, 3 seeds, k
+ * searched in 2..15): silhouette alone rarely over-splits but often merges two close
+ * clusters (right in 118 of 160); CH sees those splits, but in 20 dimensions with small
+ * clusters it falls with k and picks too few (146). Letting CH move the choice only
+ * upwards, and only to a k that silhouette finds almost as good, got 156 of 160, the
+ * same for every slack from 0.15 to 0.30 (0.10: 155, 0.05: 149); on 80 cases not used
+ * to choose it, 79. Also reported, not used: the lowest mean Davies-Bouldin (112 of
+ * 160), the most stable k (largest within 0.01 of the best mean ARI between seeds: 143;
+ * as a filter on the rule's candidates it changed nothing or cost a case), and BIC
+ * (full covariance, one mixture per k: 24 of 40, all 10 in 2 dimensions right, but with
+ * d >= 10 and ~1000 points its parameter count pushes it to too few clusters).
  *
  * Rows in any order; rows whose sil_best or ch_best is not finite are skipped (none
  * left: DC_EINVAL). Ties go to the smaller k. */

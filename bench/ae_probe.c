@@ -103,7 +103,7 @@ int main(int argc, char **argv)
     nn_ae *ae = NULL;
     dc_err e = {0};
     dc_blas_fix_coretype(argv); /* may re-exec with fast kernels */
-    dc_blas_flush_denormals();
+    dc_blas_init_threads();
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {

@@ -47,7 +47,7 @@ static int step_gemms(gemm *g, const void *ctx, int b, int with_first_dx)
 int main(int argc, char **argv)
 {
     dc_blas_fix_coretype(argv); /* as the deepclust binary does */
-    dc_blas_flush_denormals();
+    dc_blas_init_threads();
     int epochs = argc > 2 ? atoi(argv[2]) : 3, batch = argc > 3 ? atoi(argv[3]) : 256;
     int dims[] = {784, 500, 500, 2000, 10}, nd = 5;
     fc_dims fd = {dims, nd};

@@ -106,7 +106,7 @@ static int shapes(int batch)
 int main(int argc, char **argv)
 {
     dc_blas_fix_coretype(argv); /* as the deepclust binary does */
-    dc_blas_flush_denormals();
+    dc_blas_init_threads();
     if (argc > 1 && !strcmp(argv[1], "--shapes")) return shapes(argc > 2 ? atoi(argv[2]) : 256);
     int epochs = argc > 2 ? atoi(argv[2]) : 2, batch = argc > 3 ? atoi(argv[3]) : 256;
     int rc = 1;

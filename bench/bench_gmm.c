@@ -48,7 +48,7 @@ static int tick(void *user, int init, int iter, double ll)
 int main(int argc, char **argv)
 {
     dc_blas_fix_coretype(argv);
-    dc_blas_flush_denormals();
+    dc_blas_init_threads();
     int T = argc > 1 ? atoi(argv[1]) : 1, iters = argc > 2 ? atoi(argv[2]) : 20;
     size_t n = argc > 3 ? (size_t)atol(argv[3]) : 70000;
     int d = argc > 4 ? atoi(argv[4]) : 10, k = argc > 5 ? atoi(argv[5]) : 10;

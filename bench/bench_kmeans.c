@@ -81,7 +81,7 @@ static int count_iter(void *user, int init, int iter, double inertia)
 int main(int argc, char **argv)
 {
     dc_blas_fix_coretype(argv); /* like the deepclust binary: no Prescott fallback */
-    dc_blas_flush_denormals();
+    dc_blas_init_threads();
     int n_init = argc > 1 ? atoi(argv[1]) : 10;
     uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 10) : 0;
     int n_threads = argc > 3 ? atoi(argv[3]) : 2;

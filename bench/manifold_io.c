@@ -206,7 +206,7 @@ out:
 int main(int argc, char **argv)
 {
     dc_blas_fix_coretype(argv); /* may re-exec with fast kernels */
-    dc_blas_flush_denormals();
+    dc_blas_init_threads();
     if (argc >= 2 && !strcmp(argv[1], "codes")) return cmd_codes(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "score")) return cmd_score(argc, argv);
     fprintf(stderr, "usage: manifold_io codes|score ... (see the source)\n");

@@ -1,5 +1,6 @@
 #include "dc_blas.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -15,6 +16,8 @@ char *openblas_get_corename(void);
 void openblas_set_num_threads(int num_threads);
 int openblas_get_num_threads(void);
 int blas_thread_shutdown_(void); /* joins the pool; the next threaded call makes a new one */
+void openblas_read_env(void);    /* re-reads OPENBLAS_* (the pool reads the timeout at start) */
+int openblas_thread_timeout(void);
 
 static int generic_core(const char *name)
 {
@@ -47,17 +50,26 @@ const char *dc_blas_config(void) { return openblas_get_config(); }
 void dc_blas_set_threads(int n) { openblas_set_num_threads(n); }
 int dc_blas_threads(void) { return openblas_get_num_threads(); }
 
-int dc_blas_flush_denormals(void)
+int dc_blas_init_threads(void)
 {
+    if (!getenv("OPENBLAS_THREAD_TIMEOUT")) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", DC_BLAS_THREAD_TIMEOUT);
+        setenv("OPENBLAS_THREAD_TIMEOUT", v, 1); /* children (re-exec, workers) keep it */
+        openblas_read_env();
+    }
 #if defined(__SSE2__)
     _MM_SET_FLUSH_ZERO_MODE(_MM_FLUSH_ZERO_ON);
     _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
-    blas_thread_shutdown_();
+    blas_thread_shutdown_(); /* the next threaded call builds a pool with both settings */
     return 1;
 #else
+    blas_thread_shutdown_();
     return 0;
 #endif
 }
+
+int dc_blas_thread_timeout(void) { return openblas_thread_timeout(); }
 
 int dc_blas_flushes_denormals(void)
 {

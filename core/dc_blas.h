@@ -13,14 +13,22 @@
 
 void dc_blas_fix_coretype(char **argv);
 
-/* Denormal floats slow training 2.4x on Intel Xeons after a few epochs (tiny gradients
- * and activations): sets flush-to-zero and denormals-are-zero (x86 MXCSR) for the
- * calling thread and restarts OpenBLAS's thread pool, which the library created before
- * main() without them. A thread inherits the mode from the thread that creates it, so
- * call this first thing in main(), before any thread of ours exists: workers, k-means
- * threads and OpenBLAS's new pool then all flush. Returns 1 when the mode is on, 0 on a
- * CPU without it (nothing changed). */
-int dc_blas_flush_denormals(void);
+/* Prepares the threads that compute; call it first thing in main(), before any thread
+ * of ours exists. Two things, both for speed, neither changes a result:
+ * - Denormal floats slow training 2.4x on Intel Xeons after a few epochs (tiny gradients
+ *   and activations): sets flush-to-zero and denormals-are-zero (x86 MXCSR) for the
+ *   calling thread and restarts OpenBLAS's thread pool, which the library created before
+ *   main() without them. A thread inherits the mode from the thread that creates it:
+ *   workers, k-means threads and OpenBLAS's new pool then all flush.
+ * - OpenBLAS's idle threads spin (sched_yield) for 2^28 cycles after each call before
+ *   they sleep; on a 2-vCPU machine the spinning sibling slows the single-threaded work
+ *   between GEMMs (Adam's update, activations) up to 2x. Unless OPENBLAS_THREAD_TIMEOUT
+ *   is set, the new pool spins 2^DC_BLAS_THREAD_TIMEOUT cycles (docs/bench-ae.md).
+ * Returns 1 when the denormal mode is on, 0 on a CPU without it. */
+#define DC_BLAS_THREAD_TIMEOUT 12
+int dc_blas_init_threads(void);
+/* OpenBLAS' thread timeout exponent now in force (what its pool was built with). */
+int dc_blas_thread_timeout(void);
 /* 1 when the calling thread flushes denormals (FTZ and DAZ set), else 0. */
 int dc_blas_flushes_denormals(void);
 

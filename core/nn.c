@@ -526,16 +526,9 @@ const float *nn_net_forward(nn_net *net, const float *in, int B)
     return x;
 }
 
-static void optim_update(nn_optim *o, float *params, float *grads, size_t off, size_t n,
-                         int zero_g);
-
-/* o == NULL: nn_net_backward (adds into the grads). Otherwise nn_net_backward_update:
- * each block's grads are overwritten, then its params updated while they are in cache. */
-static int backward(nn_net *net, const float *dout, float *din, int B, nn_optim *o,
-                    size_t off)
+int nn_net_backward(nn_net *net, const float *dout, float *din, int B)
 {
     if (!net->params || B <= 0 || B > net->max_batch || !dout) return DC_EINVAL;
-    if (o && (off > o->n || net->nparams > o->n - off)) return DC_EINVAL;
     const float *d = dout;
     int cur = -1; /* which g[] holds d, -1: the caller's dout */
     for (int i = net->n - 1; i >= 0; i--) {
@@ -555,10 +548,6 @@ static int backward(nn_net *net, const float *dout, float *din, int B, nn_optim 
         if (dst && l->type != NN_B_DENSE) memset(dst, 0, nin * sizeof *dst);
         const float *w = net->params + l->woff;
         float *dw = net->grads + l->woff, *db = net->grads + l->boff;
-        if (o) { /* this block's grads start from zero: dense dW overwrites (beta 0) */
-            if (l->type != NN_B_DENSE) memset(dw, 0, l->nw * sizeof *dw);
-            memset(db, 0, l->nb * sizeof *db);
-        }
         switch (l->type) {
         case NN_B_DENSE:
         case NN_B_CONV:
@@ -573,11 +562,7 @@ static int backward(nn_net *net, const float *dout, float *din, int B, nn_optim 
                 act_grad_bias(NULL, d, l->out, db, rows, l->oc, NN_IDENTITY, 0);
             if (l->type == NN_B_DENSE) {
                 int IN = (int)lin(l), OUT = l->oc;
-                if (o) /* dw (IN,OUT) = in^T @ dp: the same sums as adding into zeros */
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, IN, OUT, B, 1.0f, l->in,
-                                IN, dp, OUT, 0.0f, dw, OUT);
-                else
-                    nn_dense_backward(NULL, dw, NULL, dp, l->in, w, B, IN, OUT);
+                nn_dense_backward(NULL, dw, NULL, dp, l->in, w, B, IN, OUT);
                 if (dst)
                     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, IN, OUT, 1.0f, dp,
                                 OUT, w, OUT, 0.0f, dst, IN);
@@ -602,26 +587,10 @@ static int backward(nn_net *net, const float *dout, float *din, int B, nn_optim 
         case NN_B_RESHAPE:
             break;
         }
-        if (o && l->nw + l->nb > 0) { /* w is no longer needed by this backward */
-            optim_update(o, net->params + l->woff, dw, off + l->woff, l->nw, 0);
-            optim_update(o, net->params + l->boff, db, off + l->boff, l->nb, 0);
-        }
         d = dst;
         cur = other;
     }
     return 0;
-}
-
-int nn_net_backward(nn_net *net, const float *dout, float *din, int B)
-{
-    return backward(net, dout, din, B, NULL, 0);
-}
-
-int nn_net_backward_update(nn_net *net, const float *dout, float *din, int B, nn_optim *o,
-                           size_t off)
-{
-    if (!o) return DC_EINVAL;
-    return backward(net, dout, din, B, o, off);
 }
 
 /* ---------------- optimizers ---------------- */
@@ -689,12 +658,10 @@ float nn_optim_lr(const nn_optim *o)
     return lr;
 }
 
-/* One pass: m, v, p updated, g zeroed when zero_g. The SSE2 body does exactly the scalar
- * arithmetic (same operations and order, IEEE sqrt), so results do not depend on the path
- * taken. */
+/* One pass: m, v, p updated, g zeroed. The SSE2 body does exactly the scalar arithmetic
+ * (same operations and order, IEEE sqrt), so results do not depend on the path taken. */
 static NN_HOT void adam_loop(float *restrict p, float *restrict g, float *restrict m,
-                             float *restrict v, size_t n, float b1, float b2, float a, float eps,
-                             int zero_g)
+                             float *restrict v, size_t n, float b1, float b2, float a, float eps)
 {
     float c1 = 1.0f - b1, c2 = 1.0f - b2;
     size_t i = 0;
@@ -711,7 +678,7 @@ static NN_HOT void adam_loop(float *restrict p, float *restrict g, float *restri
         _mm_storeu_ps(v + i, vi);
         __m128 up = _mm_div_ps(_mm_mul_ps(A, mi), _mm_add_ps(_mm_sqrt_ps(vi), E));
         _mm_storeu_ps(p + i, _mm_sub_ps(_mm_loadu_ps(p + i), up));
-        if (zero_g) _mm_storeu_ps(g + i, Z);
+        _mm_storeu_ps(g + i, Z);
     }
 #endif
     for (; i < n; i++) {
@@ -721,18 +688,18 @@ static NN_HOT void adam_loop(float *restrict p, float *restrict g, float *restri
         m[i] = mi;
         v[i] = vi;
         p[i] -= a * mi / (sqrtf(vi) + eps);
-        if (zero_g) g[i] = 0.0f;
+        g[i] = 0.0f;
     }
 }
 
 static NN_HOT void sgd_loop(float *restrict p, float *restrict g, float *restrict m, size_t n,
-                            float mom, float lr, int zero_g)
+                            float mom, float lr)
 {
     for (size_t i = 0; i < n; i++) {
         float vi = mom * m[i] - lr * g[i];
         m[i] = vi;
         p[i] += vi;
-        if (zero_g) g[i] = 0.0f;
+        g[i] = 0.0f;
     }
 }
 
@@ -743,16 +710,15 @@ typedef struct optim_job {
     float *p, *g, *m, *v;
     size_t n;
     float lr, a;
-    int zero_g;
 } optim_job;
 
 static void optim_run(const optim_job *j)
 {
     if (j->o->cfg.kind == NN_OPT_ADAM)
         adam_loop(j->p, j->g, j->m, j->v, j->n, j->o->cfg.beta1, j->o->cfg.beta2, j->a,
-                  j->o->cfg.eps, j->zero_g);
+                  j->o->cfg.eps);
     else
-        sgd_loop(j->p, j->g, j->m, j->n, j->o->cfg.momentum, j->lr, j->zero_g);
+        sgd_loop(j->p, j->g, j->m, j->n, j->o->cfg.momentum, j->lr);
 }
 
 static void *optim_thread(void *arg)
@@ -764,37 +730,29 @@ static void *optim_thread(void *arg)
 #define NN_OPT_PAR_MIN (1u << 18) /* floats per thread below which one thread is faster */
 #define NN_OPT_MAX_THREADS 8
 
-void nn_optim_begin(nn_optim *o)
+void nn_optim_step(nn_optim *o, float *params, float *grads)
 {
-    o->step_lr = nn_optim_lr(o);
+    float lr = nn_optim_lr(o);
     o->t++;
-    o->step_a = 0;
+    double a = 0;
     if (o->cfg.kind == NN_OPT_ADAM) {
         /* Keras form: lr_t = lr sqrt(1-b2^t)/(1-b1^t); p -= lr_t m/(sqrt(v)+eps) */
         double t = (double)o->t;
-        o->step_a = (float)(o->step_lr * sqrt(1.0 - pow(o->cfg.beta2, t)) /
-                            (1.0 - pow(o->cfg.beta1, t)));
+        a = lr * sqrt(1.0 - pow(o->cfg.beta2, t)) / (1.0 - pow(o->cfg.beta1, t));
     }
-}
-
-/* params[0..n) and grads[0..n) are elements off..off+n of the optimizer's buffer. */
-static void optim_update(nn_optim *o, float *params, float *grads, size_t off, size_t n,
-                         int zero_g)
-{
     int nt = openblas_get_num_threads();
     if (nt > NN_OPT_MAX_THREADS) nt = NN_OPT_MAX_THREADS;
-    if (nt < 1 || n < 2 * (size_t)NN_OPT_PAR_MIN) nt = 1;
-    while (nt > 1 && n / (size_t)nt < NN_OPT_PAR_MIN) nt--;
+    if (nt < 1 || o->n < 2 * (size_t)NN_OPT_PAR_MIN) nt = 1;
+    while (nt > 1 && o->n / (size_t)nt < NN_OPT_PAR_MIN) nt--;
     optim_job jobs[NN_OPT_MAX_THREADS];
     pthread_t th[NN_OPT_MAX_THREADS];
     int started[NN_OPT_MAX_THREADS] = {0};
-    size_t chunk = (n / (size_t)nt + 15) & ~(size_t)15, at = 0;
+    size_t chunk = (o->n / (size_t)nt + 15) & ~(size_t)15, off = 0;
     for (int i = 0; i < nt; i++) {
-        size_t len = i == nt - 1 ? n - at : chunk;
-        jobs[i] = (optim_job){o, params + at, grads + at, o->m + off + at,
-                              o->v ? o->v + off + at : NULL, len, o->step_lr, o->step_a,
-                              zero_g};
-        at += len;
+        size_t len = i == nt - 1 ? o->n - off : chunk;
+        jobs[i] = (optim_job){o, params + off, grads + off, o->m + off,
+                              o->v ? o->v + off : NULL, len, lr, (float)a};
+        off += len;
     }
     for (int i = 1; i < nt; i++)
         started[i] = pthread_create(&th[i], NULL, optim_thread, &jobs[i]) == 0;
@@ -803,12 +761,6 @@ static void optim_update(nn_optim *o, float *params, float *grads, size_t off, s
         if (started[i]) pthread_join(th[i], NULL);
         else optim_run(&jobs[i]); /* could not start a thread: do it here */
     }
-}
-
-void nn_optim_step(nn_optim *o, float *params, float *grads)
-{
-    nn_optim_begin(o);
-    optim_update(o, params, grads, 0, o->n, 1);
 }
 
 /* ---------------- serialisation ---------------- */

@@ -127,16 +127,6 @@ const float *nn_net_forward(nn_net *net, const float *in, int B);
 /* dout (B, out_size): gradient of the loss w.r.t. the last forward's output. Adds
  * into the param grads; writes din (B, in_size) unless NULL. Returns 0 or DC_EINVAL. */
 int nn_net_backward(nn_net *net, const float *dout, float *din, int B);
-/* Backward and optimizer step in one pass (pretraining's fast path): block by block,
- * from the last, the block's param grads are computed into its slice of the grads
- * (overwritten, not added to) and its params updated by o at once, while the grads are
- * still in cache. The net's params are elements off.. of o's buffer; call
- * nn_optim_begin(o) once per step before the first net. Same numbers as zeroed grads +
- * nn_net_backward of every net + nn_optim_step, when each param gets its gradient from
- * this one call; the grads are left holding that gradient (not zeroed). */
-struct nn_optim;
-int nn_net_backward_update(nn_net *net, const float *dout, float *din, int B,
-                           struct nn_optim *o, size_t off);
 
 /* ---- optimizers over one flat buffer ---- */
 typedef enum nn_optim_kind { NN_OPT_ADAM = 0, NN_OPT_SGD = 1 } nn_optim_kind;
@@ -156,7 +146,6 @@ typedef struct nn_optim {
     size_t n;
     long t;       /* steps taken */
     float *m, *v; /* state (n each; v unused by SGD) */
-    float step_lr, step_a; /* this step's lr and Adam's lr_t (nn_optim_begin) */
 } nn_optim;
 int nn_optim_init(nn_optim *o, const nn_optim_cfg *cfg, size_t n, dc_err *e);
 void nn_optim_free(nn_optim *o); /* NULL-safe, idempotent */
@@ -164,8 +153,6 @@ void nn_optim_reset(nn_optim *o); /* zero state, t = 0 */
 float nn_optim_lr(const nn_optim *o); /* learning rate of the next step */
 /* One update of params (n) from grads (n); grads are set to 0 in the same pass. */
 void nn_optim_step(nn_optim *o, float *params, float *grads);
-/* Starts a step for nn_net_backward_update: t + 1, this step's learning rates. */
-void nn_optim_begin(nn_optim *o);
 
 /* ---- serialisation ----
  * Format (little-endian): "DCNN" magic, u32 version (1), u32 header bytes, the header

@@ -232,10 +232,9 @@ int nn_ae_train(nn_ae *ae, const float *x, size_t n, const nn_train_cfg *cfg,
             const float *z = nn_net_forward(ae->enc, xb, b);
             const float *xh = nn_net_forward(ae->dec, z, b);
             sum += nn_mse_loss(dxh, xh, xb, (size_t)b * d, 1.0f) * b;
-            /* backward + Adam layer by layer (same numbers as backward, then one step) */
-            nn_optim_begin(opt);
-            nn_net_backward_update(ae->dec, dxh, dz, b, opt, ae->enc_nparams);
-            nn_net_backward_update(ae->enc, dz, NULL, b, opt, 0);
+            nn_net_backward(ae->dec, dxh, dz, b);
+            nn_net_backward(ae->enc, dz, NULL, b);
+            nn_optim_step(opt, ae->params, ae->grads);
         }
         double loss = sum / (double)(n - first);
         if (final_loss) *final_loss = loss;
@@ -249,7 +248,6 @@ int nn_ae_train(nn_ae *ae, const float *x, size_t n, const nn_train_cfg *cfg,
         }
     }
 out:
-    memset(ae->grads, 0, ae->nparams * sizeof(float)); /* as nn_optim_step leaves them */
     nn_optim_free(&own);
     free(idx);
     free(xb);

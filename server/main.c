@@ -42,7 +42,7 @@ int main(int argc, char **argv)
     const char *name = argc > 1 ? argv[1] : NULL;
 
     dc_blas_fix_coretype(argv); /* may re-execute with fast BLAS kernels */
-    dc_blas_flush_denormals();  /* before any thread of ours: they all inherit it */
+    dc_blas_init_threads();  /* before any thread of ours: they all inherit it */
     if (!name) {
         usage(stderr);
         return CLI_USAGE;

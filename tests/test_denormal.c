@@ -1,9 +1,9 @@
-/* denormal: dc_blas_flush_denormals() makes every thread that computes flush denormal
+/* denormal: dc_blas_init_threads() makes every thread that computes flush denormal
  * floats to zero: this one, threads it creates later, and OpenBLAS's own pool, which the
  * library started before main() (here: grown to 2 threads before the call, as an
  * OPENBLAS_NUM_THREADS > 1 start would have). An sgemm whose every product is denormal
  * (1e-20 * 1e-20) gives 0 everywhere only if every thread that computed a part of it
- * flushes. */
+ * flushes. Also: the new pool's idle-spin timeout is DC_BLAS_THREAD_TIMEOUT. */
 #include <cblas.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -50,9 +50,12 @@ int main(void)
     printf("before: %ld of %d entries denormal, not 0\n", before, M * N);
     CHECK_EQ_INT(before, (long)M * N); /* the data does make denormals */
 
-    CHECK_EQ_INT(dc_blas_flush_denormals(), 1);
+    int user_timeout = getenv("OPENBLAS_THREAD_TIMEOUT") != NULL;
+    CHECK_EQ_INT(dc_blas_init_threads(), 1);
     CHECK_EQ_INT(dc_blas_flushes_denormals(), 1);
     CHECK_EQ_INT(openblas_get_num_threads(), 2);
+    /* the pool's spin before sleeping: ours unless the user chose one */
+    if (!user_timeout) CHECK_EQ_INT(dc_blas_thread_timeout(), DC_BLAS_THREAD_TIMEOUT);
     long after = nonzero_gemm();
     printf("after: %ld entries not 0 (2 BLAS threads)\n", after);
     CHECK_EQ_INT(after, 0);

@@ -267,74 +267,11 @@ static void test_serial(void)
     nn_ae_free(ae);
 }
 
-/* nn_net_backward_update (backward + optimizer, block by block) gives the same bits as
- * backward into zeroed grads followed by one nn_optim_step: a conv net feeding a dense
- * net whose big layer (700k weights) is updated by two threads, 3 steps, Adam and SGD. */
-static void test_backward_update(void)
-{
-    for (int kind = 0; kind < 2; kind++) {
-        nn_net *a[2], *b[2];
-        float *p[2], *g[2];
-        nn_optim o[2];
-        nn_optim_cfg c = nn_optim_default(kind ? NN_OPT_SGD : NN_OPT_ADAM);
-        size_t na = 0, n = 0;
-        for (int k = 0; k < 2; k++) {
-            a[k] = small_net(3);
-            b[k] = nn_net_new(1, 1, 7, 3, NULL);
-            nn_net_add_dense(b[k], 700, NULL);
-            nn_net_add_act(b[k], NN_RELU, 0, NULL);
-            nn_net_add_dense(b[k], 1000, NULL);
-            na = nn_net_nparams(a[k]);
-            n = na + nn_net_nparams(b[k]);
-            p[k] = malloc(n * sizeof(float));
-            g[k] = calloc(n, sizeof(float));
-            CHECK(nn_net_bind(a[k], p[k], g[k], NULL) == 0);
-            CHECK(nn_net_bind(b[k], p[k] + na, g[k] + na, NULL) == 0);
-            rng r;
-            rng_seed(&r, 11);
-            nn_net_init(a[k], NN_INIT_GLOROT_UNIFORM, &r);
-            nn_net_init(b[k], NN_INIT_GLOROT_UNIFORM, &r);
-            CHECK(nn_optim_init(&o[k], &c, n, NULL) == 0);
-        }
-        openblas_set_num_threads(2);
-        float x[3 * 36], dy[3 * 1000], dx[2][3 * 36];
-        rng r;
-        rng_seed(&r, 12);
-        for (int i = 0; i < 3 * 36; i++) x[i] = (float)rng_uniform(&r);
-        for (int step = 0; step < 3; step++)
-            for (int k = 0; k < 2; k++) {
-                const float *y = nn_net_forward(b[k], nn_net_forward(a[k], x, 3), 3);
-                for (int i = 0; i < 3 * 1000; i++) dy[i] = y[i] - (float)(i % 3);
-                float dz[3 * 7];
-                if (k == 0) {
-                    nn_net_backward(b[k], dy, dz, 3);
-                    nn_net_backward(a[k], dz, dx[k], 3);
-                    nn_optim_step(&o[k], p[k], g[k]);
-                } else {
-                    nn_optim_begin(&o[k]);
-                    CHECK(nn_net_backward_update(b[k], dy, dz, 3, &o[k], na) == 0);
-                    CHECK(nn_net_backward_update(a[k], dz, dx[k], 3, &o[k], 0) == 0);
-                }
-            }
-        openblas_set_num_threads(1);
-        CHECK_MSG(memcmp(p[0], p[1], n * sizeof(float)) == 0,
-                  "fused backward+%s differs from backward then step", kind ? "SGD" : "Adam");
-        CHECK(memcmp(dx[0], dx[1], sizeof dx[0]) == 0);
-        CHECK(o[0].t == 3 && o[1].t == 3);
-        CHECK(nn_net_backward_update(a[1], dy, NULL, 3, &o[1], n) == DC_EINVAL); /* off */
-        for (int k = 0; k < 2; k++) {
-            nn_net_free(a[k]), nn_net_free(b[k]), nn_optim_free(&o[k]);
-            free(p[k]), free(g[k]);
-        }
-    }
-}
-
 int main(void)
 {
     test_bind_and_table();
     test_optim();
     test_adam_big();
-    test_backward_update();
     test_init();
     test_serial();
     return CHECK_DONE();

@@ -1,6 +1,7 @@
 /* iforest: isolation forest; see iforest.h. */
 #include "iforest.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,8 +237,8 @@ int iforest_load(iforest **out, const double *buf, size_t len, dc_err *e)
              * holds 0..psi points */
             int ok = q == NODE_UNUSED ? c == 0
                      : q == NODE_LEAF ? whole(c, 0, f->psi)
-                                      : whole(q, 0, f->d - 1) && isfinite(c) &&
-                                            2 * a + 2 < f->nodes;
+                                      : whole(q, 0, f->d - 1) && fabs(c) <= FLT_MAX &&
+                                            2 * a + 2 < f->nodes; /* a float cut */
             if (!ok) {
                 iforest_free(f);
                 return dc_err_set(e, DC_EFORMAT, "iforest_load: tree %zu node %zu is invalid",

@@ -14,6 +14,7 @@
 #include <zlib.h>
 
 #include "fuzz_specs.h"
+#include "iforest.h"
 
 static const char *root;
 static int failures;
@@ -204,6 +205,32 @@ static void vae_state_seeds(const dataset *ds)
     }
 }
 
+static void iforest_seeds(const dataset *ds)
+{
+    for (int t = 1; t <= 3; t += 2) { /* 1 and 3 trees of up to 16 points */
+        iforest_opts o;
+        iforest_opts_default(&o);
+        o.n_trees = t;
+        o.subsample = 16;
+        iforest *f = NULL;
+        dc_err e = {0};
+        if (iforest_fit(&f, ds->x, FZ_N, ds->d, &o, &e) < 0) {
+            fprintf(stderr, "gen_seeds: iforest: %s\n", e.msg);
+            failures++;
+            continue;
+        }
+        size_t n = iforest_saved_len(f);
+        double *b = malloc(n * sizeof *b);
+        if (!b) abort();
+        iforest_save(f, b, n, &e);
+        char name[32];
+        snprintf(name, sizeof name, "forest_%d", t);
+        put("fuzz_iforest", name, b, n * sizeof *b, NULL, 0);
+        free(b);
+        iforest_free(f);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -220,6 +247,7 @@ int main(int argc, char **argv)
     data_seeds();
     model_seeds(&ds);
     vae_state_seeds(&ds);
+    iforest_seeds(&ds);
     dataset_free(&ds);
     return failures ? 1 : 0;
 }

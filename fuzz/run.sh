@@ -15,7 +15,7 @@ secs=${2:?usage: run.sh BUILD_DIR SECONDS [TARGET...]}
 shift 2
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(fuzz_data fuzz_jobspec fuzz_predict fuzz_route fuzz_model
-                                      fuzz_ckpt fuzz_vae_state)
+                                      fuzz_ckpt fuzz_vae_state fuzz_iforest)
 export OPENBLAS_NUM_THREADS=1
 # UBSan findings are crashes too; leaks are checked by libFuzzer itself
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}

@@ -155,6 +155,11 @@ static void test_determinism_and_io(void)
     keep = buf[6];
     buf[6] = 5; /* root's feature out of range (d = 5) */
     CHECK(iforest_load(&c, buf, len, &e) == DC_EFORMAT && !c);
+    buf[6] = 0; /* root's cut beyond float range (found by fuzz/fuzz_iforest.c) */
+    double keep_cut = buf[7];
+    buf[7] = 1e300;
+    CHECK(iforest_load(&c, buf, len, &e) == DC_EFORMAT && !c);
+    buf[7] = keep_cut;
     buf[6] = -2; /* root unused */
     CHECK(iforest_load(&c, buf, len, &e) == DC_EFORMAT && !c);
     buf[6] = keep;

@@ -30,35 +30,6 @@
 
 enum { MAX_FILES = 4 };
 
-static int read_file(const char *path, void **buf, size_t *len, dc_err *e)
-{
-    FILE *f = fopen(path, "rb");
-    int rc = 0;
-    long sz;
-    *buf = NULL;
-    if (!f) return dc_err_set(e, DC_EIO, "%s: %s", path, strerror(errno));
-    if (fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) != 0) {
-        rc = dc_err_set(e, DC_EIO, "%s: cannot size the file (or it is empty)", path);
-        goto out;
-    }
-    if (!(*buf = malloc((size_t)sz))) {
-        rc = dc_err_set(e, DC_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (fread(*buf, 1, (size_t)sz, f) != (size_t)sz) {
-        rc = dc_err_set(e, DC_EIO, "%s: short read", path);
-        goto out;
-    }
-    *len = (size_t)sz;
-out:
-    fclose(f);
-    if (rc < 0) {
-        free(*buf);
-        *buf = NULL;
-    }
-    return rc;
-}
-
 /* manifold_io codes ... (see the top) */
 static int cmd_codes(int argc, char **argv)
 {
@@ -115,7 +86,7 @@ static int cmd_codes(int argc, char **argv)
     if (raw_out && bench_npy_f32(raw_out, all.x, n, all.d, &e) < 0) goto fail;
     if (labels_out && bench_npy_i32(labels_out, all.labels, n, &e) < 0) goto fail;
     if (ae_path) {
-        if (read_file(ae_path, &ae_buf, &ae_len, &e) < 0 || nn_ae_load(&ae, ae_buf, ae_len, 256, &e) < 0)
+        if (data_read_file(ae_path, &ae_buf, &ae_len, &e) < 0 || nn_ae_load(&ae, ae_buf, ae_len, 256, &e) < 0)
             goto fail;
         if (ae->in_dim != (size_t)all.d) {
             dc_err_set(&e, DC_EINVAL, "%s takes %zu inputs a sample, the data has %d", ae_path,

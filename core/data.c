@@ -1035,6 +1035,32 @@ int data_reader_next_labels(data_reader *r, int32_t *labels, int64_t max, int64_
 }
 
 /* NPY 1.0 writer (data.h). */
+int data_read_file(const char *path, void **buf, size_t *len, dc_err *e)
+{
+    FILE *f = fopen(path, "rb");
+    *buf = NULL;
+    *len = 0;
+    if (!f) return dc_err_set(e, DC_EIO, "%s: %s", path, strerror(errno));
+    int rc = 0;
+    long n = -1;
+    if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
+    if (n < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        rc = dc_err_set(e, DC_EIO, "%s: cannot get its size", path);
+    } else if (!(*buf = malloc(n ? (size_t)n : 1))) {
+        rc = dc_err_set(e, DC_ENOMEM, "%s: out of memory for %ld bytes", path, n);
+    } else if (fread(*buf, 1, (size_t)n, f) != (size_t)n) {
+        rc = dc_err_set(e, DC_EIO, "%s: short read", path);
+    } else {
+        *len = (size_t)n;
+    }
+    fclose(f);
+    if (rc < 0) {
+        free(*buf);
+        *buf = NULL;
+    }
+    return rc;
+}
+
 int data_write_npy(const char *path, const char *descr, const char *shape, const void *a,
                    size_t bytes, dc_err *e)
 {

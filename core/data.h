@@ -214,6 +214,10 @@ void dcf32_writer_abort(dcf32_writer *w);
 /* Writes ds->x as a DCF32 file (labels are not part of DCF32). */
 int dataset_save_dcf32(const dataset *ds, const char *path, dc_err *e);
 
+/* Reads the whole file at path into a malloc'd *buf of *len bytes (caller frees; empty
+ * files give a 1-byte buffer and *len 0). DC_EIO naming the path, or DC_ENOMEM. */
+int data_read_file(const char *path, void **buf, size_t *len, dc_err *e);
+
 /* Writes bytes of a as an NPY 1.0 file: descr e.g. "<f4", shape the Python tuple text,
  * e.g. "(70000, 10)"; the header is padded so the data start at a multiple of 64 bytes.
  * DC_EIO on failure (a partial file is removed). */

@@ -15,6 +15,7 @@ struct iforest {
     size_t nodes; /* per tree: 2^(limit+1) - 1 */
     int *feat;    /* (n_trees, nodes): feature, NODE_LEAF or NODE_UNUSED */
     float *cut;   /* (n_trees, nodes): cut value, or a leaf's size */
+    double *c;    /* (psi + 1): c(m) for a leaf of m points, so scoring takes no log */
 };
 
 void iforest_opts_default(iforest_opts *o)
@@ -49,7 +50,8 @@ static iforest *alloc_forest(int n_trees, int psi, int d)
     f->nodes = ((size_t)1 << (f->limit + 1)) - 1;
     f->feat = malloc((size_t)n_trees * f->nodes * sizeof *f->feat);
     f->cut = malloc((size_t)n_trees * f->nodes * sizeof *f->cut);
-    if (!f->feat || !f->cut) {
+    f->c = malloc(((size_t)psi + 1) * sizeof *f->c);
+    if (!f->feat || !f->cut || !f->c) {
         iforest_free(f);
         return NULL;
     }
@@ -57,6 +59,7 @@ static iforest *alloc_forest(int n_trees, int psi, int d)
         f->feat[i] = NODE_UNUSED;
         f->cut[i] = 0;
     }
+    for (int m = 0; m <= psi; m++) f->c[m] = iforest_c(m);
     return f;
 }
 
@@ -65,6 +68,7 @@ void iforest_free(iforest *f)
     if (!f) return;
     free(f->feat);
     free(f->cut);
+    free(f->c);
     free(f);
 }
 
@@ -177,7 +181,7 @@ int iforest_score(const iforest *f, const float *x, size_t n, double *score, dc_
                 at = xi[feat[at]] < cut[at] ? 2 * at + 1 : 2 * at + 2;
                 depth++;
             }
-            sum += depth + iforest_c(cut[at]);
+            sum += depth + f->c[(int)cut[at]]; /* a leaf's size: 0..psi (fit, load) */
         }
         score[i] = pow(2.0, -(sum / f->n_trees) / norm);
     }

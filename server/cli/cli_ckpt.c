@@ -36,7 +36,7 @@ int cli_ckpt_read(const char *path, cli_ckpt_hdr *h, void **blob, size_t *len, d
     *blob = NULL;
     *len = 0;
     if (access(path, F_OK) != 0 && errno == ENOENT) return 0;
-    int rc = cli_read_file(path, &buf, &n, e);
+    int rc = data_read_file(path, &buf, &n, e);
     if (rc < 0) return rc;
     const unsigned char *p = buf;
     uint64_t bl = 0;

@@ -76,7 +76,7 @@ int cli_generate(int argc, char **argv)
     }
     if (!model_path || cluster < 0 || (!out && !npy))
         return cli_usage_error("generate needs --model, --cluster and --out or --npy (see --help)");
-    if (cli_read_file(model_path, &buf, &len, &e) < 0 ||
+    if (data_read_file(model_path, &buf, &len, &e) < 0 ||
         cluster_model_load(&model, buf, len, &e) < 0)
         goto fail;
     int k = cluster_model_k(model), d = cluster_model_dim(model), h = 0, w = 0, c = 0;

@@ -357,7 +357,7 @@ int cli_train(int argc, char **argv)
     if (!a.quiet)
         fprintf(stderr, "data: %lld samples x %d features%s\n", (long long)ds.n, ds.d,
                 ds.labels ? ", with labels" : "");
-    if (a.load_ae && cli_read_file(a.load_ae, &ae_buf, &ae_len, &e) < 0) {
+    if (a.load_ae && data_read_file(a.load_ae, &ae_buf, &ae_len, &e) < 0) {
         fprintf(stderr, "deepclust: %s\n", e.msg);
         goto out;
     }
@@ -438,7 +438,7 @@ int cli_predict(int argc, char **argv)
         return cli_usage_error("predict needs --model, --data and --out (see --help)");
     if (nl && nl != nd)
         return cli_usage_error("give one --labels file per --data file (%d vs %d)", nl, nd);
-    if (cli_read_file(model_path, &buf, &len, &e) < 0 ||
+    if (data_read_file(model_path, &buf, &len, &e) < 0 ||
         cluster_model_load(&model, buf, len, &e) < 0 ||
         cli_load_data(&ds, data, labels, nd, nl, &dop, &e) < 0)
         goto fail;

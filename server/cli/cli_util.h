@@ -50,7 +50,6 @@ void cli_set_blas_threads(int n);
 int cli_load_data(dataset *ds, const char **data, const char **labels, int nd, int nl,
                   const data_opts *o, dc_err *e);
 
-int cli_read_file(const char *path, void **buf, size_t *len, dc_err *e);
 /* Both write to path.tmp, fsync it and rename it over path: path is never left half
  * written. cli_write_atomic writes head then buf. */
 int cli_write_file(const char *path, const void *buf, size_t len, dc_err *e);

@@ -226,13 +226,13 @@ int iforest_load(iforest **out, const double *buf, size_t len, dc_err *e)
     if (!whole(buf[2], 1, 10000) || !whole(buf[3], 2, 1 << 20) || !whole(buf[4], 1, 1 << 20))
         return dc_err_set(e, DC_EFORMAT, "iforest_load: bad header (%g trees, psi %g, d %g)",
                           buf[2], buf[3], buf[4]);
+    /* the size the header implies, checked before anything is allocated for it */
+    size_t nodes = ((size_t)1 << (height_limit((int)buf[3]) + 1)) - 1,
+           want = 6 + 2 * (size_t)buf[2] * nodes;
+    if (buf[5] != (double)nodes || len != want)
+        return dc_err_set(e, DC_EFORMAT, "iforest_load: %zu doubles, expected %zu", len, want);
     iforest *f = alloc_forest((int)buf[2], (int)buf[3], (int)buf[4]);
     if (!f) return dc_err_set(e, DC_ENOMEM, "iforest_load: out of memory");
-    if (buf[5] != (double)f->nodes || len != iforest_saved_len(f)) {
-        size_t want = iforest_saved_len(f);
-        iforest_free(f);
-        return dc_err_set(e, DC_EFORMAT, "iforest_load: %zu doubles, expected %zu", len, want);
-    }
     for (size_t t = 0; t < (size_t)f->n_trees; t++)
         for (size_t a = 0; a < f->nodes; a++) {
             size_t i = t * f->nodes + a;

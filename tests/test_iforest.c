@@ -148,6 +148,10 @@ static void test_determinism_and_io(void)
     c = NULL;
     /* damaged buffers: each refused with DC_EFORMAT, never a crash */
     CHECK(iforest_load(&c, buf, len - 1, &e) == DC_EFORMAT && !c);
+    /* a short buffer whose header claims the largest forest: refused before any allocation
+     * for it (found by fuzz_iforest: it used to allocate 10,000 x 2^21 nodes first) */
+    double huge[6] = {IFOREST_MAGIC, IFOREST_VERSION, 10000, 1 << 20, 5, (double)((1 << 21) - 1)};
+    CHECK(iforest_load(&c, huge, 6, &e) == DC_EFORMAT && !c);
     double keep = buf[0];
     buf[0] = 1;
     CHECK(iforest_load(&c, buf, len, &e) == DC_EFORMAT && !c);

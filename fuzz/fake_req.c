@@ -129,3 +129,5 @@ NOT_FOUND(svc_job_cancel, svc *s, const char *id, svc_job *out)
 NOT_FOUND(svc_job_assignments, svc *s, const char *id, int64_t offset, int limit,
           svc_assignments *out)
 NOT_FOUND(svc_model_get, svc *s, const char *id, svc_model_info *out)
+NOT_FOUND(svc_job_delete, svc *s, const char *id)
+NOT_FOUND(svc_model_delete, svc *s, const char *id)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster_cost.h"
 #include "cluster_internal.h"
 #include "cluster_opts.h"
 #include "data.h"
@@ -361,21 +362,20 @@ static int fit_vae_scratch(cluster_model *m, const dataset *ds, cluster_run *run
     return cluster__fit_vae(m, ds->x, ds->n, run, 0, o->resume, o->resume_len, err);
 }
 
-/* The shares of the whole run's progress of pretraining and what follows it. */
-static void set_weights(cluster_run *run, const cluster_spec *s, int self, int vae_pre,
+/* The shares of the whole run's progress of pretraining and what follows it, in
+ * proportion to their estimated costs (cluster_cost.h), so that the ETA counts the stages
+ * still to come. k-means on the codes is counted with pretraining (its events sit at the
+ * end of it). */
+static void set_weights(cluster_run *run, const cluster_spec *s, const dataset *ds,
                         const void *ae_buf)
 {
-    run->w_pretrain = self ? 0.6 : 1.0;
-    run->w_cluster = self ? 0.4 : 0.0;
-    if (s->method == CM_N2D) { /* the manifold's share; the mixture has the rest */
-        run->w_pretrain = ae_buf ? 0.0 : 0.6;
-        run->w_cluster = ae_buf ? 0.85 : 0.34;
-    }
-    if (vae_pre) { /* an AE epoch and a vae epoch cost about the same */
-        double p = ae_buf ? 0 : s->pretrain_epochs, v = s->vae_epochs;
-        run->w_pretrain = p + v > 0 ? p / (p + v) : 0.0;
-        run->w_cluster = 1.0 - run->w_pretrain;
-    }
+    cluster_cost c;
+    cluster_cost_estimate(s, ds->n, ds->d, ae_buf != NULL, &c);
+    double pre = c.pretrain_s + c.init_s, rest = c.total_s - pre;
+    run->w_pretrain = c.total_s > 0 ? pre / c.total_s : 1.0;
+    run->w_cluster = c.total_s > 0 ? rest / c.total_s : 0.0;
+    if (s->method == CM_N2D) /* the manifold's share; the mixture has the rest */
+        run->w_cluster = c.total_s > 0 ? c.manifold_s / c.total_s : 0.0;
 }
 
 /* The autoencoder: the pretrained one given (its shape must fit), or a new one; and the
@@ -486,7 +486,7 @@ static int fit_deep(cluster_model *m, const dataset *ds, cluster_run *run,
     m->e = s->method == CM_DCEC ? s->embed_dim
            : s->method == CM_VAE ? s->latent : s->hidden[s->n_hidden - 1];
     m->spec.embed_dim = m->e;
-    set_weights(run, s, self, vae_pre, o->ae_buf);
+    set_weights(run, s, ds, o->ae_buf);
     if (phase == 3 && !vae_pre)
         return dc_err_set(err, DC_EINVAL, "checkpoint phase %d does not belong to method %s",
                           phase, cluster_method_name(s->method));

@@ -9,7 +9,9 @@
  * ETA: seconds left at this attempt's pace, (elapsed - e0) (1 - p) / (p - p0), where
  * (e0, p0) is (0, 0) for a fresh run and the first event's elapsed_s and progress for a
  * resumed one (whose progress starts where the checkpoint left it while elapsed_s counts
- * from this attempt's start); NAN until progress has moved.
+ * from this attempt's start); NAN until progress has moved. Progress moves through the
+ * stages in proportion to their estimated costs (cluster_cost.h), so the ETA counts the
+ * stages still to come.
  *
  *   cluster_drive d = {.spec = &s, .ds = &ds, .store = &st, .ckpt_every_s = 60,
  *                      .progress = on_progress, .ctx = me};

@@ -485,17 +485,28 @@ async function panel(name, fn) {
     b.innerHTML = '<p class=why>' + (e.status ? 'HTTP ' + e.status + ': ' : '') + esc(e.detail || e.message || String(e)) + '</p>';
   }
 }
+// loads url into im; small pictures (tiles of 28 px, say) shown enlarged, pixels kept sharp
+function load(im, url) {
+  return new Promise((ok, no) => {
+    im.onload = () => {
+      const f = Math.min(4, Math.floor(480 / Math.max(im.naturalWidth, 1)));
+      if (f > 1) im.style.width = im.naturalWidth * f + 'px';
+      ok();
+    };
+    im.onerror = () => no(new Error('the PNG did not decode'));
+    im.src = url;
+  });
+}
 async function img(b, u, caption) {
   const url = await blobURL(u);
   b.innerHTML = '<img alt="' + esc(caption) + '"><div class=dim style="font-size:12px">' + esc(caption) + '</div>';
-  const im = b.querySelector('img');
-  await new Promise((ok, no) => { im.onload = ok; im.onerror = () => no(new Error('the PNG did not decode')); im.src = url; });
+  await load(b.querySelector('img'), url);
 }
 // heatmap of clusters (rows) against true labels (columns), shaded by the row's share,
 // counts in the cells, the Hungarian mapping (the pairs ACC counts) outlined
 function drawConfusion(b, d) {
   const k = d.matrix.length, nc = d.classes.length, cs = Math.max(16, Math.min(34, Math.floor(420 / Math.max(k, nc))));
-  const L = 64, T = 34, W = L + nc * cs + 10, H = T + k * cs + 24;
+  const L = 64, T = 34, W = L + nc * cs + 10, H = T + k * cs + 6;
   let s = '<svg width=' + W + ' height=' + H + ' viewBox="0 0 ' + W + ' ' + H + '">';
   s += '<text x=' + (L + nc * cs / 2) + ' y=11 text-anchor=middle>true label</text>';
   s += '<text x=4 y=' + (T - 6) + '>cluster</text>';
@@ -512,8 +523,8 @@ function drawConfusion(b, d) {
     const mj = d.mapping ? d.mapping[i] : -1;
     if (mj >= 0) s += '<rect class=map x=' + (L + mj * cs + 1) + ' y=' + (T + i * cs + 1) + ' width=' + (cs - 2) + ' height=' + (cs - 2) + ' fill=none stroke="#e60" stroke-width=2 />';
   }
-  s += '<text x=' + L + ' y=' + (H - 6) + '>shade: share of the cluster; outlined: the mapping ACC counts' + (num(d.acc) ? ' (ACC ' + d.acc.toFixed(3) + ')' : '') + '</text></svg>';
-  b.innerHTML = s;
+  b.innerHTML = s + '</svg><div class=dim style="font-size:12px;max-width:' + Math.max(W, 260) + 'px">rows: clusters (size), columns: true labels; shade: share of the cluster; ' +
+    'outlined: the cluster-to-label mapping ACC counts' + (num(d.acc) ? ' (ACC ' + d.acc.toFixed(3) + ')' : '') + '</div>';
 }
 // the embedding in 2-D: points coloured by cluster, the true label on hover, centroids as crosses
 function drawEmbedding(b, d) {
@@ -549,8 +560,7 @@ async function drawOutliers(b, J) {
     '<table class=scores><tr><th>#<th>index<th>iforest<th>1 \u2212 max q<th>reconstruction<th>cluster<th>label' +
     d.samples.map((r, i) => '<tr><td>' + (i + 1) + '<td class=mono>' + esc(r.index) + '<td class=n>' + f(r.iforest) + '<td class=n>' + f(r.confidence) +
       '<td class=n>' + f(r.reconstruction) + '<td>' + esc(r.cluster) + '<td>' + (r.label == null ? '\u2014' : esc(r.label))).join('') + '</table>';
-  const im = b.querySelector('img');
-  await new Promise((ok, no) => { im.onload = ok; im.onerror = () => no(new Error('the PNG did not decode')); im.src = url; });
+  await load(b.querySelector('img'), url);
 }
 function renderPics(x) {
   const key = x.id + '|' + x.status + '|' + x.model, box = $('#pics');

@@ -29,10 +29,8 @@ def shape(kind, dx, dy):
     return px
 
 
-def main():
-    out = sys.argv[1]
-    n = int(sys.argv[2]) if len(sys.argv) > 2 else 600
-    rnd = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 1)
+def write(out, n=600, seed=1):
+    rnd = random.Random(seed)
     data, labels = bytearray(), []
     for s in range(n):
         k = s % 6
@@ -53,4 +51,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    write(sys.argv[1], *(int(a) for a in sys.argv[2:4]))

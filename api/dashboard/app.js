@@ -16,8 +16,8 @@
 //   compare        final metrics side by side, loss and ACC curves overlaid;
 //   forms          upload a dataset (POST /v1/datasets), submit a job (POST /v1/jobs);
 //   refresh        every 2 s while a job is queued or running, 10 s otherwise.
-// API paths are written as '/v1/...' literals: tests/test_svc_dashboard.sh checks each
-// is a route.
+// API paths are written as quoted literals starting with /v1/ (tests/test_svc_dashboard.sh
+// checks each against the route table).
 'use strict';
 const $ = s => document.querySelector(s);
 const POLL_ACTIVE = 2000, POLL_IDLE = 10000, PAGE = 1000, LIST = 200;

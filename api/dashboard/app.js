@@ -436,7 +436,7 @@ function charts(rows, x) {
 // ---- selected job -------------------------------------------------------------------
 // how the autoencoder is trained, in words: "auto" is a recipe chosen at start, not an lr
 function optimizer(o) {
-  if (!o || o.optimizer === 'auto') return 'recipe chosen at start from the data (docs/api.md)';
+  if (!o || o.optimizer === 'auto') return 'recipe auto: picked from the data at start';
   return o.optimizer + ', lr ' + (num(o.lr) ? o.lr : 'default');
 }
 function recipe(x) {

@@ -120,8 +120,8 @@ class Browser:
     def wait(self, expr, timeout=20, every=0.1):
         """Polls expr until it is truthy; returns its value, or None after timeout s."""
         end = time.time() + timeout
-        while True:
-            v = self.eval(expr)
+        while True:  # an element counts as true (returned by value it would be {})
+            v = self.eval("(v => v instanceof Node ? true : v)(%s)" % expr)
             if v:
                 return v
             if time.time() > end:

@@ -25,7 +25,7 @@ const METHODS = ['n2d', 'kmeans', 'ae_kmeans', 'dec', 'idec', 'dcec', 'vae'];
 let token = sessionStorage.getItem('dc_token') || '';
 // page state, mirrored in the hash
 const st = {sel: null, cmp: [], sort: 'created', desc: true, status: '', method: '', dataset: ''};
-let autoSel = null, jobList = [], listTotal = 0, jobsById = {}, datasets = {}, dsAsked = 0;
+let autoSel = null, jobList = [], listTotal = 0, jobsById = {}, datasets = {}, dsAsked = 0, dsLoading = null;
 let itCache = {}, timer = null, picsKey = '', picURLs = [], cmpKey = '';
 
 // ---- formatting ---------------------------------------------------------------------
@@ -139,15 +139,18 @@ function writeHash() {
 }
 
 // ---- job table ----------------------------------------------------------------------
-async function loadDatasets(force) {
-  if (!force && Date.now() - dsAsked < 30000) return;
+// the dataset list (names for the table, the job form's choices); callers share the
+// request in flight, and ask again at most every 30 s unless forced
+function loadDatasets(force) {
+  if (dsLoading) return dsLoading;
+  if (!force && Date.now() - dsAsked < 30000) return Promise.resolve();
   dsAsked = Date.now();
-  try {
-    const d = await api('/v1/datasets?limit=1000');
+  dsLoading = api('/v1/datasets?limit=1000').then(d => {
     datasets = {};
     for (const s of d.items) datasets[s.id] = s;
     fillDatasetSelects();
-  } catch (e) { /* names are a nicety: the table still shows ids */ }
+  }).catch(() => { /* names are a nicety: the table still shows ids */ }).finally(() => { dsLoading = null; });
+  return dsLoading;
 }
 function runTime(x) {
   const t = x.timings || {};

@@ -234,7 +234,9 @@ def test_chart_fixes(b):
 
 
 def rows_shown(b):
-    return b.eval("[...document.querySelectorAll('#t tbody tr[data-id]')].filter(r => r.querySelector('.cmpbox')).map(r => [r.dataset.id, r.children[3].textContent, r.children[11].textContent])")
+    """[id, method, ACC text, dataset text] of each job row shown."""
+    return b.eval("[...document.querySelectorAll('#t tbody tr[data-id]')].filter(r => r.querySelector('.cmpbox')).map(r => "
+                  "[r.dataset.id, r.children[3].textContent, r.children[11].textContent, r.children[2].textContent])")
 
 
 def set_select(b, sel, value):
@@ -246,6 +248,8 @@ def test_table(b, srv, jobs_all, nolab_ds):
     b.goto(srv.base + "/")
     b.wait("document.querySelectorAll('#t tbody tr[data-id]').length >= %d" % len(jobs_all), 15)
     eq(len(rows_shown(b)), len(jobs_all), "all jobs listed")
+    check(b.wait("[...document.querySelectorAll('#t tbody tr[data-id] td:nth-child(3)')].every(t => t.textContent.startsWith('shapes'))", 5),
+          "the table names the datasets", [r[3] for r in rows_shown(b)])
     set_select(b, "#f-method", "kmeans")
     b.wait("location.hash.includes('method=kmeans')", 5)
     b.wait("[...document.querySelectorAll('#t tbody tr[data-id]')].length === %d" % sum(1 for j in jobs_all if j["method"] == "kmeans"), 5)

@@ -256,7 +256,8 @@ async function jobs() {
   listTotal = d.total;
   jobsById = {};
   for (const x of d.items) jobsById[x.id] = x;
-  if (d.items.some(x => !(x.dataset in datasets))) await loadDatasets(false);
+  // a dataset not seen yet (uploaded elsewhere): ask again, at most every 2 s
+  if (d.items.some(x => !(x.dataset in datasets))) await loadDatasets(Date.now() - dsAsked > 2000);
   const c = {};
   for (const x of d.items) c[x.status] = (c[x.status] || 0) + 1;
   $('#sum').innerHTML = Object.keys(barCol).filter(k => c[k]).map(k => '<span class="b ' + k + '">' + c[k] + ' ' + k + '</span>').join(' ');
@@ -324,7 +325,7 @@ function ticks(lo, hi, n, int) {
 function chart(o) {
   const W = o.w || 560, H = o.h || 270, L = 56, R = o.right01 ? 40 : 14, B = 34;
   const legend = o.series.filter(s => s.pts.length).slice().sort((a, b) => (a.rank || 0) - (b.rank || 0));
-  const lw = s => s.name.length * 6 + 40;
+  const lw = s => s.name.length * 6.6 + 40;
   let lrows = 1, acc = 0;
   for (const s of legend) { if (acc + lw(s) > W - L - R && acc > 0) { lrows++; acc = 0; } acc += lw(s); }
   const T = 10 + 16 * lrows, ph = H - T - B, pw = W - L - R;
@@ -593,7 +594,8 @@ async function renderCompare() {
   const key = JSON.stringify(js.map(x => [x.id, x.status, x.updated_at])) + rows.map(r => r.length);
   if (key === cmpKey) return;
   cmpKey = key;
-  const col = i => TAB10[i % 10], dsh = i => JOBDASH[Math.floor(i / 10) % 4];
+  // a colour, dash and marker per job: identical curves (same recipe) stay visible
+  const col = i => TAB10[i % 10], dsh = i => JOBDASH[i % 4], mkr = i => ['circle', 'square', 'tri', 'diamond'][i % 4];
   const best = k => Math.max(...js.map(x => (x.metrics || {})[k]).filter(num));
   const metric = (x, k) => {
     const v = (x.metrics || {})[k];
@@ -614,7 +616,7 @@ async function renderCompare() {
     const per = rows.map(r => r.filter(q => q.phase === p));
     if (!per.some(r => r.length > 1)) continue;
     const inf = phaseInfo[p] || [p, 'step', 'loss'];
-    const mk = k => per.map((r, i) => ({name: js[i].id, col: col(i), dash: dsh(i), w: 1.8, mk: 'circle', axis: 'L', rank: i,
+    const mk = k => per.map((r, i) => ({name: js[i].id, col: col(i), dash: dsh(i), w: 1.8, mk: mkr(i), axis: 'L', rank: i,
       pts: r.map((q, j) => [xOf(r)(q, j), q[k]]).filter(q => num(q[1]))}));
     c += chart({title: inf[0] + ': ' + lossLabel(p, js[0].method), sub: 'one line per job', xlabel: inf[1], xint: true, series: mk('loss')});
     if (per.some(r => r.some(q => num(q.acc))))

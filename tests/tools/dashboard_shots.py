@@ -51,7 +51,8 @@ def main():
             b.cmd("Page.addScriptToEvaluateOnNewDocument", {"source": "sessionStorage.setItem('dc_token', %s)" % json.dumps(srv.token)})
 
         def shot(name, sel, url=None, ready=None):
-            if url:
+            if url:  # a fresh page each time (a hash change alone would not reload it)
+                b.goto("about:blank")
                 b.goto(srv.base + url)
                 time.sleep(0.3)
             if ready and not b.wait(ready, 90):

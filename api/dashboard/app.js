@@ -291,20 +291,24 @@ const phaseInfo = {
   mixture: ['Gaussian mixture (EM)', 'EM iteration', '\u2212mean log-likelihood'],
 };
 // metrics on the 0-1 axis: each its own colour, dash and marker, so two that coincide
-// stay visible; drawn in DRAW_ORDER (ACC last, on top), listed in the legend ACC first
+// stay visible: ACC is a wide translucent band with large markers, drawn first, the
+// others thinner and dashed on top of it (ACC under NMI still shows around it)
 const MET = {
-  acc: {name: 'ACC', col: '#1f5fbf', dash: '', w: 2.6, mk: 'circle'},
+  acc: {name: 'ACC', col: '#1f5fbf', dash: '', w: 5, op: 0.45, mk: 'circle', ms: 1.5},
   nmi: {name: 'NMI', col: '#2a7', dash: '7 4', w: 1.6, mk: 'square'},
   ari: {name: 'ARI', col: '#a5c', dash: '2 3', w: 1.8, mk: 'tri'},
   label_change: {name: 'label change', col: '#c80', dash: '9 3 2 3', w: 1.3, mk: 'diamond'},
 };
-const DRAW_ORDER = ['label_change', 'ari', 'nmi', 'acc'];
-function marker(mk, x, y, col) {
+const DRAW_ORDER = ['acc', 'nmi', 'ari', 'label_change'];
+// a marker of shape mk at (x, y), size s times the default
+function marker(mk, x, y, col, s) {
+  s = s || 1;
   x = +x.toFixed(1); y = +y.toFixed(1);
-  if (mk === 'square') return '<rect class=mk x=' + (x - 3) + ' y=' + (y - 3) + ' width=6 height=6 fill="' + col + '" />';
-  if (mk === 'tri') return '<path class=mk d="M' + x + ',' + (y - 4.2) + 'l3.8,6.6h-7.6z" fill="' + col + '" />';
-  if (mk === 'diamond') return '<path class=mk d="M' + x + ',' + (y - 4.2) + 'l4,4.2l-4,4.2l-4,-4.2z" fill="' + col + '" />';
-  return '<circle class=mk cx=' + x + ' cy=' + y + ' r=3.4 fill="' + col + '" />';
+  const f = v => +(v * s).toFixed(2);
+  if (mk === 'square') return '<rect class=mk x=' + (x - f(3)) + ' y=' + (y - f(3)) + ' width=' + f(6) + ' height=' + f(6) + ' fill="' + col + '" />';
+  if (mk === 'tri') return '<path class=mk d="M' + x + ',' + (y - f(4.2)) + 'l' + f(3.8) + ',' + f(6.6) + 'h' + f(-7.6) + 'z" fill="' + col + '" />';
+  if (mk === 'diamond') return '<path class=mk d="M' + x + ',' + (y - f(4.2)) + 'l' + f(4) + ',' + f(4.2) + 'l' + f(-4) + ',' + f(4.2) + 'l' + f(-4) + ',' + f(-4.2) + 'z" fill="' + col + '" />';
+  return '<circle class=mk cx=' + x + ' cy=' + y + ' r=' + f(3.4) + ' fill="' + col + '" />';
 }
 function step(lo, hi, n) {
   const span = hi - lo || Math.abs(hi) || 1, st0 = Math.pow(10, Math.floor(Math.log10(span / n)));
@@ -324,8 +328,13 @@ function ticks(lo, hi, n, int) {
 // pts: [[x, y], ...], rank (legend order)}] in drawing order}.
 function chart(o) {
   const W = o.w || 560, H = o.h || 270, L = 56, R = o.right01 ? 40 : 14, B = 34;
+  // a series with a single point says its value in the legend (no label to collide)
+  for (const se of o.series) {
+    const q = se.pts.filter(p => num(p[0]) && num(p[1]));
+    se.label = se.name + (q.length === 1 ? ' ' + (se.axis === 'R' ? q[0][1].toFixed(3) : fmtNum(q[0][1]).replace(/<[^>]*>/g, '')) : '');
+  }
   const legend = o.series.filter(s => s.pts.length).slice().sort((a, b) => (a.rank || 0) - (b.rank || 0));
-  const lw = s => s.name.length * 6.6 + 40;
+  const lw = s => s.label.length * 6.6 + 40;
   let lrows = 1, acc = 0;
   for (const s of legend) { if (acc + lw(s) > W - L - R && acc > 0) { lrows++; acc = 0; } acc += lw(s); }
   const T = 10 + 16 * lrows, ph = H - T - B, pw = W - L - R;
@@ -376,19 +385,16 @@ function chart(o) {
     s += '<g class=series data-name="' + esc(se.name) + '" data-n=' + p.length + '>';
     if (p.length > 1)
       s += '<polyline fill=none stroke="' + se.col + '" stroke-width=' + (se.w || 1.6) + (se.dash ? ' stroke-dasharray="' + se.dash + '"' : '') +
-        ' points="' + p.map(q => q[0].toFixed(1) + ',' + q[1].toFixed(1)).join(' ') + '" />';
-    if (p.length <= 40) for (const q of p) s += marker(se.mk, q[0], q[1], se.col);
-    if (p.length === 1)  // a lone point says its value
-      s += '<text x=' + (p[0][0] + 6).toFixed(1) + ' y=' + (p[0][1] - 5).toFixed(1) + ' style="fill:' + se.col + '">' +
-        esc(se.name) + ' ' + (se.axis === 'R' ? p[0][2].toFixed(3) : fmtNum(p[0][2])) + '</text>';
+        (se.op ? ' stroke-opacity=' + se.op : '') + ' points="' + p.map(q => q[0].toFixed(1) + ',' + q[1].toFixed(1)).join(' ') + '" />';
+    if (p.length <= 40) for (const q of p) s += marker(se.mk, q[0], q[1], se.col, se.ms);
     s += '</g>';
   }
   let lx = L, ly = 12;
   for (const se of legend) {
     if (lx + lw(se) > W - R && lx > L) { lx = L; ly += 16; }
     s += '<line x1=' + lx + ' x2=' + (lx + 22) + ' y1=' + ly + ' y2=' + ly + ' stroke="' + se.col + '" stroke-width=' + (se.w || 1.6) +
-      (se.dash ? ' stroke-dasharray="' + se.dash + '"' : '') + ' />' + marker(se.mk, lx + 11, ly, se.col) +
-      '<text x=' + (lx + 26) + ' y=' + (ly + 4) + '>' + esc(se.name) + '</text>';
+      (se.dash ? ' stroke-dasharray="' + se.dash + '"' : '') + (se.op ? ' stroke-opacity=' + se.op : '') + ' />' + marker(se.mk, lx + 11, ly, se.col, se.ms) +
+      '<text class=lg x=' + (lx + 26) + ' y=' + (ly + 4) + '>' + esc(se.label) + '</text>';
     lx += lw(se);
   }
   return '<div class=chart><h3>' + esc(o.title) + '</h3>' + (o.sub ? '<div class=dim style="font-size:12px">' + esc(o.sub) + (log ? ' (log scale)' : '') + '</div>' : '') + s + '</svg></div>';
@@ -414,8 +420,8 @@ function phaseChart(p, rs, x) {
   const inf = phaseInfo[p] || [p, 'step', 'loss'], xv = xOf(rs), yl = lossLabel(p, x.method);
   const series = [{name: yl, col: '#c33', w: 1.6, mk: 'circle', axis: 'L', rank: 0, pts: rs.map((r, i) => [xv(r, i), r.loss])}];
   const mets = DRAW_ORDER.filter(k => rs.some(r => num(r[k])));
-  for (const k of mets) series.push(Object.assign({axis: 'R', rank: 1 + DRAW_ORDER.length - DRAW_ORDER.indexOf(k), pts: rs.map((r, i) => [xv(r, i), r[k]])}, MET[k]));
-  const sub = 'left axis: ' + yl + (mets.length ? '; right axis (0\u20131): ' + mets.slice().reverse().map(k => MET[k].name).join(', ') : '');
+  for (const k of mets) series.push(Object.assign({axis: 'R', rank: 1 + DRAW_ORDER.indexOf(k), pts: rs.map((r, i) => [xv(r, i), r[k]])}, MET[k]));
+  const sub = 'left axis: ' + yl + (mets.length ? '; right axis (0\u20131): ' + mets.map(k => MET[k].name).join(', ') : '');
   return chart({title: inf[0] + ' \u2014 ' + rs.length + ' rows, last loss ' + fmtNum(rs[rs.length - 1].loss).replace(/<[^>]*>/g, ''),
     sub, xlabel: inf[1], xint: true, xdom: xDomain(p, x), right01: mets.length > 0, series});
 }

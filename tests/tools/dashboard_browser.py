@@ -15,8 +15,9 @@ copy, all run to success (seconds). Then, in the page:
   4xx        /#job=<kmeans, no labels>: the confusion and reconstructions panels show the
              route's 422 reason, no vae panel; the others draw;
   charts     the job's phase charts: integer x ticks, no null/NaN/undefined in the panel,
-             ACC drawn last; chart() on 3 k-means rows (runs 15, 18, 20, metrics on the
-             last) spans runs 1..20 with integer ticks and labels the lone metric points;
+             ACC drawn first and widest, the others over it; chart() on 3 k-means rows
+             (runs 15, 18, 20, metrics on the last) spans runs 1..20 with integer ticks,
+             a marker per point, the lone metric values in the legend;
              epochs 1..3 tick 1, 2, 3 (no 1.5);
   table      filters (method, dataset, status) and sorting (click ACC: descending, again:
              ascending, jobs without ACC last), kept in the hash;
@@ -196,14 +197,17 @@ def test_pictures(b, srv, vae, k, shots):
                      % json.dumps("sample %d: cluster %d, label %s" % (p0["index"], p0["cluster"], p0["label"]))),
               "the first point's title names its cluster and true label")
     eq(b.eval("document.querySelectorAll('#p-outliers table.scores tr').length"), 21, "outliers table: a header and 20 rows")
-    # the job's charts: integer x ticks, nothing unknown printed, ACC drawn last
+    # the job's charts: integer x ticks, nothing unknown printed, ACC under the others
     det = b.eval("document.querySelector('#det').innerText")
     check(det and not re.search(r"\b(null|NaN|undefined)\b", det), "no null/NaN/undefined in the job panel", det and det[:400])
     eq(b.eval("document.querySelectorAll('#det .chart').length"), 2, "vae job: charts for pretrain and vae")
     xt = b.eval("[...document.querySelectorAll('#det text.xt')].map(t => t.textContent)")
     check(xt and all(re.fullmatch(r"\d+", t) for t in xt), "x ticks are integers", xt)
-    last = b.eval("[...document.querySelectorAll('#det .chart')].map(c => [...c.querySelectorAll('g.series')].map(g => g.dataset.name).pop())")
-    check(last and "ACC" in last, "ACC is drawn last (on top) where the chart has it", last)
+    order = b.eval("[...document.querySelectorAll('#det .chart')].map(c => [...c.querySelectorAll('g.series')].map(g => "
+                   "[g.dataset.name, +(g.querySelector('polyline') || {getAttribute: () => 0}).getAttribute('stroke-width')]))")
+    mets = [[x for x in c if x[0] in ("ACC", "NMI", "ARI", "label change")] for c in order or []]
+    check(any(mets) and all(not m or (m[0][0] == "ACC" and all(m[0][1] > x[1] for x in m[1:])) for m in mets),
+          "ACC is drawn first as the widest line, the other metrics on top of it", order)
     dashes = b.eval("[...[...document.querySelectorAll('#det .chart')].pop().querySelectorAll('g.series')].filter(g => "
                     "['ACC', 'NMI', 'ARI', 'label change'].includes(g.dataset.name)).map(g => [g.dataset.name, "
                     "g.querySelector('polyline') && g.querySelector('polyline').getAttribute('stroke-dasharray'), g.querySelector('.mk').tagName])")
@@ -226,7 +230,7 @@ def test_chart_fixes(b):
     check(all(re.fullmatch(r"\d+", t) for t in ticks) and ticks[-1] == "20" and int(ticks[0]) <= 5,
           "k-means x axis: integer runs spanning 1..20", ticks)
     eq(dict(series), {"inertia (sum of squared distances)": 3, "ARI": 1, "NMI": 1, "ACC": 1}, "a marker per point")
-    check("ACC 0.400" in text and "NMI 0.410" in text, "the lone metric points are labelled with their values", text)
+    check("ACC 0.400" in text and "NMI 0.410" in text, "the lone metric points: their values in the legend", text)
     t = b.eval("""(() => { const rows = [1,2,3].map(e => ({phase:'pretrain',epoch:e,loss:1/e}));
         const d = document.createElement('div'); d.innerHTML = phaseChart('pretrain', rows, {method:'dec'});
         return [...d.querySelectorAll('text.xt')].map(t => t.textContent) })()""")

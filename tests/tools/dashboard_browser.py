@@ -12,6 +12,7 @@ copy, all run to success (seconds). Then, in the page:
              reconstructions, vae samples and outliers images decoded at the size of the
              service's PNG, the embedding has one circle (with a <title>) per point of
              /embedding and one cross per centroid, the outliers table 20 rows;
+  dump-dom   the same from the plain command line (chromium --dump-dom, --screenshot);
   4xx        /#job=<kmeans, no labels>: the confusion and reconstructions panels show the
              route's 422 reason, no vae panel; the others draw;
   charts     the job's phase charts: integer x ticks, no null/NaN/undefined in the panel,
@@ -217,6 +218,24 @@ def test_pictures(b, srv, vae, k, shots):
         b.shot(os.path.join(shots, "browser-vae.png"))
 
 
+def test_dump_dom(exe, srv, vae, tmp):
+    """The plain command line: chromium --dump-dom and --screenshot of /#job=<vae>."""
+    base = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=" + tempfile.mkdtemp(dir=tmp),
+            "--virtual-time-budget=15000", "--window-size=1280,2400"]
+    url = srv.base + "/#job=" + vae
+    dom = subprocess.run(base + ["--dump-dom", url], capture_output=True, timeout=120).stdout.decode("utf-8", "replace")
+    drawn = re.findall(r'<div class="panel" id="p-(\w+)" data-panel="\w+" data-drawn="([^"]*)"', dom)
+    eq(sorted(drawn), sorted((p, "1") for p in ("confusion", "samples", "recon", "generate", "embedding", "outliers")),
+       "--dump-dom: every panel drawn")
+    s, emb = srv.json("GET", "/v1/jobs/%s/embedding?n=2000" % vae)
+    eq(dom.count('<circle class="pt"'), len((emb or {}).get("points", [])) if s == 200 else -1, "--dump-dom: a circle per embedding point")
+    eq(len(re.findall(r'<img [^>]*src="blob:', dom)), 4, "--dump-dom: 4 images with a blob: src")
+    shot = os.path.join(tmp, "page.png")
+    subprocess.run(base + ["--screenshot=" + shot, url], capture_output=True, timeout=120, cwd=tmp)
+    check(os.path.exists(shot) and png_size(open(shot, "rb").read()) == (1280, 2400), "--screenshot: a 1280x2400 PNG",
+          os.path.exists(shot) and png_size(open(shot, "rb").read()))
+
+
 def test_chart_fixes(b):
     # 3 k-means rows as a large dataset reports them: runs 15, 18, 20, metrics on the last
     h = b.eval("""(() => { const rows = [{phase:'kmeans',step:15,loss:900},{phase:'kmeans',step:18,loss:850},
@@ -397,7 +416,8 @@ def main():
         b = cdp.Browser(exe)
         b.open("about:blank")
         b.cmd("Page.addScriptToEvaluateOnNewDocument", {"source": JS_ERRORS})
-        for name, f in (("pictures", lambda: test_pictures(b, srv, vae, k, shots)), ("chart fixes", lambda: test_chart_fixes(b)),
+        for name, f in (("pictures", lambda: test_pictures(b, srv, vae, k, shots)), ("dump-dom", lambda: test_dump_dom(exe, srv, vae, tmp)),
+                        ("chart fixes", lambda: test_chart_fixes(b)),
                         ("4xx panels", lambda: test_4xx(b, srv, km0)), ("table", lambda: test_table(b, srv, jobs_all, nolab)),
                         ("compare", lambda: test_compare(b, srv, vae, aek, shots)), ("forms", lambda: test_forms(b, srv, tmp, data))):
             f0 = FAIL

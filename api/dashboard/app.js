@@ -645,10 +645,13 @@ function fillDatasetSelects() {
   dsInfo();
   fillFilterOptions();
 }
+// "values in [0, 1]" when the dataset records its range (after scaling), else ''
+const rangeText = d => d && d.range && num(d.range.min) && num(d.range.max) ? ', values in [' + fmtNum(d.range.min) + ', ' + fmtNum(d.range.max) + ']' : '';
+const dsText = d => d.n + ' samples \u00d7 ' + d.d + (d.shape ? ' (' + d.shape.join('\u00d7') + ')' : '') +
+  (d.has_labels ? ', ' + d.n_classes + ' classes' : ', no labels') + rangeText(d);
 function dsInfo() {
   const d = datasets[$('#nj-ds').value];
-  $('#nj-dsinfo').textContent = d ? d.n + ' samples \u00d7 ' + d.d + (d.shape ? ' (' + d.shape.join('\u00d7') + ')' : '') +
-    (d.has_labels ? ', ' + d.n_classes + ' classes' : ', no labels') : '';
+  $('#nj-dsinfo').textContent = d ? dsText(d) : '';
 }
 function specFromForm() {
   const m = $('#nj-method').value, s = {dataset: $('#nj-ds').value, method: m, n_clusters: +$('#nj-k').value};
@@ -663,7 +666,9 @@ function updateSpec() {
   const m = $('#nj-method').value;
   $('#nj-ep').disabled = $('#nj-hid').disabled = m === 'kmeans';
   $('#nj-vep').disabled = m !== 'vae';
-  $('#nj-minfo').textContent = m === 'n2d' ? 'recommended: autoencoder, UMAP, Gaussian mixture' : m === 'vae' ? 'data must lie in [0, 1]' : '';
+  const d = datasets[$('#nj-ds').value], out01 = d && d.range && (d.range.min < 0 || d.range.max > 1);
+  $('#nj-minfo').textContent = m === 'n2d' ? 'recommended: autoencoder, UMAP, Gaussian mixture' :
+    m === 'vae' ? (out01 ? 'this dataset lies outside [0, 1]: vae needs data in [0, 1] (upload it with scale unit)' : 'data must lie in [0, 1]') : '';
   $('#nj-spec').textContent = JSON.stringify(specFromForm());
 }
 const FIELD_INPUT = {dataset: '#nj-ds', method: '#nj-method', n_clusters: '#nj-k', 'pretrain.epochs': '#nj-ep',
@@ -696,8 +701,7 @@ async function upload(ev) {
   try {
     let d = await api('/v1/datasets?' + q.toString().replace(/%2C/g, ','), {method: 'POST', headers: {'Content-Type': ctype(f)}, body: f});
     if (lf) d = await api('/v1/datasets/' + enc(d.id) + '/labels', {method: 'PUT', headers: {'Content-Type': ctype(lf)}, body: lf});
-    say('#up-out', true, 'uploaded ' + d.id + ': ' + d.n + ' samples \u00d7 ' + d.d + (d.shape ? ' (' + d.shape.join('\u00d7') + ')' : '') +
-      (d.has_labels ? ', ' + d.n_classes + ' classes' : ', no labels'));
+    say('#up-out', true, 'uploaded ' + d.id + ': ' + dsText(d));
     await loadDatasets(true);
     $('#nj-ds').value = d.id;
     if (d.has_labels) $('#nj-k').value = d.n_classes;

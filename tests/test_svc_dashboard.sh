@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# test_svc_dashboard: the dashboard page (GET /, api/dashboard.c) against a real server on
-# loopback, without a browser:
+# test_svc_dashboard: the dashboard page (GET /, built from api/dashboard/) against a real
+# server on loopback, without a browser (tests/test_svc_browser.sh draws it in Chromium):
 #   - it is HTML, self-contained (no http(s):// or protocol-relative URL: the service may
 #     run without internet); in --token mode it sends the token with its API calls and
 #     shows a token form on 401;
-#   - every API path its script calls is a row of the route table in api/routes.c, and
-#     the exact calls it makes (limits, since=) are accepted by the server: 200 with the
-#     fields the script reads (items, total, next_since, ...), cancel 202;
+#   - every API path its script calls is a row of the route table (api/routes*.c), the
+#     picture routes included (confusion, samples, reconstructions, embedding, outliers,
+#     generate), and the exact calls it makes (limits, since=, the pictures' n= and
+#     cluster=all, Accept: image/png) are accepted by the server: 200 with the fields the
+#     script reads (items, total, next_since, matrix, points, ...) or a PNG, cancel 202,
+#     the new-job form's spec 202, a kmeans job's reconstructions 422 with a reason;
 #   - it suggests n2d first for a new job (marked recommended, with its reason), and the
 #     example n2d job spec of its empty state is accepted by the server (202);
 #   - its script parses (node --check, only when node is installed).
@@ -48,7 +51,8 @@ if start_server "$tmp/s1.log" --db "$tmp/a.db" --workers 0; then
 
     # API paths in the page's script: '/v1/...' or '/healthz' literals, up to a quote or '?'
     grep -o "'/\(v1/[a-z]*\|healthz\)[^'?]*" "$page" | tr -d "'" | sort -u >"$tmp/called.txt"
-    sed -n 's/^[[:space:]]*{"\([A-Z]*\)", "\(\/[^"]*\)".*/\2/p' "$SRC/api/routes.c" | sort -u >"$tmp/routes.txt"
+    # route table rows, wherever helpers put them (routes.c and any routes_*.c)
+    cat "$SRC"/api/routes*.c | sed -n 's/^[[:space:]]*{"\([A-Z]*\)", "\(\/[^"]*\)".*/\2/p' | sort -u >"$tmp/routes.txt"
     ncalled=$(wc -l <"$tmp/called.txt")
     [ "$ncalled" -ge 4 ] && ok || bad "expected the script to call at least 4 API paths, found $ncalled: $(tr '\n' ' ' <"$tmp/called.txt")"
     while read -r p; do
@@ -59,15 +63,17 @@ if start_server "$tmp/s1.log" --db "$tmp/a.db" --workers 0; then
             *) grep -qx "$p" "$tmp/routes.txt" ;;
         esac && ok || bad "the page calls $p, which is not in the route table"
     done <"$tmp/called.txt"
-    for sub in iterations cancel; do
-        grep -q "'/$sub" "$page" || bad "the page does not call /v1/jobs/{id}/$sub"
-        grep -q "^/v1/jobs/{id}/$sub\$" "$tmp/routes.txt" || bad "/v1/jobs/{id}/$sub is not a route"
+    # sub-paths the script appends to an id ('/v1/jobs/' + id + '/iterations')
+    for sub in jobs/iterations jobs/cancel jobs/confusion jobs/samples jobs/reconstructions \
+        jobs/embedding jobs/outliers models/generate datasets/labels; do
+        grep -q "'/${sub#*/}" "$page" && ok || bad "the page does not call /v1/${sub%/*}/{id}/${sub#*/}"
+        grep -q "^/v1/${sub%/*}/{id}/${sub#*/}\$" "$tmp/routes.txt" && ok || bad "/v1/${sub%/*}/{id}/${sub#*/} (called by the page) is not a route"
     done
 
     # The exact requests the script makes (see api/dashboard.c), with the fields it reads.
     expect "healthz" 200 "$(req "$tmp/h" "$base/healthz")"
     expect "healthz version" True "$(jq_py "$tmp/h.body" "isinstance(d['version'], str)")"
-    expect "empty job list" 200 "$(req "$tmp/j0" "$base/v1/jobs?limit=50")"
+    expect "empty job list" 200 "$(req "$tmp/j0" "$base/v1/jobs?limit=200")"
     expect "empty job list: items, total" "0 0" "$(jq_py "$tmp/j0.body" "'%d %d' % (len(d['items']), d['total'])")"
     expect "dataset names" 200 "$(req "$tmp/d0" "$base/v1/datasets?limit=1000")"
     python3 -c '
@@ -83,7 +89,7 @@ for i in range(40):
     expect "create a job (stays queued: --workers 0)" 202 "$(req "$tmp/c" -X POST -H 'Content-Type: application/json' \
         -d "{\"dataset\":\"$ds\",\"method\":\"kmeans\",\"n_clusters\":2}" "$base/v1/jobs")"
     job=$(jq_py "$tmp/c.body" "d['id']")
-    expect "job list" 200 "$(req "$tmp/j1" "$base/v1/jobs?limit=50")"
+    expect "job list" 200 "$(req "$tmp/j1" "$base/v1/jobs?limit=200")"
     expect "job list row: fields the table shows" "True" "$(jq_py "$tmp/j1.body" \
         "all(k in d['items'][0] for k in ('id','dataset','method','n_clusters','status','phase','progress','eta_s','timings','created_at','metrics','error','cancel_requested')) and d['total'] == 1")"
     expect "dataset names (one dataset)" "pts" "$(req "$tmp/d1" "$base/v1/datasets?limit=1000" >/dev/null; jq_py "$tmp/d1.body" "d['items'][0]['name']")"
@@ -115,16 +121,71 @@ if start_server "$tmp/s2.log" --db "$tmp/b.db" --workers 0 --token s3cret; then
     base=http://127.0.0.1:$port
     expect "token: GET / without token (a static page)" 200 "$(req "$tmp/t0" "$base/")"
     expect "token: GET / with token" 200 "$(req "$tmp/t1" -H 'Authorization: Bearer s3cret' "$base/")"
-    grep -q "Authorization='Bearer '" "$tmp/t1.body" && ok || bad "the page never sends an Authorization header"
-    grep -q 'r.status===401' "$tmp/t1.body" && ok || bad "the page does not handle 401 (token form)"
-    expect "token: /v1/jobs without token" 401 "$(req "$tmp/t2" "$base/v1/jobs?limit=50")"
-    expect "token: /v1/jobs with token" 200 "$(req "$tmp/t3" -H 'Authorization: Bearer s3cret' "$base/v1/jobs?limit=50")"
+    grep -q "Authorization = 'Bearer '" "$tmp/t1.body" && ok || bad "the page never sends an Authorization header"
+    grep -q 'r.status === 401' "$tmp/t1.body" && ok || bad "the page does not handle 401 (token form)"
+    expect "token: /v1/jobs without token" 401 "$(req "$tmp/t2" "$base/v1/jobs?limit=200")"
+    expect "token: /v1/jobs with token" 200 "$(req "$tmp/t3" -H 'Authorization: Bearer s3cret' "$base/v1/jobs?limit=200")"
     stop_server
 else
     bad "server (token mode) did not start"
 fi
 
-# ---- 3. the script parses --------------------------------------------------------------
+# ---- 3. the pictures of finished jobs, asked for as the page asks ---------------------
+# wait_job ID: polls until the job has finished; prints its status
+wait_job() {
+    local s=""
+    for _ in $(seq 1 600); do
+        req "$tmp/w" "$base/v1/jobs/$1" >/dev/null
+        s=$(jq_py "$tmp/w.body" "d['status']")
+        case $s in succeeded|failed|cancelled) break ;; esac
+        sleep 0.2
+    done
+    echo "$s"
+}
+png_ok() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
+if start_server "$tmp/s3.log" --db "$tmp/c.db" --workers 1; then
+    base=http://127.0.0.1:$port
+    python3 "$SRC/tests/tools/dashboard_data.py" "$tmp/shapes" 120
+    # the upload form's requests: the file as application/octet-stream, then the labels
+    expect "upload (form)" 201 "$(req "$tmp/pu" -X POST -H 'Content-Type: application/octet-stream' \
+        --data-binary "@$tmp/shapes.npy" "$base/v1/datasets?name=shapes")"
+    ds=$(jq_py "$tmp/pu.body" "d['id']")
+    expect "labels (form)" 200 "$(req "$tmp/pl" -X PUT -H 'Content-Type: text/csv' \
+        --data-binary "@$tmp/shapes.labels.csv" "$base/v1/datasets/$ds/labels")"
+    # the new-job form's spec (app.js specFromForm) with every field filled
+    expect "the new-job form's vae spec is accepted" 202 "$(req "$tmp/nv" -X POST -H 'Content-Type: application/json' \
+        -d "{\"dataset\":\"$ds\",\"method\":\"vae\",\"n_clusters\":6,\"autoencoder\":{\"hidden\":[16,8]},\"pretrain\":{\"epochs\":3},\"vae\":{\"epochs\":2},\"seed\":7}" "$base/v1/jobs")"
+    vj=$(jq_py "$tmp/nv.body" "d['id']")
+    expect "a kmeans job" 202 "$(req "$tmp/nk" -X POST -H 'Content-Type: application/json' \
+        -d "{\"dataset\":\"$ds\",\"method\":\"kmeans\",\"n_clusters\":6,\"seed\":0}" "$base/v1/jobs")"
+    kj=$(jq_py "$tmp/nk.body" "d['id']")
+    expect "the vae job" succeeded "$(wait_job "$vj")"
+    expect "the kmeans job" succeeded "$(wait_job "$kj")"
+    req "$tmp/vj" "$base/v1/jobs/$vj" >/dev/null
+    vm=$(jq_py "$tmp/vj.body" "d['model']")
+    J=$base/v1/jobs/$vj
+    expect "confusion (JSON)" 200 "$(req "$tmp/cf" "$J/confusion")"
+    expect "confusion: the fields the heatmap reads" True "$(jq_py "$tmp/cf.body" \
+        "len(d['matrix']) == d['k'] == 6 and all(len(r) == len(d['classes']) == d['n_classes'] for r in d['matrix']) and len(d['mapping']) == d['k'] and isinstance(d['acc'], float)")"
+    for u in "$J/samples?cluster=all&n=10" "$J/reconstructions?n=8" "$base/v1/models/$vm/generate?cluster=all&n=8" "$J/outliers?n=20"; do
+        expect "${u#$base} (Accept: image/png)" 200 "$(req "$tmp/png" -H 'Accept: image/png' "$u")"
+        png_ok "$tmp/png.body" && ok || bad "${u#$base}: not a PNG"
+    done
+    expect "embedding (JSON)" 200 "$(req "$tmp/em" "$J/embedding?n=2000")"
+    expect "embedding: the fields the scatter reads" True "$(jq_py "$tmp/em.body" \
+        "len(d['points']) > 0 and all(set(p) >= {'index','x','y','cluster','label'} for p in d['points']) and len(d['centroids']) == 6 and all(set(c) >= {'cluster','x','y'} for c in d['centroids']) and d['source'] in ('pca','manifold')")"
+    expect "outliers (JSON)" 200 "$(req "$tmp/ou" "$J/outliers?n=20")"
+    expect "outliers: the fields the table reads" True "$(jq_py "$tmp/ou.body" \
+        "len(d['samples']) == 20 and isinstance(d['by'], str) and all(set(s) >= {'index','iforest','confidence','reconstruction','cluster','label'} for s in d['samples'])")"
+    # a panel whose route cannot answer shows the reason: a kmeans job has no decoder
+    expect "kmeans reconstructions: 422" 422 "$(req "$tmp/kr" -H 'Accept: image/png' "$base/v1/jobs/$kj/reconstructions?n=8")"
+    expect "kmeans reconstructions: a reason" True "$(jq_py "$tmp/kr.body" "len(d['detail']) > 0")"
+    stop_server
+else
+    bad "server (pictures) did not start"
+fi
+
+# ---- 4. the script parses --------------------------------------------------------------
 if command -v node >/dev/null 2>&1 && [ -f "$tmp/p.body" ]; then
     sed -n '/<script>/,/<\/script>/p' "$tmp/p.body" | sed '1d;$d' >"$tmp/page.js"
     if node --check "$tmp/page.js" 2>"$tmp/node.err"; then ok

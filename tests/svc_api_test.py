@@ -489,6 +489,8 @@ def test_errors(tmp):
     # submit time (issue 13), naming the range; tests/svc_export_test.py has the rest
     st, doc, _, _ = s.req("POST", "/v1/jobs", {**base, "method": "vae", "vae": {"latent": 4}})
     problem(st, doc, 422, "vae on data outside [0, 1]", field="method", contains="[0, 1]")
+    st, job, _, _ = s.req("POST", "/v1/jobs", base)
+    eq(st, 202, "a job that stays queued (no workers)")
 
     # unknown ids
     for path in ("/v1/jobs/job_nope", "/v1/jobs/job_nope/iterations", "/v1/datasets/ds_nope",

@@ -151,4 +151,3 @@ NOT_FOUND(svc_model_delete, svc *s, const char *id)
 NOT_FOUND(svc_model_file, svc *s, const char *id, void **buf, size_t *len)
 NOT_FOUND(svc_export_open, svc *s, const char *job_id, int with_z, svc_export **out,
           svc_export_info *info)
-NOT_FOUND(svc_dataset_by_name, svc *s, const char *name, char *id, size_t cap)

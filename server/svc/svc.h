@@ -357,10 +357,6 @@ int svc_export_read(svc_export *x, int64_t offset, int64_t count, svc_export_row
                     dc_err *e);
 void svc_export_close(svc_export *x); /* NULL is fine */
 
-/* The id of the one ready dataset named name: DC_ENOTFOUND none, DC_EINVAL several
- * (the message lists their ids). */
-int svc_dataset_by_name(svc *s, const char *name, char *id, size_t cap, dc_err *e);
-
 /* ---- operations -------------------------------------------------------------------- */
 
 /* Appends Prometheus text: jobs by status, queue depth, busy workers, training

@@ -358,14 +358,3 @@ int svc__dataset_resolve(sqlite3 *h, char *ds, size_t cap, dc_err *e)
     sqlite3_finalize(st);
     return rc;
 }
-
-int svc_dataset_by_name(svc *s, const char *name, char *id, size_t cap, dc_err *e)
-{
-    store *db = svc__db_get(s, e);
-    int rc;
-    if (!db) return e ? e->code : DC_EIO;
-    snprintf(id, cap, "%s", name);
-    rc = svc__dataset_resolve(store_db(db), id, cap, e);
-    svc__db_put(s, db);
-    return rc;
-}

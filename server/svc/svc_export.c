@@ -317,9 +317,12 @@ int svc_export_read(svc_export *x, int64_t offset, int64_t count, svc_export_row
     if (rc < 0) return rc;
     out->count = count;
     out->labels = x->lab, out->q = x->q, out->z = x->z, out->truth = x->truth;
-    /* TODO(issue 13, helper A): the outlier column comes from helper A's per-job results
-     * table (the iforest score of each training sample, stored at the job's end); wire it
-     * here at merge. Until then out->outlier stays NULL: empty in CSV, NaN in NPY. */
+    /* TODO(issue 13, merge with helper A's branch): the outlier column is the
+     * isolation-forest score stored at the job's end in job_results.iforest (float32 per
+     * training sample; migrations/0002_job_results.sql): read bytes [offset * 4,
+     * (offset + count) * 4) of it here. Until then out->outlier stays NULL: empty in CSV,
+     * NaN in NPY. (job_results.labels could also replace the recomputed labels, which
+     * for n2d depend on the chunk size: cluster_predict's note on umap_transform.) */
     out->outlier = NULL;
     return 0;
 }

@@ -217,6 +217,10 @@ static int put(export_stream *s, const char *fmt, ...) __attribute__((format(pri
 static int put(export_stream *s, const char *fmt, ...)
 {
     va_list ap;
+    if (!s->buf) { /* vsnprintf below never sees a null pointer */
+        if (!(s->buf = malloc(4096))) return -1;
+        s->cap = 4096, s->len = 0;
+    }
     for (;;) {
         va_start(ap, fmt);
         int w = vsnprintf(s->buf + s->len, s->cap - s->len, fmt, ap);

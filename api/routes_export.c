@@ -328,8 +328,12 @@ static int npy_header(export_stream *s)
     return 0;
 }
 
-/* GET /v1/jobs/{id}/assignments?format=csv|npy[&embedding=1] (or Accept: text/csv,
- * application/x-npy): every row, streamed. JSON pages stay with api_h_job_assignments. */
+/* GET /v1/jobs/{id}/assignments?format=json|csv|npy[&embedding=1][&offset=&limit=]
+ *   (or Accept: text/csv, application/x-npy; format wins). csv/npy: every row, streamed
+ *   a chunk at a time (index, label, q.., z.. with embedding=1, true_label, outlier);
+ *   json: the page of api_h_job_assignments. 200; 400 a bad format or embedding value,
+ *   offset/limit with csv/npy, embedding=1 with json; 404 no job; 409 no model or its
+ *   dataset deleted. */
 int api_h_job_assignments_any(api_req *r)
 {
     const char *emb = query(r, "embedding");

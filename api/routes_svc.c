@@ -854,11 +854,14 @@ static int predict_binary_rows(api_req *r, float **x, int64_t *n, int *d, bad_re
     return 0;
 }
 
-/* POST /v1/models/{id}/predict[?embeddings=true|false][&n=N&d=D]
+/* POST /v1/models/{id}/predict[?embeddings=true|false][&n=N&d=D][&strict=1]
  *   application/json {"samples": [[...], ...], "embeddings": bool} (the body's embeddings
- *   wins over the query's), or application/octet-stream float32 rows with X-Shape: n,d
- *   or ?n=&d=. 200 {model, n, k, labels, q[, embeddings]}; 400 bad shape or parameter,
- *   404 no model, 413 a shape over the body limit, 415, 422 wrong d or a NaN. */
+ *   wins over the query's), application/octet-stream float32 rows with X-Shape: n,d
+ *   or ?n=&d=, or application/x-npy (JSON and NPY also recognised without a type).
+ *   The model's preprocessing is applied first (svc_model_prepare_input).
+ *   200 {model, n, k, labels, q[, embeddings], warnings}; 400 bad shape or parameter,
+ *   404 no model, 413 a shape over the body limit, 415, 422 wrong d or a NaN, or with
+ *   strict=1 input far outside the training range. */
 int api_h_model_predict(api_req *r)
 {
     static const char *const bools[] = {"false", "true", "0", "1", NULL};

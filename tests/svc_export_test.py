@@ -16,6 +16,7 @@ generators and checks are tests/svc_api_test.py's. Env: DC_BIN. Groups:
   export    CSV and NPY of every row (across several chunks) parse back to what the JSON
             pages say (labels, q), with the true labels, the embedding on request, the
             outlier column empty/NaN; Accept vs ?format=; 4xx cases
+  bounded   a 14 MB CSV export grows the server's peak RSS by under 12 MB (streamed)
   download  the model file: `deepclust predict` on it gives the service's labels, and
             `deepclust generate` draws from a vae trained in the service
   paths     error replies never show the database's or an upload's path
@@ -332,6 +333,44 @@ def test_export(tmp):
     eq(s.stop(), 0, "exit code")
 
 
+def hwm_kb(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return None
+
+
+def test_bounded(tmp):
+    """A CSV export of 300,000 x 16 (14 MB of text; 19 MB of samples) streams: the
+    server's peak RSS grows by far less than the data (the chunk, not the whole)."""
+    s = Server(tmp, "bounded", "--workers", "1")
+    import array
+    n, d = 300000, 16
+    rnd = random.Random(10)
+    a = array.array("f", (rnd.random() + (i // d) % 3 for i in range(n * d)))
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }" % (n, d)
+    header += " " * (63 - (len(header) + 10) % 64) + "\n"
+    body = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + a.tobytes()
+    ds = upload(s, body)[1]
+    job = run_job(s, {"dataset": ds["id"], "method": "kmeans", "n_clusters": 3, "seed": 1,
+                      "cluster": {"n_init": 1}}, "kmeans on 300,000 rows")
+    try:
+        with open(f"/proc/{s.proc.pid}/clear_refs", "w") as f:
+            f.write("5")  # resets VmHWM to the current RSS
+    except OSError as ex:
+        print(f"bounded: cannot reset the peak RSS ({ex}); memory not checked", file=sys.stderr)
+        eq(s.stop(), 0, "exit code")
+        return
+    before = hwm_kb(s.proc.pid)
+    st, _, resp, csv = s.req("GET", f"/v1/jobs/{job['id']}/assignments?format=csv", timeout=120)
+    grown = hwm_kb(s.proc.pid) - before
+    eq((st, csv.count(b"\n")), (200, n + 1), "CSV of every row")
+    check(len(csv) > 13 << 20, "the CSV (over 13 MB) is larger than the bound", len(csv))
+    check(grown < 12 << 10, "peak RSS grew by less than 12 MB during the export", f"{grown} kB")
+    print(f"bounded: CSV {len(csv) >> 20} MB, peak RSS +{grown} kB", file=sys.stderr)
+    eq(s.stop(), 0, "exit code")
+
+
 def test_download(tmp):
     s = Server(tmp, "download", "--workers", "1")
     rows, labels = blobs(200, 6, 3, seed=8)
@@ -409,7 +448,7 @@ def main():
         print(f"no binary at {BIN} (set DC_BIN)", file=sys.stderr)
         return 1
     only = sys.argv[1:]
-    groups = [test_scale, test_predict, test_export, test_download, test_paths]
+    groups = [test_scale, test_predict, test_export, test_bounded, test_download, test_paths]
     with tempfile.TemporaryDirectory(prefix="dc_export.") as tmp:
         for g in groups:
             if only and g.__name__[5:] not in only:

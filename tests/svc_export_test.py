@@ -466,6 +466,9 @@ def main():
                   if len(line.split()) >= 6 and line.split()[0].endswith("Z")
                   and line.split()[3].startswith("5")]
         eq(fivexx, [], "no 5xx in the access logs")
+        san = [line.strip() for log in t.LOGS for line in open(log)
+               if "Sanitizer" in line or "runtime error:" in line]
+        eq(san, [], "no sanitizer reports in the server logs")
     print(f"{t.PASS} passed, {t.FAIL} failed")
     return 1 if t.FAIL else 0
 

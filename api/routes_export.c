@@ -403,13 +403,15 @@ int api_h_job_assignments_any(api_req *r)
 }
 
 /* GET /v1/models/{id}/download: the model file (cluster_model_save's format), which
- * `deepclust predict --model F` and `deepclust generate --model F` read. 200; 404. */
+ * `deepclust predict --model F` and `deepclust generate --model F` read, with the
+ * Deepclust-Preprocess header (how its training data was scaled). 200; 404. */
 int api_h_model_download(api_req *r)
 {
     void *buf = NULL;
     size_t len = 0;
     dc_err e = {0};
-    char disp[160];
+    char disp[160], pre[200];
+    svc_model_info m;
     struct MHD_Response *resp;
     int rc;
 
@@ -424,6 +426,16 @@ int api_h_model_download(api_req *r)
     snprintf(disp, sizeof disp, "attachment; filename=\"%s.bin\"", api_param(r, "id"));
     MHD_add_response_header(resp, "Content-Type", "application/octet-stream");
     MHD_add_response_header(resp, "Content-Disposition", disp);
+    /* the file holds the weights only: say how its input was scaled (GET /v1/models/{id}
+     * has the same), since `deepclust predict` reads the data as it is told */
+    if (svc_model_get(r->ctx->server, api_param(r, "id"), &m, &e) == 0) {
+        if (m.pre.known) {
+            snprintf(pre, sizeof pre, "scale=%s; shift=%.9g; factor=%.9g; min=%.9g; max=%.9g",
+                     m.pre.scale, m.pre.shift, m.pre.mult, m.pre.min, m.pre.max);
+            MHD_add_response_header(resp, "Deepclust-Preprocess", pre);
+        }
+        free(m.arch);
+    }
     r->bytes = len;
     return api_reply(r, 200, resp);
 }

@@ -392,6 +392,8 @@ def test_download(tmp):
               what + " Content-Disposition", resp.getheader("Content-Disposition"))
         st, m, _, _ = s.req("GET", "/v1/models/" + mid)
         eq(len(blob), m["size_bytes"], what + ": the file is the stored model")
+        eq(resp.getheader("Deepclust-Preprocess", "").split("; ")[0], "scale=none",
+           what + ": Deepclust-Preprocess names the scaling")
         mf = os.path.join(tmp, what + ".bin")
         with open(mf, "wb") as f:
             f.write(blob)

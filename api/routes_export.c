@@ -3,6 +3,7 @@
  * parsing the upload and predict handlers (routes_svc.c) share. */
 #include "handlers.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -328,12 +329,90 @@ static int npy_header(export_stream *s)
     return 0;
 }
 
+/* Query parameter name as an integer in [lo, hi] (dflt when absent); -1 with a 400
+ * queued when it is not one. */
+static int page_param(api_req *r, const char *name, long long dflt, long long lo,
+                      long long hi, long long *out)
+{
+    const char *v = query(r, name);
+    char *end;
+    *out = dflt;
+    if (!v) return 0;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (!(*v >= '0' && *v <= '9') || *end || errno || x < lo || x > hi) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "query parameter %s must be an integer in [%lld, %lld]",
+                 name, lo, hi);
+        problem_field(r, 400, name, msg);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+/* The JSON page of api_h_job_assignments with "embeddings" (rows of the embedding), read
+ * through the export a chunk at a time. */
+static int json_page_z(api_req *r)
+{
+    long long offset, limit;
+    svc_export *x = NULL;
+    svc_export_info info;
+    svc_export_rows rows;
+    json_t *labels = json_array(), *q = json_array(), *z = json_array(), *o = NULL;
+    dc_err e = {0};
+    int rc = 0;
+
+    if (page_param(r, "offset", 0, 0, SVC_OFFSET_MAX, &offset) < 0 ||
+        page_param(r, "limit", 1000, 1, SVC_ASSIGN_PAGE_MAX, &limit) < 0)
+        goto out;
+    if (!r->ctx->server) {
+        rc = api_problem(r, 503, "the clustering service is not running");
+        goto out;
+    }
+    if ((rc = svc_export_open(r->ctx->server, api_param(r, "id"), 1, &x, &info, &e)) < 0) {
+        rc = reply_err(r, rc, &e);
+        goto out;
+    }
+    if (offset > info.n) offset = info.n;
+    int64_t end = offset + limit < info.n ? offset + limit : info.n, at = offset;
+    while (at < end && labels && q && z) {
+        if ((rc = svc_export_read(x, at, end - at, &rows, &e)) < 0 || rows.count <= 0) {
+            rc = rc < 0 ? reply_err(r, rc, &e) : api_problem(r, 500, "export stopped");
+            goto out;
+        }
+        for (int64_t i = 0; i < rows.count; i++) {
+            json_t *qi = json_array(), *zi = json_array();
+            for (int j = 0; qi && j < info.k; j++)
+                json_array_append_new(qi, json_real(rows.q[i * info.k + j]));
+            for (int j = 0; zi && j < info.embed; j++) {
+                double v = rows.z[i * info.embed + j];
+                json_array_append_new(zi, isfinite(v) ? json_real(v) : json_null());
+            }
+            json_array_append_new(labels, json_integer(rows.labels[i]));
+            json_array_append_new(q, qi);
+            json_array_append_new(z, zi);
+        }
+        at += rows.count;
+    }
+    o = json_pack("{s:s, s:s, s:s, s:I, s:i, s:I, s:i, s:O, s:O, s:O}", "job",
+                  api_param(r, "id"), "model", info.model, "dataset", info.dataset, "n",
+                  (json_int_t)info.n, "k", info.k, "offset", (json_int_t)offset, "limit",
+                  (int)limit, "labels", labels, "q", q, "embeddings", z);
+    if (o && end < info.n) json_object_set_new(o, "next_offset", json_integer(end));
+    rc = api_reply_json(r, 200, o);
+out:
+    json_decref(labels), json_decref(q), json_decref(z);
+    svc_export_close(x);
+    return rc;
+}
+
 /* GET /v1/jobs/{id}/assignments?format=json|csv|npy[&embedding=1][&offset=&limit=]
  *   (or Accept: text/csv, application/x-npy; format wins). csv/npy: every row, streamed
  *   a chunk at a time (index, label, q.., z.. with embedding=1, true_label, outlier);
- *   json: the page of api_h_job_assignments. 200; 400 a bad format or embedding value,
- *   offset/limit with csv/npy, embedding=1 with json; 404 no job; 409 no model or its
- *   dataset deleted. */
+ *   json: the page of api_h_job_assignments (with "embeddings" when embedding=1).
+ *   200; 400 a bad format, embedding, offset or limit value, offset/limit with csv/npy;
+ *   404 no job; 409 no model or its dataset deleted. */
 int api_h_job_assignments_any(api_req *r)
 {
     const char *emb = query(r, "embedding");
@@ -351,12 +430,7 @@ int api_h_job_assignments_any(api_req *r)
         return problem_field(r, 400, "embedding", "query parameter embedding must be 0, 1, "
                              "true or false");
     with_z = emb && (strcmp(emb, "1") == 0 || strcasecmp(emb, "true") == 0);
-    if (fmt == FMT_JSON) {
-        if (with_z)
-            return problem_field(r, 400, "embedding", "embedding=1 is for format=csv or npy "
-                                 "(the JSON pages give labels and q)");
-        return api_h_job_assignments(r);
-    }
+    if (fmt == FMT_JSON) return with_z ? json_page_z(r) : api_h_job_assignments(r);
     if (query(r, "offset") || query(r, "limit"))
         return problem_field(r, 400, query(r, "offset") ? "offset" : "limit",
                              "offset and limit page the JSON form; csv and npy give every row");

@@ -311,6 +311,17 @@ def test_export(tmp):
                               headers={"Accept": "text/csv"})
     eq(body.decode().splitlines()[0], "index,label,q0,q1,q2,z0,z1,z2,z3,true_label,outlier",
        "CSV by Accept, with z")
+    # the JSON page with embedding=1: the same page plus the embedding rows
+    st, pg, _, _ = s.req("GET", f"/v1/jobs/{jid}/assignments?embedding=1&offset=3000&limit=5000")
+    eq((st, pg["offset"], pg["limit"], pg.get("next_offset"), len(pg["labels"])),
+       (200, 3000, 5000, 8000, 5000), "JSON page with embedding=1 (over two chunks)")
+    eq(pg["labels"], lab_json[3000:8000], "JSON embedding page: labels")
+    check(all(abs(a - b) < 1e-6 for r1, r2 in zip(pg["q"], q_json[3000:8000]) for a, b in zip(r1, r2)),
+          "JSON embedding page: q")
+    check(all(abs(a - b) <= 1e-6 * max(1, abs(b)) for i in range(5000)
+              for a, b in zip(pg["embeddings"][i], f32[3000 + i])), "JSON embedding page: z (9 digits)")
+    st, pg, _, _ = s.req("GET", f"/v1/jobs/{jid}/assignments?embedding=1&offset=8990")
+    eq((st, len(pg["embeddings"]), "next_offset" in pg), (200, 10, False), "last JSON embedding page")
     # a dataset without labels: true_label empty / NaN
     ds2 = upload(s, npy_f32(rows[:50]))[1]
     j2 = run_job(s, {"dataset": ds2["id"], "method": "kmeans", "n_clusters": 3, "seed": 1}, "kmeans, no labels")
@@ -318,7 +329,8 @@ def test_export(tmp):
     check(all(l.endswith(",,") for l in body[1:]) and len(body) == 51, "no labels: empty true_label", body[:2])
 
     for q, field in (("format=xml", "format"), ("format=csv&embedding=2", "embedding"),
-                     ("format=csv&offset=10", "offset"), ("embedding=1", "embedding")):
+                     ("format=csv&offset=10", "offset"), ("embedding=1&limit=0", "limit"),
+                     ("embedding=1&offset=-1", "offset")):
         st, doc, _, _ = s.req("GET", f"/v1/jobs/{jid}/assignments?{q}")
         problem(st, doc, 400, q, field=field)
     st, doc, _, _ = s.req("GET", "/v1/jobs/job_nope/assignments?format=csv")

@@ -29,4 +29,19 @@ int api_h_model_predict(api_req *r);
 int api_h_model_delete(api_req *r);
 int api_h_dashboard(api_req *r);
 
+/* ---- exports and preprocessing (routes_export.c) ---- */
+int api_h_job_assignments_any(api_req *r); /* csv/npy streams; JSON: api_h_job_assignments */
+int api_h_model_download(api_req *r);
+
+/* What a body's first bytes say it is (uploads and predict without a usable
+ * Content-Type: curl --data-binary sends application/x-www-form-urlencoded). */
+enum { API_SNIFF_NONE = 0, API_SNIFF_GZIP, API_SNIFF_NPY, API_SNIFF_DCF32, API_SNIFF_IDX,
+       API_SNIFF_JSON, API_SNIFF_TEXT };
+int api_sniff(const void *buf, size_t len);
+/* An NPY body (float32/64 or integer dtypes, C order, shape (n, d), (n, h, w[, c]) or one
+ * sample (d,)) -> x (n, d) float32, malloc'd; *integer = 1 for an integer dtype. 0, -1
+ * with msg (a 400 for the client), -2 out of memory. */
+int api_npy_rows(const char *body, size_t len, float **x, int64_t *n, int *d, int *integer,
+                 char *msg, size_t cap);
+
 #endif

@@ -70,19 +70,40 @@ static int reply_bad(api_req *r, const bad_req *b)
 
 /* ---- replies: the JSON of the service's structs ----------------------------------------- */
 
+/* A dataset's or model's preprocessing: {"scale", "mode", "shift", "factor",
+ * "range": {"min", "max"}}, or null when it was not recorded. New reference. */
+static json_t *preprocess_json(const svc_preprocess *p)
+{
+    if (!p->known) return json_null();
+    return json_pack("{s:s, s:s, s:f, s:f, s:{s:f, s:f}}", "scale", p->scale, "mode", p->mode,
+                     "shift", p->shift, "factor", p->mult, "range", "min", p->min, "max", p->max);
+}
+
 /* A dataset as the API shows it: the datasets row's columns in order, shape parsed,
  * unknown values null. New reference; NULL when out of memory. */
 static json_t *dataset_json(const svc_dataset *d)
 {
-    json_t *shape = json_loads(d->shape, 0, NULL);
+    json_t *shape = json_loads(d->shape, 0, NULL), *o;
     if (!shape) shape = json_string(d->shape);
-    return json_pack("{s:s, s:s, s:s, s:s?, s:I, s:i, s:o, s:b, s:o, s:I, s:s?, s:s}", "id", d->id,
+    o = json_pack("{s:s, s:s, s:s, s:s?, s:I, s:i, s:o, s:b, s:o, s:I, s:s?, s:s}", "id", d->id,
                      "name", d->name, "format", d->format, "dtype", d->dtype[0] ? d->dtype : NULL,
                      "n", (json_int_t)d->n, "d", d->d, "shape", shape, "has_labels",
                      d->has_labels, "n_classes",
                      d->n_classes >= 0 ? json_integer(d->n_classes) : json_null(), "size_bytes",
                      (json_int_t)d->size_bytes, "sha256", d->sha256[0] ? d->sha256 : NULL,
                      "created_at", d->created_at);
+    /* issue 13: the scaling applied at upload and the range of the stored values */
+    if (o && d->pre.known) {
+        json_object_set_new(o, "scale", json_string(d->pre.scale));
+        json_object_set_new(o, "range", json_pack("{s:f, s:f}", "min", d->pre.min, "max",
+                                                  d->pre.max));
+        json_object_set_new(o, "preprocess", preprocess_json(&d->pre));
+    } else if (o) {
+        json_object_set_new(o, "scale", json_null());
+        json_object_set_new(o, "range", json_null());
+        json_object_set_new(o, "preprocess", json_null());
+    }
+    return o;
 }
 
 /* A number, or null when it is not finite (unknown). New reference. */
@@ -228,6 +249,12 @@ static const char *const upload_types[] = {
     "application/octet-stream", "application/gzip", "application/x-gzip", "text/csv",
     "text/plain", "application/x-npy", "application/x-idx", NULL};
 
+/* No Content-Type, or curl's default for --data-binary: the bytes say what they are. */
+static int sniffed_type(const char *ct)
+{
+    return !ct[0] || strcmp(ct, "application/x-www-form-urlencoded") == 0;
+}
+
 static int bad_type(bad_req *b, const char *got, const char *want)
 {
     return bad(b, 415, NULL, "Content-Type %s is not accepted here; send %s",
@@ -243,6 +270,8 @@ typedef struct upload {
     int64_t bytes;
     svc *slot;    /* holds one of svc's upload slots (svc_upload_begin) until freed */
     int err;      /* errno of a failed temporary-file write */
+    unsigned char head[512]; /* the first bytes, to sniff a body sent without a type */
+    size_t head_len;
     dc_err refused; /* why the upload was refused (slots, space) */
 } upload;
 
@@ -275,7 +304,8 @@ int api_h_dataset_upload_body(api_req *r, const char *data, size_t len)
     if (!u) {
         if (!service(r)) return DC_EINVAL; /* the handler answers 503 */
         content_type(r, ct, sizeof ct);
-        if (!is_one_of(ct, upload_types)) return DC_EINVAL; /* the handler answers 415 */
+        if (!is_one_of(ct, upload_types) && !sniffed_type(ct))
+            return DC_EINVAL; /* the handler answers 415 */
         if (!(u = calloc(1, sizeof *u))) return DC_ENOMEM;
         u->fd = -1;
         r->user = u;
@@ -298,6 +328,8 @@ int api_h_dataset_upload_body(api_req *r, const char *data, size_t len)
         sha256_init(&u->sha);
     }
     if (u->fd < 0) return DC_EIO;
+    for (size_t i = 0; i < len && u->head_len < sizeof u->head; i++)
+        u->head[u->head_len++] = (unsigned char)data[i];
     sha256_update(&u->sha, data, len);
     for (size_t off = 0; off < len;) {
         ssize_t w = write(u->fd, data + off, len - off);
@@ -325,7 +357,7 @@ static int upload_ready(api_req *r, upload **out, bad_req *b)
 
     *out = NULL;
     content_type(r, ct, sizeof ct);
-    if (!is_one_of(ct, upload_types))
+    if (!is_one_of(ct, upload_types) && !sniffed_type(ct))
         return bad_type(b, ct, "the file as application/octet-stream (or text/csv, "
                                "application/x-npy, application/gzip)");
     if ((r->body_error == DC_EBUSY || r->body_error == DC_ENOSPC) && u)
@@ -338,6 +370,13 @@ static int upload_ready(api_req *r, upload **out, bad_req *b)
         return bad(b, 503, NULL, "cannot store the upload (%s)", dc_err_name(r->body_error));
     if (!u || u->bytes == 0)
         return bad(b, 400, NULL, "empty body: send the file as the request body");
+    if (sniffed_type(ct)) {
+        int k = api_sniff(u->head, u->head_len);
+        if (k == API_SNIFF_NONE || k == API_SNIFF_JSON)
+            return bad_type(b, ct, "the file as application/octet-stream (or text/csv, "
+                            "application/x-npy, application/gzip): these bytes are not IDX, "
+                            "NPY, gzip, DCF32 or CSV text");
+    }
     close(u->fd);
     u->fd = -1;
     *out = u;
@@ -365,10 +404,32 @@ static int enum_query(api_req *r, const char *name, const char *const *names, in
     return bad(b, 400, name, "%s", msg);
 }
 
+/* ?shape=H,W[,C] into u (c 0 when not given); -1 when it is not that. */
+static int parse_image_shape(const char *v, svc_upload *u)
+{
+    long long a[3] = {0, 0, 0};
+    int k = 0;
+    for (const char *p = v; k < 3;) {
+        char *end;
+        if (*p < '0' || *p > '9') return -1;
+        errno = 0;
+        a[k++] = strtoll(p, &end, 10);
+        if (errno || a[k - 1] < 1 || a[k - 1] > 1000000) return -1;
+        p = end;
+        if (!*p) break;
+        if (*p++ != ',') return -1;
+        if (k == 3) return -1;
+    }
+    if (k < 2) return -1;
+    u->shape_h = (int)a[0], u->shape_w = (int)a[1], u->shape_c = (int)a[2];
+    return 0;
+}
+
 int api_h_dataset_create(api_req *r)
 {
     static const char *const formats[] = {"auto", "idx", "npy", "csv", "dcf32", NULL};
-    static const char *const scales[] = {"auto", "none", "255", NULL};
+    /* "255" is the older name of div255 */
+    static const char *const scales[] = {"auto", "none", "255", "div255", "unit", NULL};
     static const char *const headers[] = {"auto", "yes", "no", NULL};
     svc_upload su = {0};
     svc_dataset ds;
@@ -392,6 +453,11 @@ int api_h_dataset_create(api_req *r)
         query_int(r, "label_column", INT_MIN, -100000, 100000, &col, &b) < 0)
         return reply_bad(r, &b);
     if (col != INT_MIN) su.csv_has_label = 1, su.csv_label_col = (int)col;
+    if (su.scale == 3) su.scale = DATA_SCALE_255;
+    else if (su.scale == 4) su.scale = SVC_SCALE_UNIT;
+    if (query(r, "shape") && parse_image_shape(query(r, "shape"), &su) < 0)
+        return problem_field(r, 400, "shape", "query parameter shape must be H,W or H,W,C "
+                             "(positive integers, e.g. 28,28)");
     su.name = query(r, "name");
     if (su.name && strlen(su.name) > 200)
         return problem_field(r, 400, "name", "name is longer than 200 bytes");
@@ -399,6 +465,8 @@ int api_h_dataset_create(api_req *r)
     su.upload_bytes = u->bytes;
     rc = svc_dataset_import(service(r), u->path, &su, &ds, &e);
     upload_done(u);
+    if (rc == DC_EINVAL && su.shape_h && strncmp(e.msg, "shape ", 6) == 0)
+        return problem_field(r, 422, "shape", e.msg);
     if (rc < 0) return reply_err(r, rc, &e);
     out = dataset_json(&ds);
     json_object_set_new(out, "upload_bytes", json_integer(u->bytes));
@@ -471,8 +539,10 @@ static int json_body(api_req *r, json_t **out, bad_req *b)
     json_error_t je;
     *out = NULL;
     content_type(r, ct, sizeof ct);
-    if (ct[0] && strcmp(ct, "application/json") != 0) return bad_type(b, ct, "application/json");
     if (!r->body || !r->body_len) return bad(b, 400, NULL, "empty body: send a JSON object");
+    if (ct[0] && strcmp(ct, "application/json") != 0 &&
+        !(sniffed_type(ct) && api_sniff(r->body, r->body_len) == API_SNIFF_JSON))
+        return bad_type(b, ct, "application/json");
     *out = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &je);
     if (!*out)
         return bad(b, 400, NULL, "malformed JSON at line %d, column %d: %s", je.line, je.column,
@@ -656,6 +726,7 @@ int api_h_model_get(api_req *r)
                           str_or_null(m.job), "method", m.method, "n_clusters", m.n_clusters,
                           "d", m.d, "arch", doc_or_null(m.arch), "size_bytes",
                           (json_int_t)m.size_bytes, "created_at", m.created_at);
+    if (o) json_object_set_new(o, "preprocess", preprocess_json(&m.pre));
     free(m.arch);
     return api_reply_json(r, 200, o);
 }
@@ -783,37 +854,65 @@ static int predict_binary_rows(api_req *r, float **x, int64_t *n, int *d, bad_re
     return 0;
 }
 
-/* POST /v1/models/{id}/predict[?embeddings=true|false][&n=N&d=D]
+/* POST /v1/models/{id}/predict[?embeddings=true|false][&n=N&d=D][&strict=1]
  *   application/json {"samples": [[...], ...], "embeddings": bool} (the body's embeddings
- *   wins over the query's), or application/octet-stream float32 rows with X-Shape: n,d
- *   or ?n=&d=. 200 {model, n, k, labels, q[, embeddings]}; 400 bad shape or parameter,
- *   404 no model, 413 a shape over the body limit, 415, 422 wrong d or a NaN. */
+ *   wins over the query's), application/octet-stream float32 rows with X-Shape: n,d
+ *   or ?n=&d=, or application/x-npy (JSON and NPY also recognised without a type).
+ *   The model's preprocessing is applied first (svc_model_prepare_input).
+ *   200 {model, n, k, labels, q[, embeddings], warnings}; 400 bad shape or parameter,
+ *   404 no model, 413 a shape over the body limit, 415, 422 wrong d or a NaN, or with
+ *   strict=1 input far outside the training range. */
 int api_h_model_predict(api_req *r)
 {
     static const char *const bools[] = {"false", "true", "0", "1", NULL};
     float *x = NULL;
     int64_t n = 0;
-    int d = 0, z = 0, rc = 0;
+    int d = 0, z = 0, strict = 0, integer = 0, rc = 0;
     json_t *o, *j = NULL;
     svc_prediction p;
+    svc_input_check chk;
     dc_err e = {0};
     bad_req b;
-    char ct[64];
+    char ct[64], msg[512];
 
     if (!service(r)) return no_service(r);
-    if ((rc = enum_query(r, "embeddings", bools, &z, &b)) < 0) goto refuse;
+    if ((rc = enum_query(r, "embeddings", bools, &z, &b)) < 0 ||
+        (rc = enum_query(r, "strict", bools, &strict, &b)) < 0)
+        goto refuse;
     z &= 1; /* "false" 0, "true" 1, "0" 2, "1" 3 */
+    strict &= 1;
     content_type(r, ct, sizeof ct);
-    if (strcmp(ct, "application/octet-stream") == 0)
+    int sniff = sniffed_type(ct) && r->body ? api_sniff(r->body, r->body_len) : API_SNIFF_NONE;
+    if (strcmp(ct, "application/x-npy") == 0 || sniff == API_SNIFF_NPY) {
+        if (query(r, "n") || query(r, "d"))
+            rc = bad(&b, 400, query(r, "n") ? "n" : "d", "an NPY body has its own shape");
+        else if (!r->body || !r->body_len)
+            rc = bad(&b, 400, NULL, "empty body: send an NPY array (n, d)");
+        else if ((rc = api_npy_rows(r->body, r->body_len, &x, &n, &d, &integer, msg,
+                                    sizeof msg)) < 0)
+            rc = bad(&b, rc == -2 ? 503 : 400, rc == -2 ? NULL : "body", "%s", msg);
+    } else if (strcmp(ct, "application/octet-stream") == 0)
         rc = predict_binary_rows(r, &x, &n, &d, &b);
-    else if (ct[0] && strcmp(ct, "application/json") != 0)
-        rc = bad_type(&b, ct, "application/json or application/octet-stream (float32)");
+    else if (ct[0] && strcmp(ct, "application/json") != 0 && sniff != API_SNIFF_JSON)
+        rc = bad_type(&b, ct, "application/json, application/x-npy or application/octet-stream "
+                      "(float32)");
     else if (query(r, "n") || query(r, "d"))
         rc = bad(&b, 400, query(r, "n") ? "n" : "d", "?n= and ?d= give the shape of a float32 "
                  "body (application/octet-stream); a JSON body has its own");
     else if ((rc = json_body(r, &j, &b)) == 0)
         rc = predict_json_rows(j, &x, &n, &d, &z, &b);
     if (rc < 0) goto refuse;
+    /* the model's scaling, and input far outside its training range: a warning, or with
+     * strict=1 a refusal (issue 13: never a confident wrong answer in silence) */
+    rc = svc_model_prepare_input(service(r), api_param(r, "id"), x, n, d, integer, &chk, &e);
+    if (rc < 0) {
+        rc = reply_err(r, rc, &e);
+        goto out;
+    }
+    if (chk.far && strict) {
+        rc = problem_field(r, 422, "samples", chk.msg);
+        goto out;
+    }
     rc = svc_model_predict(service(r), api_param(r, "id"), x, n, d, z, &p, &e);
     if (rc < 0) {
         rc = reply_err(r, rc, &e);
@@ -823,6 +922,7 @@ int api_h_model_predict(api_req *r)
                   labels_json(p.labels, p.n), "q", matrix_json(p.q, p.n, p.k));
     if (o && p.z) json_object_set_new(o, "embeddings", matrix_json(p.z, p.n, p.embed));
     if (o) json_object_set_new(o, "model", json_string(api_param(r, "id")));
+    if (o) json_object_set_new(o, "warnings", chk.far ? json_pack("[s]", chk.msg) : json_array());
     svc_prediction_free(&p);
     rc = api_reply_json(r, 200, o);
     goto out;

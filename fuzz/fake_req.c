@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -109,6 +110,22 @@ int __wrap_svc_model_predict(svc *s, const char *id, const float *x, int64_t n, 
     return 0;
 }
 
+/* Reads every value (ASan), changes none; input with a value over 1e6 counts as far
+ * outside the training range, so that the warning and strict=1 paths run too. */
+int __wrap_svc_model_prepare_input(svc *s, const char *id, float *x, int64_t n, int d,
+                                   int integer_input, svc_input_check *out, dc_err *e);
+int __wrap_svc_model_prepare_input(svc *s, const char *id, float *x, int64_t n, int d,
+                                   int integer_input, svc_input_check *out, dc_err *e)
+{
+    (void)s, (void)integer_input, (void)e;
+    FUZZ_CHECK(x && n >= 1 && d >= 1 && id, "prepare_input with n %lld d %d", (long long)n, d);
+    memset(out, 0, sizeof *out);
+    for (int64_t i = 0; i < n * (int64_t)d; i++)
+        if (x[i] > 1e6f) out->far = 1;
+    if (out->far) snprintf(out->msg, sizeof out->msg, "far outside (fuzzing)");
+    return 0;
+}
+
 #define NOT_FOUND(name, ...)                                  \
     int __wrap_##name(__VA_ARGS__, dc_err *e);                \
     int __wrap_##name(__VA_ARGS__, dc_err *e) { return not_found(e); }
@@ -131,3 +148,6 @@ NOT_FOUND(svc_job_assignments, svc *s, const char *id, int64_t offset, int limit
 NOT_FOUND(svc_model_get, svc *s, const char *id, svc_model_info *out)
 NOT_FOUND(svc_job_delete, svc *s, const char *id)
 NOT_FOUND(svc_model_delete, svc *s, const char *id)
+NOT_FOUND(svc_model_file, svc *s, const char *id, void **buf, size_t *len)
+NOT_FOUND(svc_export_open, svc *s, const char *job_id, int with_z, svc_export **out,
+          svc_export_info *info)

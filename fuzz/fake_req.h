@@ -5,7 +5,8 @@
  * arguments set here, MHD_queue_response records the status and accepts, and the svc_*
  * calls of api/routes_svc.c answer "not found" without a service, except
  * svc_model_predict, which reads every one of the n*d floats it is given (so that ASan
- * sees a buffer shorter than its stated shape) and answers with a small JSON object.
+ * sees a buffer shorter than its stated shape) and answers with a small JSON object, and
+ * svc_model_prepare_input, which reads them too and flags values over 1e6 as far out.
  * The handlers themselves run unchanged. */
 #ifndef DC_FUZZ_FAKE_REQ_H
 #define DC_FUZZ_FAKE_REQ_H

@@ -584,7 +584,8 @@ int svc_model_get(svc *s, const char *id, svc_model_info *out, dc_err *e)
     if (!db) return e ? e->code : DC_EIO;
     if (sqlite3_prepare_v2(store_db(db),
                            "SELECT id, job_id, method, n_clusters, d, arch, "
-                           "size_bytes, created_at FROM models WHERE id = ?",
+                           "size_bytes, created_at, scale_mode, scale, scale_shift, "
+                           "scale_mult, range_min, range_max FROM models WHERE id = ?",
                            -1, &st, NULL) != SQLITE_OK) {
         rc = svc__sql_err(store_db(db), "get model", e);
         goto out;
@@ -601,6 +602,7 @@ int svc_model_get(svc *s, const char *id, svc_model_info *out, dc_err *e)
                                                        : "");
         out->size_bytes = sqlite3_column_int64(st, 6);
         svc__col_text(st, 7, out->created_at, sizeof out->created_at);
+        svc__preprocess_row(st, 8, &out->pre);
         rc = out->arch ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
     } else {
         rc = rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "no model %s", id)

@@ -132,6 +132,7 @@ typedef struct svc_upload {
     int csv_header;       /* enum data_csv_header */
     int csv_has_label;    /* 1: CSV label column csv_label_col */
     int csv_label_col;
+    int shape_h, shape_w, shape_c; /* ?shape=H,W[,C] for flat samples; all 0 = none */
     char sha256[65];      /* of the body as uploaded */
     int64_t upload_bytes;
 } svc_upload;
@@ -140,6 +141,16 @@ typedef struct svc_upload {
  * beside the database. Files of this name that a crash left behind are removed by
  * svc_open. Returns 0, or DC_EINVAL when cap is too small. */
 int svc_upload_template(const svc *s, char *buf, size_t cap);
+
+/* The scaling applied to a dataset's samples at upload, and the range of the stored
+ * values: stored = (uploaded - shift) * mult. A model keeps a copy (svc_model_info). */
+typedef struct svc_preprocess {
+    int known;            /* 0: made before this was recorded (nothing to check) */
+    char mode[16];        /* as asked: auto, none, div255, unit */
+    char scale[16];       /* as applied: none, div255, unit */
+    double shift, mult;
+    double min, max;      /* of the stored values */
+} svc_preprocess;
 
 /* A dataset: its row in the datasets table (the samples stay in the store). */
 typedef struct svc_dataset {
@@ -155,6 +166,7 @@ typedef struct svc_dataset {
     int64_t size_bytes;   /* stored (x and labels) */
     char sha256[65];      /* of the body as uploaded; "" = unknown */
     char created_at[32];  /* "2026-01-31T12:00:00.000Z" */
+    svc_preprocess pre;
 } svc_dataset;
 
 /* Validates and converts the uploaded file at path (streaming, bounded memory) into a
@@ -268,6 +280,7 @@ typedef struct svc_model_info {
     char *arch;               /* layer sizes ..., a JSON object's text; malloc'd */
     int64_t size_bytes;
     char created_at[32];
+    svc_preprocess pre;       /* of its training data */
 } svc_model_info;
 
 /* *out = model id; free out->arch with free(). */
@@ -288,6 +301,61 @@ void svc_prediction_free(svc_prediction *p); /* zeroed is fine */
  * DC_EINVAL; NaN/Inf in x DC_EINVAL too (naming the sample). */
 int svc_model_predict(svc *s, const char *id, const float *x, int64_t n, int d, int want_z,
                       svc_prediction *out, dc_err *e);
+
+/* ---- exports and preprocessing ----------------------------------------------------- */
+
+/* svc_upload.scale values beyond core's enum data_scale: min-max to [0, 1] (two passes;
+ * the min and max used are recorded so that predict applies the same). */
+enum { SVC_SCALE_UNIT = 100 };
+
+/* What predict's input looks like against the model's training range. */
+typedef struct svc_input_check {
+    int far;              /* 1: some value is far outside the training range */
+    double lo, hi;        /* smallest and largest input value (after scaling) */
+    char msg[512];        /* for a person when far */
+} svc_input_check;
+
+/* Applies model id's recorded preprocessing to x (n, d) in place, as the upload did:
+ * unit and div255 always, auto (uint8 / 255) only when integer_input (an NPY body of an
+ * integer dtype), none never; then checks the values against the training range: far
+ * outside is below min - span/2 or above max + span/2 (span = max - min, at least 1e-6),
+ * e.g. above 1.5 for a model trained on [0, 1]. Models without a record: nothing done.
+ * DC_ENOTFOUND without such a model. */
+int svc_model_prepare_input(svc *s, const char *id, float *x, int64_t n, int d,
+                            int integer_input, svc_input_check *out, dc_err *e);
+
+/* The saved model (cluster_model_save's bytes, what `deepclust predict --model` reads):
+ * *buf malloc'd (free it), *len bytes. */
+int svc_model_file(svc *s, const char *id, void **buf, size_t *len, dc_err *e);
+
+/* The whole assignment of a job's training samples, read in bounded chunks: open, then
+ * svc_export_rows for any [offset, offset + count) (count <= SVC_EXPORT_CHUNK), close.
+ * Holds a reference to the model, no connection between calls. */
+enum { SVC_EXPORT_CHUNK = 4096 };
+typedef struct svc_export svc_export;
+typedef struct svc_export_info {
+    char model[JOBSPEC_ID_MAX];
+    char dataset[JOBSPEC_ID_MAX];
+    int64_t n;       /* rows */
+    int k;           /* q columns */
+    int embed;       /* z columns (0 unless with_z) */
+    int has_labels;  /* the dataset's true labels are known */
+} svc_export_info;
+/* Rows of one chunk, pointing into the export (valid until the next call). */
+typedef struct svc_export_rows {
+    int64_t offset, count;
+    const int32_t *labels;   /* (count) */
+    const float *q;          /* (count, k) */
+    const float *z;          /* (count, embed) or NULL */
+    const int32_t *truth;    /* (count) or NULL without labels */
+    const float *outlier;    /* (count) or NULL: not stored yet */
+} svc_export_rows;
+/* DC_ENOTFOUND no job; DC_ECONFLICT no model, or its dataset deleted. */
+int svc_export_open(svc *s, const char *job_id, int with_z, svc_export **out,
+                    svc_export_info *info, dc_err *e);
+int svc_export_read(svc_export *x, int64_t offset, int64_t count, svc_export_rows *out,
+                    dc_err *e);
+void svc_export_close(svc_export *x); /* NULL is fine */
 
 /* ---- operations -------------------------------------------------------------------- */
 

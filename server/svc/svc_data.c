@@ -8,6 +8,7 @@
 #include "dc_size.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +49,7 @@ void svc__clean_uploads(const svc *s)
 
 static const char dataset_cols[] =
     "SELECT id, name, format, dtype, n, d, shape, has_labels, n_classes, size_bytes, sha256, "
-    "created_at FROM datasets";
+    "created_at, scale_mode, scale, scale_shift, scale_mult, range_min, range_max FROM datasets";
 
 /* A row of dataset_cols into *o. */
 static void dataset_row(sqlite3_stmt *st, svc_dataset *o)
@@ -65,6 +66,7 @@ static void dataset_row(sqlite3_stmt *st, svc_dataset *o)
     o->size_bytes = sqlite3_column_int64(st, 9);
     svc__col_text(st, 10, o->sha256, sizeof o->sha256);
     svc__col_text(st, 11, o->created_at, sizeof o->created_at);
+    svc__preprocess_row(st, 12, &o->pre);
 }
 
 static int dataset_fetch(sqlite3 *db, const char *id, svc_dataset *out, dc_err *e)
@@ -157,9 +159,10 @@ static int64_t n_distinct(const int32_t *labels, int64_t n)
     return k;
 }
 
-/* Reads the whole file once to count (and validate) its rows. */
+/* Reads the whole file once to count (and validate) its rows, and, when lo is not NULL,
+ * to find the smallest and largest value (*lo, *hi). */
 static int count_rows(const char *path, const svc_upload *u, const data_opts *o, int64_t *n,
-                      dc_err *e)
+                      double *lo, double *hi, dc_err *e)
 {
     data_reader *r = NULL;
     float *buf = NULL;
@@ -172,7 +175,11 @@ static int count_rows(const char *path, const svc_upload *u, const data_opts *o,
         rc = dc_err_set(e, DC_ENOMEM, "out of memory");
         goto out;
     }
-    while ((rc = data_reader_next(r, buf, NULL, block, &got, e)) == 0 && got > 0) {}
+    while ((rc = data_reader_next(r, buf, NULL, block, &got, e)) == 0 && got > 0)
+        for (int64_t i = 0; lo && i < got * data_reader_info(r)->d; i++) {
+            if (buf[i] < *lo) *lo = buf[i];
+            if (buf[i] > *hi) *hi = buf[i];
+        }
     if (rc == 0) *n = data_reader_rows(r);
 out:
     free(buf);
@@ -200,7 +207,7 @@ static int import_open(const char *path, const svc_upload *u, const data_opts *o
     }
     data_reader_close(*r);
     *r = NULL;
-    if ((rc = count_rows(path, u, o, n, e)) < 0) return rc;
+    if ((rc = count_rows(path, u, o, n, NULL, NULL, e)) < 0) return rc;
     return data_reader_open(r, path, (data_format)u->format, o, e);
 }
 
@@ -235,7 +242,10 @@ static int import_insert(store *db, const char *id, const svc_upload *u, const d
     char shape[96], fmt[32];
     int rc;
 
-    if (in->h > 0 && in->c > 1) snprintf(shape, sizeof shape, "[%d,%d,%d]", in->h, in->w, in->c);
+    if (u->shape_h > 0 && u->shape_c > 1)
+        snprintf(shape, sizeof shape, "[%d,%d,%d]", u->shape_h, u->shape_w, u->shape_c);
+    else if (u->shape_h > 0) snprintf(shape, sizeof shape, "[%d,%d]", u->shape_h, u->shape_w);
+    else if (in->h > 0 && in->c > 1) snprintf(shape, sizeof shape, "[%d,%d,%d]", in->h, in->w, in->c);
     else if (in->h > 0) snprintf(shape, sizeof shape, "[%d,%d]", in->h, in->w);
     else snprintf(shape, sizeof shape, "[%d]", d);
     snprintf(fmt, sizeof fmt, "%s%s", data_format_name(in->format), in->gzipped ? ".gz" : "");
@@ -291,7 +301,7 @@ out:
  * labels; *ncls = distinct labels (-1 without). A file with more or fewer rows than
  * counted is DC_EFORMAT. */
 static int import_write(store *db, data_reader *r, const char *id, int64_t n, int d,
-                        int has_labels, int64_t *ncls, dc_err *e)
+                        int has_labels, svc_preprocess *pre, int64_t *ncls, dc_err *e)
 {
     sqlite3 *h = store_db(db);
     int64_t block = BLOCK_BYTES / ((int64_t)d * 4), done = 0, got;
@@ -315,6 +325,7 @@ static int import_write(store *db, data_reader *r, const char *id, int64_t n, in
             rc = dc_err_set(e, DC_EFORMAT, "more than the %lld rows counted", (long long)n);
             goto out;
         }
+        svc__preprocess_block(pre, buf, got * d, done == 0);
         if ((rc = blob_write_txn(db, xrow, buf, got * d * 4, done * d * 4, e)) < 0) goto out;
         done += got;
         if (labels) lab_block = labels + done;
@@ -335,21 +346,26 @@ out:
     return rc;
 }
 
-/* Import step 5: the dataset is 'ready' (with its label count, ncls >= 0). */
-static int import_finish(store *db, const char *id, int64_t ncls, dc_err *e)
+/* Import step 5: the dataset is 'ready' (with its label count, ncls >= 0, and its
+ * preprocessing). */
+static int import_finish(store *db, const char *id, int64_t ncls, const svc_preprocess *pre,
+                         dc_err *e)
 {
     sqlite3 *h = store_db(db);
     sqlite3_stmt *st = NULL;
     int rc;
 
     if ((rc = store_begin(db, e)) < 0) return rc;
-    if (sqlite3_prepare_v2(h, "UPDATE datasets SET status = 'ready', n_classes = ? WHERE id = ?",
+    if (sqlite3_prepare_v2(h, "UPDATE datasets SET status = 'ready', n_classes = ?, "
+                           "scale_mode = ?, scale = ?, scale_shift = ?, scale_mult = ?, "
+                           "range_min = ?, range_max = ? WHERE id = ?",
                            -1, &st, NULL) != SQLITE_OK) {
         rc = svc__sql_err(h, "finish dataset", e);
         goto out;
     }
     if (ncls >= 0) sqlite3_bind_int64(st, 1, ncls);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+    svc__preprocess_bind(st, 2, pre);
+    sqlite3_bind_text(st, 8, id, -1, SQLITE_STATIC);
     if (sqlite3_step(st) != SQLITE_DONE) {
         rc = svc__sql_err(h, "finish dataset", e);
         goto out;
@@ -378,8 +394,11 @@ static void import_undo(svc *s, store *db, const char *id)
 int svc_dataset_import(svc *s, const char *path, const svc_upload *u, svc_dataset *out,
                        dc_err *e)
 {
-    data_opts o = {.scale = u->scale, .csv_header = u->csv_header,
-                   .csv_has_label = u->csv_has_label, .csv_label_col = u->csv_label_col};
+    data_opts o = {.scale = u->scale == SVC_SCALE_UNIT ? DATA_SCALE_NONE : u->scale,
+                   .csv_header = u->csv_header, .csv_has_label = u->csv_has_label,
+                   .csv_label_col = u->csv_label_col};
+    svc_preprocess pre = {.known = 1, .shift = 0, .mult = 1};
+    double lo = INFINITY, hi = -INFINITY;
     data_reader *r = NULL;
     const data_info *in;
     store *db = NULL;
@@ -387,8 +406,17 @@ int svc_dataset_import(svc *s, const char *path, const svc_upload *u, svc_datase
     int64_t n = -1, ncls;
     int rc, inserted = 0;
 
+    if (u->scale == SVC_SCALE_UNIT && (rc = count_rows(path, u, &o, &n, &lo, &hi, e)) < 0)
+        goto out;
     if ((rc = import_open(path, u, &o, &r, &n, e)) < 0) goto out;
     in = data_reader_info(r);
+    if ((rc = svc__preprocess_plan(u, in->dtype, lo, hi, &pre, e)) < 0) goto out;
+    if (u->shape_h > 0 && (int64_t)u->shape_h * u->shape_w * (u->shape_c ? u->shape_c : 1) != in->d) {
+        rc = dc_err_set(e, DC_EINVAL, "shape %d,%d%s%.0d holds %lld values, the samples have "
+                        "%d", u->shape_h, u->shape_w, u->shape_c ? "," : "", u->shape_c,
+                        (long long)u->shape_h * u->shape_w * (u->shape_c ? u->shape_c : 1), in->d);
+        goto out;
+    }
     if ((rc = svc__space_ok(s, "cannot store the dataset", e)) < 0) goto out;
     if (!(db = svc__db_get(s, e))) {
         rc = e ? e->code : DC_EIO;
@@ -398,8 +426,8 @@ int svc_dataset_import(svc *s, const char *path, const svc_upload *u, svc_datase
     svc__new_id(id, sizeof id, "ds_");
     if ((rc = import_insert(db, id, u, in, n, in->d, e)) < 0) goto out;
     inserted = 1;
-    if ((rc = import_write(db, r, id, n, in->d, in->has_labels, &ncls, e)) < 0) goto out;
-    if ((rc = import_finish(db, id, ncls, e)) < 0) goto out;
+    if ((rc = import_write(db, r, id, n, in->d, in->has_labels, &pre, &ncls, e)) < 0) goto out;
+    if ((rc = import_finish(db, id, ncls, &pre, e)) < 0) goto out;
     rc = dataset_fetch(store_db(db), id, out, e);
 out:
     if (db) {

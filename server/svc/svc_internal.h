@@ -109,4 +109,20 @@ void svc__clean_uploads(const svc *s);
 /* Start-up recovery of jobs left running. */
 int svc__recover(svc *s, store *st, dc_err *e);
 
+/* Preprocessing (svc_export.c). plan: what upload u applies to data of core dtype dtype
+ * (data_dtype), lo/hi the raw min and max (scale unit only). block: applies it to m
+ * stored values x in place (unit; the reader did the rest) and widens pre's range
+ * (first: start it). row: 6 columns from col (scale_mode, scale, scale_shift,
+ * scale_mult, range_min, range_max); bind: the same 6 from parameter first. */
+int svc__preprocess_plan(const svc_upload *u, int dtype, double lo, double hi,
+                         svc_preprocess *pre, dc_err *e);
+void svc__preprocess_block(svc_preprocess *pre, float *x, int64_t m, int first);
+void svc__preprocess_row(sqlite3_stmt *st, int col, svc_preprocess *pre);
+void svc__preprocess_bind(sqlite3_stmt *st, int first, const svc_preprocess *pre);
+/* Copies dataset's preprocessing onto model's row (in the caller's transaction). */
+int svc__model_preprocess_record(sqlite3 *h, const char *model, const char *dataset, dc_err *e);
+/* ds (cap bytes): a ready dataset's id, or the name of exactly one ready dataset (then
+ * replaced by its id). DC_ENOTFOUND none, DC_EINVAL several (listed). */
+int svc__dataset_resolve(sqlite3 *h, char *ds, size_t cap, dc_err *e);
+
 #endif

@@ -170,7 +170,19 @@ int svc_job_create(svc *s, const json_t *spec, svc_job *out, jobspec_error *je, 
     }
     h = store_db(db);
     if ((rc = store_begin(db, e)) < 0) goto out;
-    if (sqlite3_prepare_v2(h, "SELECT n, d, shape FROM datasets WHERE id = ? AND status = 'ready'",
+    /* "dataset" may name the one ready dataset of that name: the stored spec has its id */
+    if ((rc = svc__dataset_resolve(h, ds, sizeof ds, e)) == DC_EINVAL) {
+        je->code = DC_EINVAL;
+        snprintf(je->field, sizeof je->field, "dataset");
+        snprintf(je->msg, sizeof je->msg, "dataset: %.370s", e->msg);
+        goto out;
+    } else if (rc == 0) {
+        json_object_set_new(norm, "dataset", json_string(ds));
+    } else if (rc != DC_ENOTFOUND) {
+        goto out;
+    }
+    if (sqlite3_prepare_v2(h, "SELECT n, d, shape, range_min, range_max FROM datasets "
+                           "WHERE id = ? AND status = 'ready'",
                            -1, &st, NULL) != SQLITE_OK) {
         rc = svc__sql_err(h, "create job", e);
         goto out;
@@ -193,6 +205,19 @@ int svc_job_create(svc *s, const json_t *spec, svc_job *out, jobspec_error *je, 
         cc = json_array_size(shape) >= 3 ? (int)json_integer_value(json_array_get(shape, 2)) : 1;
     }
     json_decref(shape);
+    /* a vae decodes through a sigmoid (mse and bce alike): it cannot model values outside
+     * [0, 1], so refuse now rather than fail or mislead after training */
+    if (cs.method == CM_VAE && sqlite3_column_type(st, 3) != SQLITE_NULL &&
+        (sqlite3_column_double(st, 3) < -1e-6 || sqlite3_column_double(st, 4) > 1 + 1e-6)) {
+        je->code = DC_EINVAL;
+        snprintf(je->field, sizeof je->field, "method");
+        snprintf(je->msg, sizeof je->msg, "method: vae models values in [0, 1] (its decoder "
+                 "ends in a sigmoid), but dataset %s holds values in [%g, %g]; upload it "
+                 "with ?scale=unit (or div255 for 0..255 data)", ds,
+                 sqlite3_column_double(st, 3), sqlite3_column_double(st, 4));
+        rc = dc_err_set(e, DC_EINVAL, "%s", je->msg);
+        goto out;
+    }
     sqlite3_finalize(st);
     st = NULL;
     /* the operator's limits first: they name the size and the flag, where core's own

@@ -355,6 +355,7 @@ static int finish_ok(job_run *r, cluster_model *m, dc_err *e)
     sqlite3_bind_int64(st, 7, (sqlite3_int64)len);
     sqlite3_bind_blob64(st, 8, buf, (sqlite3_uint64)len, SQLITE_STATIC);
     if ((rc = step_done(h, st, "store model", e)) < 0) goto out;
+    if ((rc = svc__model_preprocess_record(h, mid, r->dataset, e)) < 0) goto out;
     if ((rc = prep(h, "UPDATE jobs SET status = 'succeeded', phase = 'done', progress = 1, "
                    "eta_s = 0, resume = 0, metrics = ?, "
                    "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), "

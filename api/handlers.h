@@ -1,6 +1,7 @@
 /* handlers: the handlers of the clustering routes (datasets, jobs, models, dashboard),
- * defined in routes_svc.c and listed in the route table of routes.c. Each one parses
- * the request, calls one svc_* function (server/svc/svc.h) and replies. */
+ * defined in routes_svc.c and routes_pictures.c (pictures, outliers) and listed in the
+ * route table of routes.c. Each one parses the request, calls one svc_* function
+ * (server/svc/svc.h) and replies. */
 #ifndef DC_HANDLERS_H
 #define DC_HANDLERS_H
 
@@ -28,5 +29,16 @@ int api_h_model_get(api_req *r);
 int api_h_model_predict(api_req *r);
 int api_h_model_delete(api_req *r);
 int api_h_dashboard(api_req *r);
+
+/* routes_pictures.c: pictures and outliers of a finished job */
+int api_h_job_confusion(api_req *r);
+int api_h_job_samples(api_req *r);
+int api_h_job_reconstructions(api_req *r);
+int api_h_job_embedding(api_req *r);
+int api_h_job_outliers(api_req *r);
+int api_h_model_generate(api_req *r);
+/* {"iforest", "confidence", "reconstruction"} of one sample (null: not finite). New
+ * reference. */
+json_t *api_outlier_scores_json(float iforest, float confidence, float recon);
 
 #endif

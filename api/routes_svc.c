@@ -783,11 +783,13 @@ static int predict_binary_rows(api_req *r, float **x, int64_t *n, int *d, bad_re
     return 0;
 }
 
-/* POST /v1/models/{id}/predict[?embeddings=true|false][&n=N&d=D]
+/* POST /v1/models/{id}/predict[?embeddings=true|false][&outliers=true|false][&n=N&d=D]
  *   application/json {"samples": [[...], ...], "embeddings": bool} (the body's embeddings
  *   wins over the query's), or application/octet-stream float32 rows with X-Shape: n,d
- *   or ?n=&d=. 200 {model, n, k, labels, q[, embeddings]}; 400 bad shape or parameter,
- *   404 no model, 413 a shape over the body limit, 415, 422 wrong d or a NaN. */
+ *   or ?n=&d=. 200 {model, n, k, labels, q[, embeddings][, outliers: [{iforest,
+ *   confidence, reconstruction}]]}; 400 bad shape or parameter, 404 no model, 409
+ *   outliers of a model whose job was deleted, 413 a shape over the body limit, 415,
+ *   422 wrong d or a NaN. */
 int api_h_model_predict(api_req *r)
 {
     static const char *const bools[] = {"false", "true", "0", "1", NULL};
@@ -803,6 +805,9 @@ int api_h_model_predict(api_req *r)
     if (!service(r)) return no_service(r);
     if ((rc = enum_query(r, "embeddings", bools, &z, &b)) < 0) goto refuse;
     z &= 1; /* "false" 0, "true" 1, "0" 2, "1" 3 */
+    int outl = 0; /* ?outliers=1: the scores of svc_model_outliers too */
+    if ((rc = enum_query(r, "outliers", bools, &outl, &b)) < 0) goto refuse;
+    outl &= 1;
     content_type(r, ct, sizeof ct);
     if (strcmp(ct, "application/octet-stream") == 0)
         rc = predict_binary_rows(r, &x, &n, &d, &b);
@@ -824,6 +829,21 @@ int api_h_model_predict(api_req *r)
     if (o && p.z) json_object_set_new(o, "embeddings", matrix_json(p.z, p.n, p.embed));
     if (o) json_object_set_new(o, "model", json_string(api_param(r, "id")));
     svc_prediction_free(&p);
+    if (outl) {
+        svc_outlier_scores os;
+        if ((rc = svc_model_outliers(service(r), api_param(r, "id"), x, n, d, &os, &e)) < 0) {
+            json_decref(o);
+            rc = reply_err(r, rc, &e);
+            goto out;
+        }
+        json_t *a = json_array();
+        for (int64_t i = 0; a && i < os.n; i++)
+            json_array_append_new(a, api_outlier_scores_json(os.iforest[i], os.confidence[i],
+                                                             os.recon[i]));
+        if (o) json_object_set_new(o, "outliers", a);
+        else json_decref(a);
+        svc_outlier_scores_free(&os);
+    }
     rc = api_reply_json(r, 200, o);
     goto out;
 refuse:

@@ -131,3 +131,14 @@ NOT_FOUND(svc_job_assignments, svc *s, const char *id, int64_t offset, int limit
 NOT_FOUND(svc_model_get, svc *s, const char *id, svc_model_info *out)
 NOT_FOUND(svc_job_delete, svc *s, const char *id)
 NOT_FOUND(svc_model_delete, svc *s, const char *id)
+NOT_FOUND(svc_job_confusion, svc *s, const char *job, svc_confusion *out)
+NOT_FOUND(svc_job_samples, svc *s, const char *job, const svc_sample_req *rq, svc_samples *out)
+NOT_FOUND(svc_job_reconstructions, svc *s, const char *job, int n, uint64_t seed, int images,
+          svc_shape shape, svc_recons *out)
+NOT_FOUND(svc_model_generate, svc *s, const char *model, int cluster, int n, uint64_t seed,
+          int images, svc_shape shape, svc_generated *out)
+NOT_FOUND(svc_job_embedding, svc *s, const char *job, int n, svc_embedding *out)
+NOT_FOUND(svc_job_outliers, svc *s, const char *job, int n, int by, int images,
+          svc_shape shape, svc_outliers *out)
+NOT_FOUND(svc_model_outliers, svc *s, const char *model, const float *x, int64_t n, int d,
+          svc_outlier_scores *out)

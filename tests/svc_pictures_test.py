@@ -5,8 +5,8 @@ HTTP on loopback: /v1/jobs/{id}/confusion, samples, reconstructions, embedding, 
 
 Run by tests/test_svc_pictures.sh (ctest); standard library only. Env: DC_BIN.
 
-  images    8x8 images in [0, 1] of three prototypes with labels: kmeans, ae_kmeans and vae
-            jobs; every route as JSON (shapes, consistency with /assignments and the
+  images    8x8 images in [0, 1] of three prototypes with labels: kmeans, ae_kmeans, vae
+            and n2d jobs; every route as JSON (shapes, consistency with /assignments and the
             dataset's labels, the confusion matrix against the job's ACC and a brute-force
             best matching) and as PNG (signature, IHDR width and height from the request);
             generate as PNG and NPY (header parsed, values in [0, 1]); results computed on
@@ -168,11 +168,14 @@ def test_images(tmp):
     va = job(s, {"dataset": ds["id"], "method": "vae", "n_clusters": 3, "seed": 3,
                  "autoencoder": {"hidden": [32]}, "pretrain": {"epochs": 1, "batch_size": 32},
                  "cluster": {"n_init": 2}, "vae": {"latent": 4, "epochs": 2}})
+    n2 = job(s, {"dataset": ds["id"], "method": "n2d", "n_clusters": 3, "seed": 4,
+                 "autoencoder": {"hidden": [32, 4]}, "pretrain": {"epochs": 2, "batch_size": 32},
+                 "manifold": {"components": 3, "neighbors": 10, "epochs": 30}})
     log = open(s.log).read()
     check(re.search(r"job %s: results of 600 samples in [0-9.]+ s" % km["id"], log),
           "the worker computed the results at the end of the job")
 
-    for j in (km, ae, va):
+    for j in (km, ae, va, n2):
         jid, tag = j["id"], j["method"]
         truth_assign = assignments(s, jid, N)
 
@@ -235,7 +238,7 @@ def test_images(tmp):
         st, m, _, _ = get(s, f"/v1/jobs/{jid}/embedding?n=60")
         eq(st, 200, tag + " embedding")
         eq((m["source"], m["k"], len(m["points"]), len(m["centroids"])),
-           ("pca", 3, 60, 3), tag + " embedding shape")
+           ("manifold" if tag == "n2d" else "pca", 3, 60, 3), tag + " embedding shape")
         per = [sum(1 for q in m["points"] if q["cluster"] == c) for c in range(3)]
         sizes = [truth_assign.count(c) for c in range(3)]
         check(all(per[c] == min(sizes[c], per[c]) for c in range(3)) and

@@ -21,7 +21,7 @@ Run by tests/test_svc_pictures.sh (ctest); standard library only. Env: DC_BIN.
   timing    (when /work/shared/data/mnist or DC_MNIST has the MNIST training set) a kmeans
             job on its 60,000 images: the end-of-job computation time from the log, and
             each picture route's response time, printed (asserted only to be under 5 s)
-and no 5xx in any access log.
+and no 5xx in any access log, nor a sanitizer report (under make test-asan).
 """
 import gzip
 import itertools
@@ -534,6 +534,9 @@ def main():
                   if len(line.split()) >= 6 and line.split()[0].endswith("Z") and
                   line.split()[3].isdigit() and line.split()[3].startswith("5")]
         eq(fivexx, [], "no 5xx in the access logs")
+        san = [line.strip() for log in LOGS for line in open(log)
+               if "Sanitizer" in line or "runtime error:" in line]
+        eq(san, [], "no sanitizer reports in the server logs")
         if base.FAIL:
             for log in LOGS:
                 print("---- %s (tail)" % log, file=sys.stderr)

@@ -114,9 +114,14 @@ static int rows_read(sqlite3 *db, const char *ds, const int64_t *idx, int m, int
     }
     int64_t row = (int64_t)d * 4, bytes = sqlite3_blob_bytes(b);
     for (int i = 0; i < m; i++) {
-        if (idx[i] < 0 || (idx[i] + 1) * row > bytes || (idx[i] + 1) * row > INT32_MAX) {
+        if (idx[i] < 0 || (idx[i] + 1) * row > bytes) {
             rc = dc_err_set(e, DC_ECONFLICT, "sample %lld is not in dataset %s",
                             (long long)idx[i], ds);
+            goto out;
+        }
+        if ((idx[i] + 1) * row > INT32_MAX) { /* sqlite3_blob_read's offsets are int */
+            rc = dc_err_set(e, DC_ETOOLARGE, "sample %lld lies past the first 2 GiB of "
+                            "dataset %s, which images cannot reach", (long long)idx[i], ds);
             goto out;
         }
         if (sqlite3_blob_read(b, out + (size_t)i * d, (int)row, (int)(idx[i] * row)) != SQLITE_OK) {

@@ -427,7 +427,7 @@ static int results_load(sqlite3 *db, const char *job, int with_forest, svc__resu
         if ((rc = col_blob(st, 19, out->forest_len, 8, &out->forest, e)) < 0) goto out;
     }
     if (!out->labels || !out->qmax || !out->iforest || !out->map_index || !out->map_xy ||
-        !out->centroid_xy) {
+        !out->centroid_xy || (out->c && (!out->confusion || !out->mapping))) {
         rc = dc_err_set(e, DC_EFORMAT, "stored results of job %s are incomplete", job);
         goto out;
     }

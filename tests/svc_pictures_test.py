@@ -379,6 +379,15 @@ def test_images(tmp):
     eq(st, 200, "outliers after the model was deleted")
     st, doc, _, _ = get(s, f"/v1/jobs/{ae['id']}/reconstructions")
     problem(st, doc, 409, "reconstructions without the model", contains="model")
+    # deleting the job deletes its results (ON DELETE CASCADE)
+    st, _, _, _ = s.req("DELETE", f"/v1/jobs/{ae['id']}")
+    eq(st, 204, "delete the ae_kmeans job")
+    db = sqlite3.connect(s.db, timeout=10)
+    eq(db.execute("SELECT COUNT(*) FROM job_results WHERE job_id = ?", (ae["id"],)).fetchone()[0],
+       0, "the job's results went with it")
+    db.close()
+    st, doc, _, _ = get(s, f"/v1/jobs/{ae['id']}/outliers")
+    problem(st, doc, 404, "outliers of a deleted job")
     return s, ds, km
 
 

@@ -1,6 +1,7 @@
 /* handlers: the handlers of the clustering routes (datasets, jobs, models, dashboard),
- * defined in routes_svc.c and listed in the route table of routes.c. Each one parses
- * the request, calls one svc_* function (server/svc/svc.h) and replies. */
+ * defined in routes_svc.c and routes_pictures.c (pictures, outliers) and listed in the
+ * route table of routes.c. Each one parses the request, calls one svc_* function
+ * (server/svc/svc.h) and replies. */
 #ifndef DC_HANDLERS_H
 #define DC_HANDLERS_H
 
@@ -43,5 +44,16 @@ int api_sniff(const void *buf, size_t len);
  * with msg (a 400 for the client), -2 out of memory. */
 int api_npy_rows(const char *body, size_t len, float **x, int64_t *n, int *d, int *integer,
                  char *msg, size_t cap);
+
+/* routes_pictures.c: pictures and outliers of a finished job */
+int api_h_job_confusion(api_req *r);
+int api_h_job_samples(api_req *r);
+int api_h_job_reconstructions(api_req *r);
+int api_h_job_embedding(api_req *r);
+int api_h_job_outliers(api_req *r);
+int api_h_model_generate(api_req *r);
+/* {"iforest", "confidence", "reconstruction"} of one sample (null: not finite). New
+ * reference. */
+json_t *api_outlier_scores_json(float iforest, float confidence, float recon);
 
 #endif

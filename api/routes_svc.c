@@ -854,14 +854,16 @@ static int predict_binary_rows(api_req *r, float **x, int64_t *n, int *d, bad_re
     return 0;
 }
 
-/* POST /v1/models/{id}/predict[?embeddings=true|false][&n=N&d=D][&strict=1]
+/* POST /v1/models/{id}/predict[?embeddings=true|false][&outliers=true|false][&n=N&d=D]
+ *   [&strict=1]
  *   application/json {"samples": [[...], ...], "embeddings": bool} (the body's embeddings
  *   wins over the query's), application/octet-stream float32 rows with X-Shape: n,d
  *   or ?n=&d=, or application/x-npy (JSON and NPY also recognised without a type).
  *   The model's preprocessing is applied first (svc_model_prepare_input).
- *   200 {model, n, k, labels, q[, embeddings], warnings}; 400 bad shape or parameter,
- *   404 no model, 413 a shape over the body limit, 415, 422 wrong d or a NaN, or with
- *   strict=1 input far outside the training range. */
+ *   200 {model, n, k, labels, q[, embeddings][, outliers: [{iforest, confidence,
+ *   reconstruction}]], warnings}; 400 bad shape or parameter, 404 no model, 409 outliers
+ *   of a model whose job was deleted, 413 a shape over the body limit, 415, 422 wrong d
+ *   or a NaN, or with strict=1 input far outside the training range. */
 int api_h_model_predict(api_req *r)
 {
     static const char *const bools[] = {"false", "true", "0", "1", NULL};
@@ -881,6 +883,9 @@ int api_h_model_predict(api_req *r)
         goto refuse;
     z &= 1; /* "false" 0, "true" 1, "0" 2, "1" 3 */
     strict &= 1;
+    int outl = 0; /* ?outliers=1: the scores of svc_model_outliers too */
+    if ((rc = enum_query(r, "outliers", bools, &outl, &b)) < 0) goto refuse;
+    outl &= 1;
     content_type(r, ct, sizeof ct);
     int sniff = sniffed_type(ct) && r->body ? api_sniff(r->body, r->body_len) : API_SNIFF_NONE;
     if (strcmp(ct, "application/x-npy") == 0 || sniff == API_SNIFF_NPY) {
@@ -924,6 +929,21 @@ int api_h_model_predict(api_req *r)
     if (o) json_object_set_new(o, "model", json_string(api_param(r, "id")));
     if (o) json_object_set_new(o, "warnings", chk.far ? json_pack("[s]", chk.msg) : json_array());
     svc_prediction_free(&p);
+    if (outl) {
+        svc_outlier_scores os;
+        if ((rc = svc_model_outliers(service(r), api_param(r, "id"), x, n, d, &os, &e)) < 0) {
+            json_decref(o);
+            rc = reply_err(r, rc, &e);
+            goto out;
+        }
+        json_t *a = json_array();
+        for (int64_t i = 0; a && i < os.n; i++)
+            json_array_append_new(a, api_outlier_scores_json(os.iforest[i], os.confidence[i],
+                                                             os.recon[i]));
+        if (o) json_object_set_new(o, "outliers", a);
+        else json_decref(a);
+        svc_outlier_scores_free(&os);
+    }
     rc = api_reply_json(r, 200, o);
     goto out;
 refuse:

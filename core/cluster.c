@@ -615,6 +615,7 @@ int cluster_reconstruct(const cluster_model *mc, const float *x, int64_t n, floa
 }
 int cluster_model_dim(const cluster_model *m) { return m->d; }
 int cluster_model_embed(const cluster_model *m) { return m->e; }
+const float *cluster_model_centroids(const cluster_model *m) { return m->mu; }
 const cluster_spec *cluster_model_spec(const cluster_model *m) { return &m->spec; }
 
 void cluster_model_free(cluster_model *m)

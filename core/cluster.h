@@ -207,6 +207,9 @@ int cluster_model_k(const cluster_model *m);
 void cluster_model_image_shape(const cluster_model *m, int *h, int *w, int *c);
 int cluster_model_dim(const cluster_model *m);    /* input features d */
 int cluster_model_embed(const cluster_model *m);  /* embedding size (d for kmeans) */
+/* The centroids (k, embed) in the space of cluster_predict's z (vae: the class means;
+ * n2d: the mixture's means on the manifold); borrowed, valid while m lives. */
+const float *cluster_model_centroids(const cluster_model *m);
 const cluster_spec *cluster_model_spec(const cluster_model *m);
 
 /* x (n,d) -> q (n,k) soft assignments, labels (n), z (n,embed); any output may be NULL.

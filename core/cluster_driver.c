@@ -31,14 +31,20 @@ static int on_event(void *ctx, const cluster_event *ev)
     return d->progress ? d->progress(d->ctx, ev, p, eta) : 0;
 }
 
-/* The model's labels and scores on its training set. */
+/* The model's labels (with keep_qz q and z too, from the same predict) and scores on
+ * its training set. */
 static int score(cluster_drive *d, const cluster_model *m, dc_err *err)
 {
     const dataset *ds = d->ds;
+    size_t n = (size_t)(ds->n > 0 ? ds->n : 1), k = (size_t)cluster_model_k(m);
+    int want_z = d->keep_qz && cluster_model_spec(m)->method != CM_KMEANS;
     d->train = (metrics_scores){NAN, NAN, NAN};
-    if (!(d->labels = malloc(sizeof *d->labels * (size_t)(ds->n > 0 ? ds->n : 1))))
+    d->labels = malloc(sizeof *d->labels * n);
+    if (d->keep_qz) d->q = malloc(sizeof *d->q * n * k);
+    if (want_z) d->z = malloc(sizeof *d->z * n * (size_t)cluster_model_embed(m));
+    if (!d->labels || (d->keep_qz && !d->q) || (want_z && !d->z))
         return dc_err_set(err, DC_ENOMEM, "out of memory");
-    int rc = cluster_predict(m, ds->x, ds->n, NULL, d->labels, NULL, err);
+    int rc = cluster_predict(m, ds->x, ds->n, d->q, d->labels, d->z, err);
     if (rc == 0 && ds->labels)
         metrics_all((const int *)d->labels, (const int *)ds->labels, (size_t)ds->n, &d->train,
                     NULL);
@@ -75,5 +81,8 @@ int cluster_drive_run(cluster_drive *d, cluster_model **out, dc_err *err)
 void cluster_drive_free(cluster_drive *d)
 {
     free(d->labels);
+    free(d->q);
+    free(d->z);
     d->labels = NULL;
+    d->q = d->z = NULL;
 }

@@ -16,6 +16,7 @@
  *   cluster_drive d = {.spec = &s, .ds = &ds, .store = &st, .ckpt_every_s = 60,
  *                      .progress = on_progress, .ctx = me};
  *   rc = cluster_drive_run(&d, &model, &err);  // d.train: ACC/NMI/ARI on ds (NAN w/o labels)
+ *                                              // d.labels (and d.q, d.z with keep_qz)
  *   cluster_drive_free(&d);
  */
 #ifndef DC_CLUSTER_DRIVER_H
@@ -56,12 +57,16 @@ typedef struct cluster_drive {
     const atomic_int *stop;           /* as cluster_fit_opts; may be NULL */
     cluster_progress_fn progress;     /* may be NULL */
     void *ctx;
+    int keep_qz;                      /* 1: also keep q and z of the training set below */
     /* out */
     int resumed;                      /* started from the store's checkpoint */
     cluster_event last;               /* the last event (have_last) */
     int have_last;
     metrics_scores train;             /* on ds after the fit; NAN without labels */
     int32_t *labels;                  /* ds->n predicted labels (cluster_drive_free) */
+    float *q;                         /* keep_qz: (ds->n, k) soft assignments, else NULL */
+    float *z;                         /* keep_qz: (ds->n, embed) embeddings; NULL for
+                                         kmeans, whose embedding is ds->x itself */
     /* ETA reference (see above) */
     int have_eta_ref;
     double eta_p0, eta_e0;

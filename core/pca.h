@@ -8,6 +8,8 @@
  *   }
  *   pca_free(&p);
  *
+ * pca_fit_top is the same for large d (the 784 raw features of a k-means job).
+ *
  * The covariance is summed in double by blocks of rows (dsyrk on centred rows) and
  * diagonalised by cyclic Jacobi (d is small: codes, embeddings; O(d^3)); components are
  * ordered by eigenvalue, each with its largest |entry| made positive, so a fit is
@@ -28,6 +30,12 @@ typedef struct pca {
 
 /* c <= d <= 4096, n >= 1. 0, DC_EINVAL or DC_ENOMEM. */
 int pca_fit(pca *p, const float *X, size_t n, int d, int c, dc_err *e);
+/* The same fit for a large d, where Jacobi's O(d^3) per sweep is slow (784 features:
+ * seconds): the top c components by subspace iteration on the covariance (a block of
+ * c + 4 vectors started on the axes of the largest variances, until its Rayleigh
+ * quotients settle, then Rayleigh-Ritz), O(d^2 c) per iteration. Agrees with pca_fit
+ * where the c-th and (c+1)-th variances are apart; deterministic for given BLAS. */
+int pca_fit_top(pca *p, const float *X, size_t n, int d, int c, dc_err *e);
 /* Y (n, c) = (X - mean) W, X (n, d) with the fit's d. 0 or DC_ENOMEM. */
 int pca_transform(const pca *p, const float *X, size_t n, float *Y, dc_err *e);
 void pca_free(pca *p); /* NULL-safe, idempotent */

@@ -151,3 +151,14 @@ NOT_FOUND(svc_model_delete, svc *s, const char *id)
 NOT_FOUND(svc_model_file, svc *s, const char *id, void **buf, size_t *len)
 NOT_FOUND(svc_export_open, svc *s, const char *job_id, int with_z, svc_export **out,
           svc_export_info *info)
+NOT_FOUND(svc_job_confusion, svc *s, const char *job, svc_confusion *out)
+NOT_FOUND(svc_job_samples, svc *s, const char *job, const svc_sample_req *rq, svc_samples *out)
+NOT_FOUND(svc_job_reconstructions, svc *s, const char *job, int n, uint64_t seed, int images,
+          svc_shape shape, svc_recons *out)
+NOT_FOUND(svc_model_generate, svc *s, const char *model, int cluster, int n, uint64_t seed,
+          int images, svc_shape shape, svc_generated *out)
+NOT_FOUND(svc_job_embedding, svc *s, const char *job, int n, svc_embedding *out)
+NOT_FOUND(svc_job_outliers, svc *s, const char *job, int n, int by, int images,
+          svc_shape shape, svc_outliers *out)
+NOT_FOUND(svc_model_outliers, svc *s, const char *model, const float *x, int64_t n, int d,
+          svc_outlier_scores *out)

@@ -15,7 +15,7 @@ generators and checks are tests/svc_api_test.py's. Env: DC_BIN. Groups:
             NPY and JSON bodies without a Content-Type
   export    CSV and NPY of every row (across several chunks) parse back to what the JSON
             pages say (labels, q), with the true labels, the embedding on request, the
-            outlier column empty/NaN; Accept vs ?format=; 4xx cases
+            outlier column = the stored isolation-forest scores; Accept vs ?format=; 4xx cases
   bounded   a 14 MB CSV export grows the server's peak RSS by under 12 MB (streamed)
   download  the model file: `deepclust predict` on it gives the service's labels, and
             `deepclust generate` draws from a vae trained in the service
@@ -275,17 +275,25 @@ def test_export(tmp):
     lines = body.decode().splitlines()
     eq(lines[0], "index,label,q0,q1,q2,true_label,outlier", "CSV header line")
     eq(len(lines) - 1, n, "CSV: every row")
+    # the outlier column is the isolation-forest score the job stored (its /outliers list)
+    st, top, _, _ = s.req("GET", f"/v1/jobs/{jid}/outliers?n=1000&by=iforest")
+    eq(st, 200, "the job's outliers")
+    top = {o["index"]: o["iforest"] for o in top["samples"]}
     ok_lab = ok_q = ok_truth = ok_out = True
+    out_csv = []
     for i, line in enumerate(lines[1:]):
         f = line.split(",")
         ok_lab &= int(f[0]) == i and int(f[1]) == lab_json[i]
         ok_q &= all(abs(float(f[2 + j]) - q_json[i][j]) < 1e-6 for j in range(3))
         ok_truth &= int(f[5]) == labels[i]
-        ok_out &= f[6] == ""
+        out_csv.append(float(f[6]))
+        ok_out &= 0 < out_csv[-1] <= 1
     check(ok_lab, "CSV index and labels = the JSON pages")
     check(ok_q, "CSV q = the JSON pages")
     check(ok_truth, "CSV true_label = the uploaded labels")
-    check(ok_out, "CSV outlier empty (not stored yet)")
+    check(ok_out, "CSV outlier: a score in (0, 1] on every row")
+    check(len(top) == 1000 and all(abs(out_csv[i] - v) < 1e-6 for i, v in top.items()),
+          "CSV outlier = the stored isolation-forest scores (/outliers)")
 
     st, _, resp, body = s.req("GET", f"/v1/jobs/{jid}/assignments",
                               headers={"Accept": "application/x-npy"})
@@ -295,8 +303,8 @@ def test_export(tmp):
     shape, vals, _ = parse_npy(body)
     eq(shape, (n, 7), "NPY shape (n, 2 + k + 2)")
     check(all(vals[i * 7] == i and vals[i * 7 + 1] == lab_json[i] and vals[i * 7 + 5] == labels[i]
-              and math.isnan(vals[i * 7 + 6]) for i in range(n)),
-          "NPY index, label, true_label, outlier NaN")
+              and abs(vals[i * 7 + 6] - out_csv[i]) < 1e-6 for i in range(n)),
+          "NPY index, label, true_label, outlier = the CSV's")
     check(all(abs(vals[i * 7 + 2 + j] - q_json[i][j]) < 1e-6 for i in range(n) for j in range(3)),
           "NPY q = the JSON pages")
     # embedding=1: kmeans embeds the sample itself
@@ -326,7 +334,8 @@ def test_export(tmp):
     ds2 = upload(s, npy_f32(rows[:50]))[1]
     j2 = run_job(s, {"dataset": ds2["id"], "method": "kmeans", "n_clusters": 3, "seed": 1}, "kmeans, no labels")
     body = s.req("GET", f"/v1/jobs/{j2['id']}/assignments?format=csv")[3].decode().splitlines()
-    check(all(l.endswith(",,") for l in body[1:]) and len(body) == 51, "no labels: empty true_label", body[:2])
+    check(all(l.split(",")[5] == "" and 0 < float(l.split(",")[6]) <= 1 for l in body[1:])
+          and len(body) == 51, "no labels: empty true_label, an outlier score", body[:2])
 
     for q, field in (("format=xml", "format"), ("format=csv&embedding=2", "embedding"),
                      ("format=csv&offset=10", "offset"), ("embedding=1&limit=0", "limit"),

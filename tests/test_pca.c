@@ -1,7 +1,10 @@
 /* test_pca: core/pca.h against scikit-learn's PCA on a fixed 6 x 3 matrix (components,
  * variances scaled by (n-1)/n, transformed rows; printed by /usr/bin/python3 with
  * sklearn.decomposition.PCA(2) on the same float32 values in double), the projection of
- * other points (centroids) by the same map, and bad arguments. */
+ * other points (centroids) by the same map, and bad arguments; pca_fit_top (subspace
+ * iteration) against pca_fit (Jacobi) on 600 x 60 rows with a decaying spectrum, and on
+ * the small matrix. */
+#include <math.h>
 #include <stdlib.h>
 
 #include "check.h"
@@ -40,5 +43,34 @@ int main(void)
     CHECK(pca_fit(&p, X, 6, 3, 4, &e) == DC_EINVAL && !p.W);
     CHECK(pca_fit(&p, X, 0, 3, 2, &e) == DC_EINVAL);
     CHECK(pca_fit(&p, NULL, 6, 3, 2, &e) == DC_EINVAL);
+    /* top components by subspace iteration = Jacobi's, up to sign conventions (both make
+     * the largest |entry| positive) */
+    CHECK(pca_fit_top(&p, X, 6, 3, 2, &e) == 0);
+    for (int t = 0; t < 2; t++) {
+        for (int i = 0; i < 3; i++) CHECK_NEAR(p.W[i * 2 + t], comp[t][i], 1e-5);
+        CHECK_NEAR(p.var[t], var[t], 1e-5);
+    }
+    pca_free(&p);
+    enum { N = 600, D = 60, C = 3 };
+    float *big = malloc(sizeof *big * N * D);
+    unsigned s = 12345;
+    for (int i = 0; i < N * D; i++) { /* column j scaled by 0.8^j, plus a shared factor */
+        s = s * 1103515245u + 12345u;
+        double u = ((s >> 8) & 0xffff) / 65536.0 - 0.5;
+        big[i] = (float)(u * pow(0.8, i % D) + (i % D >= 1 && i % D < 5 ? 0.3 * big[i - i % D] : 0));
+    }
+    pca a = {0}, b = {0};
+    CHECK(pca_fit(&a, big, N, D, C, &e) == 0);
+    CHECK(pca_fit_top(&b, big, N, D, C, &e) == 0);
+    for (int t = 0; t < C; t++) {
+        CHECK_NEAR(b.var[t], a.var[t], 1e-6 * a.var[0]);
+        double dot = 0;
+        for (int i = 0; i < D; i++) dot += (double)a.W[i * C + t] * b.W[i * C + t];
+        CHECK_NEAR(dot, 1.0, 1e-4);
+    }
+    pca_free(&a);
+    pca_free(&b);
+    free(big);
+    CHECK(pca_fit_top(&p, X, 6, 3, 4, &e) == DC_EINVAL && !p.W);
     return CHECK_DONE();
 }

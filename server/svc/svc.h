@@ -357,6 +357,138 @@ int svc_export_read(svc_export *x, int64_t offset, int64_t count, svc_export_row
                     dc_err *e);
 void svc_export_close(svc_export *x); /* NULL is fine */
 
+/* ---- results: pictures and outliers ------------------------------------------------ */
+
+/* What the picture routes show of a succeeded job (docs/api.md, "Pictures and outliers").
+ * It is computed once, when the job ends, by its worker (svc_results.c: cluster of each
+ * sample, max q, isolation-forest scores on the embedding, reconstruction errors, the 2-D
+ * map, the confusion matrix) and stored beside the model (migrations/0002); a job that
+ * succeeded before that gets it on its first request, from its model and dataset.
+ * Codes: DC_ENOTFOUND unknown job or model; DC_ECONFLICT the job has not succeeded, or
+ * what a request needs is gone (model, dataset); DC_EINVAL what the data cannot answer (no
+ * labels, a cluster out of range, flat samples without a shape, no decoder, ...).
+ * Images are floats in [0, 1] (count, h, w, c): samples of a dataset within [0, 1] as
+ * they are, others min-max scaled by the dataset's range. The arrays are malloc'd; each
+ * struct has its free (zeroed structs are fine). */
+
+enum {
+    SVC_PICS_MAX = 64,       /* samples per cluster, reconstructions, generated per cluster */
+    SVC_OUTLIERS_MAX = 1000, /* outliers listed */
+    SVC_MAP_MIN = 10, SVC_MAP_MAX = 5000, /* points of the embedding map */
+    SVC_PICTURE_MAX_PIXELS = 1 << 24,     /* h * w of all the images of one reply */
+};
+
+/* How to draw one sample: h * w * c = d, c 1 (grey) or 3 (RGB), pixels (h, w, c). All 0
+ * = the dataset's stored shape, when it is 2-D ([h, w]) or 3-D ([h, w, c]). */
+typedef struct svc_shape { int h, w, c; } svc_shape;
+
+typedef struct svc_images {
+    int count, h, w, c; /* count 0: none (not asked for) */
+    float *px;          /* (count, h, w, c) in [0, 1] */
+} svc_images;
+
+typedef struct svc_confusion {
+    int k, c;           /* clusters (rows), classes (columns) */
+    int64_t n;          /* samples counted */
+    int32_t *classes;   /* (c) the label values, increasing */
+    int64_t *counts;    /* (k, c) samples of cluster i with class j */
+    int32_t *mapping;   /* (k) class index the Hungarian matching gives cluster i; -1 none */
+    double acc;         /* matched samples / n: the job's ACC */
+} svc_confusion;
+/* DC_EINVAL when the dataset had no labels when the job ended. */
+int svc_job_confusion(svc *s, const char *job, svc_confusion *out, dc_err *e);
+void svc_confusion_free(svc_confusion *c);
+
+enum { SVC_ORDER_CONFIDENT = 0, SVC_ORDER_RANDOM = 1 };
+
+typedef struct svc_sample_req {
+    int cluster;     /* 0..k-1, or -1 = every cluster */
+    int n;           /* per cluster, 1..SVC_PICS_MAX */
+    int order;       /* SVC_ORDER_CONFIDENT: highest q first; _RANDOM: a seeded draw */
+    uint64_t seed;
+    int images;      /* 1: also the images (the dataset must still be there) */
+    svc_shape shape;
+} svc_sample_req;
+
+typedef struct svc_samples {
+    int k;           /* clusters of the job */
+    int rows, n;     /* clusters listed, samples asked for per cluster */
+    int *cluster;    /* (rows) */
+    int64_t *size;   /* (rows) members of each */
+    int *count;      /* (rows) samples listed: min(n, size) */
+    int64_t *index;  /* (rows, n): row r's samples at [r * n, r * n + count[r]) */
+    float *q;        /* (rows, n) q of each for its cluster */
+    svc_images images; /* (rows * n): row r's in order, blank (0) after count[r] */
+} svc_samples;
+int svc_job_samples(svc *s, const char *job, const svc_sample_req *rq, svc_samples *out,
+                    dc_err *e);
+void svc_samples_free(svc_samples *p);
+
+typedef struct svc_recons {
+    int count;
+    int64_t *index;    /* (count) a seeded draw of training samples */
+    float *error;      /* (count) mean squared error of each reconstruction */
+    svc_images images; /* (2 * count): the originals, then their reconstructions */
+} svc_recons;
+/* n in 1..SVC_PICS_MAX; DC_EINVAL for a model without a decoder (kmeans). */
+int svc_job_reconstructions(svc *s, const char *job, int n, uint64_t seed, int images,
+                            svc_shape shape, svc_recons *out, dc_err *e);
+void svc_recons_free(svc_recons *p);
+
+typedef struct svc_generated {
+    int k, d;
+    int rows, n;       /* clusters, samples per cluster */
+    int *cluster;      /* (rows) */
+    float *x;          /* (rows * n, d) in [0, 1]; cluster c drawn with seed + c */
+    svc_shape shape;   /* when images was asked for: how to draw a row of x */
+} svc_generated;
+/* vae models only (DC_EINVAL otherwise); cluster -1 = each in turn. images: check the
+ * shape (the model's training shape when 0) and fill out->shape. */
+int svc_model_generate(svc *s, const char *model, int cluster, int n, uint64_t seed,
+                       int images, svc_shape shape, svc_generated *out, dc_err *e);
+void svc_generated_free(svc_generated *p);
+
+typedef struct svc_embedding {
+    char source[16];   /* "pca" (of the codes; raw features for kmeans) or "manifold" (n2d) */
+    int k, count;
+    int64_t *index;    /* (count) sampled evenly across clusters */
+    float *xy;         /* (count, 2) */
+    int32_t *cluster;  /* (count) */
+    int32_t *label;    /* (count) the dataset's label; NULL without labels */
+    float *centroid_xy; /* (k, 2) */
+} svc_embedding;
+/* n in SVC_MAP_MIN..SVC_MAP_MAX (fewer when the job has fewer samples). */
+int svc_job_embedding(svc *s, const char *job, int n, svc_embedding *out, dc_err *e);
+void svc_embedding_free(svc_embedding *p);
+
+enum { SVC_BY_IFOREST = 0, SVC_BY_CONFIDENCE = 1, SVC_BY_RECONSTRUCTION = 2 };
+
+typedef struct svc_outliers {
+    int count;
+    int64_t *index;    /* (count) most atypical first */
+    float *iforest;    /* (count) isolation-forest score in (0, 1] (Liu et al. 2008) */
+    float *confidence; /* (count) 1 - max q */
+    float *recon;      /* (count) reconstruction MSE; NAN without a decoder */
+    int32_t *cluster;  /* (count) */
+    int32_t *label;    /* (count) NULL without labels */
+    svc_images images; /* (count) */
+} svc_outliers;
+/* The n (1..SVC_OUTLIERS_MAX) most atypical training samples by score `by` (SVC_BY_*;
+ * reconstruction: DC_EINVAL without a decoder). */
+int svc_job_outliers(svc *s, const char *job, int n, int by, int images, svc_shape shape,
+                     svc_outliers *out, dc_err *e);
+void svc_outliers_free(svc_outliers *p);
+
+typedef struct svc_outlier_scores {
+    int64_t n;
+    float *iforest, *confidence, *recon; /* (n) each; recon NAN without a decoder */
+} svc_outlier_scores;
+/* The three scores of new samples x (n, d) with the forest of the model's job (DC_ECONFLICT
+ * when the job, and so its forest, was deleted). */
+int svc_model_outliers(svc *s, const char *model, const float *x, int64_t n, int d,
+                       svc_outlier_scores *out, dc_err *e);
+void svc_outlier_scores_free(svc_outlier_scores *p);
+
 /* ---- operations -------------------------------------------------------------------- */
 
 /* Appends Prometheus text: jobs by status, queue depth, busy workers, training

@@ -210,6 +210,7 @@ struct svc_export {
     int d;
     float *x, *q, *z;       /* (CHUNK, d), (CHUNK, k), (CHUNK, embed) */
     int32_t *lab, *truth;   /* (CHUNK) */
+    float *outlier;         /* (n) the stored isolation-forest scores, or NULL */
 };
 
 void svc_export_close(svc_export *x)
@@ -217,6 +218,7 @@ void svc_export_close(svc_export *x)
     if (!x) return;
     svc__model_release(x->s, x->m);
     free(x->x), free(x->q), free(x->z), free(x->lab), free(x->truth);
+    free(x->outlier);
     free(x);
 }
 
@@ -277,6 +279,16 @@ int svc_export_open(svc *s, const char *job_id, int with_z, svc_export **out,
         rc = dc_err_set(e, DC_ENOMEM, "out of memory");
         goto out;
     }
+    /* the outlier column: the job's stored results (computed now for a job that ended
+       before they were kept); without them the column stays empty (NaN) */
+    svc__results res;
+    svc__job_ref ref;
+    dc_err re = {0};
+    if (svc__results_get(s, db, job_id, 0, &ref, &res, &re) == 0 && res.n == x->info.n) {
+        x->outlier = res.iforest;
+        res.iforest = NULL;
+    }
+    svc__results_free(&res);
     *info = x->info;
     *out = x;
     x = NULL;
@@ -317,13 +329,8 @@ int svc_export_read(svc_export *x, int64_t offset, int64_t count, svc_export_row
     if (rc < 0) return rc;
     out->count = count;
     out->labels = x->lab, out->q = x->q, out->z = x->z, out->truth = x->truth;
-    /* TODO(issue 13, merge with helper A's branch): the outlier column is the
-     * isolation-forest score stored at the job's end in job_results.iforest (float32 per
-     * training sample; migrations/0002_job_results.sql): read bytes [offset * 4,
-     * (offset + count) * 4) of it here. Until then out->outlier stays NULL: empty in CSV,
-     * NaN in NPY. (job_results.labels could also replace the recomputed labels, which
-     * for n2d depend on the chunk size: cluster_predict's note on umap_transform.) */
-    out->outlier = NULL;
+    /* the isolation-forest score stored at the job's end (svc_results.c) */
+    out->outlier = x->outlier ? x->outlier + offset : NULL;
     return 0;
 }
 

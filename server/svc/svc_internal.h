@@ -125,4 +125,57 @@ int svc__model_preprocess_record(sqlite3 *h, const char *model, const char *data
  * replaced by its id). DC_ENOTFOUND none, DC_EINVAL several (listed). */
 int svc__dataset_resolve(sqlite3 *h, char *ds, size_t cap, dc_err *e);
 
+/* ---- a job's results (svc_results.c; its job_results row, migrations/0002) ---------- */
+
+struct dataset;
+
+typedef struct svc__results {
+    int64_t n;
+    int k, embed;
+    double x_min, x_max;    /* the dataset's value range */
+    int32_t *labels;        /* (n) */
+    float *qmax;            /* (n) max_j q_ij */
+    float *iforest;         /* (n) */
+    float *recon;           /* (n) MSE, or NULL (no decoder) */
+    double *forest;         /* iforest_save() form, forest_len doubles; NULL unless asked */
+    size_t forest_len;
+    int32_t *truth;         /* (n) the dataset's labels, or NULL */
+    char map_source[16];    /* "pca" or "manifold" */
+    int map_n;
+    int32_t *map_index;     /* (map_n) */
+    float *map_xy;          /* (map_n, 2) */
+    float *centroid_xy;     /* (k, 2) */
+    int c;                  /* classes; 0: no confusion matrix (no labels, or over 1000) */
+    int32_t *classes;       /* (c) */
+    int64_t *confusion;     /* (k, c) */
+    int32_t *mapping;       /* (k) */
+    double acc;
+    double seconds;         /* the computation's */
+} svc__results;
+
+/* What the results of a job came from (svc__results_get). "" = gone. */
+typedef struct svc__job_ref {
+    char dataset[JOBSPEC_ID_MAX];
+    char model[JOBSPEC_ID_MAX];
+    int d;                  /* the dataset's, 0 when it is gone */
+    char shape[96];         /* the dataset's sample shape, JSON ("" when gone) */
+    uint64_t seed;
+} svc__job_ref;
+
+/* Computes the results of model m on its training set ds. labels, q (n, k) and z (n,
+ * embed; unused for kmeans, whose embedding is ds->x) are the model's predictions on ds
+ * when the caller has them (the run driver's), else NULL: computed here (the caller
+ * holds the model's lock). seed: the job's (forest, map samples). */
+int svc__results_compute(const cluster_model *m, const struct dataset *ds,
+                         const int32_t *labels, const float *q, const float *z, uint64_t seed,
+                         svc__results *out, dc_err *e);
+/* INSERT OR REPLACE of the job's row, inside the caller's transaction. */
+int svc__results_insert(sqlite3 *db, const char *job, const svc__results *r, dc_err *e);
+void svc__results_free(svc__results *r); /* zeroed is fine */
+/* The results of job (with_forest: the forest too) and where they came from:
+ * DC_ENOTFOUND no job, DC_ECONFLICT not succeeded; computed and stored here when the job
+ * has none yet (it succeeded before migration 0002), from its model and dataset. */
+int svc__results_get(svc *s, store *db, const char *job, int with_forest, svc__job_ref *ref,
+                     svc__results *out, dc_err *e);
+
 #endif

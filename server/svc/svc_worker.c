@@ -323,8 +323,9 @@ static json_t *arch_json(const cluster_model *m)
                      "d", cluster_model_dim(m), "embed", cluster_model_embed(m), "hidden", hidden);
 }
 
-/* The job succeeded: model, metrics and status in one transaction. */
-static int finish_ok(job_run *r, cluster_model *m, dc_err *e)
+/* The job succeeded: model, metrics, status and its results (when computed) in one
+ * transaction. */
+static int finish_ok(job_run *r, cluster_model *m, const svc__results *res, dc_err *e)
 {
     sqlite3 *h = store_db(r->db);
     sqlite3_stmt *st = NULL;
@@ -364,6 +365,7 @@ static int finish_ok(job_run *r, cluster_model *m, dc_err *e)
     sqlite3_bind_text(st, 1, mtext, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, r->id, -1, SQLITE_STATIC);
     if ((rc = step_done(h, st, "finish job", e)) < 0) goto out;
+    if (res && (rc = svc__results_insert(h, r->id, res, e)) < 0) goto out;
     if ((rc = prep(h, "DELETE FROM checkpoints WHERE job_id = ?", &st, e)) < 0) goto out;
     sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
     if ((rc = step_done(h, st, "finish job", e)) < 0) goto out;
@@ -449,6 +451,22 @@ static void set_phase(job_run *r, const char *phase)
     step_done(store_db(r->db), st, "set phase", &e);
 }
 
+/* The job's results (svc_results.c) from the driver's final predictions: 1 computed, 0
+ * not (logged; the first request for them computes them then). */
+static int compute_results(job_run *r, cluster_model *m, svc__results *res)
+{
+    dc_err e = {0};
+    set_phase(r, "results");
+    if (svc__results_compute(m, &r->ds, r->drive.labels, r->drive.q, r->drive.z, r->spec.seed,
+                             res, &e) < 0) {
+        fprintf(stderr, "deepclust: job %s: results not computed: %s\n", r->id, e.msg);
+        return 0;
+    }
+    fprintf(stderr, "deepclust: job %s: results of %lld samples in %.2f s\n", r->id,
+            (long long)r->ds.n, res->seconds);
+    return 1;
+}
+
 static void run_job(svc *s, svc_slot *slot, store *db, job_run *r, const char *spec_text)
 {
     cluster_model *m = NULL;
@@ -479,9 +497,19 @@ static void run_job(svc *s, svc_slot *slot, store *db, job_run *r, const char *s
     cluster_ckpt_store store = {.ctx = r, .load = ckpt_load, .save = on_ckpt};
     r->drive = (cluster_drive){.spec = &r->spec, .ds = &r->ds, .store = &store,
                                .ckpt_every_s = s->cfg.ckpt_every_s, .stop = &r->slot->stop,
-                               .progress = on_event, .ctx = r};
+                               .progress = on_event, .ctx = r, .keep_qz = 1};
     rc = cluster_drive_run(&r->drive, &m, &e);
-    if (rc == 0) rc = finish_ok(r, m, &e);
+    if (rc == 0) {
+        svc__results res;
+        int have = compute_results(r, m, &res);
+        rc = finish_ok(r, m, have ? &res : NULL, &e);
+        if (rc < 0 && have) { /* the job does not fail for its pictures */
+            fprintf(stderr, "deepclust: job %s: stored without its results: %s\n", r->id, e.msg);
+            e = (dc_err){0};
+            rc = finish_ok(r, m, NULL, &e);
+        }
+        if (have) svc__results_free(&res);
+    }
 done:
     if (rc == 0) {
         fprintf(stderr, "deepclust: job %s succeeded\n", r->id);

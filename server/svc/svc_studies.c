@@ -101,7 +101,7 @@ static int parse_ks(const json_t *v, svc_study_req *o, jobspec_error *je)
             return req_err(je, DC_EINVAL, "n_clusters.max", "n_clusters.max (%d) is below "
                            "n_clusters.min (%d)", b, a);
         if (b - a + 1 > SVC_STUDY_MAX_KS)
-            return req_err(je, DC_EINVAL, "n_clusters.max", "n_clusters: %d..%d is %d values, "
+            return req_err(je, DC_EINVAL, "n_clusters.max", "n_clusters.max: %d..%d is %d values, "
                            "at most %d", a, b, b - a + 1, SVC_STUDY_MAX_KS);
         for (int k = a; k <= b; k++) o->ks[o->n_ks++] = k;
         return 0;
@@ -147,6 +147,7 @@ static void job_field(jobspec_error *je)
     size_t fl = strlen(je->field);
     snprintf(f, sizeof f, "job%s%.120s", fl ? "." : "", je->field);
     if (fl && strncmp(je->msg, je->field, fl) == 0) snprintf(m, sizeof m, "job.%.370s", je->msg);
+    else if (fl) snprintf(m, sizeof m, "%.125s: %.250s", f, je->msg);
     else snprintf(m, sizeof m, "job: %.370s", je->msg);
     snprintf(je->field, sizeof je->field, "%s", f);
     snprintf(je->msg, sizeof je->msg, "%s", m);

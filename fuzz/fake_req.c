@@ -131,3 +131,10 @@ NOT_FOUND(svc_job_assignments, svc *s, const char *id, int64_t offset, int limit
 NOT_FOUND(svc_model_get, svc *s, const char *id, svc_model_info *out)
 NOT_FOUND(svc_job_delete, svc *s, const char *id)
 NOT_FOUND(svc_model_delete, svc *s, const char *id)
+/* studies: svc_study_parse (no database) runs for real, the rest is faked */
+NOT_FOUND(svc_study_create, svc *s, const svc_study_req *req, svc_study *out, jobspec_error *je)
+NOT_FOUND(svc_study_get, svc *s, const char *id, svc_study *out)
+NOT_FOUND(svc_study_list, svc *s, int limit, int64_t offset, svc_study **items, int *n,
+          int64_t *total)
+NOT_FOUND(svc_study_cancel, svc *s, const char *id, svc_study *out)
+NOT_FOUND(svc_study_delete, svc *s, const char *id)

@@ -259,8 +259,9 @@ static void report(const study_args *a, const dataset *ds, const run_out *runs, 
         const study_k *k = &sum[i];
         printf("%3d %4d", k->k, k->n_runs);
         for (int s = ds->labels ? ST_ACC : ST_SIL; s <= ST_DB; s++) print_ms(k->mean[s], k->std[s]);
-        printf(" %9.4f %6llu %9.4f\n", k->stability,
-               k->chosen >= 0 ? (unsigned long long)a->seeds[k->chosen] : 0ULL, k->consensus_acc);
+        isfinite(k->stability) ? printf(" %9.4f", k->stability) : printf(" %9s", "-");
+        k->chosen >= 0 ? printf(" %6llu", (unsigned long long)a->seeds[k->chosen]) : printf(" %6s", "-");
+        isfinite(k->consensus_acc) ? printf(" %9.4f\n", k->consensus_acc) : printf(" %9s\n", "-");
     }
     if (suggested) printf("suggested k = %d: %s\n", sug->k, sug->reason);
     printf("%d pretraining(s), %d runs, %.1fs\n", pre, nr, seconds);

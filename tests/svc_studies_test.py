@@ -11,8 +11,8 @@ data helpers of tests/svc_api_test.py. Env: DC_BIN. Groups:
             has 'pretrain' rows, the others start from its autoencoder), the summary per
             k equal to the jobs' own metrics (means, stds), stability equal to the mean
             ARI between the seeds' assignments, the chosen seed one of the k's jobs,
-            consensus ACC, listing and paging; a dec study whose dependants run no
-            pretraining either
+            consensus ACC, listing and paging; dec and n2d studies whose dependants run
+            no pretraining either (n2d's criteria include BIC and log-likelihood)
   known_k   kmeans studies on blobs with 3, 4 and 6 clusters (unequal sizes for one):
             the suggested k is the true one, with its reason
   cancel    a study cancelled as a whole (queued and running jobs end, 409 after, DELETE
@@ -265,13 +265,31 @@ def test_flow(tmp):
            f"dec k {j['n_clusters']}: pretraining rows")
         check("cluster" in ph, f"dec k {j['n_clusters']}: self-training rows", sorted(set(ph)))
     check_summary(s, d2, "dec")
+    # n2d: shares its autoencoder too; its mixture gives BIC and mean log-likelihood
+    body3 = {"dataset": dsid, "seeds": [4], "n_clusters": [2, 3],
+             "job": {"method": "n2d", "autoencoder": {"hidden": [16, 4]},
+                     "pretrain": {"epochs": 5, "batch_size": 32},
+                     "manifold": {"components": 3, "epochs": 50}, "mixture": {"n_init": 2}}}
+    st, d3, _, _ = s.req("POST", "/v1/studies", body3)
+    eq(st, 201, "create n2d study")
+    d3 = wait_study(s, d3["id"])
+    eq(d3["status"], "succeeded", "n2d study succeeded")
+    for j in d3["jobs"]:
+        eq(phases(s, j["id"]).count("pretrain"), 5 if j["ae_job"] is None else 0,
+           f"n2d k {j['n_clusters']}: pretraining rows")
+        check(j["criteria"]["bic"] is not None and j["criteria"]["mean_loglik"] is not None,
+              f"n2d k {j['n_clusters']}: BIC and log-likelihood", j["criteria"])
+    for pk in d3["per_k"]:
+        job = [j for j in d3["jobs"] if j["n_clusters"] == pk["n_clusters"]][0]
+        check(close(pk["metrics"]["bic"]["mean"], job["criteria"]["bic"]),
+              "n2d: BIC in the summary", (pk["metrics"]["bic"], job["criteria"]))
     # listing
     st, lst, _, _ = s.req("GET", "/v1/studies?limit=1")
-    eq((st, lst["total"], len(lst["items"]), lst.get("next_offset")), (200, 2, 1, 1), "list page 1")
-    eq(lst["items"][0]["id"], d2["id"], "newest first")
+    eq((st, lst["total"], len(lst["items"]), lst.get("next_offset")), (200, 3, 1, 1), "list page 1")
+    eq(lst["items"][0]["id"], d3["id"], "newest first")
     check("jobs" not in lst["items"][0], "listing without jobs")
-    st, lst, _, _ = s.req("GET", "/v1/studies?limit=1&offset=1")
-    eq((lst["items"][0]["id"], lst.get("next_offset")), (sid, None), "list page 2")
+    st, lst, _, _ = s.req("GET", "/v1/studies?limit=1&offset=2")
+    eq((lst["items"][0]["id"], lst.get("next_offset")), (sid, None), "list page 3")
     st, doc, _, _ = s.req("POST", f"/v1/studies/{sid}/cancel")
     problem(st, doc, 409, "cancel a finished study")
     eq(s.stop(), 0, "exit code")

@@ -137,7 +137,7 @@ def test_validate(tmp):
         ({**ok, "n_clusters": {"min": 2, "max": 40}}, 422, "n_clusters.max"),
         ({**ok, "n_clusters": {"min": 2, "max": 3, "step": 1}}, 400, "n_clusters.step"),
         # against the data: more clusters than samples
-        ({**ok, "n_clusters": {"min": 90, "max": 100}, "dataset": None}, 422, None),
+        ({**ok, "n_clusters": {"min": 90, "max": 100}, "dataset": None}, 422, "n_clusters"),
     ]
     small = dataset(s, rows[:60])
     for body, status, field in cases:

@@ -245,6 +245,22 @@ def test_flow(tmp):
                 eq(ph.count("pretrain"), 0, f"seed {seed} k {j['n_clusters']}: no pretraining rows")
                 check("kmeans" in ph, "its clustering stage ran", ph)
     check_summary(s, doc, "ae_kmeans")
+    # the labels the summary reads were kept when the jobs succeeded; without them it
+    # predicts them with the models, to the same figures
+    import sqlite3
+    db = sqlite3.connect(s.db)
+    ids = [j["id"] for j in doc["jobs"]]
+    kept = db.execute("SELECT count(*) FROM study_labels WHERE job_id IN (%s)" % ",".join("?" * 6),
+                      ids).fetchone()[0]
+    eq(kept, 6, "labels kept for every job")
+    db.execute("DELETE FROM study_labels")
+    db.commit()
+    db.close()
+    again = s.req("GET", "/v1/studies/" + sid)[1]
+    eq([p["stability"] for p in again["per_k"]], [p["stability"] for p in doc["per_k"]],
+       "same stability from the models' labels")
+    eq([p["consensus_acc"] for p in again["per_k"]], [p["consensus_acc"] for p in doc["per_k"]],
+       "same consensus ACC from the models' labels")
     k3 = [p for p in doc["per_k"] if p["n_clusters"] == 3][0]
     check(k3["metrics"]["acc"]["mean"] > 0.95 and k3["consensus_acc"] > 0.95,
           "3 blobs at k=3: ACC and consensus ACC", (k3["metrics"]["acc"], k3["consensus_acc"]))

@@ -110,8 +110,9 @@ static json_t *per_k_json(const svc_study *st, const svc_study_k *pk)
     json_object_set_new(o, "runs", json_integer(k->n_runs));
     json_object_set_new(o, "metrics", m);
     json_object_set_new(o, "stability", num(k->stability));
-    json_t *ch = pick_json(st, pk->chosen, k->n_runs > 1 && isfinite(k->chosen_agreement)
-                                               ? "agreement" : "silhouette");
+    json_t *ch = pick_json(st, pk->chosen, k->n_runs == 1 ? "single"
+                                           : isfinite(k->chosen_agreement) ? "agreement"
+                                                                           : "silhouette");
     if (json_is_object(ch))
         json_object_set_new(ch, "mean_ari_to_others", num(k->chosen_agreement));
     json_object_set_new(o, "chosen", ch);

@@ -29,6 +29,12 @@ int api_h_model_get(api_req *r);
 int api_h_model_predict(api_req *r);
 int api_h_model_delete(api_req *r);
 int api_h_dashboard(api_req *r);
+/* routes_studies.c */
+int api_h_study_create(api_req *r);
+int api_h_study_list(api_req *r);
+int api_h_study_get(api_req *r);
+int api_h_study_cancel(api_req *r);
+int api_h_study_delete(api_req *r);
 
 /* ---- exports and preprocessing (routes_export.c) ---- */
 int api_h_job_assignments_any(api_req *r); /* csv/npy streams; JSON: api_h_job_assignments */

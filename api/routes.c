@@ -113,6 +113,11 @@ const api_route api_routes[] = {
      "n,d,embeddings,strict,outliers"},
     {"GET", "/v1/models/{id}/download", api_h_model_download, 0, NULL, 0, NULL},
     {"DELETE", "/v1/models/{id}", api_h_model_delete, 0, NULL, 0, NULL},
+    {"POST", "/v1/studies", api_h_study_create, API_JSON_MAX, NULL, 0, NULL},
+    {"GET", "/v1/studies", api_h_study_list, 0, NULL, 0, "limit,offset"},
+    {"GET", "/v1/studies/{id}", api_h_study_get, 0, NULL, 0, NULL},
+    {"POST", "/v1/studies/{id}/cancel", api_h_study_cancel, 1024, NULL, 0, NULL},
+    {"DELETE", "/v1/studies/{id}", api_h_study_delete, 0, NULL, 0, NULL},
     {NULL, NULL, NULL, 0, NULL, 0, NULL},
 };
 

@@ -473,6 +473,18 @@ static int fit_codes(cluster_model *m, const dataset *ds, cluster_run *run,
     return rc;
 }
 
+/* The pretrained autoencoder to o->pretrained. */
+static int hand_ae(const cluster_model *m, const cluster_fit_opts *o, dc_err *err)
+{
+    void *buf = NULL;
+    size_t len = 0;
+    int rc = cluster_model_save_ae(m, &buf, &len, err);
+    if (rc == 0 && o->pretrained(o->pretrained_ctx, buf, len))
+        rc = dc_err_set(err, DC_ECANCEL, "stopped after pretraining");
+    free(buf);
+    return rc;
+}
+
 /* The methods with an autoencoder (or a pretrained vae): from where the checkpoint rk
  * stands (phase 1 pretraining, 2 self-training, 3 vae, 4 n2d layout) or the start. */
 static int fit_deep(cluster_model *m, const dataset *ds, cluster_run *run,
@@ -505,6 +517,7 @@ static int fit_deep(cluster_model *m, const dataset *ds, cluster_run *run,
                                                   NULL, NULL, err)) < 0)
         return rc; /* the autoencoder as the layout's checkpoint holds it: no pretraining */
     if (!o->ae_buf && !n2d_layout && (rc = pretrain(m, ds, run, o, rk, err)) < 0) return rc;
+    if (!o->ae_buf && !n2d_layout && o->pretrained && (rc = hand_ae(m, o, err)) < 0) return rc;
     if (vae_pre) return cluster__fit_vae(m, ds->x, ds->n, run, 1, NULL, 0, err);
     return fit_codes(m, ds, run, o, n2d_layout, self, lab, err);
 }

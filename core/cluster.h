@@ -190,6 +190,12 @@ typedef struct cluster_fit_opts {
      * epochs, EM iterations): once nonzero, the run hands a final checkpoint to ckpt
      * (when it is past k-means; n2d: during pretraining and layout) and returns DC_ECANCEL. */
     const atomic_int *stop;
+    /* Called once when this run's autoencoder pretraining ends (not with ae_buf, nor on
+     * a resume past pretraining), with the autoencoder as cluster_model_save_ae gives
+     * it, before k-means or self-training change it: a study keeps it to run its other
+     * k from (ae_buf). Nonzero stops the run (DC_ECANCEL). May be NULL. */
+    int (*pretrained)(void *ctx, const void *ae, size_t len);
+    void *pretrained_ctx;
 } cluster_fit_opts;
 
 /* opts NULL: all defaults (as cluster_fit with no callback). */

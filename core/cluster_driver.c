@@ -61,7 +61,8 @@ int cluster_drive_run(cluster_drive *d, cluster_model **out, dc_err *err)
         return rc;
     d->resumed = rc == 1 && ck;
     cluster_fit_opts o = {.cb = on_event, .ctx = d, .ae_buf = d->ae_buf, .ae_len = d->ae_len,
-                          .stop = d->stop};
+                          .stop = d->stop, .pretrained = d->pretrained,
+                          .pretrained_ctx = d->pretrained_ctx};
     if (d->store) {
         o.ckpt = d->store->save;
         o.ckpt_ctx = d->store->ctx;

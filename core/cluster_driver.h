@@ -55,6 +55,8 @@ typedef struct cluster_drive {
     const cluster_ckpt_store *store;  /* NULL: no checkpoints */
     double ckpt_every_s;              /* as cluster_fit_opts */
     const atomic_int *stop;           /* as cluster_fit_opts; may be NULL */
+    int (*pretrained)(void *ctx, const void *ae, size_t len); /* as cluster_fit_opts; */
+    void *pretrained_ctx;                                     /* may be NULL */
     cluster_progress_fn progress;     /* may be NULL */
     void *ctx;
     int keep_qz;                      /* 1: also keep q and z of the training set below */

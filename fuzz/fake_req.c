@@ -162,3 +162,10 @@ NOT_FOUND(svc_job_outliers, svc *s, const char *job, int n, int by, int images,
           svc_shape shape, svc_outliers *out)
 NOT_FOUND(svc_model_outliers, svc *s, const char *model, const float *x, int64_t n, int d,
           svc_outlier_scores *out)
+/* studies: svc_study_parse (no database) runs for real, the rest is faked */
+NOT_FOUND(svc_study_create, svc *s, const svc_study_req *req, svc_study *out, jobspec_error *je)
+NOT_FOUND(svc_study_get, svc *s, const char *id, svc_study *out)
+NOT_FOUND(svc_study_list, svc *s, int limit, int64_t offset, svc_study **items, int *n,
+          int64_t *total)
+NOT_FOUND(svc_study_cancel, svc *s, const char *id, svc_study *out)
+NOT_FOUND(svc_study_delete, svc *s, const char *id)

@@ -24,6 +24,7 @@
 #define CLI_COMMANDS(X)                                         \
     X(serve, "run the HTTP service (REST API, job workers)")   \
     X(train, "train a clustering model on data files (all methods)")  \
+    X(study, "several seeds and k in one run: spread, chosen seed, suggested k") \
     X(predict, "soft cluster assignments of new samples from a saved model") \
     X(generate, "draw samples of one cluster from a vae model as a PNG grid") \
     X(version, "print the version and the schema it knows")

@@ -40,6 +40,7 @@
 #include "dc_err.h"
 #include "jobspec.h"
 #include "store.h"
+#include "study.h"
 
 /* Operator limits (deepclust serve --max-*), each refused with the code below naming
  * the limit, and counted in /metrics as deepclust_limit_refusals_total{limit="<name>"}. */
@@ -488,6 +489,95 @@ typedef struct svc_outlier_scores {
 int svc_model_outliers(svc *s, const char *model, const float *x, int64_t n, int d,
                        svc_outlier_scores *out, dc_err *e);
 void svc_outlier_scores_free(svc_outlier_scores *p);
+
+/* ---- studies ----------------------------------------------------------------------- */
+
+/* A study: one job spec on one dataset over several seeds and several k (docs/studies.md).
+ * It queues one job per (seed, k); when the method pretrains an autoencoder
+ * (study_shares_ae), the first k's job of each seed pretrains it and that seed's other
+ * jobs start from it (jobs.ae_job): one pretraining per seed. Each study job's metrics
+ * gain "criteria" (core/study.h: silhouette, Calinski-Harabasz, Davies-Bouldin on a
+ * sample of the embedding; n2d: mean log-likelihood and BIC). */
+enum { SVC_STUDY_MAX_SEEDS = 20, SVC_STUDY_MAX_KS = 30, SVC_STUDY_K_MIN = 2,
+       SVC_STUDY_K_MAX = 100 };
+
+/* POST /v1/studies's body, checked (no database needed):
+ *   {"dataset": id, "job": {job spec without dataset, n_clusters, seed},
+ *    "seeds": [..] (1..20 distinct, default [0]),
+ *    "n_clusters": [..] (1..30 distinct in 2..100) or {"min": a, "max": b}}
+ * job is checked with jobspec_parse (dataset, the largest k and the first seed filled
+ * in). Errors as jobspec's: DC_EFORMAT (wrong type, unknown or missing key) or DC_EINVAL
+ * (a value), field = the JSON path ("seeds[2]", "n_clusters.max", "job.pretrain.lr"). */
+typedef struct svc_study_req {
+    char dataset[JOBSPEC_ID_MAX];
+    json_t *job;                     /* the template (new reference; svc_study_req_clear) */
+    int64_t seeds[SVC_STUDY_MAX_SEEDS];
+    int n_seeds;
+    int ks[SVC_STUDY_MAX_KS];        /* increasing */
+    int n_ks;
+} svc_study_req;
+int svc_study_parse(const json_t *body, svc_study_req *out, jobspec_error *je);
+void svc_study_req_clear(svc_study_req *r);
+
+/* One job of a study as the summary reads it (its metrics JSON). */
+typedef struct svc_study_job {
+    char id[JOBSPEC_ID_MAX];
+    char model[JOBSPEC_ID_MAX];   /* "" = none */
+    char ae_job[JOBSPEC_ID_MAX];  /* "" = it pretrains (or needs no autoencoder) */
+    char status[16];
+    int64_t seed;
+    int k;
+    double stat[ST_COUNT];        /* acc, nmi, ari, criteria (study.h); NAN = not there */
+    double seconds, pretrain_seconds; /* NAN = not there */
+} svc_study_job;
+
+/* The summary of one k over its succeeded jobs; chosen and best_sil are indices into
+ * svc_study.jobs (-1 = none). */
+typedef struct svc_study_k {
+    study_k sum;
+    int chosen, best_sil;
+} svc_study_k;
+
+typedef struct svc_study {
+    char id[JOBSPEC_ID_MAX];
+    char dataset[JOBSPEC_ID_MAX];  /* "" once deleted */
+    char method[32];
+    char status[16];  /* queued, running, succeeded, failed, cancelled (from its jobs) */
+    char created_at[32];
+    char *spec;       /* the job template, JSON text (malloc'd) */
+    int64_t seeds[SVC_STUDY_MAX_SEEDS];
+    int n_seeds;
+    int ks[SVC_STUDY_MAX_KS];
+    int n_ks;
+    int total, queued, running, succeeded, failed, cancelled; /* its jobs */
+    /* svc_study_get only (else NULL / 0): */
+    svc_study_job *jobs;  /* by k, then seed */
+    int n_jobs;
+    svc_study_k *per_k;   /* n_ks rows, as ks */
+    int has_labels;       /* the dataset has labels: acc/nmi/ari and consensus ACC */
+    int suggested;        /* 1: suggestion holds kselect_suggest's answer */
+    kselect_suggestion suggestion;
+} svc_study;
+void svc_study_clear(svc_study *st);  /* zeroed is fine */
+void svc_study_free_list(svc_study *items, int n);
+
+/* Queues the study's jobs in one transaction; *out = the study (no summary). Spec
+ * errors as svc_job_create's (je: "dataset", "job.<path>", "n_clusters"); the queue
+ * limit counts all its jobs (DC_EBUSY). */
+int svc_study_create(svc *s, const svc_study_req *req, svc_study *out, jobspec_error *je,
+                     dc_err *e);
+/* The study with its jobs and the summary per k (svc_study_k), the suggested k. The
+ * labels of each job (stability, consensus) come from svc__job_labels. */
+int svc_study_get(svc *s, const char *id, svc_study *out, dc_err *e);
+/* Newest first, without jobs or summary. */
+int svc_study_list(svc *s, int limit, int64_t offset, svc_study **items, int *n,
+                   int64_t *total, dc_err *e);
+/* Cancels every queued job now and asks the running ones to stop. DC_ECONFLICT when
+ * none is queued or running. *out = the study after (no summary). */
+int svc_study_cancel(svc *s, const char *id, svc_study *out, dc_err *e);
+/* Deletes the study with its jobs and their models; DC_ECONFLICT while one is queued
+ * or running. */
+int svc_study_delete(svc *s, const char *id, dc_err *e);
 
 /* ---- operations -------------------------------------------------------------------- */
 

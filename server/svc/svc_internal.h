@@ -178,4 +178,30 @@ void svc__results_free(svc__results *r); /* zeroed is fine */
 int svc__results_get(svc *s, store *db, const char *job, int with_forest, svc__job_ref *ref,
                      svc__results *out, dc_err *e);
 
+/* ---- studies (svc_studies.c) */
+struct dataset;
+/* In the claim's transaction: queued jobs whose autoencoder can no longer come (its job
+ * ended or went without keeping it) fail with the reason; autoencoders no queued or
+ * running job waits for are deleted. */
+int svc__studies_settle(sqlite3 *db, dc_err *e);
+/* The pretrained autoencoder of job (written when its pretraining ends) / read back
+ * (*ae malloc'd). get: DC_ENOTFOUND when there is none. */
+int svc__study_ae_put(store *db, const char *job, const void *ae, size_t len, dc_err *e);
+int svc__study_ae_get(sqlite3 *db, const char *job, void **ae, size_t *len, dc_err *e);
+/* The "criteria" member of a study job's metrics (new reference; nulls where not
+ * computed): study_criteria_of on a sample of STUDY_SAMPLE points. */
+json_t *svc__criteria_json(const cluster_model *m, const struct dataset *ds,
+                           const cluster_event *last);
+/* Keeps a succeeded study job's labels (n) for its study's summary. */
+int svc__study_labels_put(store *db, const char *job, const int32_t *labels, int64_t n,
+                          dc_err *e);
+/* The labels of job's model on its dataset's n samples (d features) into out (n). The
+ * one place labels are fetched: those svc__study_labels_put kept, else computed with
+ * the model (x read once into *x_cache, malloc'd, NULL at first; the caller frees it). */
+int svc__job_labels(svc *s, sqlite3 *db, const char *job, const char *dataset, int64_t n,
+                    int d, float **x_cache, int32_t *out, dc_err *e);
+/* svc_jobs.c's operator limits of one job spec (jobspec_error names the field). */
+int svc__job_check_limits(svc *s, sqlite3 *h, const cluster_spec *cs, int64_t n, int d,
+                          int hh, int ww, int cc, jobspec_error *je, dc_err *e);
+
 #endif

@@ -100,8 +100,8 @@ static int job_fetch(sqlite3 *db, const char *id, svc_job *out, dc_err *e)
 
 /* The operator limits a new job must fit: its model's parameters and estimated training
  * memory (DC_EINVAL with je naming the spec field), the queue's length (DC_EBUSY). */
-static int check_limits(svc *s, sqlite3 *h, const cluster_spec *cs, int64_t n, int d, int hh,
-                        int ww, int cc, jobspec_error *je, dc_err *e)
+int svc__job_check_limits(svc *s, sqlite3 *h, const cluster_spec *cs, int64_t n, int d,
+                          int hh, int ww, int cc, jobspec_error *je, dc_err *e)
 {
     const svc_config *c = &s->cfg;
     jobspec_cost cost;
@@ -222,7 +222,7 @@ int svc_job_create(svc *s, const json_t *spec, svc_job *out, jobspec_error *je, 
     st = NULL;
     /* the operator's limits first: they name the size and the flag, where core's own
      * bounds (CLUSTER_MAX_PARAMS) only say that it is too big */
-    if ((rc = check_limits(s, h, &cs, n, d, hh, ww, cc, je, e)) < 0) goto out;
+    if ((rc = svc__job_check_limits(s, h, &cs, n, d, hh, ww, cc, je, e)) < 0) goto out;
     if (jobspec_check_data(&cs, n, d, hh, ww, cc, je) < 0) {
         rc = dc_err_set(e, DC_EINVAL, "%s", je->msg);
         goto out;

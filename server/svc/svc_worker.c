@@ -41,6 +41,10 @@ typedef struct job_run {
     int stop;              /* STOP_* once decided */
     cluster_drive drive;   /* the run: its last event, ETA, final scores */
     double pretrain_s, kmeans_s;
+    char study[JOBSPEC_ID_MAX];  /* "" for a plain job */
+    char ae_job[JOBSPEC_ID_MAX]; /* the job whose autoencoder it starts from, or "" */
+    void *ae;                    /* that autoencoder (svc__study_ae_get) */
+    size_t ae_len;
 } job_run;
 
 static void bind_num(sqlite3_stmt *st, int i, double v)
@@ -180,6 +184,19 @@ out:
     return should_stop(r) != STOP_NONE;
 }
 
+/* A study job's pretraining ended: its autoencoder is kept for the seed's other k. */
+static int on_pretrained(void *ctx, const void *ae, size_t len)
+{
+    job_run *r = ctx;
+    dc_err e = {0};
+    if (svc__study_ae_put(r->db, r->id, ae, len, &e) < 0)
+        fprintf(stderr, "deepclust: job %s: autoencoder not kept: %s\n", r->id, e.msg);
+    pthread_mutex_lock(&r->s->mu);
+    pthread_cond_broadcast(&r->s->wake); /* its dependants may be claimed now */
+    pthread_mutex_unlock(&r->s->mu);
+    return should_stop(r) != STOP_NONE;
+}
+
 /* Claims the oldest queued job: 1 claimed (r filled), 0 none, < 0 error. */
 static int claim(store *db, svc_slot *slot, job_run *r, char **spec_text, dc_err *e)
 {
@@ -188,18 +205,24 @@ static int claim(store *db, svc_slot *slot, job_run *r, char **spec_text, dc_err
     int rc;
 
     if ((rc = store_begin(db, e)) < 0) return rc;
-    if ((rc = prep(h, "SELECT id, COALESCE(dataset_id, ''), spec, resume FROM jobs "
-                   "WHERE status = 'queued' ORDER BY created_at, rowid LIMIT 1", &st, e)) < 0)
+    if ((rc = svc__studies_settle(h, e)) < 0) goto out;
+    /* a study job that starts from another's autoencoder waits until it is kept */
+    if ((rc = prep(h, "SELECT id, COALESCE(dataset_id, ''), spec, resume, COALESCE(study_id, ''), "
+                   "COALESCE(ae_job, '') FROM jobs WHERE status = 'queued' AND (ae_job IS NULL "
+                   "OR EXISTS (SELECT 1 FROM study_ae a WHERE a.job_id = jobs.ae_job)) "
+                   "ORDER BY created_at, rowid LIMIT 1", &st, e)) < 0)
         goto out;
     rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        rc = rc == SQLITE_DONE ? 0 : svc__sql_err(h, "claim job", e);
+    if (rc != SQLITE_ROW) { /* none: keep what svc__studies_settle did */
+        rc = rc == SQLITE_DONE ? store_commit(db, e) : svc__sql_err(h, "claim job", e);
         goto out;
     }
     snprintf(r->id, sizeof r->id, "%s", (const char *)sqlite3_column_text(st, 0));
     snprintf(r->dataset, sizeof r->dataset, "%s", (const char *)sqlite3_column_text(st, 1));
     *spec_text = strdup((const char *)sqlite3_column_text(st, 2));
     r->resume = sqlite3_column_int(st, 3);
+    svc__col_text(st, 4, r->study, sizeof r->study);
+    svc__col_text(st, 5, r->ae_job, sizeof r->ae_job);
     sqlite3_finalize(st);
     st = NULL;
     if ((rc = prep(h, "UPDATE jobs SET status = 'running', attempts = attempts + 1, "
@@ -305,6 +328,8 @@ static json_t *final_metrics(job_run *r, cluster_model *m, dc_err *e)
                   "last_label_change", NUM(last->label_change),
                   "iterations", json_integer(r->seq), "resumed", r->resume, "cluster_sizes", sz);
 #undef NUM
+    if (o && r->study[0]) /* a study's criteria without labels */
+        json_object_set_new(o, "criteria", svc__criteria_json(m, &r->ds, &r->drive.last));
 out:
     if (!o && e && !e->code) dc_err_set(e, DC_ENOMEM, "out of memory");
     json_decref(sz);
@@ -434,7 +459,10 @@ static int ckpt_load(void *ctx, void **buf, size_t *len, dc_err *e)
     int rc = r->resume ? load_checkpoint(r, buf, len, e) : 0;
     if (rc < 0) return rc;
     if (r->resume && !*buf) r->resume = 0; /* nothing to resume from: start over */
-    set_phase(r, r->resume ? "resuming" : cluster_phase_name(first_phase(&r->spec)));
+    cluster_phase p0 = first_phase(&r->spec);
+    if (r->ae && p0 == CP_PRETRAIN) /* from a study's autoencoder: no pretraining */
+        p0 = r->spec.method == CM_N2D ? CP_KNN : r->spec.method == CM_VAE ? CP_VAE : CP_KMEANS;
+    set_phase(r, r->resume ? "resuming" : cluster_phase_name(p0));
     return r->resume;
 }
 
@@ -494,11 +522,21 @@ static void run_job(svc *s, svc_slot *slot, store *db, job_run *r, const char *s
         }
     }
     if ((rc = load_dataset(r, &e)) < 0) goto done;
+    if (r->ae_job[0] && (rc = svc__study_ae_get(store_db(db), r->ae_job, &r->ae, &r->ae_len, &e)) < 0)
+        goto done;
     cluster_ckpt_store store = {.ctx = r, .load = ckpt_load, .save = on_ckpt};
     r->drive = (cluster_drive){.spec = &r->spec, .ds = &r->ds, .store = &store,
                                .ckpt_every_s = s->cfg.ckpt_every_s, .stop = &r->slot->stop,
-                               .progress = on_event, .ctx = r, .keep_qz = 1};
+                               .progress = on_event, .ctx = r, .keep_qz = 1,
+                               .ae_buf = r->ae, .ae_len = r->ae_len,
+                               .pretrained = r->study[0] ? on_pretrained : NULL,
+                               .pretrained_ctx = r};
     rc = cluster_drive_run(&r->drive, &m, &e);
+    if (rc == 0 && r->study[0] && r->drive.labels) { /* for the study's summary */
+        dc_err le = {0};
+        if (svc__study_labels_put(db, r->id, r->drive.labels, r->ds.n, &le) < 0)
+            fprintf(stderr, "deepclust: job %s: labels not kept: %s\n", r->id, le.msg);
+    }
     if (rc == 0) {
         svc__results res;
         int have = compute_results(r, m, &res);
@@ -533,6 +571,7 @@ done:
     cluster_model_free(m);
     cluster_drive_free(&r->drive);
     dataset_free(&r->ds);
+    free(r->ae);
 }
 
 static void *worker_main(void *arg)

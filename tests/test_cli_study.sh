@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# test_cli_study: `deepclust study` (issue 14) on generated blobs (4 clusters, one of
+# them twice the size): one pretraining per seed (the JSON line's runs: only the first
+# k of each seed pretrained), the table and the JSON line agree on the suggested k, which
+# is the true one; per-k means are the means of the runs; usage errors exit 2.
+# Env: DC_BIN.
+set -u
+SRC=${DC_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
+BIN=${DC_BIN:-$SRC/build/deepclust}
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/dc_cli_study.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+"$PY" - "$tmp/blobs.csv" <<'EOF2'
+import random, sys
+rnd = random.Random(7)
+sizes, d = [150, 150, 300, 150], 6
+cs = [[rnd.uniform(-8, 8) for _ in range(d)] for _ in sizes]
+with open(sys.argv[1], "w") as f:
+    for c, n in enumerate(sizes):
+        for _ in range(n):
+            f.write(",".join("%.4f" % (cs[c][j] + rnd.gauss(0, 0.6)) for j in range(d)) + ",%d\n" % c)
+EOF2
+export OPENBLAS_NUM_THREADS=1
+if ! "$BIN" study --data "$tmp/blobs.csv" --csv-label-col -1 --method ae_kmeans --hidden 16,4 \
+        --pretrain-epochs 10 --batch 32 --seeds 1,2 --clusters 2:6 --quiet >"$tmp/out.txt" 2>"$tmp/err.txt"; then
+    echo "FAIL: study exited $?"; cat "$tmp/err.txt"; fail=1
+fi
+"$PY" - "$tmp/out.txt" <<'EOF2' || fail=1
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+j = json.loads(lines[-1])
+bad = []
+def want(c, what, got):
+    if not c: bad.append(f"{what}: got {got!r}")
+want(j["pretrainings"] == 2, "one pretraining per seed", j["pretrainings"])
+want(len(j["runs"]) == 10, "2 seeds x 5 k", len(j["runs"]))
+for r in j["runs"]:
+    want(r["pretrained"] == (r["k"] == 2), f"seed {r['seed']} k {r['k']} pretrained only at the first k", r["pretrained"])
+    want(r["k"] == 2 or r["pretrain_seconds"] == 0, "no pretraining time for the others", r["pretrain_seconds"])
+    want(r["silhouette"] is not None and r["calinski_harabasz"] is not None, "criteria", r)
+for p in j["per_k"]:
+    runs = [r for r in j["runs"] if r["k"] == p["k"]]
+    for name in ("acc", "silhouette", "davies_bouldin"):
+        m = sum(r[name] for r in runs) / len(runs)
+        want(abs(p[name]["mean"] - m) < 1e-6 * max(1, abs(m)), f"k {p['k']} {name} mean", (p[name], m))
+k4 = [p for p in j["per_k"] if p["k"] == 4][0]
+want(k4["acc"]["mean"] > 0.95 and k4["consensus_acc"] > 0.95, "ACC at the true k", k4)
+want(j["suggestion"] and j["suggestion"]["k"] == 4, "suggested k", j["suggestion"])
+want(any(l.startswith("suggested k = 4:") for l in lines), "the table says it too", lines[-3:])
+for b in bad: print("FAIL:", b)
+sys.exit(1 if bad else 0)
+EOF2
+# kmeans shares nothing: no pretraining at all
+out=$("$BIN" study --data "$tmp/blobs.csv" --csv-label-col -1 --method kmeans --seeds 3 --clusters 3,4,5 --quiet | tail -1)
+"$PY" -c 'import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if j["pretrainings"]==0 and j["suggestion"]["k"]==4 and len(j["runs"])==3 else 1)' "$out" ||
+    { echo "FAIL: kmeans study: $out"; fail=1; }
+for bad in "--seeds 1,1" "--seeds 1,x" "--clusters 1:5" "--clusters 5:4" "--clusters 2:40" "--seed 3"; do
+    # shellcheck disable=SC2086
+    "$BIN" study --data "$tmp/blobs.csv" --method kmeans --clusters 2:3 $bad >/dev/null 2>&1
+    rc=$?
+    [ $rc -eq 2 ] || { echo "FAIL: study $bad exited $rc, expected 2"; fail=1; }
+done
+[ $fail -eq 0 ] && echo "test_cli_study: ok"
+exit $fail

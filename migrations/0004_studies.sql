@@ -29,11 +29,3 @@ CREATE TABLE study_ae (
     ae          BLOB NOT NULL,
     created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
-
--- The labels of a study job's model on its dataset's samples (int32, native byte order),
--- written when it succeeds, so that a study's summary (stability, consensus) reads them
--- instead of predicting every job's labels again on each request.
-CREATE TABLE study_labels (
-    job_id      TEXT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
-    labels      BLOB NOT NULL
-);

@@ -250,10 +250,10 @@ def test_flow(tmp):
     import sqlite3
     db = sqlite3.connect(s.db)
     ids = [j["id"] for j in doc["jobs"]]
-    kept = db.execute("SELECT count(*) FROM study_labels WHERE job_id IN (%s)" % ",".join("?" * 6),
+    kept = db.execute("SELECT count(*) FROM job_results WHERE job_id IN (%s)" % ",".join("?" * 6),
                       ids).fetchone()[0]
     eq(kept, 6, "labels kept for every job")
-    db.execute("DELETE FROM study_labels")
+    db.execute("DELETE FROM job_results")
     db.commit()
     db.close()
     again = s.req("GET", "/v1/studies/" + sid)[1]

@@ -192,11 +192,8 @@ int svc__study_ae_get(sqlite3 *db, const char *job, void **ae, size_t *len, dc_e
  * computed): study_criteria_of on a sample of STUDY_SAMPLE points. */
 json_t *svc__criteria_json(const cluster_model *m, const struct dataset *ds,
                            const cluster_event *last);
-/* Keeps a succeeded study job's labels (n) for its study's summary. */
-int svc__study_labels_put(store *db, const char *job, const int32_t *labels, int64_t n,
-                          dc_err *e);
 /* The labels of job's model on its dataset's n samples (d features) into out (n). The
- * one place labels are fetched: those svc__study_labels_put kept, else computed with
+ * one place labels are fetched: those stored with the job's results (job_results.labels), else computed with
  * the model (x read once into *x_cache, malloc'd, NULL at first; the caller frees it). */
 int svc__job_labels(svc *s, sqlite3 *db, const char *job, const char *dataset, int64_t n,
                     int d, float **x_cache, int32_t *out, dc_err *e);

@@ -761,28 +761,6 @@ json_t *svc__criteria_json(const cluster_model *m, const dataset *ds, const clus
                      num(c.loglik), "sample", (json_int_t)c.sample);
 }
 
-int svc__study_labels_put(store *db, const char *job, const int32_t *labels, int64_t n,
-                          dc_err *e)
-{
-    sqlite3 *h = store_db(db);
-    sqlite3_stmt *st = NULL;
-    int rc;
-    if ((rc = store_begin(db, e)) < 0) return rc;
-    if (sqlite3_prepare_v2(h, "INSERT OR REPLACE INTO study_labels (job_id, labels) VALUES (?, ?)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = svc__sql_err(h, "keep the labels", e);
-        goto out;
-    }
-    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
-    sqlite3_bind_blob64(st, 2, labels, (sqlite3_uint64)n * sizeof *labels, SQLITE_STATIC);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : svc__sql_err(h, "keep the labels", e);
-    if (rc == 0) rc = store_commit(db, e);
-out:
-    sqlite3_finalize(st);
-    if (rc < 0) store_rollback(db);
-    return rc;
-}
-
 int svc__job_labels(svc *s, sqlite3 *h, const char *job, const char *dataset, int64_t n, int d,
                     float **x_cache, int32_t *out, dc_err *e)
 {
@@ -791,8 +769,8 @@ int svc__job_labels(svc *s, sqlite3 *h, const char *job, const char *dataset, in
     char model[JOBSPEC_ID_MAX] = "";
     int rc, kept = 0;
 
-    /* kept when the job succeeded */
-    if (sqlite3_prepare_v2(h, "SELECT labels FROM study_labels WHERE job_id = ?", -1, &st,
+    /* stored with the job's results when it succeeded (svc_results.c, migrations/0002) */
+    if (sqlite3_prepare_v2(h, "SELECT labels FROM job_results WHERE job_id = ?", -1, &st,
                            NULL) != SQLITE_OK)
         return svc__sql_err(h, "labels", e);
     sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);

@@ -532,11 +532,6 @@ static void run_job(svc *s, svc_slot *slot, store *db, job_run *r, const char *s
                                .pretrained = r->study[0] ? on_pretrained : NULL,
                                .pretrained_ctx = r};
     rc = cluster_drive_run(&r->drive, &m, &e);
-    if (rc == 0 && r->study[0] && r->drive.labels) { /* for the study's summary */
-        dc_err le = {0};
-        if (svc__study_labels_put(db, r->id, r->drive.labels, r->ds.n, &le) < 0)
-            fprintf(stderr, "deepclust: job %s: labels not kept: %s\n", r->id, le.msg);
-    }
     if (rc == 0) {
         svc__results res;
         int have = compute_results(r, m, &res);

@@ -44,6 +44,11 @@ expect "assignments.csv header" "index,label,q0,q1,q2,q3,q4,q5,q6,q7,q8,q9,true_
     "$(head -n 1 "$tmp/assignments.csv" 2>/dev/null)"
 "$BIN" predict --model "$tmp/model.bin" --data "$tmp/images.gz" --out "$tmp/q.npy" >/dev/null 2>&1 &&
     ok || bad "deepclust predict reads the downloaded model.bin"
+for f in confusion samples; do
+    expect "$f.png is a PNG" "89504e47" "$(head -c 4 "$tmp/$f.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')"
+done
+expect "the outliers line: 3 samples with a score" 3 \
+    "$(grep '^\[{"index"' "$tmp/out.txt" | jq '[.[] | select(.iforest > 0)] | length' 2>/dev/null)"
 if ! grep -q . "$tmp/err.txt"; then ok; else bad "stderr of the block: $(head -c 600 "$tmp/err.txt")"; fi
 if [ "$fail" -ne 0 ]; then
     echo "--- block output:" >&2; cat "$tmp/out.txt" >&2

@@ -411,6 +411,22 @@ int api_err_status(int code)
     return 500;
 }
 
+int api_reply_err(api_req *r, int rc, const dc_err *e)
+{
+    return api_problem(r, api_err_status(rc), "%s", e->msg[0] ? e->msg : dc_err_name(rc));
+}
+
+int api_problem_field(api_req *r, int status, const char *field, const char *msg)
+{
+    return api_problem_ex(r, status, NULL, NULL, json_pack("{s:s}", "field", field), NULL, NULL,
+                          "%s", msg);
+}
+
+int api_no_service(api_req *r)
+{
+    return api_problem(r, 503, "the clustering service is not running");
+}
+
 const char *api_status_text(int status)
 {
     switch (status) {

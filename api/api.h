@@ -203,6 +203,13 @@ void api_scrub_paths(char *msg, size_t cap, const char *db_path);
  * large, 429 busy, 507 no space, 503 out of memory, 500 otherwise). */
 int api_err_status(int code);
 
+/* The reply of a failed svc_* call: its code's status (api_err_status) and message. */
+int api_reply_err(api_req *r, int rc, const dc_err *e);
+/* A problem naming the request field at fault ({"field": field}). */
+int api_problem_field(api_req *r, int status, const char *field, const char *msg);
+/* 503: the server runs without the clustering service. */
+int api_no_service(api_req *r);
+
 /* Reason phrase of an HTTP status ("Not Found"). */
 const char *api_status_text(int status);
 

@@ -160,17 +160,6 @@ static const char *query(api_req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
-static int problem_field(api_req *r, int status, const char *field, const char *msg)
-{
-    return api_problem_ex(r, status, NULL, NULL, json_pack("{s:s}", "field", field), NULL, NULL,
-                          "%s", msg);
-}
-
-static int reply_err(api_req *r, int rc, const dc_err *e)
-{
-    return api_problem(r, api_err_status(rc), "%s", e->msg[0] ? e->msg : dc_err_name(rc));
-}
-
 enum { FMT_JSON = 0, FMT_CSV, FMT_NPY };
 
 /* ?format= (wins), else the Accept header; -1 on an unknown ?format=. */
@@ -344,7 +333,7 @@ static int page_param(api_req *r, const char *name, long long dflt, long long lo
         char msg[160];
         snprintf(msg, sizeof msg, "query parameter %s must be an integer in [%lld, %lld]",
                  name, lo, hi);
-        problem_field(r, 400, name, msg);
+        api_problem_field(r, 400, name, msg);
         return -1;
     }
     *out = x;
@@ -371,14 +360,14 @@ static int json_page_z(api_req *r)
         goto out;
     }
     if ((rc = svc_export_open(r->ctx->server, api_param(r, "id"), 1, &x, &info, &e)) < 0) {
-        rc = reply_err(r, rc, &e);
+        rc = api_reply_err(r, rc, &e);
         goto out;
     }
     if (offset > info.n) offset = info.n;
     int64_t end = offset + limit < info.n ? offset + limit : info.n, at = offset;
     while (at < end && labels && q && z) {
         if ((rc = svc_export_read(x, at, end - at, &rows, &e)) < 0 || rows.count <= 0) {
-            rc = rc < 0 ? reply_err(r, rc, &e) : api_problem(r, 500, "export stopped");
+            rc = rc < 0 ? api_reply_err(r, rc, &e) : api_problem(r, 500, "export stopped");
             goto out;
         }
         for (int64_t i = 0; i < rows.count; i++) {
@@ -423,16 +412,16 @@ int api_h_job_assignments_any(api_req *r)
     char disp[160], cols[200], nrows[32];
 
     if (fmt < 0)
-        return problem_field(r, 400, "format", "query parameter format: unknown value "
+        return api_problem_field(r, 400, "format", "query parameter format: unknown value "
                              "(allowed: json, csv, npy)");
     if (emb && strcmp(emb, "0") != 0 && strcmp(emb, "1") != 0 && strcasecmp(emb, "true") != 0 &&
         strcasecmp(emb, "false") != 0)
-        return problem_field(r, 400, "embedding", "query parameter embedding must be 0, 1, "
+        return api_problem_field(r, 400, "embedding", "query parameter embedding must be 0, 1, "
                              "true or false");
     with_z = emb && (strcmp(emb, "1") == 0 || strcasecmp(emb, "true") == 0);
     if (fmt == FMT_JSON) return with_z ? json_page_z(r) : api_h_job_assignments(r);
     if (query(r, "offset") || query(r, "limit"))
-        return problem_field(r, 400, query(r, "offset") ? "offset" : "limit",
+        return api_problem_field(r, 400, query(r, "offset") ? "offset" : "limit",
                              "offset and limit page the JSON form; csv and npy give every row");
     if (!r->ctx->server) return api_problem(r, 503, "the clustering service is not running");
     if (!(s = calloc(1, sizeof *s))) return DC_ENOMEM;
@@ -440,7 +429,7 @@ int api_h_job_assignments_any(api_req *r)
     if ((rc = svc_export_open(r->ctx->server, api_param(r, "id"), with_z, &s->x, &s->info, &e)) <
         0) {
         stream_free(s);
-        return reply_err(r, rc, &e);
+        return api_reply_err(r, rc, &e);
     }
     s->cols = 2 + s->info.k + s->info.embed + 2;
     s->rows_per = (1 << 18) / s->cols; /* about 1 MiB of floats per chunk */
@@ -491,7 +480,7 @@ int api_h_model_download(api_req *r)
 
     if (!r->ctx->server) return api_problem(r, 503, "the clustering service is not running");
     if ((rc = svc_model_file(r->ctx->server, api_param(r, "id"), &buf, &len, &e)) < 0)
-        return reply_err(r, rc, &e);
+        return api_reply_err(r, rc, &e);
     resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(buf);

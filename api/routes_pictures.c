@@ -60,11 +60,6 @@ static int reply_refusal(api_req *r, const refusal *b)
                           NULL, "%s", b->msg);
 }
 
-static int reply_err(api_req *r, int rc, const dc_err *e)
-{
-    return api_problem(r, api_err_status(rc), "%s", e->msg[0] ? e->msg : dc_err_name(rc));
-}
-
 /* A whole decimal number (an optional '-' then digits) into *v: 0, or -1. */
 static int parse_ll(const char *s, long long *v)
 {
@@ -206,7 +201,7 @@ static int reply_png(api_req *r, unsigned char *pix, int w, int h, int c)
     dc_err e = {0};
     int rc = png_encode(&buf, &len, pix, w, h, c, &e);
     free(pix);
-    rc = rc < 0 ? reply_err(r, rc, &e) : api_reply_buf(r, 200, "image/png", buf, len);
+    rc = rc < 0 ? api_reply_err(r, rc, &e) : api_reply_buf(r, 200, "image/png", buf, len);
     free(buf);
     return rc;
 }
@@ -218,7 +213,7 @@ static int reply_grid(api_req *r, const svc_images *im, int cols)
     int gw, gh;
     dc_err e = {0};
     int rc = png_grid(&pix, &gw, &gh, im->px, im->count, im->h, im->w, im->c, cols, PAD, &e);
-    return rc < 0 ? reply_err(r, rc, &e) : reply_png(r, pix, gw, gh, im->c);
+    return rc < 0 ? api_reply_err(r, rc, &e) : reply_png(r, pix, gw, gh, im->c);
 }
 
 /* Columns of a grid of n images alone: ceil(sqrt(n)). */
@@ -245,7 +240,7 @@ int api_h_job_confusion(api_req *r)
     if (!service(r)) return api_problem(r, 503, "the clustering service is not running");
     if (format_param(r, 0, &fmt, &b) < 0) return reply_refusal(r, &b);
     if ((rc = svc_job_confusion(service(r), api_param(r, "id"), &c, &e)) < 0)
-        return reply_err(r, rc, &e);
+        return api_reply_err(r, rc, &e);
     if (fmt == FMT_PNG) {
         double *v = malloc(sizeof *v * (size_t)c.k * c.c);
         unsigned char *pix = NULL;
@@ -259,7 +254,7 @@ int api_h_job_confusion(api_req *r)
         }
         rc = !v ? DC_ENOMEM : plot_heatmap(&pix, &w, &h, v, c.k, c.c, cell, &e);
         free(v);
-        rc = rc < 0 ? reply_err(r, rc, &e) : reply_png(r, pix, w, h, 3);
+        rc = rc < 0 ? api_reply_err(r, rc, &e) : reply_png(r, pix, w, h, 3);
         svc_confusion_free(&c);
         return rc;
     }
@@ -301,7 +296,7 @@ int api_h_job_samples(api_req *r)
         return reply_refusal(r, &b);
     rq.images = fmt == FMT_PNG;
     if ((rc = svc_job_samples(service(r), api_param(r, "id"), &rq, &p, &e)) < 0)
-        return reply_err(r, rc, &e);
+        return api_reply_err(r, rc, &e);
     if (fmt == FMT_PNG) {
         rc = reply_grid(r, &p.images, rq.cluster < 0 ? p.n : square_cols(p.count[0]));
         svc_samples_free(&p);
@@ -342,7 +337,7 @@ int api_h_job_reconstructions(api_req *r)
         return reply_refusal(r, &b);
     rc = svc_job_reconstructions(service(r), api_param(r, "id"), n, seed, fmt == FMT_PNG, shape,
                                  &p, &e);
-    if (rc < 0) return reply_err(r, rc, &e);
+    if (rc < 0) return api_reply_err(r, rc, &e);
     if (fmt == FMT_PNG) {
         rc = reply_grid(r, &p.images, p.count);
         svc_recons_free(&p);
@@ -401,7 +396,7 @@ int api_h_model_generate(api_req *r)
         return reply_refusal(r, &b);
     rc = svc_model_generate(service(r), api_param(r, "id"), cluster, n, seed, fmt == FMT_PNG,
                             shape, &g, &e);
-    if (rc < 0) return reply_err(r, rc, &e);
+    if (rc < 0) return api_reply_err(r, rc, &e);
     if (fmt == FMT_PNG) {
         svc_images im = {g.rows * g.n, g.shape.h, g.shape.w, g.shape.c, g.x};
         rc = reply_grid(r, &im, cluster < 0 ? g.n : square_cols(g.n));
@@ -450,7 +445,7 @@ int api_h_job_embedding(api_req *r)
         int_param(r, "n", 2000, SVC_MAP_MIN, SVC_MAP_MAX, &n, &b) < 0)
         return reply_refusal(r, &b);
     if ((rc = svc_job_embedding(service(r), api_param(r, "id"), n, &m, &e)) < 0)
-        return reply_err(r, rc, &e);
+        return api_reply_err(r, rc, &e);
     if (fmt == FMT_PNG) {
         unsigned char *pix = NULL;
         int *group = malloc(sizeof *group * (size_t)(m.count + 1));
@@ -459,7 +454,7 @@ int api_h_job_embedding(api_req *r)
                     : plot_scatter(&pix, MAP_PX, MAP_PX, m.xy, group, (size_t)m.count,
                                    m.centroid_xy, m.k, &e);
         free(group);
-        rc = rc < 0 ? reply_err(r, rc, &e) : reply_png(r, pix, MAP_PX, MAP_PX, 3);
+        rc = rc < 0 ? api_reply_err(r, rc, &e) : reply_png(r, pix, MAP_PX, MAP_PX, 3);
         svc_embedding_free(&m);
         return rc;
     }
@@ -508,7 +503,7 @@ int api_h_job_outliers(api_req *r)
         enum_param(r, "by", bys, SVC_BY_IFOREST, &by, &b) < 0 || shape_param(r, &shape, &b) < 0)
         return reply_refusal(r, &b);
     rc = svc_job_outliers(service(r), api_param(r, "id"), n, by, fmt == FMT_PNG, shape, &p, &e);
-    if (rc < 0) return reply_err(r, rc, &e);
+    if (rc < 0) return api_reply_err(r, rc, &e);
     if (fmt == FMT_PNG) {
         rc = reply_grid(r, &p.images, square_cols(p.count));
         svc_outliers_free(&p);

@@ -11,22 +11,6 @@
 
 #include "svc.h"
 
-static int no_service(api_req *r)
-{
-    return api_problem(r, 503, "the clustering service is not running");
-}
-
-static int reply_err(api_req *r, int rc, const dc_err *e)
-{
-    return api_problem(r, api_err_status(rc), "%s", e->msg[0] ? e->msg : dc_err_name(rc));
-}
-
-static int problem_field(api_req *r, int status, const char *field, const char *msg)
-{
-    return api_problem_ex(r, status, NULL, NULL, json_pack("{s:s}", "field", field), NULL, NULL,
-                          "%s", msg);
-}
-
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
 /* Integer query parameter in [lo, hi] (dflt when absent); -1 after replying 400. */
@@ -41,7 +25,7 @@ static int query_int(api_req *r, const char *name, long long dflt, long long lo,
     if (!((*v >= '0' && *v <= '9') || *v == '-') || *end || x < lo || x > hi) {
         snprintf(msg, sizeof msg, "query parameter %s must be an integer in [%lld, %lld], got "
                  "'%.60s'", name, lo, hi, v);
-        problem_field(r, 400, name, msg);
+        api_problem_field(r, 400, name, msg);
         return -1;
     }
     *out = x;
@@ -180,7 +164,7 @@ int api_h_study_create(api_req *r)
     const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
     int rc;
 
-    if (!r->ctx->server) return no_service(r);
+    if (!r->ctx->server) return api_no_service(r);
     if (ct && strncasecmp(ct, "application/json", 16) != 0)
         return api_problem(r, 415, "Content-Type %.60s is not accepted here; send "
                            "application/json", ct);
@@ -194,8 +178,8 @@ int api_h_study_create(api_req *r)
     if (rc == 0) rc = svc_study_create(r->ctx->server, &q, &st, &je, &e);
     svc_study_req_clear(&q);
     if (rc == DC_EINVAL && je.code) /* DC_EFORMAT 400, DC_EINVAL 422 */
-        return problem_field(r, api_err_status(je.code), je.field, je.msg);
-    if (rc < 0) return reply_err(r, rc, &e);
+        return api_problem_field(r, api_err_status(je.code), je.field, je.msg);
+    if (rc < 0) return api_reply_err(r, rc, &e);
     snprintf(loc, sizeof loc, "/v1/studies/%s", st.id);
     json_t *o = study_json(&st);
     svc_study_clear(&st);
@@ -223,12 +207,12 @@ int api_h_study_list(api_req *r)
     int64_t total;
     dc_err e = {0};
     int n, rc;
-    if (!r->ctx->server) return no_service(r);
+    if (!r->ctx->server) return api_no_service(r);
     if (query_int(r, "limit", 50, 1, SVC_PAGE_MAX, &limit) < 0 ||
         query_int(r, "offset", 0, 0, SVC_OFFSET_MAX, &offset) < 0)
         return 0;
     if ((rc = svc_study_list(r->ctx->server, (int)limit, offset, &items, &n, &total, &e)) < 0)
-        return reply_err(r, rc, &e);
+        return api_reply_err(r, rc, &e);
     json_t *a = json_array();
     for (int i = 0; a && i < n; i++) json_array_append_new(a, study_json(&items[i]));
     svc_study_free_list(items, n);
@@ -245,9 +229,9 @@ int api_h_study_get(api_req *r)
 {
     svc_study st;
     dc_err e = {0};
-    if (!r->ctx->server) return no_service(r);
+    if (!r->ctx->server) return api_no_service(r);
     int rc = svc_study_get(r->ctx->server, api_param(r, "id"), &st, &e);
-    if (rc < 0) return reply_err(r, rc, &e);
+    if (rc < 0) return api_reply_err(r, rc, &e);
     rc = api_reply_json(r, 200, study_full_json(&st));
     svc_study_clear(&st);
     return rc;
@@ -258,9 +242,9 @@ int api_h_study_cancel(api_req *r)
 {
     svc_study st;
     dc_err e = {0};
-    if (!r->ctx->server) return no_service(r);
+    if (!r->ctx->server) return api_no_service(r);
     int rc = svc_study_cancel(r->ctx->server, api_param(r, "id"), &st, &e);
-    if (rc < 0) return reply_err(r, rc, &e);
+    if (rc < 0) return api_reply_err(r, rc, &e);
     rc = api_reply_json(r, 202, study_json(&st));
     svc_study_clear(&st);
     return rc;
@@ -271,7 +255,7 @@ int api_h_study_cancel(api_req *r)
 int api_h_study_delete(api_req *r)
 {
     dc_err e = {0};
-    if (!r->ctx->server) return no_service(r);
+    if (!r->ctx->server) return api_no_service(r);
     int rc = svc_study_delete(r->ctx->server, api_param(r, "id"), &e);
-    return rc < 0 ? reply_err(r, rc, &e) : api_reply_buf(r, 204, NULL, "", 0);
+    return rc < 0 ? api_reply_err(r, rc, &e) : api_reply_buf(r, 204, NULL, "", 0);
 }

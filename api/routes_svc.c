@@ -22,22 +22,6 @@
 
 static svc *service(api_req *r) { return r->ctx->server; }
 
-static int no_service(api_req *r)
-{
-    return api_problem(r, 503, "the clustering service is not running");
-}
-
-static int reply_err(api_req *r, int rc, const dc_err *e)
-{
-    return api_problem(r, api_err_status(rc), "%s", e->msg[0] ? e->msg : dc_err_name(rc));
-}
-
-static int problem_field(api_req *r, int status, const char *field, const char *msg)
-{
-    return api_problem_ex(r, status, NULL, NULL, json_pack("{s:s}", "field", field), NULL, NULL,
-                          "%s", msg);
-}
-
 /* A refusal that a parsing helper found: the helpers fill one and return DC_EINVAL without
  * replying; the handler replies it with reply_bad. */
 typedef struct bad_req {
@@ -64,7 +48,7 @@ static int bad(bad_req *b, int status, const char *field, const char *fmt, ...)
 
 static int reply_bad(api_req *r, const bad_req *b)
 {
-    return b->has_field ? problem_field(r, b->status, b->field, b->msg)
+    return b->has_field ? api_problem_field(r, b->status, b->field, b->msg)
                         : api_problem(r, b->status, "%s", b->msg);
 }
 
@@ -441,7 +425,7 @@ int api_h_dataset_create(api_req *r)
     long long col;
     int rc;
 
-    if (!service(r)) return no_service(r);
+    if (!service(r)) return api_no_service(r);
     if (upload_ready(r, &u, &b) < 0) return reply_bad(r, &b);
     content_type(r, ct, sizeof ct);
     if (strcmp(ct, "text/csv") == 0) su.format = DATA_FMT_CSV;
@@ -456,18 +440,18 @@ int api_h_dataset_create(api_req *r)
     if (su.scale == 3) su.scale = DATA_SCALE_255;
     else if (su.scale == 4) su.scale = SVC_SCALE_UNIT;
     if (query(r, "shape") && parse_image_shape(query(r, "shape"), &su) < 0)
-        return problem_field(r, 400, "shape", "query parameter shape must be H,W or H,W,C "
+        return api_problem_field(r, 400, "shape", "query parameter shape must be H,W or H,W,C "
                              "(positive integers, e.g. 28,28)");
     su.name = query(r, "name");
     if (su.name && strlen(su.name) > 200)
-        return problem_field(r, 400, "name", "name is longer than 200 bytes");
+        return api_problem_field(r, 400, "name", "name is longer than 200 bytes");
     sha256_final_hex(&u->sha, su.sha256);
     su.upload_bytes = u->bytes;
     rc = svc_dataset_import(service(r), u->path, &su, &ds, &e);
     upload_done(u);
     if (rc == DC_EINVAL && su.shape_h && strncmp(e.msg, "shape ", 6) == 0)
-        return problem_field(r, 422, "shape", e.msg);
-    if (rc < 0) return reply_err(r, rc, &e);
+        return api_problem_field(r, 422, "shape", e.msg);
+    if (rc < 0) return api_reply_err(r, rc, &e);
     out = dataset_json(&ds);
     json_object_set_new(out, "upload_bytes", json_integer(u->bytes));
     snprintf(loc, sizeof loc, "/v1/datasets/%s", ds.id);
@@ -482,11 +466,11 @@ int api_h_dataset_labels(api_req *r)
     bad_req b;
     int rc;
 
-    if (!service(r)) return no_service(r);
+    if (!service(r)) return api_no_service(r);
     if (upload_ready(r, &u, &b) < 0) return reply_bad(r, &b);
     rc = svc_dataset_set_labels(service(r), api_param(r, "id"), u->path, &ds, &e);
     upload_done(u);
-    return rc < 0 ? reply_err(r, rc, &e) : api_reply_json(r, 200, dataset_json(&ds));
+    return rc < 0 ? api_reply_err(r, rc, &e) : api_reply_json(r, 200, dataset_json(&ds));
 }
 
 int api_h_dataset_list(api_req *r)
@@ -499,12 +483,12 @@ int api_h_dataset_list(api_req *r)
     bad_req b;
     int n, rc;
 
-    if (!service(r)) return no_service(r);
+    if (!service(r)) return api_no_service(r);
     if (query_int(r, "limit", 100, 1, SVC_PAGE_MAX, &limit, &b) < 0 ||
         query_int(r, "offset", 0, 0, SVC_OFFSET_MAX, &offset, &b) < 0)
         return reply_bad(r, &b);
     if ((rc = svc_dataset_list(service(r), (int)limit, offset, &ds, &n, &total, &e)) < 0)
-        return reply_err(r, rc, &e);
+        return api_reply_err(r, rc, &e);
     items = json_array();
     for (int i = 0; items && i < n; i++) json_array_append_new(items, dataset_json(&ds[i]));
     free(ds);
@@ -517,17 +501,17 @@ int api_h_dataset_get(api_req *r)
 {
     svc_dataset ds;
     dc_err e = {0};
-    if (!service(r)) return no_service(r);
+    if (!service(r)) return api_no_service(r);
     int rc = svc_dataset_get(service(r), api_param(r, "id"), &ds, &e);
-    return rc < 0 ? reply_err(r, rc, &e) : api_reply_json(r, 200, dataset_json(&ds));
+    return rc < 0 ? api_reply_err(r, rc, &e) : api_reply_json(r, 200, dataset_json(&ds));
 }
 
 int api_h_dataset_delete(api_req *r)
 {
     dc_err e = {0};
-    if (!service(r)) return no_service(r);
+    if (!service(r)) return api_no_service(r);
     int rc = svc_dataset_delete(service(r), api_param(r, "id"), &e);
-    return rc < 0 ? reply_err(r, rc, &e) : api_reply_buf(r, 204, NULL, "", 0);
+    return rc < 0 ? api_reply_err(r, rc, &e) : api_reply_buf(r, 204, NULL, "", 0);
 }
 
 /* ---- jobs -------------------------------------------------------------------------------- */
@@ -560,13 +544,13 @@ int api_h_job_create(api_req *r)
     char loc[128];
     int rc;
 
-    if (!service(r)) return no_service(r);
+    if (!service(r)) return api_no_service(r);
     if (json_body(r, &spec, &b) < 0) return reply_bad(r, &b);
     rc = svc_job_create(service(r), spec, &job, &je, &e);
     json_decref(spec);
     if (rc == DC_EINVAL && je.code) /* a field to blame: DC_EFORMAT 400, DC_EINVAL 422 */
-        return problem_field(r, api_err_status(je.code), je.field, je.msg);
-    if (rc < 0) return reply_err(r, rc, &e);
+        return api_problem_field(r, api_err_status(je.code), je.field, je.msg);
+    if (rc < 0) return api_reply_err(r, rc, &e);
     snprintf(loc, sizeof loc, "/v1/jobs/%s", job.id);
     rc = reply_json_loc(r, 202, job_json(&job, 1), loc);
     svc_job_clear(&job);
@@ -585,14 +569,14 @@ int api_h_job_list(api_req *r)
     bad_req b;
     int st = -1, n, rc;
 
-    if (!service(r)) return no_service(r);
+    if (!service(r)) return api_no_service(r);
     if (query_int(r, "limit", 50, 1, SVC_PAGE_MAX, &limit, &b) < 0 ||
         query_int(r, "offset", 0, 0, SVC_OFFSET_MAX, &offset, &b) < 0 ||
         enum_query(r, "status", statuses, &st, &b) < 0)
         return reply_bad(r, &b);
     rc = svc_job_list(service(r), st >= 0 ? statuses[st] : NULL, (int)limit, offset, &jobs, &n,
                       &total, &e);
-    if (rc < 0) return reply_err(r, rc, &e);
+    if (rc < 0) return api_reply_err(r, rc, &e);
     items = json_array();
     for (int i = 0; items && i < n; i++) json_array_append_new(items, job_json(&jobs[i], 0));
     svc_job_free_list(jobs, n);
@@ -608,9 +592,9 @@ int api_h_job_get(api_req *r)
 {
     svc_job job;
     dc_err e = {0};
-    if (!service(r)) return no_service(r);
+    if (!service(r)) return api_no_service(r);
     int rc = svc_job_get(service(r), api_param(r, "id"), &job, &e);
-    if (rc < 0) return reply_err(r, rc, &e);
+    if (rc < 0) return api_reply_err(r, rc, &e);
     rc = api_reply_json(r, 200, job_json(&job, 1));
     svc_job_clear(&job);
     return rc;
@@ -643,12 +627,12 @@ int api_h_job_iterations(api_req *r)
     int n;
     dc_err e = {0};
     bad_req b;
-    if (!service(r)) return no_service(r);
+    if (!service(r)) return api_no_service(r);
     if (query_int(r, "since", -1, -1, LLONG_MAX, &since, &b) < 0 ||
         query_int(r, "limit", 500, 1, SVC_PAGE_MAX, &limit, &b) < 0)
         return reply_bad(r, &b);
     int rc = svc_job_iterations(service(r), api_param(r, "id"), since, (int)limit, &its, &n, &e);
-    if (rc < 0) return reply_err(r, rc, &e);
+    if (rc < 0) return api_reply_err(r, rc, &e);
     items = json_array();
     for (int i = 0; items && i < n; i++) json_array_append_new(items, iteration_json(&its[i]));
     /* next_since: the last seq here, or since when there is none */
@@ -662,9 +646,9 @@ int api_h_job_cancel(api_req *r)
 {
     svc_job job;
     dc_err e = {0};
-    if (!service(r)) return no_service(r);
+    if (!service(r)) return api_no_service(r);
     int rc = svc_job_cancel(service(r), api_param(r, "id"), &job, &e);
-    if (rc < 0) return reply_err(r, rc, &e);
+    if (rc < 0) return api_reply_err(r, rc, &e);
     rc = api_reply_json(r, 202, job_json(&job, 1));
     svc_job_clear(&job);
     return rc;
@@ -677,12 +661,12 @@ int api_h_job_assignments(api_req *r)
     json_t *o;
     dc_err e = {0};
     bad_req b;
-    if (!service(r)) return no_service(r);
+    if (!service(r)) return api_no_service(r);
     if (query_int(r, "offset", 0, 0, SVC_OFFSET_MAX, &offset, &b) < 0 ||
         query_int(r, "limit", 1000, 1, SVC_ASSIGN_PAGE_MAX, &limit, &b) < 0)
         return reply_bad(r, &b);
     int rc = svc_job_assignments(service(r), api_param(r, "id"), offset, (int)limit, &a, &e);
-    if (rc < 0) return reply_err(r, rc, &e);
+    if (rc < 0) return api_reply_err(r, rc, &e);
     o = json_pack("{s:s, s:s, s:s, s:I, s:i, s:I, s:i, s:o, s:o}", "job", api_param(r, "id"),
                   "model", a.model, "dataset", a.dataset, "n", (json_int_t)a.n, "k", a.k,
                   "offset", (json_int_t)a.offset, "limit", (int)limit, "labels",
@@ -700,9 +684,9 @@ int api_h_job_assignments(api_req *r)
 int api_h_job_delete(api_req *r)
 {
     dc_err e = {0};
-    if (!service(r)) return no_service(r);
+    if (!service(r)) return api_no_service(r);
     int rc = svc_job_delete(service(r), api_param(r, "id"), &e);
-    return rc < 0 ? reply_err(r, rc, &e) : api_reply_buf(r, 204, NULL, "", 0);
+    return rc < 0 ? api_reply_err(r, rc, &e) : api_reply_buf(r, 204, NULL, "", 0);
 }
 
 /* DELETE /v1/models/{id}: the model (its job stays, model null). 204; 404. Works on a
@@ -710,18 +694,18 @@ int api_h_job_delete(api_req *r)
 int api_h_model_delete(api_req *r)
 {
     dc_err e = {0};
-    if (!service(r)) return no_service(r);
+    if (!service(r)) return api_no_service(r);
     int rc = svc_model_delete(service(r), api_param(r, "id"), &e);
-    return rc < 0 ? reply_err(r, rc, &e) : api_reply_buf(r, 204, NULL, "", 0);
+    return rc < 0 ? api_reply_err(r, rc, &e) : api_reply_buf(r, 204, NULL, "", 0);
 }
 
 int api_h_model_get(api_req *r)
 {
     svc_model_info m;
     dc_err e = {0};
-    if (!service(r)) return no_service(r);
+    if (!service(r)) return api_no_service(r);
     int rc = svc_model_get(service(r), api_param(r, "id"), &m, &e);
-    if (rc < 0) return reply_err(r, rc, &e);
+    if (rc < 0) return api_reply_err(r, rc, &e);
     json_t *o = json_pack("{s:s, s:o, s:s, s:i, s:i, s:o, s:I, s:s}", "id", m.id, "job_id",
                           str_or_null(m.job), "method", m.method, "n_clusters", m.n_clusters,
                           "d", m.d, "arch", doc_or_null(m.arch), "size_bytes",
@@ -877,7 +861,7 @@ int api_h_model_predict(api_req *r)
     bad_req b;
     char ct[64], msg[512];
 
-    if (!service(r)) return no_service(r);
+    if (!service(r)) return api_no_service(r);
     if ((rc = enum_query(r, "embeddings", bools, &z, &b)) < 0 ||
         (rc = enum_query(r, "strict", bools, &strict, &b)) < 0)
         goto refuse;
@@ -911,16 +895,16 @@ int api_h_model_predict(api_req *r)
      * strict=1 a refusal (issue 13: never a confident wrong answer in silence) */
     rc = svc_model_prepare_input(service(r), api_param(r, "id"), x, n, d, integer, &chk, &e);
     if (rc < 0) {
-        rc = reply_err(r, rc, &e);
+        rc = api_reply_err(r, rc, &e);
         goto out;
     }
     if (chk.far && strict) {
-        rc = problem_field(r, 422, "samples", chk.msg);
+        rc = api_problem_field(r, 422, "samples", chk.msg);
         goto out;
     }
     rc = svc_model_predict(service(r), api_param(r, "id"), x, n, d, z, &p, &e);
     if (rc < 0) {
-        rc = reply_err(r, rc, &e);
+        rc = api_reply_err(r, rc, &e);
         goto out;
     }
     o = json_pack("{s:I, s:i, s:o, s:o}", "n", (json_int_t)p.n, "k", p.k, "labels",
@@ -933,7 +917,7 @@ int api_h_model_predict(api_req *r)
         svc_outlier_scores os;
         if ((rc = svc_model_outliers(service(r), api_param(r, "id"), x, n, d, &os, &e)) < 0) {
             json_decref(o);
-            rc = reply_err(r, rc, &e);
+            rc = api_reply_err(r, rc, &e);
             goto out;
         }
         json_t *a = json_array();

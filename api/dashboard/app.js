@@ -709,7 +709,7 @@ function kChart(o) {
   if (num(o.sug) && o.sug >= x0 && o.sug <= x1) {
     const bw = Math.min(28, pw / (x1 - x0) * 0.8);
     s += '<g class=sugk data-k=' + o.sug + '><rect x=' + r1(X(o.sug) - bw / 2) + ' y=' + T + ' width=' + r1(bw) + ' height=' + ph + ' fill="#ffe9a8" />' +
-      '<text x=' + r1(X(o.sug)) + ' y=' + (T - 4) + ' text-anchor=middle style="fill:#a60;font-size:10px">suggested k</text><title>suggested k = ' + o.sug + '</title></g>';
+      '<text x=' + r1(Math.max(L + 30, Math.min(L + pw - 30, X(o.sug)))) + ' y=' + (T - 4) + ' text-anchor=middle style="fill:#a60;font-size:10px">suggested k</text><title>suggested k = ' + o.sug + '</title></g>';
   }
   for (const v of ticks(lo, hi, 5)) s += '<line x1=' + L + ' x2=' + (L + pw) + ' y1=' + r1(Y(v)) + ' y2=' + r1(Y(v)) + ' stroke="#eee" /><text x=' + (L - 5) + ' y=' + r1(Y(v) + 4) + ' text-anchor=end>' + fmtNum(v) + '</text>';
   for (const v of ticks(Math.min(...ks), Math.max(...ks), 12, true))

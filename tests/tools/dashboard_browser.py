@@ -26,6 +26,14 @@ copy, all run to success (seconds). Then, in the page:
   forms      upload through the file input (+ a label file): the dataset exists with its
              labels; the new-job form's spec preview is the spec it posts; the job runs;
              a bad n_clusters shows the server's reason and marks the field;
+  study      an ae_kmeans study (2 seeds x k 2..4, 300 points of 3 blobs) run to the end,
+             /#study=<id>: a list row per study; a chart per figure it has, each with an
+             error-bar group per k (its mean the API's), a +-std bar where std > 0, a
+             dot per seed, the suggested k marked, x ticks = the k; the suggestion and
+             its reason; per k the chosen seed and consensus ACC; a row per job (seed, k,
+             ACC, pretrained or from which job, the chosen/best-silhouette marks); a
+             job link opens its view and pictures, the study still shown;
+  study cancel  a long study: the Cancel study button cancels it, then goes;
   token      with --token: the token form, then the table and the pictures load;
 and no uncaught error in the page. Env: DC_BIN; DC_SHOTS=dir keeps full-page screenshots.
 """

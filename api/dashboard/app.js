@@ -17,7 +17,8 @@
 //   studies        the list (GET /v1/studies) and the selected study: progress, each
 //                  metric and criterion against k (error bars over seeds, the suggested k
 //                  marked), the summary per k, the per-seed table linking each job's view;
-//   forms          upload a dataset (POST /v1/datasets), submit a job (POST /v1/jobs);
+//   forms          upload a dataset (POST /v1/datasets), submit a job (POST /v1/jobs),
+//                  start a study (POST /v1/studies);
 //   refresh        every 2 s while a job or study is queued or running, 10 s otherwise.
 // API paths are written as quoted literals starting with /v1/ (tests/test_svc_dashboard.sh
 // checks each against the route table).
@@ -862,11 +863,14 @@ async function renderStudy() {
 const say = (sel, ok, msg) => { const e = $(sel); e.className = ok ? 'ok' : 'err'; e.textContent = msg; };
 const ctype = f => /\.csv$/i.test(f.name) ? 'text/csv' : 'application/octet-stream';
 function fillDatasetSelects() {
-  const sel = $('#nj-ds'), cur = sel.value;
   const ids = Object.keys(datasets);
-  sel.innerHTML = ids.length ? ids.map(id => '<option value="' + esc(id) + '">' + esc(datasets[id].name || id) + ' (' + esc(id) + ')</option>').join('')
-    : '<option value="">no datasets: upload one first</option>';
-  if (cur && datasets[cur]) sel.value = cur;
+  for (const sel of [$('#nj-ds'), $('#ns-ds')]) {
+    const cur = sel.value;
+    sel.innerHTML = ids.length ? ids.map(id => '<option value="' + esc(id) + '">' + esc(datasets[id].name || id) + ' (' + esc(id) + ')</option>').join('')
+      : '<option value="">no datasets: upload one first</option>';
+    if (cur && datasets[cur]) sel.value = cur;
+  }
+  updateStudySpec();
   dsInfo();
   fillFilterOptions();
 }
@@ -910,6 +914,39 @@ async function submitJob(ev) {
   } catch (e) {
     say('#nj-out', false, e.detail || e.message);
     if (FIELD_INPUT[e.field]) $(FIELD_INPUT[e.field]).style.outline = '2px solid #c33';
+  }
+}
+// the new-study form: dataset, method, seeds, k from..to, pretraining epochs
+function studyFromForm() {
+  const m = $('#ns-method').value, ep = $('#ns-ep').value, job = {method: m};
+  if (m !== 'kmeans' && ep !== '') job.pretrain = {epochs: +ep};
+  return {dataset: $('#ns-ds').value, seeds: $('#ns-seeds').value.split(/[\s,]+/).filter(Boolean).map(Number),
+    n_clusters: {min: +$('#ns-kmin').value, max: +$('#ns-kmax').value}, job};
+}
+const updateStudySpec = () => { $('#ns-ep').disabled = $('#ns-method').value === 'kmeans'; $('#ns-spec').textContent = JSON.stringify(studyFromForm()); };
+// the field a problem names -> the input to outline (seeds[2] -> seeds, n_clusters.max -> k to)
+function studyInput(f) {
+  f = f || '';
+  if (f === 'dataset') return '#ns-ds';
+  if (/^seeds/.test(f)) return '#ns-seeds';
+  if (/^n_clusters/.test(f)) return f === 'n_clusters.min' ? '#ns-kmin' : '#ns-kmax';
+  if (f === 'job.method') return '#ns-method';
+  if (/^job\.pretrain/.test(f)) return '#ns-ep';
+  return null;
+}
+async function submitStudy(ev) {
+  ev.preventDefault();
+  for (const i of document.querySelectorAll('#ns input, #ns select')) i.style.outline = '';
+  try {
+    const x = await api('/v1/studies', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(studyFromForm())});
+    say('#ns-out', true, 'queued ' + x.id + ' (' + x.progress.total + ' jobs)');
+    st.study = x.id;
+    writeHash();
+    tick();
+  } catch (e) {
+    say('#ns-out', false, e.detail || e.message);
+    const i = studyInput(e.field);
+    if (i) $(i).style.outline = '2px solid #c33';
   }
 }
 async function upload(ev) {
@@ -996,6 +1033,9 @@ $('#tok').onsubmit = ev => {
 };
 $('#up').onsubmit = upload;
 $('#nj').onsubmit = submitJob;
+$('#ns').onsubmit = submitStudy;
+$('#ns').oninput = updateStudySpec;
+$('#ns').onchange = updateStudySpec;
 $('#nj').oninput = updateSpec;
 $('#nj-ds').onchange = () => { const d = datasets[$('#nj-ds').value]; if (d && d.has_labels) $('#nj-k').value = d.n_classes; dsInfo(); updateSpec(); };
 api('/healthz').then(h => { $('#ver').textContent = 'v' + h.version; }).catch(() => {});

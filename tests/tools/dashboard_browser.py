@@ -34,6 +34,8 @@ copy, all run to success (seconds). Then, in the page:
              ACC, pretrained or from which job, the chosen/best-silhouette marks); a
              job link opens its view and pictures, the study still shown;
   study cancel  a long study: the Cancel study button cancels it, then goes;
+  study form the new-study form: a repeated seed shows the reason on the seeds field; the
+             spec preview is what it posts; the study runs and is shown;
   token      with --token: the token form, then the table and the pictures load;
 and no uncaught error in the page. Env: DC_BIN; DC_SHOTS=dir keeps full-page screenshots.
 """
@@ -507,6 +509,34 @@ def test_study_cancel(b, srv, ds):
     check(b.wait("!document.querySelector('#sv-cancel') && document.querySelector('#sv .b.cancelled')", 15), "no cancel button once nothing is left to run")
 
 
+def test_study_form(b, srv, ds):
+    """The new-study form: a repeated seed shows the server's reason on the seeds field;
+    then the study it posts (its spec preview) is created and selected."""
+    b.goto(srv.base + "/")
+    b.eval("document.querySelector('#study-box').open = true")
+    check(b.wait("[...document.querySelectorAll('#ns-ds option')].some(o => o.value === %s)" % json.dumps(ds), 10), "the study form lists the dataset")
+    set_select(b, "#ns-ds", ds)
+    set_select(b, "#ns-method", "kmeans")
+    b.eval("const f = (s, v) => { document.querySelector(s).value = v; }; f('#ns-seeds', '1, 1'); f('#ns-kmin', 2); f('#ns-kmax', 3);"
+           " document.querySelector('#ns').dispatchEvent(new Event('input'))")
+    b.eval("document.querySelector('#ns-go').click()")
+    err = b.wait("document.querySelector('#ns-out').className === 'err' && document.querySelector('#ns-out').textContent", 10)
+    check(err and "seeds" in err, "a repeated seed: the server's reason shown", err)
+    check(b.eval("document.querySelector('#ns-seeds').style.outline !== ''"), "the seeds field is marked")
+    b.eval("document.querySelector('#ns-seeds').value = '1,2'; document.querySelector('#ns').dispatchEvent(new Event('input'))")
+    spec = json.loads(b.eval("document.querySelector('#ns-spec').textContent"))
+    eq(spec, {"dataset": ds, "seeds": [1, 2], "n_clusters": {"min": 2, "max": 3}, "job": {"method": "kmeans"}}, "the study spec preview")
+    b.eval("document.querySelector('#ns-go').click()")
+    h = b.wait("/study=std_/.test(location.hash) && location.hash", 10)
+    check(h, "starting a study selects it", b.eval("[location.hash, document.querySelector('#ns-out').textContent]"))
+    if h:
+        sid = re.search(r"study=([\w-]+)", h).group(1)
+        x = srv.wait_study(sid, 60)
+        eq((x["dataset"], x["method"], x["seeds"], x["n_clusters"], x["status"]), (ds, "kmeans", [1, 2], [2, 3], "succeeded"), "the study the page posted")
+        check(b.wait("document.querySelector('#sv').dataset.id === %s && document.querySelectorAll('#sv-jobs tr.sj').length === 4" % json.dumps(sid), 15),
+              "the page shows it, a row per job")
+
+
 def main():
     exe = cdp.find_chromium()
     if not exe:
@@ -548,7 +578,8 @@ def main():
                         ("4xx panels", lambda: test_4xx(b, srv, km0)), ("table", lambda: test_table(b, srv, jobs_all, nolab)),
                         ("compare", lambda: test_compare(b, srv, vae, aek, shots)), ("forms", lambda: test_forms(b, srv, tmp, data)),
                         ("study", lambda: test_study(b, srv, make_study(srv, tmp), shots)),
-                        ("study cancel", lambda: test_study_cancel(b, srv, lab))):
+                        ("study cancel", lambda: test_study_cancel(b, srv, lab)),
+                        ("study form", lambda: test_study_form(b, srv, lab))):
             f0 = FAIL
             try:
                 f()

@@ -768,7 +768,8 @@ function studyCharts(x) {
 // the others, "—" for a method without one
 function studyAE(x, j) {
   const sp = x.job || {};
-  if (x.method === 'kmeans' || sp.autoencoder === 'none') return dash;
+  // the API's "pretrains" is true for every job without ae_job, kmeans' included
+  if (x.method === 'kmeans' || sp.autoencoder === 'none' || (sp.pretrain || {}).epochs === 0) return dash;
   if (j.ae_job) return 'no: from <a class="jl mono" data-job="' + esc(j.ae_job) + '" href="#' + esc(studyHash(x.id, j.ae_job)) + '">' + esc(j.ae_job) + '</a>';
   return 'yes' + (num(j.pretrain_seconds) && j.pretrain_seconds > 0 ? ' (' + dur(j.pretrain_seconds) + ')' : '');
 }

@@ -2,7 +2,8 @@
 # test_svc_browser: the dashboard drawn by headless Chromium against a real server:
 # every picture panel of a finished vae job, the 4xx reasons of a kmeans job without
 # labels, the charts, sorting, filtering, comparing, uploading and submitting from the
-# page, token mode (tests/tools/dashboard_browser.py says what each step checks).
+# page, a study's view (charts against k with error bars, suggested k, per-seed table,
+# job links, cancel), token mode (tests/tools/dashboard_browser.py says what each step checks).
 # Skips (exit 77) only when no Chromium is installed: apt-get install chromium.
 # Env: DC_BIN = the binary; DC_SHOTS = a folder to keep full-page screenshots in.
 set -u

@@ -6,10 +6,12 @@
 #     shows a token form on 401;
 #   - every API path its script calls is a row of the route table (api/routes*.c), the
 #     picture routes included (confusion, samples, reconstructions, embedding, outliers,
-#     generate), and the exact calls it makes (limits, since=, the pictures' n= and
-#     cluster=all, Accept: image/png) are accepted by the server: 200 with the fields the
-#     script reads (items, total, next_since, matrix, points, ...) or a PNG, cancel 202,
-#     the new-job form's spec 202, a kmeans job's reconstructions 422 with a reason;
+#     generate) and the studies' (list, one study, cancel), and the exact calls it
+#     makes (limits, since=, the pictures' n= and cluster=all, Accept: image/png) are
+#     accepted by the server: 200 with the fields the script reads (items, total,
+#     next_since, matrix, points, a study's jobs and per_k, ...) or a PNG, cancel 202 (a
+#     job's, a study's), the new-job form's spec 202, the new-study form's 201, a kmeans
+#     job's reconstructions 422 with a reason;
 #   - it suggests n2d first for a new job (marked recommended, with its reason), and the
 #     example n2d job spec of its empty state is accepted by the server (202);
 #   - its script parses (node --check, only when node is installed).
@@ -65,7 +67,7 @@ if start_server "$tmp/s1.log" --db "$tmp/a.db" --workers 0; then
     done <"$tmp/called.txt"
     # sub-paths the script appends to an id ('/v1/jobs/' + id + '/iterations')
     for sub in jobs/iterations jobs/cancel jobs/confusion jobs/samples jobs/reconstructions \
-        jobs/embedding jobs/outliers models/generate datasets/labels; do
+        jobs/embedding jobs/outliers models/generate datasets/labels studies/cancel; do
         grep -q "'/${sub#*/}" "$page" && ok || bad "the page does not call /v1/${sub%/*}/{id}/${sub#*/}"
         grep -q "^/v1/${sub%/*}/{id}/${sub#*/}\$" "$tmp/routes.txt" && ok || bad "/v1/${sub%/*}/{id}/${sub#*/} (called by the page) is not a route"
     done
@@ -98,6 +100,26 @@ for i in range(40):
     expect "iterations, first page" 200 "$(req "$tmp/i" "$base/v1/jobs/$job/iterations?limit=1000&since=-1")"
     expect "iterations: items, next_since" "0 -1" "$(jq_py "$tmp/i.body" "'%d %d' % (len(d['items']), d['next_since'])")"
     expect "cancel" 202 "$(req "$tmp/x" -X POST "$base/v1/jobs/$job/cancel")"
+    # the study list and view (app.js studies/renderStudy), and its cancel button
+    grep -q "api('/v1/studies?limit=' + STUDY_LIST)" "$page" && ok || bad "the page does not list studies (GET /v1/studies?limit=)"
+    expect "empty study list" 200 "$(req "$tmp/s0" "$base/v1/studies?limit=50")"
+    expect "empty study list: items" 0 "$(jq_py "$tmp/s0.body" "len(d['items'])")"
+    expect "a study (stays queued: --workers 0)" 201 "$(req "$tmp/sc" -X POST -H 'Content-Type: application/json' \
+        -d "{\"dataset\":\"$ds\",\"seeds\":[1,2],\"n_clusters\":{\"min\":2,\"max\":3},\"job\":{\"method\":\"kmeans\"}}" "$base/v1/studies")"
+    study=$(jq_py "$tmp/sc.body" "d['id']")
+    expect "study list" 200 "$(req "$tmp/s1" "$base/v1/studies?limit=50")"
+    expect "study list row: fields the table shows" True "$(jq_py "$tmp/s1.body" \
+        "all(k in d['items'][0] for k in ('id','dataset','method','seeds','n_clusters','status','progress','created_at')) and set(d['items'][0]['progress']) >= {'done','total','percent','queued','running'}")"
+    expect "selected study" 200 "$(req "$tmp/sg" "$base/v1/studies/$study")"
+    expect "selected study: the fields the view reads" True "$(jq_py "$tmp/sg.body" \
+        "all(k in d for k in ('job','has_labels','jobs','per_k','suggestion')) and len(d['jobs']) == 4 and all(set(j) >= {'id','seed','n_clusters','status','ae_job','pretrains','acc','nmi','ari','criteria','seconds','pretrain_seconds'} for j in d['jobs'])")"
+    expect "cancel the study" 202 "$(req "$tmp/sx" -X POST "$base/v1/studies/$study/cancel")"
+    expect "the study, cancelled" cancelled "$(req "$tmp/sg2" "$base/v1/studies/$study" >/dev/null; jq_py "$tmp/sg2.body" "d['status']")"
+    # the new-study form's spec (app.js studyFromForm) with every field filled
+    expect "the new-study form's spec is accepted" 201 "$(req "$tmp/sf" -X POST -H 'Content-Type: application/json' \
+        -d "{\"dataset\":\"$ds\",\"seeds\":[1,2,3],\"n_clusters\":{\"min\":2,\"max\":4},\"job\":{\"method\":\"ae_kmeans\",\"pretrain\":{\"epochs\":5}}}" "$base/v1/studies")"
+    expect "the form's study: 9 jobs" 9 "$(jq_py "$tmp/sf.body" "d['progress']['total']")"
+    expect "cancel the form's study" 202 "$(req "$tmp/sfx" -X POST "$base/v1/studies/$(jq_py "$tmp/sf.body" "d['id']")/cancel")"
     # the method the page suggests first: n2d, marked recommended, with its reason; the
     # empty state's example spec is one the server accepts
     grep -q "<p id=hint[^>]*>Method for a new job: <b>n2d</b> first (recommended): on MNIST" "$page" \

@@ -3,7 +3,7 @@
 // the service. Parts, top to bottom:
 //   api calls      call/api/blobURL: the bearer token when set, 401 -> the token form,
 //                  4xx/5xx -> ApiError with the problem's detail;
-//   page state     the URL hash (#job=<id>&cmp=a,b&sort=-acc&status=&method=&dataset=),
+//   page state     the URL hash (#study=<id>&job=<id>&cmp=a,b&sort=-acc&status=&method=&dataset=),
 //                  so every view is a link;
 //   job table      the 200 newest jobs, sortable (click a header) and filtered (status,
 //                  method, dataset); tick boxes to compare;
@@ -14,8 +14,12 @@
 //                  embedding scatter, outliers; each panel marks itself data-drawn="1",
 //                  or "error" with the route's reason (e.g. 422 no labels);
 //   compare        final metrics side by side, loss and ACC curves overlaid;
-//   forms          upload a dataset (POST /v1/datasets), submit a job (POST /v1/jobs);
-//   refresh        every 2 s while a job is queued or running, 10 s otherwise.
+//   studies        the list (GET /v1/studies) and the selected study: progress, each
+//                  metric and criterion against k (error bars over seeds, the suggested k
+//                  marked), the summary per k, the per-seed table linking each job's view;
+//   forms          upload a dataset (POST /v1/datasets), submit a job (POST /v1/jobs),
+//                  start a study (POST /v1/studies);
+//   refresh        every 2 s while a job or study is queued or running, 10 s otherwise.
 // API paths are written as quoted literals starting with /v1/ (tests/test_svc_dashboard.sh
 // checks each against the route table).
 'use strict';
@@ -24,7 +28,7 @@ const POLL_ACTIVE = 2000, POLL_IDLE = 10000, PAGE = 1000, LIST = 200;
 const METHODS = ['n2d', 'kmeans', 'ae_kmeans', 'dec', 'idec', 'dcec', 'vae'];
 let token = sessionStorage.getItem('dc_token') || '';
 // page state, mirrored in the hash
-const st = {sel: null, cmp: [], sort: 'created', desc: true, status: '', method: '', dataset: ''};
+const st = {sel: null, study: null, cmp: [], sort: 'created', desc: true, status: '', method: '', dataset: ''};
 let autoSel = null, jobList = [], listTotal = 0, jobsById = {}, datasets = {}, dsAsked = 0, dsLoading = null;
 let itCache = {}, timer = null, picsKey = '', picURLs = [], cmpKey = '';
 
@@ -119,6 +123,7 @@ async function blobURL(u) {
 function readHash() {
   const h = new URLSearchParams(location.hash.replace(/^#/, ''));
   st.sel = h.get('job') || null;
+  st.study = h.get('study') || null;
   st.cmp = (h.get('cmp') || '').split(',').filter(Boolean);
   const s = h.get('sort') || '-created';
   st.desc = s[0] === '-';
@@ -129,6 +134,7 @@ function readHash() {
 }
 function writeHash() {
   const h = new URLSearchParams();
+  if (st.study) h.set('study', st.study);
   if (st.sel) h.set('job', st.sel);
   if (st.cmp.length) h.set('cmp', st.cmp.join(','));
   const s = (st.desc ? '-' : '') + st.sort;
@@ -633,15 +639,239 @@ async function renderCompare() {
   box.dataset.drawn = '1';
 }
 
+// ---- studies ------------------------------------------------------------------------
+// the list (GET /v1/studies) and the selected study (#study=<id>): progress, each metric
+// and criterion against k (mean ± std over seeds, each seed a dot, the suggested k
+// marked), the summary per k (chosen seed, consensus ACC), the per-seed table with links
+// to each job's view
+const STUDY_LIST = 50;
+let studyList = [], studyKey = '', studyDoc = null, scrollToJob = false;
+// [key, title, better ('higher'|'lower'), on a fixed 0-1 axis, the suggestion's vote key]
+const SMET = [
+  ['acc', 'ACC', 'higher', true], ['nmi', 'NMI', 'higher', true], ['ari', 'ARI', 'higher', true],
+  ['silhouette', 'Silhouette', 'higher', false, 'silhouette'],
+  ['calinski_harabasz', 'Calinski\u2013Harabasz', 'higher', false, 'calinski_harabasz'],
+  ['davies_bouldin', 'Davies\u2013Bouldin', 'lower', false, 'davies_bouldin'],
+  ['bic', 'BIC', 'lower', false, 'bic'], ['mean_loglik', 'Mean log-likelihood (mixture)', 'higher', false],
+  ['stability', 'Stability: mean ARI between seeds', 'higher', true, 'stability'],
+];
+const kText = ks => ks.length > 2 && ks.every((k, i) => !i || k === ks[i - 1] + 1) ? ks[0] + '\u2013' + ks[ks.length - 1] : ks.join(', ');
+const exact = v => num(v) ? String(+v.toPrecision(5)) : '\u2014';  // hover titles: 5 digits, no k/M
+const jobVal = (j, key) => ['acc', 'nmi', 'ari'].includes(key) ? j[key] : (j.criteria || {})[key];
+function studyRow(x) {
+  const p = x.progress || {}, pc = num(p.percent) ? p.percent : 0;
+  return '<td class=mono>' + esc(x.id) + '<td>' + esc(dsName(x.dataset)) + '<td>' + esc(x.method) + '<td>' + esc((x.seeds || []).join(', ')) +
+    '<td>' + esc(kText(x.n_clusters || [])) + '<td><span class="b ' + esc(x.status) + '">' + esc(x.status) + '</span>' +
+    '<td><span class=bar><i style="width:' + pc + '%;background:' + (barCol[x.status] || '#999') + '"></i></span> ' + esc(p.done) + '/' + esc(p.total) + ' jobs' +
+    '<td>' + when(x.created_at);
+}
+async function studies() {
+  const d = await api('/v1/studies?limit=' + STUDY_LIST);
+  studyList = d.items;
+  const box = $('#studies'), tb = $('#st tbody');
+  box.style.display = studyList.length || st.study ? 'block' : 'none';
+  tb.innerHTML = '';
+  for (const x of studyList) {
+    const tr = document.createElement('tr');
+    tr.dataset.id = x.id;
+    if (x.id === st.study) tr.className = 'sel';
+    tr.innerHTML = studyRow(x);
+    tr.onclick = () => { st.study = x.id; writeHash(); };
+    tb.appendChild(tr);
+  }
+  if (!studyList.length) tb.innerHTML = '<tr><td colspan=8 class=empty>No studies yet: <code>POST /v1/studies</code> (docs/studies.md).</td></tr>';
+  tb.dataset.n = studyList.length;
+  return studyList;
+}
+// kChart(o): an SVG chart of one figure against k. o = {title, sub, ks (the study's k),
+// rows: [{k, mean, std, n}], seeds: [{k, seed, v, job}], fix01, sug (suggested k),
+// extra: [{name, col, mk, pts: [[k, v]]}]}. Per k: a mean marker with its ± std bar
+// (g.eb), each seed's value a small grey dot (circle.seed); the suggested k a band.
+function kChart(o) {
+  const W = 360, H = 250, L = 52, R = 10, B = 34, T = 24 + (o.extra && o.extra.length ? 16 : 0), pw = W - L - R, ph = H - T - B;
+  const ks = o.ks.length ? o.ks : [0];
+  let x0 = Math.min(...ks), x1 = Math.max(...ks);
+  x0 -= 0.5; x1 += 0.5;
+  const X = v => L + (v - x0) / (x1 - x0) * pw;
+  let lo, hi;
+  if (o.fix01) { lo = 0; hi = 1; } else {
+    const vs = [];
+    for (const r of o.rows) { vs.push(r.mean); if (num(r.std)) vs.push(r.mean - r.std, r.mean + r.std); }
+    for (const q of o.seeds) vs.push(q.v);
+    for (const e of o.extra || []) for (const q of e.pts) vs.push(q[1]);
+    const f = vs.filter(num);
+    lo = f.length ? Math.min(...f) : 0; hi = f.length ? Math.max(...f) : 1;
+    if (hi === lo) { lo -= Math.abs(lo) * 0.1 || 1; hi += Math.abs(hi) * 0.1 || 1; }
+    const ys = step(lo, hi, 5);
+    lo = Math.floor(lo / ys + 1e-9) * ys; hi = Math.ceil(hi / ys - 1e-9) * ys;
+  }
+  const Y = v => T + ph - (Math.max(lo, Math.min(hi, v)) - lo) / (hi - lo) * ph, r1 = v => v.toFixed(1);
+  let s = '<svg width=' + W + ' height=' + H + ' viewBox="0 0 ' + W + ' ' + H + '">';
+  if (num(o.sug) && o.sug >= x0 && o.sug <= x1) {
+    const bw = Math.min(28, pw / (x1 - x0) * 0.8);
+    s += '<g class=sugk data-k=' + o.sug + '><rect x=' + r1(X(o.sug) - bw / 2) + ' y=' + T + ' width=' + r1(bw) + ' height=' + ph + ' fill="#ffe9a8" />' +
+      '<text x=' + r1(Math.max(L + 30, Math.min(L + pw - 30, X(o.sug)))) + ' y=' + (T - 4) + ' text-anchor=middle style="fill:#a60;font-size:10px">suggested k</text><title>suggested k = ' + o.sug + '</title></g>';
+  }
+  for (const v of ticks(lo, hi, 5)) s += '<line x1=' + L + ' x2=' + (L + pw) + ' y1=' + r1(Y(v)) + ' y2=' + r1(Y(v)) + ' stroke="#eee" /><text x=' + (L - 5) + ' y=' + r1(Y(v) + 4) + ' text-anchor=end>' + fmtNum(v) + '</text>';
+  for (const v of ticks(Math.min(...ks), Math.max(...ks), 12, true))
+    s += '<line x1=' + r1(X(v)) + ' x2=' + r1(X(v)) + ' y1=' + (T + ph) + ' y2=' + (T + ph + 4) + ' stroke="#999" /><text class=xt x=' + r1(X(v)) + ' y=' + (T + ph + 16) + ' text-anchor=middle>' + v + '</text>';
+  s += '<rect x=' + L + ' y=' + T + ' width=' + pw + ' height=' + ph + ' fill=none stroke="#bbb" />';
+  s += '<text x=' + (L + pw / 2) + ' y=' + (H - 4) + ' text-anchor=middle>k (number of clusters)</text>';
+  // each seed's value, spread a little sideways so that equal values stay countable
+  const seedsAt = {};
+  for (const q of o.seeds) (seedsAt[q.k] = seedsAt[q.k] || []).push(q);
+  for (const k in seedsAt) seedsAt[k].forEach((q, i, a) => {
+    if (!num(q.v)) return;
+    const dx = a.length > 1 ? (i / (a.length - 1) - 0.5) * 14 : 0;
+    s += '<circle class=seed cx=' + r1(X(q.k) + 10 + dx) + ' cy=' + r1(Y(q.v)) + ' r=2.5 fill="#999"><title>seed ' + esc(q.seed) + ', k = ' + q.k + ': ' + exact(q.v) + '</title></circle>';
+  });
+  const rows = o.rows.filter(r => num(r.mean));
+  if (rows.length > 1) s += '<polyline fill=none stroke="#1f5fbf" stroke-width=1.4 stroke-opacity=0.6 points="' + rows.map(r => r1(X(r.k)) + ',' + r1(Y(r.mean))).join(' ') + '" />';
+  for (const r of rows) {
+    const x = r1(X(r.k)), sd = num(r.std) ? r.std : null;
+    s += '<g class=eb data-k=' + r.k + '>';
+    if (sd !== null && sd > 0)
+      s += '<path d="M' + x + ',' + r1(Y(r.mean - sd)) + 'V' + r1(Y(r.mean + sd)) + 'M' + r1(X(r.k) - 5) + ',' + r1(Y(r.mean - sd)) + 'h10M' +
+        r1(X(r.k) - 5) + ',' + r1(Y(r.mean + sd)) + 'h10" stroke="#1f5fbf" stroke-width=1.5 fill=none />';
+    s += '<circle class=mean cx=' + x + ' cy=' + r1(Y(r.mean)) + ' r=4 fill="#1f5fbf"><title>k = ' + r.k + ': ' + exact(r.mean) + (sd !== null ? ' \u00b1 ' + exact(sd) : '') + (r.n ? ' over ' + r.n + ' seed' + (r.n > 1 ? 's' : '') : '') + '</title></circle></g>';
+  }
+  let lx = L;
+  for (const [i, e] of (o.extra || []).entries()) {
+    for (const q of e.pts) if (num(q[1])) s += '<g class=extra data-name="' + esc(e.name) + '">' + marker(e.mk, X(q[0]) - 10 - 8 * i, Y(q[1]), e.col) +
+      '<title>' + esc(e.name) + ', k = ' + q[0] + ': ' + q[1].toFixed(3) + '</title></g>';
+    s += marker(e.mk, lx + 4, 10, e.col) + '<text x=' + (lx + 11) + ' y=14>' + esc(e.name) + '</text>';
+    lx += e.name.length * 6 + 24;
+  }
+  return '<div class=chart data-metric="' + esc(o.key) + '"><h3>' + esc(o.title) + '</h3><div class=dim style="font-size:12px;width:' + W + 'px">' + esc(o.sub) + '</div>' + s + '</svg></div>';
+}
+function studyCharts(x) {
+  const sug = x.suggestion ? x.suggestion.n_clusters : null, by = (x.suggestion || {}).by || {}, out = [];
+  const done = (x.jobs || []).filter(j => j.status === 'succeeded');
+  for (const [key, title, better, fix01, vote] of SMET) {
+    let rows, seeds = [], extra = [];
+    if (key === 'stability') rows = x.per_k.map(p => ({k: p.n_clusters, mean: p.stability, std: null, n: p.runs}));
+    else {
+      rows = x.per_k.map(p => Object.assign({k: p.n_clusters, n: p.runs}, p.metrics[key] || {}));
+      seeds = done.map(j => ({k: j.n_clusters, seed: j.seed, v: jobVal(j, key), job: j.id}));
+    }
+    if (!rows.some(r => num(r.mean))) continue;
+    if (key === 'acc') extra = [
+      {name: 'chosen seed', col: '#d62728', mk: 'diamond', pts: x.per_k.map(p => [p.n_clusters, (p.chosen || {}).acc])},
+      {name: 'consensus', col: '#2a7', mk: 'square', pts: x.per_k.map(p => [p.n_clusters, p.consensus_acc])}];
+    const alone = vote && num(by[vote]) ? '; alone it picks k = ' + by[vote] : '';
+    out.push(kChart({key, title, ks: x.n_clusters, rows, seeds, fix01, sug, extra,
+      sub: (key === 'stability' ? 'one value per k' : 'mean \u00b1 std over seeds, grey: each seed') + '; ' + better + ' is better' + alone}));
+  }
+  return out.join('');
+}
+// "yes (0.4 s)" for the job that pretrained its seed's autoencoder, "from job_.." for
+// the others, "—" for a method without one
+function studyAE(x, j) {
+  const sp = x.job || {};
+  // the API's "pretrains" is true for every job without ae_job, kmeans' included
+  if (x.method === 'kmeans' || sp.autoencoder === 'none' || (sp.pretrain || {}).epochs === 0) return dash;
+  if (j.ae_job) return 'no: from <a class="jl mono" data-job="' + esc(j.ae_job) + '" href="#' + esc(studyHash(x.id, j.ae_job)) + '">' + esc(j.ae_job) + '</a>';
+  return 'yes' + (num(j.pretrain_seconds) && j.pretrain_seconds > 0 ? ' (' + dur(j.pretrain_seconds) + ')' : '');
+}
+function studyHash(sid, jid) {
+  const h = new URLSearchParams();
+  h.set('study', sid);
+  h.set('job', jid);
+  return h.toString();
+}
+function studyView(x) {
+  const p = x.progress || {}, jl = jid => '<a class="jl mono" data-job="' + esc(jid) + '" href="#' + esc(studyHash(x.id, jid)) + '">' + esc(jid) + '</a>';
+  const crit = ['silhouette', 'calinski_harabasz', 'davies_bouldin', 'bic'].filter(c => (x.jobs || []).some(j => num((j.criteria || {})[c])));
+  const lab = x.has_labels, chosen = {}, bestSil = {};
+  for (const pk of x.per_k || []) {
+    if (pk.chosen) chosen[pk.chosen.job] = pk.chosen.criterion;
+    if (pk.best_silhouette) bestSil[pk.best_silhouette.job] = 1;
+  }
+  let h = '<h2>Study <span class=mono>' + esc(x.id) + '</span> <span class="b ' + esc(x.status) + '">' + esc(x.status) + '</span> <a href="#" id=sv-close class=dim style="font-size:12px;font-weight:normal">close</a></h2>';
+  if (p.queued + p.running > 0) h += '<button id=sv-cancel>Cancel study (' + (p.queued + p.running) + ' jobs left)</button>';
+  h += '<dl><dt>dataset<dd>' + esc(dsName(x.dataset) === x.dataset ? '' : dsName(x.dataset)) + ' <span class=mono>' + esc(x.dataset) + '</span>' + (lab ? ' (with labels)' : ' (no labels)') +
+    '<dt>method<dd>' + esc(x.method) + recipe({method: x.method, spec: x.job || {}}) +
+    '<dt>seeds, k<dd>seeds ' + esc((x.seeds || []).join(', ')) + '; k = ' + esc(kText(x.n_clusters || [])) +
+    '<dt>progress<dd id=sv-progress><span class=bar><i style="width:' + (num(p.percent) ? p.percent : 0) + '%;background:' + (barCol[x.status] || '#999') + '"></i></span> ' +
+    esc(p.done) + ' of ' + esc(p.total) + ' jobs done' + ['queued', 'running', 'succeeded', 'failed', 'cancelled'].filter(k => p[k]).map(k => ', ' + p[k] + ' ' + k).join('') +
+    '<dt>created<dd>' + when(x.created_at) + '</dl>';
+  const sg = x.suggestion;
+  h += sg ? '<div id=sv-sug class=sug><b>Suggested k = ' + esc(sg.n_clusters) + '</b>: ' + esc(sg.reason) + '</div>'
+    : '<p id=sv-sug class=dim>No suggestion yet: it needs the criteria of at least one finished job.</p>';
+  if ((x.per_k || []).length) {
+    h += '<div class=charts>' + studyCharts(x) + '</div>';
+    h += '<h3>Per k</h3><div class=wrap><table class=kt id=sv-k><tr><th class=n>k<th class=n>runs' + (lab ? '<th class=n>ACC mean \u00b1 std' : '') +
+      '<th>chosen seed (without labels)' + (lab ? '<th class=n>its ACC' : '') + '<th>best silhouette seed' + (lab ? '<th class=n>its ACC<th class=n>consensus ACC' : '') + '<th class=n>stability';
+    for (const pk of x.per_k) {
+      const a = (pk.metrics || {}).acc || {}, c = pk.chosen, b = pk.best_silhouette;
+      h += '<tr data-k=' + pk.n_clusters + (pk.n_clusters === (sg || {}).n_clusters ? ' class=sugrow' : '') + '><td class=n>' + pk.n_clusters + '<td class=n>' + pk.runs +
+        (lab ? '<td class=n>' + f3(a.mean) + (num(a.std) ? ' \u00b1 ' + a.std.toFixed(3) : '') : '') +
+        '<td>' + (c ? 'seed ' + esc(c.seed) + ' <span class=dim>(' + esc(c.criterion) + (num(c.mean_ari_to_others) ? ', mean ARI to the others ' + c.mean_ari_to_others.toFixed(3) : '') + ')</span> ' + jl(c.job) : dash) +
+        (lab ? '<td class=n>' + f3(c && c.acc) : '') + '<td>' + (b ? 'seed ' + esc(b.seed) + ' ' + jl(b.job) : dash) +
+        (lab ? '<td class=n>' + f3(b && b.acc) + '<td class=n>' + f3(pk.consensus_acc) : '') + '<td class=n>' + f3(pk.stability);
+    }
+    h += '</table></div>';
+  }
+  h += '<h3>Jobs</h3><div class=wrap><table class=kt id=sv-jobs><tr><th>job<th class=n>seed<th class=n>k<th>status' + (lab ? '<th class=n>ACC<th class=n>NMI<th class=n>ARI' : '') +
+    crit.map(c => '<th class=n>' + esc({silhouette: 'silhouette', calinski_harabasz: 'CH', davies_bouldin: 'DB', bic: 'BIC'}[c])).join('') +
+    '<th>pretrained<th class=n>time<th>marks';
+  for (const j of x.jobs || []) {
+    const err = (jobsById[j.id] || {}).error;
+    h += '<tr class=sj data-id="' + esc(j.id) + '"><td>' + jl(j.id) + '<td class=n>' + esc(j.seed) + '<td class=n>' + esc(j.n_clusters) +
+      '<td><span class="b ' + esc(j.status) + '">' + esc(j.status) + '</span>' + (j.status === 'failed' && err ? ' <span class=err title="' + esc(err) + '">' + esc(err.slice(0, 60)) + '</span>' : '') +
+      (lab ? '<td class=n>' + f3(j.acc) + '<td class=n>' + f3(j.nmi) + '<td class=n>' + f3(j.ari) : '') +
+      crit.map(c => '<td class=n>' + (c === 'silhouette' || c === 'davies_bouldin' ? f3((j.criteria || {})[c]) : fmtNum((j.criteria || {})[c]))).join('') +
+      '<td>' + studyAE(x, j) + '<td class=n>' + dur(j.seconds) + '<td class=marks>' +
+      (chosen[j.id] ? '<span class=mchosen title="the seed chosen for this k without labels (' + esc(chosen[j.id]) + ')">\u2605 chosen</span> ' : '') +
+      (bestSil[j.id] ? '<span class=mbest title="the best silhouette for this k">\u25c6 best silhouette</span>' : '');
+  }
+  return h + '</table></div><p class=dim style="font-size:12px">\u2605 chosen: the seed served for its k, picked without labels; ' +
+    '\u25c6 best silhouette: the seed with the highest silhouette. A job\u2019s link opens its view (charts and pictures) below.</p>';
+}
+async function renderStudy() {
+  const box = $('#sv');
+  if (!st.study) { box.style.display = 'none'; box.innerHTML = ''; studyKey = ''; studyDoc = null; return; }
+  // the full study again only when its row in the list changed (or it is not listed)
+  const li = studyList.find(s => s.id === st.study);
+  const lkey = li ? JSON.stringify([li.status, li.progress]) : '';
+  if (studyDoc && studyDoc.id === st.study && lkey && lkey === studyKey.split('|')[0] && box.dataset.drawn === '1') return;
+  let x;
+  try { x = await api('/v1/studies/' + enc(st.study)); } catch (e) {
+    box.innerHTML = '<p class=err style="max-width:none">' + esc(e.message || String(e)) + '</p>';
+    box.style.display = 'block'; box.dataset.drawn = 'error'; studyKey = ''; studyDoc = null;
+    return;
+  }
+  const key = lkey + '|' + JSON.stringify(x) + Object.keys(datasets).length;
+  studyDoc = x;
+  if (key !== studyKey) {
+    studyKey = key;
+    box.innerHTML = studyView(x);
+    box.dataset.drawn = '1';
+    box.dataset.id = x.id;
+    const c = $('#sv-cancel');
+    if (c) c.onclick = async () => {
+      if (!confirm('Cancel the queued and running jobs of ' + x.id + '?')) return;
+      try { await api('/v1/studies/' + enc(x.id) + '/cancel', {method: 'POST'}); studyKey = ''; tick(); } catch (e) { showErr(e.message); }
+    };
+    $('#sv-close').onclick = ev => { ev.preventDefault(); st.study = null; writeHash(); };
+    // a job's link keeps the rest of the page's state (filters, compare) and scrolls to it
+    for (const a of box.querySelectorAll('a.jl')) a.onclick = ev => { ev.preventDefault(); scrollToJob = true; st.sel = a.dataset.job; writeHash(); };
+  }
+  box.style.display = 'block';
+}
+
 // ---- forms: upload a dataset, submit a job ------------------------------------------
 const say = (sel, ok, msg) => { const e = $(sel); e.className = ok ? 'ok' : 'err'; e.textContent = msg; };
 const ctype = f => /\.csv$/i.test(f.name) ? 'text/csv' : 'application/octet-stream';
 function fillDatasetSelects() {
-  const sel = $('#nj-ds'), cur = sel.value;
   const ids = Object.keys(datasets);
-  sel.innerHTML = ids.length ? ids.map(id => '<option value="' + esc(id) + '">' + esc(datasets[id].name || id) + ' (' + esc(id) + ')</option>').join('')
-    : '<option value="">no datasets: upload one first</option>';
-  if (cur && datasets[cur]) sel.value = cur;
+  for (const sel of [$('#nj-ds'), $('#ns-ds')]) {
+    const cur = sel.value;
+    sel.innerHTML = ids.length ? ids.map(id => '<option value="' + esc(id) + '">' + esc(datasets[id].name || id) + ' (' + esc(id) + ')</option>').join('')
+      : '<option value="">no datasets: upload one first</option>';
+    if (cur && datasets[cur]) sel.value = cur;
+  }
+  updateStudySpec();
   dsInfo();
   fillFilterOptions();
 }
@@ -687,6 +917,39 @@ async function submitJob(ev) {
     if (FIELD_INPUT[e.field]) $(FIELD_INPUT[e.field]).style.outline = '2px solid #c33';
   }
 }
+// the new-study form: dataset, method, seeds, k from..to, pretraining epochs
+function studyFromForm() {
+  const m = $('#ns-method').value, ep = $('#ns-ep').value, job = {method: m};
+  if (m !== 'kmeans' && ep !== '') job.pretrain = {epochs: +ep};
+  return {dataset: $('#ns-ds').value, seeds: $('#ns-seeds').value.split(/[\s,]+/).filter(Boolean).map(Number),
+    n_clusters: {min: +$('#ns-kmin').value, max: +$('#ns-kmax').value}, job};
+}
+const updateStudySpec = () => { $('#ns-ep').disabled = $('#ns-method').value === 'kmeans'; $('#ns-spec').textContent = JSON.stringify(studyFromForm()); };
+// the field a problem names -> the input to outline (seeds[2] -> seeds, n_clusters.max -> k to)
+function studyInput(f) {
+  f = f || '';
+  if (f === 'dataset') return '#ns-ds';
+  if (/^seeds/.test(f)) return '#ns-seeds';
+  if (/^n_clusters/.test(f)) return f === 'n_clusters.min' ? '#ns-kmin' : '#ns-kmax';
+  if (f === 'job.method') return '#ns-method';
+  if (/^job\.pretrain/.test(f)) return '#ns-ep';
+  return null;
+}
+async function submitStudy(ev) {
+  ev.preventDefault();
+  for (const i of document.querySelectorAll('#ns input, #ns select')) i.style.outline = '';
+  try {
+    const x = await api('/v1/studies', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(studyFromForm())});
+    say('#ns-out', true, 'queued ' + x.id + ' (' + x.progress.total + ' jobs)');
+    st.study = x.id;
+    writeHash();
+    tick();
+  } catch (e) {
+    say('#ns-out', false, e.detail || e.message);
+    const i = studyInput(e.field);
+    if (i) $(i).style.outline = '2px solid #c33';
+  }
+}
 async function upload(ev) {
   ev.preventDefault();
   const f = $('#up-file').files[0], lf = $('#up-labels').files[0];
@@ -718,10 +981,12 @@ async function upload(ev) {
 // ---- refresh ------------------------------------------------------------------------
 async function tick() {
   clearTimeout(timer);
-  let list = [];
+  let list = [], slist = [];
   try {
     if (document.hidden) return;
     list = await jobs();
+    slist = await studies();
+    await renderStudy();
     const det = $('#det'), sel = st.sel || autoSel;
     let x = null, selErr = '';
     if (sel) try { x = await api('/v1/jobs/' + enc(sel)); } catch (e) { x = null; selErr = e.message || String(e); }
@@ -729,6 +994,7 @@ async function tick() {
       const rows = await iterations(sel), key = JSON.stringify(x) + rows.length + dsName(x.dataset);
       if (key !== det.dataset.key) { det.dataset.key = key; det.innerHTML = details(x, rows); }
       det.style.display = 'block';
+      if (scrollToJob && x.id === st.sel) { scrollToJob = false; det.scrollIntoView(); }
       const b = $('#cancel');
       if (b) b.onclick = async () => {
         if (!confirm('Cancel ' + x.id + '?')) return;
@@ -741,12 +1007,12 @@ async function tick() {
       else det.style.display = 'none';
     }
     await renderCompare();
-    $('#upd').textContent = 'updated ' + when(new Date().toISOString()).replace(/<[^>]*>/g, '') + ' \u00b7 refresh every ' + (list.some(active) ? POLL_ACTIVE : POLL_IDLE) / 1000 + ' s';
+    $('#upd').textContent = 'updated ' + when(new Date().toISOString()).replace(/<[^>]*>/g, '') + ' \u00b7 refresh every ' + (list.some(active) || slist.some(active) ? POLL_ACTIVE : POLL_IDLE) / 1000 + ' s';
     showErr('');
   } catch (e) {
     showErr(e.message || String(e));
   } finally {
-    timer = setTimeout(tick, list.some(active) ? POLL_ACTIVE : POLL_IDLE);
+    timer = setTimeout(tick, list.some(active) || slist.some(active) ? POLL_ACTIVE : POLL_IDLE);
   }
 }
 window.addEventListener('hashchange', () => { readHash(); renderJobs(); tick(); });
@@ -768,6 +1034,9 @@ $('#tok').onsubmit = ev => {
 };
 $('#up').onsubmit = upload;
 $('#nj').onsubmit = submitJob;
+$('#ns').onsubmit = submitStudy;
+$('#ns').oninput = updateStudySpec;
+$('#ns').onchange = updateStudySpec;
 $('#nj').oninput = updateSpec;
 $('#nj-ds').onchange = () => { const d = datasets[$('#nj-ds').value]; if (d && d.has_labels) $('#nj-k').value = d.n_classes; dsInfo(); updateSpec(); };
 api('/healthz').then(h => { $('#ver').textContent = 'v' + h.version; }).catch(() => {});

@@ -26,6 +26,16 @@ copy, all run to success (seconds). Then, in the page:
   forms      upload through the file input (+ a label file): the dataset exists with its
              labels; the new-job form's spec preview is the spec it posts; the job runs;
              a bad n_clusters shows the server's reason and marks the field;
+  study      an ae_kmeans study (2 seeds x k 2..4, 300 points of 3 blobs) run to the end,
+             /#study=<id>: a list row per study; a chart per figure it has, each with an
+             error-bar group per k (its mean the API's), a +-std bar where std > 0, a
+             dot per seed, the suggested k marked, x ticks = the k; the suggestion and
+             its reason; per k the chosen seed and consensus ACC; a row per job (seed, k,
+             ACC, pretrained or from which job, the chosen/best-silhouette marks); a
+             job link opens its view and pictures, the study still shown;
+  study cancel  a long study: the Cancel study button cancels it, then goes;
+  study form the new-study form: a repeated seed shows the reason on the seeds field; the
+             spec preview is what it posts; the study runs and is shown;
   token      with --token: the token form, then the table and the pictures load;
 and no uncaught error in the page. Env: DC_BIN; DC_SHOTS=dir keeps full-page screenshots.
 """
@@ -113,6 +123,15 @@ class Server:
                 return j
             time.sleep(0.3)
         return self.json("GET", "/v1/jobs/" + jid)[1]
+
+    def wait_study(self, sid, timeout=240):
+        end = time.time() + timeout
+        while time.time() < end:
+            s, x = self.json("GET", "/v1/studies/" + sid)
+            if x and x.get("status") in ("succeeded", "failed", "cancelled"):
+                return x
+            time.sleep(0.3)
+        return self.json("GET", "/v1/studies/" + sid)[1]
 
     def stop(self):
         self.proc.terminate()
@@ -380,6 +399,144 @@ def test_token(b, srv, vae):
     eq(json.loads(panel_states(b) or "{}").get("samples", ["?"])[0], "1", "token mode: an image fetched with the token")
 
 
+STUDY_SPEC = {"method": "ae_kmeans", "autoencoder": {"hidden": [16, 4]}, "pretrain": {"epochs": 8, "batch_size": 32},
+              "cluster": {"n_init": 5}}
+
+
+def make_study(srv, tmp):
+    """An ae_kmeans study, 2 seeds x k 2..4, on 300 points of 3 blobs (labelled), run to
+    the end (a second or so); returns its GET /v1/studies/{id}."""
+    data = os.path.join(tmp, "blobs")
+    dashboard_data.blobs(data)
+    s, d = srv.json("POST", "/v1/datasets?name=blobs", open(data + ".npy", "rb").read(), {"Content-Type": "application/octet-stream"})
+    if not check(s == 201, "upload blobs", (s, d)):
+        return None
+    ds = d["id"]
+    s, d = srv.json("PUT", "/v1/datasets/%s/labels" % ds, open(data + ".labels.csv", "rb").read(), {"Content-Type": "text/csv"})
+    check(s == 200, "blobs labels", (s, d))
+    s, d = srv.json("POST", "/v1/studies", json.dumps({"dataset": ds, "seeds": [1, 2], "n_clusters": {"min": 2, "max": 4},
+                                                       "job": STUDY_SPEC}), {"Content-Type": "application/json"})
+    if not check(s == 201, "study created", (s, d)):
+        return None
+    return srv.wait_study(d["id"])
+
+
+def test_study(b, srv, x, shots):
+    sid = x["id"]
+    eq((x["status"], len(x["jobs"]), len(x["per_k"])), ("succeeded", 6, 3), "the study ran: 6 jobs, 3 k")
+    b.goto(srv.base + "/#study=" + sid)
+    check(b.wait("document.querySelector('#sv').dataset.drawn === '1' && document.querySelector('#sv').dataset.id === %s" % json.dumps(sid), 20),
+          "the study view drew", b.eval("document.querySelector('#sv').innerText.slice(0, 300)"))
+    # the list: a row per study, this one selected
+    s, lst = srv.json("GET", "/v1/studies?limit=50")
+    eq(b.eval("[...document.querySelectorAll('#st tbody tr[data-id]')].map(r => r.dataset.id)"), [i["id"] for i in lst["items"]], "a list row per study")
+    eq(b.eval("[...document.querySelectorAll('#st tbody tr.sel')].map(r => r.dataset.id)"), [sid], "the study's row is selected")
+    text = b.eval("document.querySelector('#sv').innerText")
+    check(text and not re.search(r"\b(null|NaN|undefined)\b", text), "no null/NaN/undefined in the study view", text and text[:400])
+    check("6 of 6 jobs done" in text, "the progress", text and text[:400])
+    # the charts: one per metric and criterion the study has, one error-bar group per k,
+    # its mean as the API gives it, a grey dot per seed, the suggested k marked in each
+    sug = x["suggestion"]["n_clusters"]
+    want = [k for k in ("acc", "nmi", "ari", "silhouette", "calinski_harabasz", "davies_bouldin", "bic", "mean_loglik")
+            if any(p["metrics"][k]["mean"] is not None for p in x["per_k"])] + ["stability"]
+    got = b.eval("[...document.querySelectorAll('#sv .chart')].map(c => c.dataset.metric)")
+    eq(got, want, "a chart per metric and criterion present (ACC/NMI/ARI with labels, no BIC for ae_kmeans)")
+    for key in want:
+        c = "#sv .chart[data-metric=%s]" % key
+        if key == "stability":
+            means = {p["n_clusters"]: p["stability"] for p in x["per_k"]}
+            seeds = 0
+        else:
+            means = {p["n_clusters"]: p["metrics"][key]["mean"] for p in x["per_k"]}
+            seeds = sum(1 for j in x["jobs"] if (j[key] if key in ("acc", "nmi", "ari") else j["criteria"][key]) is not None)
+        eb = b.eval("[...document.querySelectorAll('%s g.eb')].map(g => [+g.dataset.k, g.querySelector('title').textContent])" % c)
+        eq([k for k, _ in eb or []], sorted(means), "%s: an error bar per k" % key)
+        for k, title in eb or []:
+            m = re.match(r"k = (\d+): (-?[\d.]+)", title)
+            check(m and abs(float(m.group(2)) - means[k]) <= 1e-3 * max(1, abs(means[k])), "%s k=%d: the mean the API gives" % (key, k), (title, means[k]))
+        stds = [p["metrics"][key]["std"] for p in x["per_k"]] if key != "stability" else []
+        eq(b.eval("document.querySelectorAll('%s g.eb path').length" % c), sum(1 for v in stds if v), "%s: a +-std bar where std > 0" % key)
+        eq(b.eval("document.querySelectorAll('%s circle.seed').length" % c), seeds, "%s: a dot per seed and k" % key)
+        eq(b.eval("[...document.querySelectorAll('%s g.sugk')].map(g => +g.dataset.k)" % c), [sug], "%s: the suggested k marked" % key)
+        xt = b.eval("[...document.querySelectorAll('%s text.xt')].map(t => t.textContent)" % c)
+        eq(xt, ["2", "3", "4"], "%s: x ticks are the k" % key)
+    # the suggestion with its reason, its row in the per-k table
+    check(b.eval("document.querySelector('#sv-sug').innerText") == "Suggested k = %d: %s" % (sug, x["suggestion"]["reason"]),
+          "the suggested k with its reason", b.eval("document.querySelector('#sv-sug').innerText"))
+    eq(b.eval("[...document.querySelectorAll('#sv-k tr.sugrow')].map(r => +r.dataset.k)"), [sug], "the per-k table marks the suggested k")
+    cons = b.eval("[...document.querySelectorAll('#sv-k tr[data-k]')].map(r => r.children[7].textContent)")
+    eq(cons, ["%.3f" % p["consensus_acc"] for p in x["per_k"]], "the consensus ACC per k")
+    chosen = b.eval("[...document.querySelectorAll('#sv-k tr[data-k]')].map(r => r.children[3].textContent)")
+    check(chosen and all(c.startswith("seed %d " % p["chosen"]["seed"]) and p["chosen"]["job"] in c for c, p in zip(chosen, x["per_k"])),
+          "the chosen seed per k", chosen)
+    # the per-seed table: a row per job, with its marks and whether it pretrained
+    rows = b.eval("[...document.querySelectorAll('#sv-jobs tr.sj')].map(r => [r.dataset.id, r.children[1].textContent, r.children[2].textContent, "
+                  "r.children[4].textContent, r.querySelector('td:nth-last-child(3)').textContent, r.querySelector('.marks').textContent])")
+    eq([r[0] for r in rows or []], [j["id"] for j in x["jobs"]], "a table row per job")
+    ch = {p["chosen"]["job"] for p in x["per_k"]}
+    bs = {p["best_silhouette"]["job"] for p in x["per_k"]}
+    for r, j in zip(rows or [], x["jobs"]):
+        eq((r[1], r[2], r[3]), (str(j["seed"]), str(j["n_clusters"]), "%.3f" % j["acc"]), "job %s: seed, k, ACC" % j["id"])
+        eq(r[4].startswith("no: from " + j["ae_job"]) if j["ae_job"] else r[4].startswith("yes"), True, "job %s: pretrained or not (%s)" % (j["id"], r[4]))
+        eq(("chosen" in r[5], "best silhouette" in r[5]), (j["id"] in ch, j["id"] in bs), "job %s: marks (%s)" % (j["id"], r[5]))
+    eq(sum(1 for j in x["jobs"] if j["pretrains"]), 2, "one pretraining per seed")
+    if shots:
+        b.shot(os.path.join(shots, "browser-study.png"), "#sv")
+    # a job's link opens its view (the pictures drawn), the study stays selected
+    jid = x["jobs"][-1]["id"]
+    b.eval("document.querySelector('#sv-jobs tr.sj[data-id=%s] a.jl').click()" % jid)
+    check(b.wait("location.hash.includes('job=%s') && location.hash.includes('study=%s')" % (jid, sid), 5), "the job link: both in the hash", b.eval("location.hash"))
+    check(b.wait("document.querySelector('#det').innerText.includes(%s)" % json.dumps(jid), 15), "the job link opens the job's view")
+    check(b.wait(pics_of(jid), 20) and b.wait(PANELS_DONE, 60), "the job's pictures are drawn")
+    eq(json.loads(panel_states(b) or "{}").get("embedding", ["?"])[0], "1", "the job's embedding panel drew")
+    check(b.eval("document.querySelector('#sv').dataset.id") == sid, "the study view stays")
+
+
+def test_study_cancel(b, srv, ds):
+    """A long study: the cancel button while it has queued/running jobs, then none."""
+    long = dict(STUDY_SPEC, pretrain={"epochs": 100000, "batch_size": 8})
+    s, d = srv.json("POST", "/v1/studies", json.dumps({"dataset": ds, "seeds": [1, 2], "n_clusters": [2, 3], "job": long}),
+                    {"Content-Type": "application/json"})
+    if not check(s == 201, "long study created", (s, d)):
+        return
+    sid = d["id"]
+    b.goto(srv.base + "/#study=" + sid)
+    check(b.wait("document.querySelector('#sv-cancel')", 20), "a cancel button while the study has queued/running jobs",
+          b.eval("document.querySelector('#sv').innerText.slice(0, 300)"))
+    b.eval("window.confirm = () => true; document.querySelector('#sv-cancel').click()")
+    x = srv.wait_study(sid, 30)
+    eq(x["status"], "cancelled", "the study was cancelled through the page")
+    check(b.wait("!document.querySelector('#sv-cancel') && document.querySelector('#sv .b.cancelled')", 15), "no cancel button once nothing is left to run")
+
+
+def test_study_form(b, srv, ds):
+    """The new-study form: a repeated seed shows the server's reason on the seeds field;
+    then the study it posts (its spec preview) is created and selected."""
+    b.goto(srv.base + "/")
+    b.eval("document.querySelector('#study-box').open = true")
+    check(b.wait("[...document.querySelectorAll('#ns-ds option')].some(o => o.value === %s)" % json.dumps(ds), 10), "the study form lists the dataset")
+    set_select(b, "#ns-ds", ds)
+    set_select(b, "#ns-method", "kmeans")
+    b.eval("const f = (s, v) => { document.querySelector(s).value = v; }; f('#ns-seeds', '1, 1'); f('#ns-kmin', 2); f('#ns-kmax', 3);"
+           " document.querySelector('#ns').dispatchEvent(new Event('input'))")
+    b.eval("document.querySelector('#ns-go').click()")
+    err = b.wait("document.querySelector('#ns-out').className === 'err' && document.querySelector('#ns-out').textContent", 10)
+    check(err and "seeds" in err, "a repeated seed: the server's reason shown", err)
+    check(b.eval("document.querySelector('#ns-seeds').style.outline !== ''"), "the seeds field is marked")
+    b.eval("document.querySelector('#ns-seeds').value = '1,2'; document.querySelector('#ns').dispatchEvent(new Event('input'))")
+    spec = json.loads(b.eval("document.querySelector('#ns-spec').textContent"))
+    eq(spec, {"dataset": ds, "seeds": [1, 2], "n_clusters": {"min": 2, "max": 3}, "job": {"method": "kmeans"}}, "the study spec preview")
+    b.eval("document.querySelector('#ns-go').click()")
+    h = b.wait("/study=std_/.test(location.hash) && location.hash", 10)
+    check(h, "starting a study selects it", b.eval("[location.hash, document.querySelector('#ns-out').textContent]"))
+    if h:
+        sid = re.search(r"study=([\w-]+)", h).group(1)
+        x = srv.wait_study(sid, 60)
+        eq((x["dataset"], x["method"], x["seeds"], x["n_clusters"], x["status"]), (ds, "kmeans", [1, 2], [2, 3], "succeeded"), "the study the page posted")
+        check(b.wait("document.querySelector('#sv').dataset.id === %s && document.querySelectorAll('#sv-jobs tr.sj').length === 4" % json.dumps(sid), 15),
+              "the page shows it, a row per job")
+
+
 def main():
     exe = cdp.find_chromium()
     if not exe:
@@ -419,7 +576,10 @@ def main():
         for name, f in (("pictures", lambda: test_pictures(b, srv, vae, k, shots)), ("dump-dom", lambda: test_dump_dom(exe, srv, vae, tmp)),
                         ("chart fixes", lambda: test_chart_fixes(b)),
                         ("4xx panels", lambda: test_4xx(b, srv, km0)), ("table", lambda: test_table(b, srv, jobs_all, nolab)),
-                        ("compare", lambda: test_compare(b, srv, vae, aek, shots)), ("forms", lambda: test_forms(b, srv, tmp, data))):
+                        ("compare", lambda: test_compare(b, srv, vae, aek, shots)), ("forms", lambda: test_forms(b, srv, tmp, data)),
+                        ("study", lambda: test_study(b, srv, make_study(srv, tmp), shots)),
+                        ("study cancel", lambda: test_study_cancel(b, srv, lab)),
+                        ("study form", lambda: test_study_form(b, srv, lab))):
             f0 = FAIL
             try:
                 f()

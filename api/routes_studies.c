@@ -47,6 +47,7 @@ static json_t *study_json(const svc_study *st)
     json_object_set_new(o, "id", json_string(st->id));
     json_object_set_new(o, "dataset", st->dataset[0] ? json_string(st->dataset) : json_null());
     json_object_set_new(o, "method", json_string(st->method));
+    json_object_set_new(o, "shares_autoencoder", json_boolean(st->shares_ae));
     json_object_set_new(o, "status", json_string(st->status));
     json_object_set_new(o, "job", spec ? spec : json_null());
     json_object_set_new(o, "seeds", seeds);
@@ -114,7 +115,7 @@ static json_t *job_row_json(const svc_study *st, const svc_study_job *j)
                   j->id, "seed", (json_int_t)j->seed, "n_clusters", j->k, "status", j->status,
                   "model", j->model[0] ? json_string(j->model) : json_null(), "ae_job",
                   j->ae_job[0] ? json_string(j->ae_job) : json_null(), "pretrains",
-                  !j->ae_job[0], "acc", num(st->has_labels ? j->stat[ST_ACC] : NAN), "nmi",
+                  st->shares_ae && !j->ae_job[0], "acc", num(st->has_labels ? j->stat[ST_ACC] : NAN), "nmi",
                   num(st->has_labels ? j->stat[ST_NMI] : NAN), "ari",
                   num(st->has_labels ? j->stat[ST_ARI] : NAN), "criteria",
                   c ? c : json_null(), "seconds", num(j->seconds), "pretrain_seconds",

@@ -11,6 +11,8 @@ CREATE TABLE studies (
                                                  -- without dataset, n_clusters and seed)
     seeds       TEXT NOT NULL,                   -- JSON array of integers
     ks          TEXT NOT NULL,                   -- JSON array of n_clusters, increasing
+    shares_ae   INTEGER NOT NULL DEFAULT 0       -- 1: one autoencoder pretraining per seed,
+                CHECK (shares_ae IN (0, 1)),     -- shared by its k (0: none to share)
     created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 CREATE INDEX studies_by_time ON studies (created_at);

@@ -224,6 +224,7 @@ def test_flow(tmp):
     check(sid.startswith("std_"), "study id", sid)
     eq(resp.getheader("Location"), "/v1/studies/" + sid, "Location")
     eq((doc["seeds"], doc["n_clusters"], doc["method"]), ([1, 2], [2, 3, 4], "ae_kmeans"), "lists")
+    eq(doc["shares_autoencoder"], True, "ae_kmeans shares one autoencoder per seed")
     eq(doc["progress"]["total"], 6, "6 jobs")
     check("seed" not in doc["job"] and "n_clusters" not in doc["job"] and
           doc["job"]["pretrain"]["epochs"] == 8, "template without seed/k, defaults filled", doc["job"])
@@ -323,6 +324,8 @@ def test_known_k(tmp):
         eq(st, 201, "create kmeans study")
         doc = wait_study(s, doc["id"])
         eq(doc["status"], "succeeded", "kmeans study")
+        eq((doc["shares_autoencoder"], sum(j["pretrains"] for j in doc["jobs"])), (False, 0),
+           "kmeans: no autoencoder to share, no job pretrains")
         sug = doc["suggestion"] or {}
         eq(sug.get("n_clusters"), len(sizes), f"suggested k for {len(sizes)} blobs (reason: {sug.get('reason')})")
         kk = [p for p in doc["per_k"] if p["n_clusters"] == len(sizes)][0]

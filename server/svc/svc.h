@@ -523,7 +523,7 @@ void svc_study_req_clear(svc_study_req *r);
 typedef struct svc_study_job {
     char id[JOBSPEC_ID_MAX];
     char model[JOBSPEC_ID_MAX];   /* "" = none */
-    char ae_job[JOBSPEC_ID_MAX];  /* "" = it pretrains (or needs no autoencoder) */
+    char ae_job[JOBSPEC_ID_MAX];  /* "" = it pretrains (when shares_ae) or needs none */
     char status[16];
     int64_t seed;
     int k;
@@ -550,6 +550,7 @@ typedef struct svc_study {
     int ks[SVC_STUDY_MAX_KS];
     int n_ks;
     int total, queued, running, succeeded, failed, cancelled; /* its jobs */
+    int shares_ae;    /* 1: one autoencoder pretraining per seed, shared by its k */
     /* svc_study_get only (else NULL / 0): */
     svc_study_job *jobs;  /* by k, then seed */
     int n_jobs;

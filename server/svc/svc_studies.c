@@ -235,8 +235,8 @@ static const char study_cols[] =
     "(SELECT count(*) FROM jobs j WHERE j.study_id = s.id AND j.status = 'running'), "
     "(SELECT count(*) FROM jobs j WHERE j.study_id = s.id AND j.status = 'succeeded'), "
     "(SELECT count(*) FROM jobs j WHERE j.study_id = s.id AND j.status = 'failed'), "
-    "(SELECT count(*) FROM jobs j WHERE j.study_id = s.id AND j.status = 'cancelled') "
-    "FROM studies s";
+    "(SELECT count(*) FROM jobs j WHERE j.study_id = s.id AND j.status = 'cancelled'), "
+    "s.shares_ae FROM studies s";
 
 static int study_row(sqlite3_stmt *st, svc_study *o, dc_err *e)
 {
@@ -251,6 +251,7 @@ static int study_row(sqlite3_stmt *st, svc_study *o, dc_err *e)
     o->succeeded = sqlite3_column_int(st, 10);
     o->failed = sqlite3_column_int(st, 11);
     o->cancelled = sqlite3_column_int(st, 12);
+    o->shares_ae = sqlite3_column_int(st, 13) != 0;
     json_t *seeds = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
     json_t *ks = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
     for (size_t i = 0; i < json_array_size(seeds) && i < SVC_STUDY_MAX_SEEDS; i++)
@@ -402,7 +403,7 @@ static char *template_text(json_t *norm)
 }
 
 static int insert_study(sqlite3 *h, const svc_study_req *q, const char *id, const char *method,
-                        const char *spec, dc_err *e)
+                        const char *spec, int share, dc_err *e)
 {
     json_t *seeds = json_array(), *ks = json_array();
     char *st_text = NULL, *ks_text = NULL;
@@ -416,8 +417,8 @@ static int insert_study(sqlite3 *h, const svc_study_req *q, const char *id, cons
         rc = dc_err_set(e, DC_ENOMEM, "out of memory");
         goto out;
     }
-    if (sqlite3_prepare_v2(h, "INSERT INTO studies (id, dataset_id, method, spec, seeds, ks) "
-                           "VALUES (?, ?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v2(h, "INSERT INTO studies (id, dataset_id, method, spec, seeds, ks, "
+                           "shares_ae) VALUES (?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK) {
         rc = svc__sql_err(h, "create study", e);
         goto out;
     }
@@ -427,6 +428,7 @@ static int insert_study(sqlite3 *h, const svc_study_req *q, const char *id, cons
     sqlite3_bind_text(st, 4, spec, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, st_text, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, ks_text, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 7, share);
     rc = sqlite3_step(st) == SQLITE_DONE ? 0 : svc__sql_err(h, "create study", e);
 out:
     sqlite3_finalize(st);
@@ -466,7 +468,7 @@ int svc_study_create(svc *s, const svc_study_req *q, svc_study *out, jobspec_err
     }
     int share = study_shares_ae(&cs);
     svc__new_id(id, sizeof id, "std_");
-    if ((rc = insert_study(h, q, id, cluster_method_name((cluster_method)cs.method), spec, e)) < 0)
+    if ((rc = insert_study(h, q, id, cluster_method_name((cluster_method)cs.method), spec, share, e)) < 0)
         goto rollback;
     /* the pretraining jobs first (workers take the oldest claimable job), then the rest */
     for (int i = 0; i < q->n_seeds; i++)

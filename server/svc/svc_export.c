@@ -210,7 +210,8 @@ struct svc_export {
     int d;
     float *x, *q, *z;       /* (CHUNK, d), (CHUNK, k), (CHUNK, embed) */
     int32_t *lab, *truth;   /* (CHUNK) */
-    float *outlier;         /* (n) the stored isolation-forest scores, or NULL */
+    int64_t results_row;    /* rowid of the job's job_results row; 0 = none */
+    float *outlier;         /* (CHUNK) its isolation-forest scores, read a chunk at a time */
 };
 
 void svc_export_close(svc_export *x)
@@ -220,6 +221,21 @@ void svc_export_close(svc_export *x)
     free(x->x), free(x->q), free(x->z), free(x->lab), free(x->truth);
     free(x->outlier);
     free(x);
+}
+
+/* The rowid of job's job_results row when its iforest column holds n scores, else 0. */
+static int64_t results_rowid(sqlite3 *h, const char *job, int64_t n)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t row = 0;
+    if (sqlite3_prepare_v2(h, "SELECT rowid, length(iforest) FROM job_results WHERE job_id = ?",
+                           -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 1) == 4 * n)
+        row = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return row;
 }
 
 int svc_export_open(svc *s, const char *job_id, int with_z, svc_export **out,
@@ -279,16 +295,21 @@ int svc_export_open(svc *s, const char *job_id, int with_z, svc_export **out,
         rc = dc_err_set(e, DC_ENOMEM, "out of memory");
         goto out;
     }
-    /* the outlier column: the job's stored results (computed now for a job that ended
-       before they were kept); without them the column stays empty (NaN) */
-    svc__results res;
-    svc__job_ref ref;
-    dc_err re = {0};
-    if (svc__results_get(s, db, job_id, 0, &ref, &res, &re) == 0 && res.n == x->info.n) {
-        x->outlier = res.iforest;
-        res.iforest = NULL;
+    /* the outlier column: the job's stored isolation-forest scores, read a chunk at a
+       time; a job that ended before results were kept gets them computed now; without
+       them the column stays empty (NaN) */
+    if (!(x->results_row = results_rowid(h, job_id, x->info.n))) {
+        svc__results res;
+        svc__job_ref ref;
+        dc_err re = {0};
+        if (svc__results_get(s, db, job_id, 0, &ref, &res, &re) == 0)
+            x->results_row = results_rowid(h, job_id, x->info.n);
+        svc__results_free(&res);
     }
-    svc__results_free(&res);
+    if (x->results_row && !(x->outlier = malloc(sizeof(float) * SVC_EXPORT_CHUNK))) {
+        rc = dc_err_set(e, DC_ENOMEM, "out of memory");
+        goto out;
+    }
     *info = x->info;
     *out = x;
     x = NULL;
@@ -318,6 +339,14 @@ int svc_export_read(svc_export *x, int64_t offset, int64_t count, svc_export_row
     if (rc == 0 && x->truth)
         rc = svc__blob_read(store_db(db), x->info.dataset, "y", offset * 4, x->truth, count * 4,
                             e);
+    int have_outlier = 0; /* the stored isolation-forest scores of these rows */
+    sqlite3_blob *b = NULL;
+    if (rc == 0 && x->outlier &&
+        sqlite3_blob_open(store_db(db), "main", "job_results", "iforest", x->results_row, 0,
+                          &b) == SQLITE_OK)
+        have_outlier = sqlite3_blob_read(b, x->outlier, (int)(count * 4), (int)(offset * 4)) ==
+                       SQLITE_OK;
+    sqlite3_blob_close(b);
     svc__db_put(x->s, db);
     if (rc == DC_ENOTFOUND || rc == DC_EINVAL) /* deleted (or replaced) meanwhile */
         return dc_err_set(e, DC_ECONFLICT, "the dataset %s changed during the export",
@@ -330,7 +359,7 @@ int svc_export_read(svc_export *x, int64_t offset, int64_t count, svc_export_row
     out->count = count;
     out->labels = x->lab, out->q = x->q, out->z = x->z, out->truth = x->truth;
     /* the isolation-forest score stored at the job's end (svc_results.c) */
-    out->outlier = x->outlier ? x->outlier + offset : NULL;
+    out->outlier = have_outlier ? x->outlier : NULL;
     return 0;
 }
 

@@ -623,6 +623,7 @@ int svc_study_cancel(svc *s, const char *id, svc_study *out, dc_err *e)
     goto out;
 rollback:
     store_rollback(db);
+    svc_study_clear(out); /* the caller gets nothing with an error */
 out:
     free(running);
     svc__db_put(s, db);

@@ -622,3 +622,37 @@ int svc_dataset_delete(svc *s, const char *id, dc_err *e)
     svc__db_put(s, db);
     return rc;
 }
+
+int svc__dataset_load(sqlite3 *h, const char *id, int gone, dataset *ds, dc_err *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc, has_labels, d;
+    int64_t n;
+
+    if (sqlite3_prepare_v2(h, "SELECT n, d, shape, has_labels FROM datasets WHERE id = ?", -1,
+                           &st, NULL) != SQLITE_OK)
+        return svc__sql_err(h, "dataset", e);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return dc_err_set(e, gone, "dataset %s is gone", id);
+    }
+    n = sqlite3_column_int64(st, 0);
+    d = sqlite3_column_int(st, 1);
+    json_t *shape = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+    has_labels = sqlite3_column_int(st, 3);
+    sqlite3_finalize(st);
+    if ((rc = dataset_alloc(ds, n, d, has_labels, e)) < 0) {
+        json_decref(shape);
+        return rc;
+    }
+    if (json_array_size(shape) >= 2) {
+        ds->h = (int)json_integer_value(json_array_get(shape, 0));
+        ds->w = (int)json_integer_value(json_array_get(shape, 1));
+        ds->c = json_array_size(shape) >= 3 ? (int)json_integer_value(json_array_get(shape, 2)) : 1;
+    }
+    json_decref(shape);
+    if ((rc = svc__blob_read(h, id, "x", 0, ds->x, n * d * 4, e)) < 0) return rc;
+    if (has_labels && (rc = svc__blob_read(h, id, "y", 0, ds->labels, n * 4, e)) < 0) return rc;
+    return 0;
+}

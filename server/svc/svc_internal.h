@@ -92,6 +92,10 @@ void svc__new_id(char *buf, size_t cap, const char *prefix);
 /* Text column i into buf (cap bytes, truncated; "" when NULL). */
 void svc__col_text(sqlite3_stmt *st, int i, char *buf, size_t cap);
 /* Reads len bytes at byte offset off of dataset_data(id, part) into buf. */
+struct dataset;
+/* The whole dataset id (samples, labels, image shape) into ds (dataset_free it); the
+ * code gone with "dataset <id> is gone" when it has no row. */
+int svc__dataset_load(sqlite3 *h, const char *id, int gone, struct dataset *ds, dc_err *e);
 int svc__blob_read(sqlite3 *db, const char *id, const char *part, int64_t off, void *buf,
                    int64_t len, dc_err *e);
 

@@ -484,30 +484,6 @@ out:
     return rc;
 }
 
-/* The whole dataset (samples and labels) into ds. */
-static int whole_dataset(sqlite3 *db, const char *id, dataset *ds, dc_err *e)
-{
-    sqlite3_stmt *st = NULL;
-    int64_t n;
-    int d, has_labels, rc;
-    if (sqlite3_prepare_v2(db, "SELECT n, d, has_labels FROM datasets WHERE id = ?", -1, &st,
-                           NULL) != SQLITE_OK)
-        return svc__sql_err(db, "dataset", e);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        return dc_err_set(e, DC_ECONFLICT, "dataset %s is gone", id);
-    }
-    n = sqlite3_column_int64(st, 0);
-    d = sqlite3_column_int(st, 1);
-    has_labels = sqlite3_column_int(st, 2);
-    sqlite3_finalize(st);
-    if ((rc = dataset_alloc(ds, n, d, has_labels, e)) < 0) return rc;
-    if ((rc = svc__blob_read(db, id, "x", 0, ds->x, n * d * 4, e)) < 0) return rc;
-    if (has_labels && (rc = svc__blob_read(db, id, "y", 0, ds->labels, n * 4, e)) < 0) return rc;
-    return 0;
-}
-
 /* One computation on request at a time (each holds a dataset in memory). */
 static pthread_mutex_t compute_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -530,7 +506,7 @@ static int results_compute_now(svc *s, store *db, const char *job, const svc__jo
         goto out;
     }
     if ((rc = svc__model_acquire(s, h, ref->model, &m, e)) < 0) goto out;
-    if ((rc = whole_dataset(h, ref->dataset, &ds, e)) < 0) goto out;
+    if ((rc = svc__dataset_load(h, ref->dataset, DC_ECONFLICT, &ds, e)) < 0) goto out;
     if (ds.d != cluster_model_dim(m->m)) {
         rc = dc_err_set(e, DC_ECONFLICT, "model %s does not fit dataset %s", ref->model,
                         ref->dataset);

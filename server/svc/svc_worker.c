@@ -251,40 +251,8 @@ out:
 /* Loads the dataset's samples (and labels) into r->ds. */
 static int load_dataset(job_run *r, dc_err *e)
 {
-    sqlite3 *h = store_db(r->db);
-    sqlite3_stmt *st = NULL;
-    int rc, has_labels;
-    int64_t n;
-    int d;
-
     if (!r->dataset[0]) return dc_err_set(e, DC_EINVAL, "its dataset was deleted");
-    if ((rc = prep(h, "SELECT n, d, shape, has_labels FROM datasets WHERE id = ?", &st, e)) < 0)
-        return rc;
-    sqlite3_bind_text(st, 1, r->dataset, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
-        return dc_err_set(e, DC_EINVAL, "dataset %s is gone", r->dataset);
-    }
-    n = sqlite3_column_int64(st, 0);
-    d = sqlite3_column_int(st, 1);
-    json_t *shape = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
-    has_labels = sqlite3_column_int(st, 3);
-    sqlite3_finalize(st);
-    if ((rc = dataset_alloc(&r->ds, n, d, has_labels, e)) < 0) {
-        json_decref(shape);
-        return rc;
-    }
-    if (json_array_size(shape) >= 2) {
-        r->ds.h = (int)json_integer_value(json_array_get(shape, 0));
-        r->ds.w = (int)json_integer_value(json_array_get(shape, 1));
-        r->ds.c =
-                json_array_size(shape) >= 3 ? (int)json_integer_value(json_array_get(shape, 2)) : 1;
-    }
-    json_decref(shape);
-    if ((rc = svc__blob_read(h, r->dataset, "x", 0, r->ds.x, n * d * 4, e)) < 0) return rc;
-    if (has_labels && (rc = svc__blob_read(h, r->dataset, "y", 0, r->ds.labels, n * 4, e)) < 0)
-        return rc;
-    return 0;
+    return svc__dataset_load(store_db(r->db), r->dataset, DC_EINVAL, &r->ds, e);
 }
 
 static int load_checkpoint(job_run *r, void **buf, size_t *len, dc_err *e)

@@ -1,0 +1,68 @@
+/* db: see db.h. Chooses the backend from the target and dispatches to it. */
+#include "db_impl.h"
+
+#include <string.h>
+
+int db_open(db **out, const char *target, dc_err *e)
+{
+    *out = NULL;
+    if (!target || !*target) return dc_err_set(e, DC_EINVAL, "store: empty database path");
+    if (strncmp(target, "postgresql://", 13) == 0 || strncmp(target, "postgres://", 11) == 0)
+        return db_pg_open(out, target, e);
+    if (strncmp(target, "sqlite:", 7) == 0) target += 7;
+    else if (strstr(target, "://"))
+        return dc_err_set(e, DC_EINVAL, "store: %s: unknown scheme (use a file path, "
+                          "sqlite:PATH or postgresql://...)", target);
+    if (!*target) return dc_err_set(e, DC_EINVAL, "store: empty database path");
+    return db_sqlite_open(out, target, e);
+}
+
+void db_close(db *h)
+{
+    if (h) h->ops->close(h);
+}
+
+db_kind db_kind_of(const db *h) { return h->kind; }
+const char *db_file(const db *h) { return h->file ? h->file : ""; }
+void *db_raw(db *h) { return h->ops->raw(h); }
+
+int db_prepare(db *h, const char *sql, db_stmt **out)
+{
+    *out = NULL;
+    return h->ops->prepare(h, sql, out);
+}
+
+void db_finalize(db_stmt *st)
+{
+    if (st) st->h->ops->finalize(st);
+}
+
+void db_reset(db_stmt *st) { st->h->ops->reset(st); }
+int db_bind_text(db_stmt *st, int i, const char *s)
+{
+    return s ? st->h->ops->bind_text(st, i, s) : st->h->ops->bind_null(st, i);
+}
+int db_bind_int(db_stmt *st, int i, int v) { return st->h->ops->bind_int64(st, i, v); }
+int db_bind_int64(db_stmt *st, int i, int64_t v) { return st->h->ops->bind_int64(st, i, v); }
+int db_bind_double(db_stmt *st, int i, double v) { return st->h->ops->bind_double(st, i, v); }
+int db_bind_blob(db_stmt *st, int i, const void *p, int64_t n)
+{
+    return st->h->ops->bind_blob(st, i, p, n);
+}
+int db_bind_null(db_stmt *st, int i) { return st->h->ops->bind_null(st, i); }
+int db_step(db_stmt *st) { return st->h->ops->step(st); }
+int db_column_count(db_stmt *st) { return st->h->ops->column_count(st); }
+int db_column_is_null(db_stmt *st, int i) { return st->h->ops->column_is_null(st, i); }
+int db_column_int(db_stmt *st, int i) { return (int)st->h->ops->column_int64(st, i); }
+int64_t db_column_int64(db_stmt *st, int i) { return st->h->ops->column_int64(st, i); }
+double db_column_double(db_stmt *st, int i) { return st->h->ops->column_double(st, i); }
+const char *db_column_text(db_stmt *st, int i) { return st->h->ops->column_text(st, i); }
+const void *db_column_blob(db_stmt *st, int i) { return st->h->ops->column_blob(st, i); }
+int64_t db_column_bytes(db_stmt *st, int i) { return st->h->ops->column_bytes(st, i); }
+const char *db_column_name(db_stmt *st, int i) { return st->h->ops->column_name(st, i); }
+int db_exec(db *h, const char *sql) { return h->ops->exec(h, sql); }
+int64_t db_changes(db *h) { return h->ops->changes(h); }
+int db_in_tx(db *h) { return h->ops->in_tx(h); }
+const char *db_errmsg(db *h) { return h->ops->errmsg(h); }
+int db_errcode(db *h) { return h->ops->errcode(h); }
+int db_err_is_fk(db *h) { return h->ops->err_is_fk(h); }

@@ -1,0 +1,96 @@
+/* db: one SQL connection, SQLite or PostgreSQL, behind one small interface shaped like
+ * SQLite's own (prepare, bind, step, column, finalize). The service layer writes its
+ * queries once, in the SQL both backends accept, and never includes <sqlite3.h> or
+ * <libpq-fe.h>: only db_sqlite.c and db_pg.c do.
+ *
+ * The dialect the queries keep to:
+ *   - parameters are `?` or `?N` (1-based); the PostgreSQL backend rewrites them to $N;
+ *   - the time now is dc_now() (UTC ISO-8601 text with milliseconds, the format every
+ *     *_at column holds) and dc_epoch(text) turns such a text into seconds (REAL): both
+ *     are defined per backend (a C function on SQLite, a SQL function on PostgreSQL);
+ *   - upserts are INSERT ... ON CONFLICT (...) DO UPDATE, never INSERT OR REPLACE;
+ *   - tie-breaks may use `rowid`: PostgreSQL tables that need one have a column of that
+ *     name (an identity), see migrations/postgresql/;
+ *   - comparisons are not selected as values (PostgreSQL gives booleans): use CASE.
+ *
+ * A connection belongs to one thread at a time. Errors: functions return 0 (or DB_ROW /
+ * DB_DONE from db_step) and DB_ERROR (-1) on failure, with the backend's message in
+ * db_errmsg() and its kind in db_errcode().
+ *
+ *   db_stmt *st = NULL;
+ *   if (db_prepare(h, "SELECT name FROM datasets WHERE id = ?", &st) == 0) {
+ *       db_bind_text(st, 1, id);
+ *       while (db_step(st) == DB_ROW) puts(db_column_text(st, 0));
+ *   }
+ *   db_finalize(st);
+ */
+#ifndef DC_DB_H
+#define DC_DB_H
+
+#include <stdint.h>
+
+#include "dc_err.h"
+
+typedef struct db db;
+typedef struct db_stmt db_stmt;
+
+enum { DB_OK = 0, DB_ERROR = -1, DB_ROW = 100, DB_DONE = 101 };
+typedef enum { DB_SQLITE, DB_PG } db_kind;
+
+/* Opens a connection. target: a file path or "sqlite:PATH" (SQLite; the file is created
+ * 0600 when missing), or a "postgresql://" / "postgres://" URL. DC_EINVAL for a URL of
+ * another scheme, DC_EIO (DC_ENOSPC) when the backend refuses; e says why. */
+int db_open(db **out, const char *target, dc_err *e);
+void db_close(db *h); /* NULL is a no-op; finalize statements first */
+
+db_kind db_kind_of(const db *h);
+/* The SQLite path ("" for PostgreSQL): what the disk-space and vacuum code works on. */
+const char *db_file(const db *h);
+/* The raw backend handle (sqlite3 * or PGconn *) for the backend-specific code in
+ * store.c; nobody else. */
+void *db_raw(db *h);
+
+int db_prepare(db *h, const char *sql, db_stmt **out);
+void db_finalize(db_stmt *st); /* NULL is a no-op */
+/* Back to before the first step; bindings are kept. */
+void db_reset(db_stmt *st);
+
+/* Parameters are 1-based. Text is copied; a NULL s binds NULL. A blob is NOT copied:
+ * it must stay alive until the statement is stepped to its end or reset. */
+int db_bind_text(db_stmt *st, int i, const char *s);
+int db_bind_int(db_stmt *st, int i, int v);
+int db_bind_int64(db_stmt *st, int i, int64_t v);
+int db_bind_double(db_stmt *st, int i, double v);
+int db_bind_blob(db_stmt *st, int i, const void *p, int64_t n);
+int db_bind_null(db_stmt *st, int i);
+
+/* DB_ROW (a row is ready), DB_DONE, or DB_ERROR. */
+int db_step(db_stmt *st);
+
+/* Columns of the current row, 0-based. Text: NULL for SQL NULL; the pointer lives until
+ * the next step, reset or finalize. Numbers: 0 for NULL. */
+int db_column_count(db_stmt *st);
+int db_column_is_null(db_stmt *st, int i);
+int db_column_int(db_stmt *st, int i);
+int64_t db_column_int64(db_stmt *st, int i);
+double db_column_double(db_stmt *st, int i);
+const char *db_column_text(db_stmt *st, int i);
+const void *db_column_blob(db_stmt *st, int i);
+int64_t db_column_bytes(db_stmt *st, int i);
+const char *db_column_name(db_stmt *st, int i);
+
+/* Runs sql (one or more statements, no parameters, rows ignored). */
+int db_exec(db *h, const char *sql);
+/* Rows changed by the last INSERT, UPDATE or DELETE on h. */
+int64_t db_changes(db *h);
+/* 1 inside an explicit transaction. */
+int db_in_tx(db *h);
+
+const char *db_errmsg(db *h);
+/* What the last failure was: DC_ENOSPC (disk or quota full), DC_ECONFLICT (a unique or
+ * foreign-key constraint, a serialization failure), DC_EIO otherwise. */
+int db_errcode(db *h);
+/* 1 when the last failure was a foreign-key violation. */
+int db_err_is_fk(db *h);
+
+#endif

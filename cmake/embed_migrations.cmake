@@ -1,4 +1,5 @@
-# Writes OUT: a C file with the migrations as an array of {name, sql} in order.
+# Writes OUT: a C file with the migrations of one backend as an array NAME of {name, sql}
+# in order (FILES, sorted).
 separate_arguments(FILES)
 set(body "/* generated from the migrations folder; do not edit */\n#include <stddef.h>\n")
 set(body "${body}#include \"migrate.h\"\n")
@@ -11,5 +12,5 @@ foreach(f ${FILES})
   set(body "${body}static const char m_${id}[] = {${hex}0x00};\n")
   set(items "${items}  {\"${name}\", m_${id}},\n")
 endforeach()
-set(body "${body}const struct migration migrations_embedded[] = {\n${items}  {NULL, NULL}\n};\n")
+set(body "${body}const struct migration ${NAME}[] = {\n${items}  {NULL, NULL}\n};\n")
 file(WRITE ${OUT} "${body}")

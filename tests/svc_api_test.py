@@ -579,7 +579,8 @@ def test_errors(tmp):
     time.sleep(0.3)
     eq(s.req("GET", "/v1/datasets")[1]["total"], n_before, "failed uploads leave no dataset")
     with sqlite3.connect(s.db) as c:
-        eq(c.execute("SELECT count(*) FROM dataset_data").fetchone()[0], 1, "no stray dataset_data rows")
+        eq(c.execute("SELECT count(DISTINCT dataset_id || part) FROM dataset_chunks").fetchone()[0], 1,
+           "no stray dataset_chunks rows")
     leftovers = [f for f in os.listdir(tmp) if ".upload-" in f]
     eq(leftovers, [], "no temporary upload files left")
 
@@ -743,12 +744,13 @@ def test_crash(tmp):
     with sqlite3.connect(s.db) as c:
         c.execute("INSERT INTO datasets (id, name, format, n, d, shape, status) "
                   "VALUES ('ds_half', 'half', 'npy', 10, 2, '[2]', 'uploading')")
-        c.execute("INSERT INTO dataset_data (dataset_id, part, data) VALUES ('ds_half', 'x', zeroblob(80))")
+        c.execute("INSERT INTO dataset_chunks (dataset_id, part, off, data) "
+                  "VALUES ('ds_half', 'x', 0, zeroblob(80))")
     s.start()
     with sqlite3.connect(f"file:{s.db}?mode=ro", uri=True) as c:
         eq(c.execute("SELECT count(*) FROM datasets WHERE id = 'ds_half'").fetchone()[0], 0,
            "a half-written dataset is removed at start-up")
-        eq(c.execute("SELECT count(*) FROM dataset_data WHERE dataset_id = 'ds_half'").fetchone()[0], 0,
+        eq(c.execute("SELECT count(*) FROM dataset_chunks WHERE dataset_id = 'ds_half'").fetchone()[0], 0,
            "with its data")
     check(wait_new_rows(s, job["id"], last_seq), "the job runs again after the restart")
     j = s.req("GET", "/v1/jobs/" + job["id"])[1]

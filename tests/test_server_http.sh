@@ -77,7 +77,7 @@ if start_server "$tmp/s1.log" --db "$tmp/x.db"; then
         "$(json_field "$tmp/h.body" schema_version)"
     if [ -n "${DC_SRC:-}" ]; then
         expect "schema_version = number of migrations" \
-            "$(ls "$DC_SRC"/migrations/*.sql | wc -l | tr -d ' ')" "$(json_field "$tmp/h.body" schema_version)"
+            "$(ls "$DC_SRC"/migrations/sqlite/*.sql | wc -l | tr -d ' ')" "$(json_field "$tmp/h.body" schema_version)"
     fi
 
     expect "GET /nope status" 404 "$(req "$tmp/n" "$base/nope")"

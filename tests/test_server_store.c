@@ -3,7 +3,9 @@
  * open changes nothing, a newer database is refused with both versions named, a failing
  * migration is rolled back whole, badly numbered migration lists are rejected, and the
  * result passes PRAGMA integrity_check; a new database and its -wal / -shm files are
- * created 0600 even under umask 022. */
+ * created 0600 even under umask 022. (SQLite only: the PostgreSQL store is tested by
+ * test_db and the HTTP suites run against it.) */
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,9 +99,9 @@ static void test_names(void)
     CHECK_EQ_INT(migrate_latest(empty, NULL), 0);
     /* The embedded list itself is well numbered and not empty. */
     int n = 0;
-    while (migrations_embedded[n].name) n++;
+    while (migrations_sqlite[n].name) n++;
     CHECK(n >= 1);
-    CHECK_EQ_INT(migrate_latest(migrations_embedded, NULL), n);
+    CHECK_EQ_INT(migrate_latest(migrations_sqlite, NULL), n);
     CHECK_EQ_INT(store_latest_version(), n);
 }
 
@@ -116,7 +118,7 @@ static void test_fresh_and_reopen(void)
         fprintf(stderr, "store_open: %s\n", e.msg);
         return;
     }
-    sqlite3 *db = store_db(s);
+    sqlite3 *db = (sqlite3 *)db_raw(store_db(s));
     CHECK_EQ_INT(store_schema_version(s), latest);
     CHECK_EQ_INT(query_int(db, "PRAGMA user_version"), latest);
     CHECK_EQ_INT(query_int(db, "PRAGMA foreign_keys"), 1);
@@ -130,7 +132,7 @@ static void test_fresh_and_reopen(void)
         sqlite3_finalize(st);
         CHECK_MSG(strcmp(mode, "wal") == 0, "journal_mode: expected wal, got %s", mode);
     }
-    const char *tables[] = {"datasets", "dataset_data", "jobs", "iterations", "models",
+    const char *tables[] = {"datasets", "dataset_chunks", "jobs", "iterations", "models",
                             "checkpoints"};
     for (size_t i = 0; i < sizeof tables / sizeof *tables; i++)
         CHECK_MSG(table_exists(db, tables[i]), "table %s missing", tables[i]);
@@ -161,11 +163,11 @@ static void test_fresh_and_reopen(void)
     CHECK_EQ_INT(store_open(&s, path, &e), 0);
     if (!s) return;
     CHECK_EQ_INT(store_schema_version(s), latest);
-    CHECK_EQ_INT(query_int(store_db(s), "SELECT count(*) FROM datasets WHERE id='ds_1'"), 1);
+    CHECK_EQ_INT(query_int((sqlite3 *)db_raw(store_db(s)), "SELECT count(*) FROM datasets WHERE id='ds_1'"), 1);
     /* A second connection to the same file at the same time (one per thread). */
     store *s2 = NULL;
     CHECK_EQ_INT(store_open(&s2, path, &e), 0);
-    if (s2) CHECK_EQ_INT(query_int(store_db(s2), "SELECT count(*) FROM datasets"), 1);
+    if (s2) CHECK_EQ_INT(query_int((sqlite3 *)db_raw(store_db(s2)), "SELECT count(*) FROM datasets"), 1);
     store_close(s2);
     CHECK_EQ_INT(store_integrity_check(s, &e), 0);
     store_close(s);
@@ -237,7 +239,7 @@ static void test_failing_migration(void)
     CHECK_EQ_INT(store_open_with(&s, path, fixed, &e), 0);
     if (s) {
         CHECK_EQ_INT(store_schema_version(s), 2);
-        CHECK(table_exists(store_db(s), "b"));
+        CHECK(table_exists((sqlite3 *)db_raw(store_db(s)), "b"));
     }
     store_close(s);
     rm_db(path);
@@ -282,7 +284,7 @@ static void test_private_files(void)
     snprintf(shm, sizeof shm, "%s-shm", path);
     CHECK_EQ_INT(store_open(&s, path, &e), 0);
     if (s) { /* a write, so that the WAL and the shared-memory file exist */
-        CHECK_EQ_INT(sqlite3_exec(store_db(s), "CREATE TABLE t (x); INSERT INTO t VALUES (1)",
+        CHECK_EQ_INT(sqlite3_exec((sqlite3 *)db_raw(store_db(s)), "CREATE TABLE t (x); INSERT INTO t VALUES (1)",
                                   NULL, NULL, NULL), SQLITE_OK);
         CHECK_MSG(file_mode(path) == 0600, "%s: expected mode 600, got %o", path, file_mode(path));
         CHECK_MSG(file_mode(wal) == 0600, "%s: expected mode 600, got %o", wal, file_mode(wal));

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-int db_open(db **out, const char *target, dc_err *e)
+int db_open(db_conn **out, const char *target, dc_err *e)
 {
     *out = NULL;
     if (!target || !*target) return dc_err_set(e, DC_EINVAL, "store: empty database path");
@@ -17,16 +17,16 @@ int db_open(db **out, const char *target, dc_err *e)
     return db_sqlite_open(out, target, e);
 }
 
-void db_close(db *h)
+void db_close(db_conn *h)
 {
     if (h) h->ops->close(h);
 }
 
-db_kind db_kind_of(const db *h) { return h->kind; }
-const char *db_file(const db *h) { return h->file ? h->file : ""; }
-void *db_raw(db *h) { return h->ops->raw(h); }
+db_kind db_kind_of(const db_conn *h) { return h->kind; }
+const char *db_file(const db_conn *h) { return h->file ? h->file : ""; }
+void *db_raw(db_conn *h) { return h->ops->raw(h); }
 
-int db_prepare(db *h, const char *sql, db_stmt **out)
+int db_prepare(db_conn *h, const char *sql, db_stmt **out)
 {
     *out = NULL;
     return h->ops->prepare(h, sql, out);
@@ -60,9 +60,9 @@ const char *db_column_text(db_stmt *st, int i) { return st->h->ops->column_text(
 const void *db_column_blob(db_stmt *st, int i) { return st->h->ops->column_blob(st, i); }
 int64_t db_column_bytes(db_stmt *st, int i) { return st->h->ops->column_bytes(st, i); }
 const char *db_column_name(db_stmt *st, int i) { return st->h->ops->column_name(st, i); }
-int db_exec(db *h, const char *sql) { return h->ops->exec(h, sql); }
-int64_t db_changes(db *h) { return h->ops->changes(h); }
-int db_in_tx(db *h) { return h->ops->in_tx(h); }
-const char *db_errmsg(db *h) { return h->ops->errmsg(h); }
-int db_errcode(db *h) { return h->ops->errcode(h); }
-int db_err_is_fk(db *h) { return h->ops->err_is_fk(h); }
+int db_exec(db_conn *h, const char *sql) { return h->ops->exec(h, sql); }
+int64_t db_changes(db_conn *h) { return h->ops->changes(h); }
+int db_in_tx(db_conn *h) { return h->ops->in_tx(h); }
+const char *db_errmsg(db_conn *h) { return h->ops->errmsg(h); }
+int db_errcode(db_conn *h) { return h->ops->errcode(h); }
+int db_err_is_fk(db_conn *h) { return h->ops->err_is_fk(h); }

@@ -31,7 +31,7 @@
 
 #include "dc_err.h"
 
-typedef struct db db;
+typedef struct db_conn db_conn;
 typedef struct db_stmt db_stmt;
 
 enum { DB_OK = 0, DB_ERROR = -1, DB_ROW = 100, DB_DONE = 101 };
@@ -40,17 +40,17 @@ typedef enum { DB_SQLITE, DB_PG } db_kind;
 /* Opens a connection. target: a file path or "sqlite:PATH" (SQLite; the file is created
  * 0600 when missing), or a "postgresql://" / "postgres://" URL. DC_EINVAL for a URL of
  * another scheme, DC_EIO (DC_ENOSPC) when the backend refuses; e says why. */
-int db_open(db **out, const char *target, dc_err *e);
-void db_close(db *h); /* NULL is a no-op; finalize statements first */
+int db_open(db_conn **out, const char *target, dc_err *e);
+void db_close(db_conn *h); /* NULL is a no-op; finalize statements first */
 
-db_kind db_kind_of(const db *h);
+db_kind db_kind_of(const db_conn *h);
 /* The SQLite path ("" for PostgreSQL): what the disk-space and vacuum code works on. */
-const char *db_file(const db *h);
+const char *db_file(const db_conn *h);
 /* The raw backend handle (sqlite3 * or PGconn *) for the backend-specific code in
  * store.c; nobody else. */
-void *db_raw(db *h);
+void *db_raw(db_conn *h);
 
-int db_prepare(db *h, const char *sql, db_stmt **out);
+int db_prepare(db_conn *h, const char *sql, db_stmt **out);
 void db_finalize(db_stmt *st); /* NULL is a no-op */
 /* Back to before the first step; bindings are kept. */
 void db_reset(db_stmt *st);
@@ -80,17 +80,17 @@ int64_t db_column_bytes(db_stmt *st, int i);
 const char *db_column_name(db_stmt *st, int i);
 
 /* Runs sql (one or more statements, no parameters, rows ignored). */
-int db_exec(db *h, const char *sql);
+int db_exec(db_conn *h, const char *sql);
 /* Rows changed by the last INSERT, UPDATE or DELETE on h. */
-int64_t db_changes(db *h);
+int64_t db_changes(db_conn *h);
 /* 1 inside an explicit transaction. */
-int db_in_tx(db *h);
+int db_in_tx(db_conn *h);
 
-const char *db_errmsg(db *h);
+const char *db_errmsg(db_conn *h);
 /* What the last failure was: DC_ENOSPC (disk or quota full), DC_ECONFLICT (a unique or
  * foreign-key constraint, a serialization failure), DC_EIO otherwise. */
-int db_errcode(db *h);
+int db_errcode(db_conn *h);
 /* 1 when the last failure was a foreign-key violation. */
-int db_err_is_fk(db *h);
+int db_err_is_fk(db_conn *h);
 
 #endif

@@ -1,5 +1,5 @@
 /* db_impl: what a db backend (db_sqlite.c, db_pg.c) provides to db.c. Private to the
- * db files. A backend's connection and statement structs start with struct db and
+ * db files. A backend's connection and statement structs start with struct db_conn and
  * struct db_stmt, so db.c can dispatch through ops. */
 #ifndef DC_DB_IMPL_H
 #define DC_DB_IMPL_H
@@ -7,9 +7,9 @@
 #include "db.h"
 
 struct db_ops {
-    void (*close)(db *h);
-    void *(*raw)(db *h);
-    int (*prepare)(db *h, const char *sql, db_stmt **out);
+    void (*close)(db_conn *h);
+    void *(*raw)(db_conn *h);
+    int (*prepare)(db_conn *h, const char *sql, db_stmt **out);
     void (*finalize)(db_stmt *st);
     void (*reset)(db_stmt *st);
     int (*bind_text)(db_stmt *st, int i, const char *s);
@@ -26,25 +26,25 @@ struct db_ops {
     const void *(*column_blob)(db_stmt *st, int i);
     int64_t (*column_bytes)(db_stmt *st, int i);
     const char *(*column_name)(db_stmt *st, int i);
-    int (*exec)(db *h, const char *sql);
-    int64_t (*changes)(db *h);
-    int (*in_tx)(db *h);
-    const char *(*errmsg)(db *h);
-    int (*errcode)(db *h);
-    int (*err_is_fk)(db *h);
+    int (*exec)(db_conn *h, const char *sql);
+    int64_t (*changes)(db_conn *h);
+    int (*in_tx)(db_conn *h);
+    const char *(*errmsg)(db_conn *h);
+    int (*errcode)(db_conn *h);
+    int (*err_is_fk)(db_conn *h);
 };
 
-struct db {
+struct db_conn {
     const struct db_ops *ops;
     db_kind kind;
     char *file; /* SQLite path, "" for PostgreSQL; malloc'd by the backend */
 };
 
 struct db_stmt {
-    db *h;
+    db_conn *h;
 };
 
-int db_sqlite_open(db **out, const char *path, dc_err *e);
-int db_pg_open(db **out, const char *url, dc_err *e);
+int db_sqlite_open(db_conn **out, const char *path, dc_err *e);
+int db_pg_open(db_conn **out, const char *url, dc_err *e);
 
 #endif

@@ -16,7 +16,7 @@
 enum { BUSY_TIMEOUT_MS = 5000 };
 
 typedef struct {
-    struct db base;
+    struct db_conn base;
     sqlite3 *h;
 } sq_db;
 
@@ -25,7 +25,7 @@ typedef struct {
     sqlite3_stmt *st;
 } sq_stmt;
 
-static sqlite3 *H(db *h) { return ((sq_db *)h)->h; }
+static sqlite3 *H(db_conn *h) { return ((sq_db *)h)->h; }
 static sqlite3_stmt *S(db_stmt *st) { return ((sq_stmt *)st)->st; }
 
 /* dc_now(): UTC now as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
@@ -33,7 +33,7 @@ static void fn_now(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
     struct timespec ts;
     struct tm tm;
-    char buf[40];
+    char buf[96];
     (void)argc, (void)argv;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
@@ -61,7 +61,7 @@ static void fn_epoch(sqlite3_context *cx, int argc, sqlite3_value **argv)
     sqlite3_result_double(cx, (double)timegm(&tm) + frac);
 }
 
-static void sq_close(db *h)
+static void sq_close(db_conn *h)
 {
     sq_db *d = (sq_db *)h;
     if (d->h) sqlite3_close_v2(d->h);
@@ -69,9 +69,9 @@ static void sq_close(db *h)
     free(d);
 }
 
-static void *sq_raw(db *h) { return H(h); }
+static void *sq_raw(db_conn *h) { return H(h); }
 
-static int sq_prepare(db *h, const char *sql, db_stmt **out)
+static int sq_prepare(db_conn *h, const char *sql, db_stmt **out)
 {
     sq_stmt *s = calloc(1, sizeof *s);
     if (!s) return DB_ERROR;
@@ -131,15 +131,15 @@ static const char *sq_column_text(db_stmt *st, int i)
 static const void *sq_column_blob(db_stmt *st, int i) { return sqlite3_column_blob(S(st), i); }
 static int64_t sq_column_bytes(db_stmt *st, int i) { return sqlite3_column_bytes(S(st), i); }
 static const char *sq_column_name(db_stmt *st, int i) { return sqlite3_column_name(S(st), i); }
-static int sq_exec(db *h, const char *sql)
+static int sq_exec(db_conn *h, const char *sql)
 {
     return ok(sqlite3_exec(H(h), sql, NULL, NULL, NULL));
 }
-static int64_t sq_changes(db *h) { return sqlite3_changes(H(h)); }
-static int sq_in_tx(db *h) { return !sqlite3_get_autocommit(H(h)); }
-static const char *sq_errmsg(db *h) { return sqlite3_errmsg(H(h)); }
+static int64_t sq_changes(db_conn *h) { return sqlite3_changes(H(h)); }
+static int sq_in_tx(db_conn *h) { return !sqlite3_get_autocommit(H(h)); }
+static const char *sq_errmsg(db_conn *h) { return sqlite3_errmsg(H(h)); }
 
-static int sq_errcode(db *h)
+static int sq_errcode(db_conn *h)
 {
     int code = sqlite3_extended_errcode(H(h)), err = sqlite3_system_errno(H(h));
     if ((code & 0xff) == SQLITE_FULL) return DC_ENOSPC;
@@ -151,7 +151,7 @@ static int sq_errcode(db *h)
     return DC_EIO;
 }
 
-static int sq_err_is_fk(db *h)
+static int sq_err_is_fk(db_conn *h)
 {
     return sqlite3_extended_errcode(H(h)) == SQLITE_CONSTRAINT_FOREIGNKEY;
 }
@@ -176,7 +176,7 @@ static int create_private(const char *path, dc_err *e)
     return dc_err_set(e, DC_EIO, "%s: cannot create database: %s", path, strerror(errno));
 }
 
-int db_sqlite_open(db **out, const char *path, dc_err *e)
+int db_sqlite_open(db_conn **out, const char *path, dc_err *e)
 {
     sq_db *d = calloc(1, sizeof *d);
     int rc;

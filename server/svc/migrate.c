@@ -5,6 +5,11 @@
 #include <limits.h>
 #include <stdio.h>
 
+const struct migration *migrations_for(db_kind kind)
+{
+    return kind == DB_PG ? migrations_postgresql : migrations_sqlite;
+}
+
 int migrate_version_of(const char *name)
 {
     long v = 0;
@@ -35,35 +40,46 @@ int migrate_latest(const struct migration *list, dc_err *e)
     return n;
 }
 
-int migrate_current(sqlite3 *db, int *version, dc_err *e)
+/* One integer from sql (no parameters); *out = 0 when there is no row. */
+static int query_int(db_conn *h, const char *sql, int *out)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
-    if (rc == SQLITE_OK) rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        rc = dc_err_set(e, DC_EIO, "reading schema version: %s", sqlite3_errmsg(db));
-        goto out;
+    db_stmt *st = NULL;
+    int rc = db_prepare(h, sql, &st);
+    *out = 0;
+    if (rc == 0) rc = db_step(st);
+    if (rc == DB_ROW) *out = db_column_int(st, 0);
+    db_finalize(st);
+    return rc == DB_ROW || rc == DB_DONE ? 0 : DB_ERROR;
+}
+
+int migrate_current(db_conn *h, int *version, dc_err *e)
+{
+    int rc;
+    if (db_kind_of(h) == DB_PG) {
+        int exists = 0;
+        rc = query_int(h, "SELECT count(*) FROM pg_tables WHERE tablename = 'dc_schema' "
+                          "AND schemaname = current_schema()", &exists);
+        if (rc == 0 && exists) rc = query_int(h, "SELECT version FROM dc_schema", version);
+        else if (rc == 0) *version = 0;
+    } else {
+        rc = query_int(h, "PRAGMA user_version", version);
     }
-    *version = sqlite3_column_int(st, 0);
-    rc = 0;
-out:
-    sqlite3_finalize(st);
-    return rc;
+    if (rc < 0) return dc_err_set(e, DC_EIO, "reading schema version: %s", db_errmsg(h));
+    return 0;
 }
 
 /* Runs one migration (version v) in its own write transaction. */
-static int apply_one(sqlite3 *db, const struct migration *m, int v, dc_err *e)
+static int apply_one(db_conn *h, const struct migration *m, int v, dc_err *e)
 {
-    char *errmsg = NULL, pragma[64];
-    int cur = 0, began = 0, rc;
+    char sql[192];
+    int cur = 0, began = 0, pg = db_kind_of(h) == DB_PG, rc;
 
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, &errmsg) != SQLITE_OK) {
-        rc = dc_err_set(e, DC_EIO, "migration %s: cannot begin: %s", m->name,
-                        errmsg ? errmsg : sqlite3_errmsg(db));
+    if (db_exec(h, pg ? "BEGIN" : "BEGIN IMMEDIATE") < 0) {
+        rc = dc_err_set(e, DC_EIO, "migration %s: cannot begin: %s", m->name, db_errmsg(h));
         goto out;
     }
     began = 1;
-    rc = migrate_current(db, &cur, e); /* another process may have got here first */
+    rc = migrate_current(h, &cur, e); /* another process may have got here first */
     if (rc < 0) goto out;
     if (cur < v) {
         if (cur != v - 1) {
@@ -71,48 +87,64 @@ static int apply_one(sqlite3 *db, const struct migration *m, int v, dc_err *e)
                             "expected %d", m->name, cur, v - 1);
             goto out;
         }
-        if (sqlite3_exec(db, m->sql, NULL, NULL, &errmsg) != SQLITE_OK) {
-            rc = dc_err_set(e, DC_EFORMAT, "migration %s failed: %s", m->name,
-                            errmsg ? errmsg : sqlite3_errmsg(db));
+        if (db_exec(h, m->sql) < 0) {
+            rc = dc_err_set(e, DC_EFORMAT, "migration %s failed: %s", m->name, db_errmsg(h));
             goto out;
         }
-        snprintf(pragma, sizeof pragma, "PRAGMA user_version = %d", v);
-        if (sqlite3_exec(db, pragma, NULL, NULL, &errmsg) != SQLITE_OK) {
-            rc = dc_err_set(e, DC_EIO, "migration %s: setting user_version: %s", m->name,
-                            errmsg ? errmsg : sqlite3_errmsg(db));
+        if (pg)
+            snprintf(sql, sizeof sql, "%sUPDATE dc_schema SET version = %d",
+                     v == 1 ? "CREATE TABLE dc_schema (version INTEGER NOT NULL); "
+                              "INSERT INTO dc_schema VALUES (0); " : "", v);
+        else
+            snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
+        if (db_exec(h, sql) < 0) {
+            rc = dc_err_set(e, DC_EIO, "migration %s: setting the version: %s", m->name,
+                            db_errmsg(h));
             goto out;
         }
     }
-    if (sqlite3_exec(db, "COMMIT", NULL, NULL, &errmsg) != SQLITE_OK) {
-        rc = dc_err_set(e, DC_EIO, "migration %s: commit failed: %s", m->name,
-                        errmsg ? errmsg : sqlite3_errmsg(db));
+    if (db_exec(h, "COMMIT") < 0) {
+        rc = dc_err_set(e, DC_EIO, "migration %s: commit failed: %s", m->name, db_errmsg(h));
         goto out;
     }
     began = 0;
     rc = 0;
 out:
-    sqlite3_free(errmsg);
-    if (began) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    if (began) db_exec(h, "ROLLBACK");
     return rc;
 }
 
-int migrate_apply(sqlite3 *db, const struct migration *list, int *version, dc_err *e)
+static int apply_all(db_conn *h, const struct migration *list, int *version, dc_err *e)
 {
     int latest, cur = 0, rc;
 
     latest = migrate_latest(list, e);
     if (latest < 0) return latest;
-    rc = migrate_current(db, &cur, e);
+    rc = migrate_current(h, &cur, e);
     if (rc < 0) return rc;
     if (cur > latest)
         return dc_err_set(e, DC_EFORMAT, "database schema version %d is newer than this "
                           "binary knows (version %d): upgrade deepclust", cur, latest);
     for (int v = cur + 1; v <= latest; v++) {
-        rc = apply_one(db, &list[v - 1], v, e);
+        rc = apply_one(h, &list[v - 1], v, e);
         if (rc < 0) return rc;
     }
-    rc = migrate_current(db, &cur, e);
+    rc = migrate_current(h, &cur, e);
     if (rc < 0) return rc;
     if (version) *version = cur;
     return 0;
+}
+
+int migrate_apply(db_conn *h, const struct migration *list, int *version, dc_err *e)
+{
+    char sql[80];
+    int rc;
+    if (db_kind_of(h) != DB_PG) return apply_all(h, list, version, e);
+    snprintf(sql, sizeof sql, "SELECT pg_advisory_lock(%d)", MIGRATE_PG_LOCK);
+    if (db_exec(h, sql) < 0)
+        return dc_err_set(e, DC_EIO, "migrations: cannot take the lock: %s", db_errmsg(h));
+    rc = apply_all(h, list, version, e);
+    snprintf(sql, sizeof sql, "SELECT pg_advisory_unlock(%d)", MIGRATE_PG_LOCK);
+    db_exec(h, sql);
+    return rc;
 }

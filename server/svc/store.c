@@ -1,130 +1,104 @@
-/* store: see store.h. */
+/* store: see store.h. The SQLite file settings (WAL, vacuum, checkpoints, integrity)
+ * are here, through db_raw(); everything else goes through db.h. */
 #include "store.h"
 
-#include <errno.h>
-#include <fcntl.h>
+#include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 struct store {
-    sqlite3 *db;
+    db_conn *h;
     char *path;
     int schema_version;
 };
 
+static sqlite3 *SQ(store *s) { return db_raw(s->h); }
+
 /* Runs a statement that returns at most one row and copies its first column as text
  * into buf (empty when no row). */
-static int pragma_text(sqlite3 *db, const char *sql, char *buf, size_t cap, dc_err *e)
+static int pragma_text(db_conn *h, const char *sql, char *buf, size_t cap, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    db_stmt *st = NULL;
+    int rc = db_prepare(h, sql, &st);
     buf[0] = 0;
-    if (rc == SQLITE_OK) rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        const unsigned char *t = sqlite3_column_text(st, 0);
-        if (t) snprintf(buf, cap, "%s", (const char *)t);
-    } else if (rc != SQLITE_DONE) {
-        rc = dc_err_set(e, DC_EIO, "%s: %s", sql, sqlite3_errmsg(db));
+    if (rc == 0) rc = db_step(st);
+    if (rc == DB_ROW) {
+        const char *t = db_column_text(st, 0);
+        if (t) snprintf(buf, cap, "%s", t);
+    } else if (rc != DB_DONE) {
+        rc = dc_err_set(e, DC_EIO, "%s: %s", sql, db_errmsg(h));
         goto out;
     }
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
-/* Creates the database file 0600 when it does not exist yet, so that SQLite (which
- * gives the -wal and -shm files the main file's mode) never makes a readable copy of
- * the data. An existing file keeps its mode. ":memory:" and "file:" URIs are left to
- * SQLite. */
-static int create_private(const char *path, dc_err *e)
+/* SQLite only: WAL, foreign keys, and (new file) incremental auto-vacuum. */
+static int sqlite_setup(store *s, int cur, dc_err *e)
 {
-    int fd;
-
-    if (strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0) return 0;
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0) return close(fd), 0;
-    if (errno == EEXIST) return 0;
-    return dc_err_set(e, DC_EIO, "%s: cannot create database: %s", path, strerror(errno));
+    char mode[32];
+    int rc;
+    /* A new database gives freed pages back to the filesystem on request (store_vacuum):
+       auto_vacuum can only be chosen before the first table exists. */
+    if (cur == 0 && db_exec(s->h, "PRAGMA auto_vacuum = INCREMENTAL") < 0)
+        return dc_err_set(e, store_errcode(s->h), "%s: %s", s->path, db_errmsg(s->h));
+    rc = pragma_text(s->h, "PRAGMA journal_mode = WAL", mode, sizeof mode, e);
+    if (rc < 0) {
+        if (store_errcode(s->h) == DC_ENOSPC) rc = e ? (e->code = DC_ENOSPC) : DC_ENOSPC;
+        return rc;
+    }
+    /* "memory" for ":memory:" databases, which cannot use WAL; anything else is odd. */
+    if (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0)
+        return dc_err_set(e, DC_EIO, "%s: cannot switch to WAL mode (journal_mode is %s)",
+                          s->path, mode);
+    /* NORMAL in WAL mode survives a killed process; journal_size_limit truncates the WAL
+       after a checkpoint so one large upload does not leave a 200 MB file behind. */
+    if (db_exec(s->h, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; "
+                      "PRAGMA journal_size_limit = 67108864;") < 0)
+        return dc_err_set(e, DC_EIO, "%s: %s", s->path, db_errmsg(s->h));
+    return 0;
 }
 
-int store_open_with(store **out, const char *path, const struct migration *list, dc_err *e)
+int store_open_with(store **out, const char *target, const struct migration *list, dc_err *e)
 {
     store *s = NULL;
     dc_err me = {0};
-    char mode[32];
     int rc, cur = 0, latest;
 
     *out = NULL;
-    if (!path || !*path) return dc_err_set(e, DC_EINVAL, "store: empty database path");
+    if (!target || !*target) return dc_err_set(e, DC_EINVAL, "store: empty database path");
     latest = migrate_latest(list, e);
     if (latest < 0) return latest;
 
     s = calloc(1, sizeof *s);
-    if (!s || !(s->path = strdup(path))) {
+    if (!s || !(s->path = strdup(target))) {
         rc = dc_err_set(e, DC_ENOMEM, "store: out of memory");
         goto out;
     }
-    if ((rc = create_private(path, e)) < 0) goto out;
-    /* NOMUTEX: a connection is used by one thread at a time (see store.h). */
-    rc = sqlite3_open_v2(path, &s->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                         NULL);
-    if (rc != SQLITE_OK) {
-        rc = dc_err_set(e, DC_EIO, "%s: cannot open database: %s", path,
-                        s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
-        goto out;
-    }
-    sqlite3_extended_result_codes(s->db, 1);
-    sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
-
+    if ((rc = db_open(&s->h, target, e)) < 0) goto out;
     /* Refuse a newer database before changing anything in it. */
-    if (migrate_current(s->db, &cur, NULL) < 0) {
+    if (migrate_current(s->h, &cur, NULL) < 0) {
         /* opening a WAL database creates its -shm file: that can fail for space */
-        rc = store_errcode(s->db) == DC_ENOSPC
+        rc = store_errcode(s->h) == DC_ENOSPC
                      ? dc_err_set(e, DC_ENOSPC, "%s: disk full: cannot open the database "
-                                  "(%s)", path, sqlite3_errmsg(s->db))
-                     : dc_err_set(e, DC_EFORMAT, "%s: not a usable database: %s", path,
-                                  sqlite3_errmsg(s->db));
+                                  "(%s)", target, db_errmsg(s->h))
+                     : dc_err_set(e, DC_EFORMAT, "%s: not a usable database: %s", target,
+                                  db_errmsg(s->h));
         goto out;
     }
     if (cur > latest) {
         rc = dc_err_set(e, DC_EFORMAT, "%s: database schema version %d is newer than this "
-                        "binary knows (version %d); use a newer deepclust", path, cur, latest);
+                        "binary knows (version %d); use a newer deepclust", target, cur, latest);
         goto out;
     }
-    /* A new database gives freed pages back to the filesystem on request (store_vacuum):
-       auto_vacuum can only be chosen before the first table exists. */
-    if (cur == 0 && sqlite3_exec(s->db, "PRAGMA auto_vacuum = INCREMENTAL", NULL, NULL, NULL) !=
-                            SQLITE_OK) {
-        rc = dc_err_set(e, store_errcode(s->db), "%s: %s", path, sqlite3_errmsg(s->db));
-        goto out;
-    }
-    rc = pragma_text(s->db, "PRAGMA journal_mode = WAL", mode, sizeof mode, e);
+    if (db_kind_of(s->h) == DB_SQLITE && (rc = sqlite_setup(s, cur, e)) < 0) goto out;
+    rc = migrate_apply(s->h, list, &s->schema_version, &me);
     if (rc < 0) {
-        if (store_errcode(s->db) == DC_ENOSPC) rc = e ? (e->code = DC_ENOSPC) : DC_ENOSPC;
-        goto out;
-    }
-    /* "memory" for ":memory:" databases, which cannot use WAL; anything else is odd. */
-    if (strcmp(mode, "wal") != 0 && strcmp(mode, "memory") != 0) {
-        rc = dc_err_set(e, DC_EIO, "%s: cannot switch to WAL mode (journal_mode is %s)",
-                        path, mode);
-        goto out;
-    }
-    /* NORMAL in WAL mode survives a killed process; journal_size_limit truncates the WAL
-       after a checkpoint so one large upload does not leave a 200 MB file behind. */
-    if (sqlite3_exec(s->db, "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; "
-                            "PRAGMA journal_size_limit = 67108864;",
-                     NULL, NULL, NULL) != SQLITE_OK) {
-        rc = dc_err_set(e, DC_EIO, "%s: %s", path, sqlite3_errmsg(s->db));
-        goto out;
-    }
-    rc = migrate_apply(s->db, list, &s->schema_version, &me);
-    if (rc < 0) {
-        dc_err_set(e, rc, "%s: %s", path, me.msg);
+        dc_err_set(e, rc, "%s: %s", target, me.msg);
         goto out;
     }
     *out = s;
@@ -135,92 +109,114 @@ out:
     return rc;
 }
 
-int store_open(store **out, const char *path, dc_err *e)
+int store_open(store **out, const char *target, dc_err *e)
 {
-    return store_open_with(out, path, migrations_embedded, e);
+    const char *t = target ? target : "";
+    int pg = strncmp(t, "postgresql://", 13) == 0 || strncmp(t, "postgres://", 11) == 0;
+    return store_open_with(out, target, migrations_for(pg ? DB_PG : DB_SQLITE), e);
 }
 
 void store_close(store *s)
 {
     if (!s) return;
-    if (s->db) sqlite3_close_v2(s->db);
+    db_close(s->h);
     free(s->path);
     free(s);
 }
 
-sqlite3 *store_db(store *s) { return s->db; }
+db_conn *store_db(store *s) { return s->h; }
+db_kind store_kind(const store *s) { return db_kind_of(s->h); }
 int store_schema_version(const store *s) { return s->schema_version; }
 const char *store_path(const store *s) { return s->path; }
 
 int store_latest_version(void)
 {
-    int n = migrate_latest(migrations_embedded, NULL);
+    int n = migrate_latest(migrations_sqlite, NULL);
     return n < 0 ? 0 : n;
 }
 
-int store_errcode(sqlite3 *db)
+int store_errcode(db_conn *h)
 {
-    int code = sqlite3_extended_errcode(db), err = sqlite3_system_errno(db);
-    if ((code & 0xff) == SQLITE_FULL) return DC_ENOSPC;
-#ifdef EDQUOT
-    if (err == EDQUOT) err = ENOSPC;
-#endif
-    if ((code & 0xff) == SQLITE_IOERR && err == ENOSPC) return DC_ENOSPC;
-    return DC_EIO;
+    int c = db_errcode(h);
+    return c == DC_ENOSPC ? DC_ENOSPC : DC_EIO;
 }
 
 static int exec_simple(store *s, const char *sql, dc_err *e)
 {
-    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-        int rc = store_errcode(s->db);
+    if (db_exec(s->h, sql) < 0) {
+        int rc = store_errcode(s->h);
         if (rc == DC_ENOSPC)
             return dc_err_set(e, rc, "disk full: %s (%s); free space by deleting datasets, "
-                              "jobs or models", sql, sqlite3_errmsg(s->db));
-        return dc_err_set(e, rc, "%s: %s", sql, sqlite3_errmsg(s->db));
+                              "jobs or models", sql, db_errmsg(s->h));
+        return dc_err_set(e, rc, "%s: %s", sql, db_errmsg(s->h));
     }
     return 0;
 }
 
-int store_begin(store *s, dc_err *e) { return exec_simple(s, "BEGIN IMMEDIATE", e); }
+int store_begin(store *s, dc_err *e)
+{
+    char sql[80];
+    if (db_kind_of(s->h) != DB_PG) return exec_simple(s, "BEGIN IMMEDIATE", e);
+    snprintf(sql, sizeof sql, "BEGIN; SELECT pg_advisory_xact_lock(%d)", STORE_PG_WRITE_LOCK);
+    int rc = exec_simple(s, sql, e);
+    if (rc < 0) store_rollback(s);
+    return rc;
+}
+
 int store_commit(store *s, dc_err *e) { return exec_simple(s, "COMMIT", e); }
 
 void store_rollback(store *s)
 {
-    if (s && !sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    if (s && db_in_tx(s->h)) db_exec(s->h, "ROLLBACK");
 }
 
 int store_integrity_check(store *s, dc_err *e)
 {
     char res[256];
-    int rc = pragma_text(s->db, "PRAGMA integrity_check", res, sizeof res, e);
+    if (db_kind_of(s->h) != DB_SQLITE) return 0;
+    int rc = pragma_text(s->h, "PRAGMA integrity_check", res, sizeof res, e);
     if (rc < 0) return rc;
     if (strcmp(res, "ok") != 0)
         return dc_err_set(e, DC_EFORMAT, "%s: integrity check failed: %s", s->path, res);
     return 0;
 }
 
+static int64_t freelist(store *s)
+{
+    db_stmt *st = NULL;
+    int64_t n = -1;
+    if (db_prepare(s->h, "PRAGMA freelist_count", &st) == 0 && db_step(st) == DB_ROW)
+        n = db_column_int64(st, 0);
+    db_finalize(st);
+    return n;
+}
+
+int64_t store_free_bytes(store *s)
+{
+    db_stmt *st = NULL;
+    int64_t size = 0;
+    if (db_kind_of(s->h) != DB_SQLITE) return 0;
+    if (db_prepare(s->h, "PRAGMA page_size", &st) == 0 && db_step(st) == DB_ROW)
+        size = db_column_int64(st, 0);
+    db_finalize(st);
+    int64_t pages = freelist(s);
+    return pages > 0 ? pages * size : 0;
+}
+
 int store_vacuum(store *s, int64_t step_bytes, int64_t max_bytes)
 {
     int64_t pages = step_bytes / 4096, freed = 0;
+    if (db_kind_of(s->h) != DB_SQLITE) return 0;
     if (pages < 16) pages = 16;
     for (int i = 0; i < 100000 && freed * 4096 < max_bytes; i++) {
-        sqlite3_stmt *st = NULL;
         char sql[64];
-        int64_t before = -1, after = -1;
-        if (sqlite3_prepare_v2(s->db, "PRAGMA freelist_count", -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW)
-            before = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
+        int64_t before = freelist(s), after;
         if (before <= 0) break;
         snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%lld)", (long long)pages);
-        if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) break;
+        if (db_exec(s->h, sql) < 0) break;
         /* the moved pages sit in the WAL until a checkpoint truncates the file */
         store_checkpoint_truncate(s);
-        st = NULL;
-        if (sqlite3_prepare_v2(s->db, "PRAGMA freelist_count", -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW)
-            after = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
+        after = freelist(s);
         if (after < 0 || after >= before) break; /* auto_vacuum off (older database): no-op */
         freed += before - after;
     }
@@ -229,10 +225,11 @@ int store_vacuum(store *s, int64_t step_bytes, int64_t max_bytes)
 
 int store_checkpoint_truncate(store *s)
 {
+    if (db_kind_of(s->h) != DB_SQLITE) return 0;
     /* no busy wait: a reader holding an old snapshot must not stall the caller for
        STORE_BUSY_TIMEOUT_MS; what cannot be done now is done by a later checkpoint */
-    sqlite3_busy_timeout(s->db, 0);
-    int rc = sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
-    sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
-    return rc == SQLITE_OK ? 0 : store_errcode(s->db);
+    sqlite3_busy_timeout(SQ(s), 0);
+    int rc = db_exec(s->h, "PRAGMA wal_checkpoint(TRUNCATE)");
+    sqlite3_busy_timeout(SQ(s), STORE_BUSY_TIMEOUT_MS);
+    return rc == 0 ? 0 : store_errcode(s->h);
 }

@@ -1,57 +1,63 @@
-/* store: the SQLite database that holds the whole state of a deepclust service
- * (datasets, jobs, per-iteration rows, models, checkpoints; see migrations/).
+/* store: the database that holds the whole state of a deepclust service (datasets,
+ * jobs, per-iteration rows, models, checkpoints; see migrations/): a SQLite file (the
+ * default) or a PostgreSQL database shared by many processes.
  *
- * store_open() gives one connection: it opens (or creates) the file, sets WAL mode, a
- * busy timeout and foreign keys, and applies pending migrations. A connection belongs
- * to one thread at a time: each worker thread opens its own, the HTTP daemon its own.
- * Queries go through prepared statements on store_db(); writes go inside
- * store_begin() ... store_commit() (BEGIN IMMEDIATE, so a writer waits for the lock up
- * front instead of failing half-way).
+ * store_open() gives one connection: on SQLite it opens (or creates) the file, sets WAL
+ * mode, a busy timeout and foreign keys; on both it applies pending migrations. A
+ * connection belongs to one thread at a time: each worker thread opens its own, the
+ * HTTP daemon its own. Queries go through db.h on store_db(); writes go inside
+ * store_begin() ... store_commit(), which serialises writers on both backends (SQLite:
+ * BEGIN IMMEDIATE; PostgreSQL: a transaction-scoped advisory lock), so that a
+ * read-then-write inside one transaction sees no other writer. The few statements that
+ * must not wait for that lock (claiming a job, renewing a lease) are single statements
+ * outside it, safe by their own WHERE clauses.
  *
  *   store *s = NULL; dc_err e = {0};
  *   if (store_open(&s, "deepclust.db", &e) < 0) { fprintf(stderr, "%s\n", e.msg); ... }
  *   printf("schema %d\n", store_schema_version(s));
  *   store_close(s);
  *
- * Errors: DC_EIO for SQLite failures (the message carries SQLite's), DC_EFORMAT for a
- * file that is not a deepclust database or whose schema is newer than this binary. */
+ * Errors: DC_EIO for database failures (the message carries the backend's), DC_EFORMAT
+ * for a database that is not deepclust's or whose schema is newer than this binary. */
 #ifndef DC_STORE_H
 #define DC_STORE_H
 
-#include <sqlite3.h>
 #include <stdint.h>
 
+#include "db.h"
 #include "dc_err.h"
 #include "migrate.h"
 
 typedef struct store store;
 
-enum { STORE_BUSY_TIMEOUT_MS = 5000 };
+enum { STORE_BUSY_TIMEOUT_MS = 5000, STORE_PG_WRITE_LOCK = 0x64637772 /* "dcwr" */ };
 
-/* DC_ENOSPC when SQLite's last error on db was for space (SQLITE_FULL, or an I/O error
- * with errno ENOSPC or EDQUOT), DC_EIO otherwise. */
-int store_errcode(sqlite3 *db);
+/* DC_ENOSPC when the last error on h was for space (SQLITE_FULL, an I/O error with
+ * errno ENOSPC or EDQUOT, PostgreSQL's disk_full), DC_EIO otherwise. */
+int store_errcode(db_conn *h);
 
-/* Opens path (created if missing, mode 0600: the -wal and -shm files SQLite adds get
- * the same mode) and migrates it with migrations_embedded. *out is NULL on failure;
+/* Opens target (db_open's: a path, sqlite:PATH or a postgresql:// URL; a SQLite file is
+ * created if missing, mode 0600: the -wal and -shm files SQLite adds get the same mode)
+ * and migrates it with its backend's embedded migrations. *out is NULL on failure;
  * DC_ENOSPC when the disk is too full even to open it (a WAL database needs its -shm
  * file). */
-int store_open(store **out, const char *path, dc_err *e);
+int store_open(store **out, const char *target, dc_err *e);
 
 /* The same with another migration list (NULL-terminated; tests use this). */
-int store_open_with(store **out, const char *path, const struct migration *list, dc_err *e);
+int store_open_with(store **out, const char *target, const struct migration *list, dc_err *e);
 
 /* Closes the connection (finalizing nothing for you: finalize your statements first).
  * store_close(NULL) is a no-op. */
 void store_close(store *s);
 
-/* The raw connection, owned by s: prepare statements on it, do not close it. */
-sqlite3 *store_db(store *s);
+/* The connection, owned by s: prepare statements on it, do not close it. */
+db_conn *store_db(store *s);
+db_kind store_kind(const store *s);
 
-/* The schema version (PRAGMA user_version) after migrating. */
+/* The schema version after migrating. */
 int store_schema_version(const store *s);
 
-/* The path the store was opened with (owned by s). */
+/* The target the store was opened with (owned by s): a path, or a URL. */
 const char *store_path(const store *s);
 
 /* The newest schema version this binary knows (the number of embedded migrations). */
@@ -63,6 +69,13 @@ int store_latest_version(void);
 int store_begin(store *s, dc_err *e);
 int store_commit(store *s, dc_err *e);
 void store_rollback(store *s);
+
+/* The three below are SQLite file maintenance: on PostgreSQL they do nothing and
+ * return 0 (the server manages its own files). */
+
+/* Bytes in the file's free pages (PRAGMA freelist_count x page_size), which new data
+ * reuses before the file grows. */
+int64_t store_free_bytes(store *s);
 
 /* Gives the database's free pages back to the filesystem, step_bytes at a time
  * (PRAGMA incremental_vacuum, then a TRUNCATE checkpoint, so that each step needs only

@@ -30,10 +30,10 @@ int svc_nospace(dc_err *e, const char *what, const char *detail)
                       "jobs or models", what, detail);
 }
 
-int svc__sql_err(sqlite3 *db, const char *what, dc_err *e)
+int svc__sql_err(db_conn *db, const char *what, dc_err *e)
 {
-    if (store_errcode(db) == DC_ENOSPC) return svc_nospace(e, what, sqlite3_errmsg(db));
-    return dc_err_set(e, DC_EIO, "%s: %s", what, sqlite3_errmsg(db));
+    if (store_errcode(db) == DC_ENOSPC) return svc_nospace(e, what, db_errmsg(db));
+    return dc_err_set(e, DC_EIO, "%s: %s", what, db_errmsg(db));
 }
 
 void svc__new_id(char *buf, size_t cap, const char *prefix)
@@ -54,55 +54,56 @@ void svc__new_id(char *buf, size_t cap, const char *prefix)
     snprintf(buf, cap, "%s%016llx", prefix, v);
 }
 
-void svc__col_text(sqlite3_stmt *st, int i, char *buf, size_t cap)
+void svc__col_text(db_stmt *st, int i, char *buf, size_t cap)
 {
-    const unsigned char *t = sqlite3_column_text(st, i);
+    const char *t = db_column_text(st, i);
     snprintf(buf, cap, "%s", t ? (const char *)t : "");
 }
 
-int svc__blob_read(sqlite3 *db, const char *id, const char *part, int64_t off, void *buf,
+int svc__blob_read(db_conn *h, const char *id, const char *part, int64_t off, void *buf,
                    int64_t len, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
-    sqlite3_blob *b = NULL;
+    /* the chunks overlapping [off, off + len), each cut down to its part of the range */
+    static const char sql[] =
+        "SELECT CASE WHEN ?3 > off THEN ?3 ELSE off END, "
+        " substr(data, CAST(CASE WHEN ?3 > off THEN ?3 - off + 1 ELSE 1 END AS INTEGER), "
+        "        CAST(?4 - CASE WHEN ?3 > off THEN ?3 ELSE off END AS INTEGER)) "
+        "FROM dataset_chunks WHERE dataset_id = ?1 AND part = ?2 AND off < ?4 AND off >= "
+        " COALESCE((SELECT MAX(off) FROM dataset_chunks WHERE dataset_id = ?1 AND part = ?2 "
+        "           AND off <= ?3), 0) ORDER BY off";
+    db_stmt *st = NULL;
+    int64_t next = off;
     int rc;
 
-    if (sqlite3_prepare_v2(db, "SELECT rowid FROM dataset_data WHERE dataset_id = ? AND part = ?",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = svc__sql_err(db, "dataset data", e);
+    if (off < 0 || len < 0)
+        return dc_err_set(e, DC_EINVAL, "read of %lld bytes at %lld", (long long)len,
+                          (long long)off);
+    if (len == 0) return 0;
+    if (db_prepare(h, sql, &st) != DB_OK) {
+        rc = svc__sql_err(h, "dataset data", e);
         goto out;
     }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, part, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        rc = rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "dataset %s has no part %s", id, part)
-                               : svc__sql_err(db, "dataset data", e);
+    db_bind_text(st, 1, id);
+    db_bind_text(st, 2, part);
+    db_bind_int64(st, 3, off);
+    db_bind_int64(st, 4, off + len);
+    while ((rc = db_step(st)) == DB_ROW) {
+        int64_t at = db_column_int64(st, 0), n = db_column_bytes(st, 1);
+        if (at != next || n <= 0 || at + n > off + len) break; /* a hole or an overlap */
+        memcpy((char *)buf + (at - off), db_column_blob(st, 1), (size_t)n);
+        next = at + n;
+    }
+    if (rc != DB_ROW && rc != DB_DONE) {
+        rc = svc__sql_err(h, "read dataset data", e);
         goto out;
     }
-    if (sqlite3_blob_open(db, "main", "dataset_data", "data", sqlite3_column_int64(st, 0), 0,
-                          &b) != SQLITE_OK) {
-        rc = svc__sql_err(db, "open dataset blob", e);
-        goto out;
-    }
-    if (off < 0 || len < 0 || off + len > sqlite3_blob_bytes(b)) {
-        rc = dc_err_set(e, DC_EINVAL, "read of %lld bytes at %lld is outside the %d-byte blob",
-                        (long long)len, (long long)off, sqlite3_blob_bytes(b));
-        goto out;
-    }
-    /* sqlite3_blob_read takes int sizes: read in pieces of at most 256 MiB. */
-    for (int64_t done = 0; done < len;) {
-        int piece = (int)(len - done < (1 << 28) ? len - done : (1 << 28));
-        if (sqlite3_blob_read(b, (char *)buf + done, piece, (int)(off + done)) != SQLITE_OK) {
-            rc = svc__sql_err(db, "read dataset blob", e);
-            goto out;
-        }
-        done += piece;
-    }
-    rc = 0;
+    rc = next == off + len ? 0
+                           : dc_err_set(e, next == off ? DC_ENOTFOUND : DC_EFORMAT,
+                                        "dataset %s part %s: %lld bytes at %lld are not stored "
+                                        "(read stopped at %lld)", id, part, (long long)len,
+                                        (long long)off, (long long)next);
 out:
-    if (b) sqlite3_blob_close(b);
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
@@ -141,7 +142,6 @@ void svc_upload_end(svc *s)
 
 /* ---- the disk reserve ------------------------------------------------------------- */
 
-static int64_t disk_free(const svc *s);
 
 /* Under reserve_mu: allocates the reserve file to its full size if it is not. */
 static void reserve_take_locked(svc *s)
@@ -194,7 +194,7 @@ int svc__space_ok(svc *s, const char *what, dc_err *e)
     reserve_take_locked(s);
     held = s->reserve_held;
     pthread_mutex_unlock(&s->reserve_mu);
-    int64_t free_b = disk_free(s);
+    int64_t free_b = svc__disk_free(s);
     if (held >= want && (free_b < 0 || free_b >= SVC_DISK_MIN_FREE)) return 0;
     char detail[160];
     if (held < want)
@@ -218,7 +218,7 @@ void svc__space_back(svc *s, store *db)
         /* Free pages stay in the file (SQLite reuses them) unless the disk runs short:
            then up to SVC_DISK_LOW bytes go back to the filesystem. Bounded, because
            it moves live pages and the DELETE waits for it (62 MB: 2.9 s measured). */
-        int64_t step = s->cfg.disk_reserve_bytes / 2, free_b = disk_free(s);
+        int64_t step = s->cfg.disk_reserve_bytes / 2, free_b = svc__disk_free(s);
         if (free_b >= 0 && free_b < SVC_DISK_LOW)
             store_vacuum(db, step > (1 << 20) ? step : (1 << 20), SVC_DISK_LOW - free_b);
         store_checkpoint_truncate(db);
@@ -228,8 +228,7 @@ void svc__space_back(svc *s, store *db)
     pthread_mutex_unlock(&s->reserve_mu);
 }
 
-/* Free bytes for an unprivileged writer on the filesystem of the database. */
-static int64_t disk_free(const svc *s)
+int64_t svc__disk_free(const svc *s)
 {
     char dir[4096];
     const char *slash = strrchr(s->db_path, '/');
@@ -267,7 +266,7 @@ void svc_disk_status(svc *s, svc_disk *out)
         if (st) recover_or_defer(s, st, &e);
         svc__db_put(s, st);
     }
-    out->free_bytes = disk_free(s);
+    out->free_bytes = svc__disk_free(s);
     /* full: what writes see (svc__space_ok refuses new data while the reserve is out) */
     out->full = (out->free_bytes >= 0 && out->free_bytes < SVC_DISK_MIN_FREE) ||
                 out->reserve_bytes < s->cfg.disk_reserve_bytes;
@@ -432,27 +431,27 @@ static svc_model *cache_find(svc *s, const char *id)
     return NULL;
 }
 
-static int model_load(sqlite3 *db, const char *id, cluster_model **out, dc_err *e)
+static int model_load(db_conn *db, const char *id, cluster_model **out, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     int rc;
-    if (sqlite3_prepare_v2(db, "SELECT weights FROM models WHERE id = ?", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (db_prepare(db, "SELECT weights FROM models WHERE id = ?", &st) !=
+        DB_OK)
         return svc__sql_err(db, "load model", e);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        rc = cluster_model_load(out, sqlite3_column_blob(st, 0),
-                                (size_t)sqlite3_column_bytes(st, 0), e);
-    else if (rc == SQLITE_DONE)
+    db_bind_text(st, 1, id);
+    rc = db_step(st);
+    if (rc == DB_ROW)
+        rc = cluster_model_load(out, db_column_blob(st, 0),
+                                (size_t)db_column_bytes(st, 0), e);
+    else if (rc == DB_DONE)
         rc = dc_err_set(e, DC_ENOTFOUND, "no model %s", id);
     else
         rc = svc__sql_err(db, "load model", e);
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
-int svc__model_acquire(svc *s, sqlite3 *db, const char *id, svc_model **out, dc_err *e)
+int svc__model_acquire(svc *s, db_conn *db, const char *id, svc_model **out, dc_err *e)
 {
     svc_model *m;
     cluster_model *cm = NULL;
@@ -539,22 +538,22 @@ void svc__model_evict(svc *s, const char *id)
 /* DELETE of one model row, in its own transaction. */
 static int model_delete_txn(store *db, const char *id, dc_err *e)
 {
-    sqlite3 *h = store_db(db);
-    sqlite3_stmt *st = NULL;
+    db_conn *h = store_db(db);
+    db_stmt *st = NULL;
     int rc;
     if ((rc = store_begin(db, e)) < 0) return rc;
-    if (sqlite3_prepare_v2(h, "DELETE FROM models WHERE id = ?", -1, &st, NULL) != SQLITE_OK ||
-        (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_step(st) != SQLITE_DONE)) {
+    if (db_prepare(h, "DELETE FROM models WHERE id = ?", &st) != DB_OK ||
+        (db_bind_text(st, 1, id), db_step(st) != DB_DONE)) {
         rc = svc__sql_err(h, "delete model", e);
         goto out;
     }
-    if (sqlite3_changes(h) == 0) {
+    if (db_changes(h) == 0) {
         rc = dc_err_set(e, DC_ENOTFOUND, "no model %s", id);
         goto out;
     }
     rc = store_commit(db, e);
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     if (rc < 0) store_rollback(db);
     return rc;
 }
@@ -576,40 +575,39 @@ int svc_model_delete(svc *s, const char *id, dc_err *e)
 
 int svc_model_get(svc *s, const char *id, svc_model_info *out, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     store *db = svc__db_get(s, e);
     int rc;
 
     memset(out, 0, sizeof *out);
     if (!db) return e ? e->code : DC_EIO;
-    if (sqlite3_prepare_v2(store_db(db),
+    if (db_prepare(store_db(db),
                            "SELECT id, job_id, method, n_clusters, d, arch, "
                            "size_bytes, created_at, scale_mode, scale, scale_shift, "
-                           "scale_mult, range_min, range_max FROM models WHERE id = ?",
-                           -1, &st, NULL) != SQLITE_OK) {
+                           "scale_mult, range_min, range_max FROM models WHERE id = ?", &st) != DB_OK) {
         rc = svc__sql_err(store_db(db), "get model", e);
         goto out;
     }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    db_bind_text(st, 1, id);
+    rc = db_step(st);
+    if (rc == DB_ROW) {
         svc__col_text(st, 0, out->id, sizeof out->id);
         svc__col_text(st, 1, out->job, sizeof out->job);
         svc__col_text(st, 2, out->method, sizeof out->method);
-        out->n_clusters = sqlite3_column_int(st, 3);
-        out->d = sqlite3_column_int(st, 4);
-        out->arch = strdup(sqlite3_column_text(st, 5) ? (const char *)sqlite3_column_text(st, 5)
+        out->n_clusters = db_column_int(st, 3);
+        out->d = db_column_int(st, 4);
+        out->arch = strdup(db_column_text(st, 5) ? (const char *)db_column_text(st, 5)
                                                        : "");
-        out->size_bytes = sqlite3_column_int64(st, 6);
+        out->size_bytes = db_column_int64(st, 6);
         svc__col_text(st, 7, out->created_at, sizeof out->created_at);
         svc__preprocess_row(st, 8, &out->pre);
         rc = out->arch ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
     } else {
-        rc = rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "no model %s", id)
+        rc = rc == DB_DONE ? dc_err_set(e, DC_ENOTFOUND, "no model %s", id)
                                : svc__sql_err(store_db(db), "get model", e);
     }
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     svc__db_put(s, db);
     return rc;
 }
@@ -688,20 +686,19 @@ int svc_metrics_text(svc *s, FILE *f)
     static const char *const statuses[] = {"queued", "running", "succeeded", "failed",
                                            "cancelled"};
     long long count[5] = {0};
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     dc_err e = {0};
     store *db = svc__db_get(s, &e);
     double rate = 0;
     int busy = 0, ncache;
 
-    if (db && sqlite3_prepare_v2(store_db(db), "SELECT status, count(*) FROM jobs GROUP BY status",
-                                 -1, &st, NULL) == SQLITE_OK) {
-        while (sqlite3_step(st) == SQLITE_ROW)
+    if (db && db_prepare(store_db(db), "SELECT status, count(*) FROM jobs GROUP BY status", &st) == DB_OK) {
+        while (db_step(st) == DB_ROW)
             for (int i = 0; i < 5; i++)
-                if (strcmp((const char *)sqlite3_column_text(st, 0), statuses[i]) == 0)
-                    count[i] = sqlite3_column_int64(st, 1);
+                if (strcmp((const char *)db_column_text(st, 0), statuses[i]) == 0)
+                    count[i] = db_column_int64(st, 1);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     svc__db_put(s, db);
     pthread_mutex_lock(&s->mu);
     for (int i = 0; i < s->nslots; i++)

@@ -52,92 +52,97 @@ static const char dataset_cols[] =
     "created_at, scale_mode, scale, scale_shift, scale_mult, range_min, range_max FROM datasets";
 
 /* A row of dataset_cols into *o. */
-static void dataset_row(sqlite3_stmt *st, svc_dataset *o)
+static void dataset_row(db_stmt *st, svc_dataset *o)
 {
     svc__col_text(st, 0, o->id, sizeof o->id);
     svc__col_text(st, 1, o->name, sizeof o->name);
     svc__col_text(st, 2, o->format, sizeof o->format);
     svc__col_text(st, 3, o->dtype, sizeof o->dtype);
-    o->n = sqlite3_column_int64(st, 4);
-    o->d = sqlite3_column_int(st, 5);
+    o->n = db_column_int64(st, 4);
+    o->d = db_column_int(st, 5);
     svc__col_text(st, 6, o->shape, sizeof o->shape);
-    o->has_labels = sqlite3_column_int(st, 7) != 0;
-    o->n_classes = sqlite3_column_type(st, 8) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 8);
-    o->size_bytes = sqlite3_column_int64(st, 9);
+    o->has_labels = db_column_int(st, 7) != 0;
+    o->n_classes = db_column_is_null(st, 8) ? -1 : db_column_int64(st, 8);
+    o->size_bytes = db_column_int64(st, 9);
     svc__col_text(st, 10, o->sha256, sizeof o->sha256);
     svc__col_text(st, 11, o->created_at, sizeof o->created_at);
     svc__preprocess_row(st, 12, &o->pre);
 }
 
-static int dataset_fetch(sqlite3 *db, const char *id, svc_dataset *out, dc_err *e)
+static int dataset_fetch(db_conn *db, const char *id, svc_dataset *out, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     char sql[512];
     int rc;
 
     snprintf(sql, sizeof sql, "%s WHERE id = ? AND status = 'ready'", dataset_cols);
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (db_prepare(db, sql, &st) != DB_OK)
         return svc__sql_err(db, "dataset", e);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    db_bind_text(st, 1, id);
+    rc = db_step(st);
+    if (rc == DB_ROW) {
         dataset_row(st, out);
         rc = 0;
     } else {
-        rc = rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "no dataset %s", id)
+        rc = rc == DB_DONE ? dc_err_set(e, DC_ENOTFOUND, "no dataset %s", id)
                                : svc__sql_err(db, "dataset", e);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
-static int exec_bind1(sqlite3 *db, const char *sql, const char *arg, dc_err *e)
+static int exec_bind1(db_conn *db, const char *sql, const char *arg, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
-        rc = sqlite3_step(st);
+    db_stmt *st = NULL;
+    int rc = db_prepare(db, sql, &st);
+    if (rc == DB_OK) {
+        db_bind_text(st, 1, arg);
+        rc = db_step(st);
     }
-    rc = rc == SQLITE_DONE ? 0 : svc__sql_err(db, sql, e);
-    sqlite3_finalize(st);
+    rc = rc == DB_DONE ? 0 : svc__sql_err(db, sql, e);
+    db_finalize(st);
     return rc;
 }
 
-static int64_t rowid_of(sqlite3 *db, const char *id, const char *part)
+/* Stores bytes [off, off + len) of part of dataset id as one chunk (len at most
+ * BLOCK_BYTES plus a row), in its own transaction when txn. */
+static int chunk_write(store *db, const char *id, const char *part, const void *buf,
+                       int64_t len, int64_t off, int txn, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
-    int64_t r = -1;
-    if (sqlite3_prepare_v2(db, "SELECT rowid FROM dataset_data WHERE dataset_id = ? AND part = ?",
-                           -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, part, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) r = sqlite3_column_int64(st, 0);
-    }
-    sqlite3_finalize(st);
-    return r;
-}
-
-/* Writes len bytes at off into blob rowid, in its own transaction. */
-static int blob_write_txn(store *db, int64_t rowid, const void *buf, int64_t len, int64_t off,
-                          dc_err *e)
-{
-    sqlite3 *h = store_db(db);
-    sqlite3_blob *b = NULL;
-    int rc = store_begin(db, e);
+    db_conn *h = store_db(db);
+    db_stmt *st = NULL;
+    int rc = txn ? store_begin(db, e) : 0;
     if (rc < 0) return rc;
-    if (sqlite3_blob_open(h, "main", "dataset_data", "data", rowid, 1, &b) != SQLITE_OK ||
-        sqlite3_blob_write(b, buf, (int)len, (int)off) != SQLITE_OK) {
-        rc = svc__sql_err(h, "write dataset blob", e);
+    if (db_prepare(h, "INSERT INTO dataset_chunks (dataset_id, part, off, data) "
+                      "VALUES (?, ?, ?, ?)", &st) != DB_OK) {
+        rc = svc__sql_err(h, "write dataset data", e);
         goto out;
     }
-    sqlite3_blob_close(b);
-    b = NULL;
-    rc = store_commit(db, e);
+    db_bind_text(st, 1, id);
+    db_bind_text(st, 2, part);
+    db_bind_int64(st, 3, off);
+    db_bind_blob(st, 4, buf, len);
+    if (db_step(st) != DB_DONE) {
+        rc = svc__sql_err(h, "write dataset data", e);
+        goto out;
+    }
+    if (txn) rc = store_commit(db, e);
 out:
-    if (b) sqlite3_blob_close(b);
-    if (rc < 0) store_rollback(db);
+    db_finalize(st);
+    if (rc < 0 && txn) store_rollback(db);
     return rc;
+}
+
+/* Stores len bytes of part as chunks of at most BLOCK_BYTES (caller's transaction). */
+static int chunks_write(store *db, const char *id, const char *part, const void *buf,
+                        int64_t len, dc_err *e)
+{
+    for (int64_t off = 0; off < len; off += BLOCK_BYTES) {
+        int64_t n = len - off < BLOCK_BYTES ? len - off : BLOCK_BYTES;
+        int rc = chunk_write(db, id, part, (const char *)buf + off, n, off, 0, e);
+        if (rc < 0) return rc;
+    }
+    return 0;
 }
 
 static int cmp_i32(const void *a, const void *b)
@@ -212,7 +217,7 @@ static int import_open(const char *path, const svc_upload *u, const data_opts *o
 }
 
 /* Import step 2: n x d (and labels) fit the operator's limit and one SQLite BLOB. */
-static int import_check_size(svc *s, sqlite3 *h, int64_t n, int d, int has_labels, dc_err *e)
+static int import_check_size(svc *s, store *db, int64_t n, int d, int has_labels, dc_err *e)
 {
     int64_t stored = n * d * 4 + (has_labels ? n * 4 : 0), max = s->cfg.max_dataset_bytes;
     if (max > 0 && stored > max) {
@@ -222,13 +227,25 @@ static int import_check_size(svc *s, sqlite3 *h, int64_t n, int d, int has_label
                           (long long)n, d, (long long)(n * d), (long long)stored,
                           (long long)max, (long long)(max >> 20));
     }
-    int64_t limit = sqlite3_limit(h, SQLITE_LIMIT_LENGTH, -1);
+    int64_t limit = INT32_MAX; /* the service's offsets into a dataset are checked to it */
     size_t xbytes;
-    if (dc_mul3_size(n, d, sizeof(float), &xbytes) < 0 || xbytes > (size_t)(limit - 16) ||
-        xbytes > INT32_MAX)
+    if (dc_mul3_size(n, d, sizeof(float), &xbytes) < 0 || xbytes > (size_t)limit)
         return dc_err_set(e, DC_ETOOLARGE, "%lld samples x %d features as float32 are over the "
                           "%lld-byte limit of one stored dataset", (long long)n, d,
                           (long long)(limit < INT32_MAX ? limit : INT32_MAX));
+    /* SQLite: the whole upload must fit now (the file's free pages, the filesystem's free
+       bytes less what is kept free, and as much again for the WAL, up to two blocks,
+       before it is checkpointed into the file), or it is refused before a
+       byte is written: a half-written upload would leave WAL frames that need room to
+       be checkpointed, room the deletes that free space need. */
+    int64_t fs = svc__disk_free(s);
+    if (store_kind(db) == DB_SQLITE && fs >= 0) {
+        int64_t wal = stored < 2 * BLOCK_BYTES ? stored : 2 * BLOCK_BYTES;
+        int64_t room = fs + store_free_bytes(db) - SVC_DISK_MIN_FREE - wal;
+        if (stored > room)
+            return svc_nospace(e, "cannot store the dataset",
+                               stored > 0 && room < 0 ? "no room left" : "it does not fit");
+    }
     return 0;
 }
 
@@ -237,8 +254,8 @@ static int import_check_size(svc *s, sqlite3 *h, int64_t n, int d, int has_label
 static int import_insert(store *db, const char *id, const svc_upload *u, const data_info *in,
                          int64_t n, int d, dc_err *e)
 {
-    sqlite3 *h = store_db(db);
-    sqlite3_stmt *st = NULL;
+    db_conn *h = store_db(db);
+    db_stmt *st = NULL;
     char shape[96], fmt[32];
     int rc;
 
@@ -250,49 +267,32 @@ static int import_insert(store *db, const char *id, const svc_upload *u, const d
     else snprintf(shape, sizeof shape, "[%d]", d);
     snprintf(fmt, sizeof fmt, "%s%s", data_format_name(in->format), in->gzipped ? ".gz" : "");
     if ((rc = store_begin(db, e)) < 0) return rc;
-    if (sqlite3_prepare_v2(h,
+    if (db_prepare(h,
                            "INSERT INTO datasets (id, name, format, dtype, n, d, shape, "
                            "has_labels, size_bytes, sha256, status) VALUES "
-                           "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'uploading')",
-                           -1, &st, NULL) != SQLITE_OK) {
+                           "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'uploading')", &st) != DB_OK) {
         rc = svc__sql_err(h, "insert dataset", e);
         goto out;
     }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, u->name && *u->name ? u->name : "dataset", -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, fmt, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, data_dtype_name(in->dtype), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, n);
-    sqlite3_bind_int(st, 6, d);
-    sqlite3_bind_text(st, 7, shape, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 8, in->has_labels);
-    sqlite3_bind_int64(st, 9, n * d * 4 + (in->has_labels ? n * 4 : 0));
-    sqlite3_bind_text(st, 10, u->sha256, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
+    db_bind_text(st, 1, id);
+    db_bind_text(st, 2, u->name && *u->name ? u->name : "dataset");
+    db_bind_text(st, 3, fmt);
+    db_bind_text(st, 4, data_dtype_name(in->dtype));
+    db_bind_int64(st, 5, n);
+    db_bind_int(st, 6, d);
+    db_bind_text(st, 7, shape);
+    db_bind_int(st, 8, in->has_labels);
+    db_bind_int64(st, 9, n * d * 4 + (in->has_labels ? n * 4 : 0));
+    db_bind_text(st, 10, u->sha256);
+    if (db_step(st) != DB_DONE) {
         rc = svc__sql_err(h, "insert dataset", e);
         goto out;
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     st = NULL;
-    if (sqlite3_prepare_v2(
-                h, "INSERT INTO dataset_data (dataset_id, part, data) VALUES (?, ?, zeroblob(?))",
-                -1, &st, NULL) != SQLITE_OK) {
-        rc = svc__sql_err(h, "insert dataset data", e);
-        goto out;
-    }
-    for (int part = 0; part < 1 + in->has_labels; part++) {
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, part ? "y" : "x", -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, part ? n * 4 : n * d * 4);
-        if (sqlite3_step(st) != SQLITE_DONE) {
-            rc = svc__sql_err(h, "insert dataset data", e);
-            goto out;
-        }
-    }
     rc = store_commit(db, e);
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     if (rc < 0) store_rollback(db);
     return rc;
 }
@@ -303,9 +303,7 @@ out:
 static int import_write(store *db, data_reader *r, const char *id, int64_t n, int d,
                         int has_labels, svc_preprocess *pre, int64_t *ncls, dc_err *e)
 {
-    sqlite3 *h = store_db(db);
     int64_t block = BLOCK_BYTES / ((int64_t)d * 4), done = 0, got;
-    int64_t xrow = rowid_of(h, id, "x"), yrow = has_labels ? rowid_of(h, id, "y") : -1;
     float *buf = NULL;
     int32_t *labels = NULL;
     int rc;
@@ -326,7 +324,7 @@ static int import_write(store *db, data_reader *r, const char *id, int64_t n, in
             goto out;
         }
         svc__preprocess_block(pre, buf, got * d, done == 0);
-        if ((rc = blob_write_txn(db, xrow, buf, got * d * 4, done * d * 4, e)) < 0) goto out;
+        if ((rc = chunk_write(db, id, "x", buf, got * d * 4, done * d * 4, 1, e)) < 0) goto out;
         done += got;
         if (labels) lab_block = labels + done;
     }
@@ -337,7 +335,12 @@ static int import_write(store *db, data_reader *r, const char *id, int64_t n, in
         goto out;
     }
     if (labels) {
-        if ((rc = blob_write_txn(db, yrow, labels, n * 4, 0, e)) < 0) goto out;
+        if ((rc = store_begin(db, e)) < 0) goto out;
+        if ((rc = chunks_write(db, id, "y", labels, n * 4, e)) < 0 ||
+            (rc = store_commit(db, e)) < 0) {
+            store_rollback(db);
+            goto out;
+        }
         *ncls = n_distinct(labels, n);
     }
 out:
@@ -351,28 +354,27 @@ out:
 static int import_finish(store *db, const char *id, int64_t ncls, const svc_preprocess *pre,
                          dc_err *e)
 {
-    sqlite3 *h = store_db(db);
-    sqlite3_stmt *st = NULL;
+    db_conn *h = store_db(db);
+    db_stmt *st = NULL;
     int rc;
 
     if ((rc = store_begin(db, e)) < 0) return rc;
-    if (sqlite3_prepare_v2(h, "UPDATE datasets SET status = 'ready', n_classes = ?, "
+    if (db_prepare(h, "UPDATE datasets SET status = 'ready', n_classes = ?, "
                            "scale_mode = ?, scale = ?, scale_shift = ?, scale_mult = ?, "
-                           "range_min = ?, range_max = ? WHERE id = ?",
-                           -1, &st, NULL) != SQLITE_OK) {
+                           "range_min = ?, range_max = ? WHERE id = ?", &st) != DB_OK) {
         rc = svc__sql_err(h, "finish dataset", e);
         goto out;
     }
-    if (ncls >= 0) sqlite3_bind_int64(st, 1, ncls);
+    if (ncls >= 0) db_bind_int64(st, 1, ncls);
     svc__preprocess_bind(st, 2, pre);
-    sqlite3_bind_text(st, 8, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
+    db_bind_text(st, 8, id);
+    if (db_step(st) != DB_DONE) {
         rc = svc__sql_err(h, "finish dataset", e);
         goto out;
     }
     rc = store_commit(db, e);
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     if (rc < 0) store_rollback(db);
     return rc;
 }
@@ -386,7 +388,7 @@ static void import_undo(svc *s, store *db, const char *id)
         rc = exec_bind1(store_db(db), "DELETE FROM datasets WHERE id = ?", id, NULL);
     if (rc < 0)
         fprintf(stderr, "deepclust: dataset %s: cannot delete the half-written rows "
-                "(start-up recovery will): %s\n", id, sqlite3_errmsg(store_db(db)));
+                "(start-up recovery will): %s\n", id, db_errmsg(store_db(db)));
     else
         svc__space_back(s, db);
 }
@@ -422,7 +424,7 @@ int svc_dataset_import(svc *s, const char *path, const svc_upload *u, svc_datase
         rc = e ? e->code : DC_EIO;
         goto out;
     }
-    if ((rc = import_check_size(s, store_db(db), n, in->d, in->has_labels, e)) < 0) goto out;
+    if ((rc = import_check_size(s, db, n, in->d, in->has_labels, e)) < 0) goto out;
     svc__new_id(id, sizeof id, "ds_");
     if ((rc = import_insert(db, id, u, in, n, in->d, e)) < 0) goto out;
     inserted = 1;
@@ -444,21 +446,20 @@ int svc_dataset_set_labels(svc *s, const char *id, const char *path, svc_dataset
 {
     int32_t *labels = NULL;
     int64_t nl = 0, n = -1, ncls;
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     store *db = NULL;
-    sqlite3 *h;
+    db_conn *h;
     int rc;
 
     if (!(db = svc__db_get(s, e))) return e ? e->code : DC_EIO;
     h = store_db(db);
-    if (sqlite3_prepare_v2(h, "SELECT n FROM datasets WHERE id = ? AND status = 'ready'", -1, &st,
-                           NULL) != SQLITE_OK) {
+    if (db_prepare(h, "SELECT n FROM datasets WHERE id = ? AND status = 'ready'", &st) != DB_OK) {
         rc = svc__sql_err(h, "get dataset", e);
         goto out;
     }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    db_bind_text(st, 1, id);
+    if (db_step(st) == DB_ROW) n = db_column_int64(st, 0);
+    db_finalize(st);
     st = NULL;
     if (n < 0) {
         rc = dc_err_set(e, DC_ENOTFOUND, "no dataset %s", id);
@@ -476,40 +477,26 @@ int svc_dataset_set_labels(svc *s, const char *id, const char *path, svc_dataset
     }
     if ((rc = svc__space_ok(s, "cannot store the labels", e)) < 0) goto out;
     if ((rc = store_begin(db, e)) < 0) goto out;
-    if ((rc = exec_bind1(h, "DELETE FROM dataset_data WHERE dataset_id = ? AND part = 'y'", id,
-                         e)) < 0)
+    if ((rc = exec_bind1(h, "DELETE FROM dataset_chunks WHERE dataset_id = ? AND part = 'y'",
+                         id, e)) < 0 ||
+        (rc = chunks_write(db, id, "y", labels, n * 4, e)) < 0)
         goto out;
-    if (sqlite3_prepare_v2(h,
-                           "INSERT INTO dataset_data (dataset_id, part, data) VALUES (?, 'y', ?)",
-                           -1, &st, NULL) != SQLITE_OK) {
-        rc = svc__sql_err(h, "store labels", e);
-        goto out;
-    }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_blob64(st, 2, labels, (sqlite3_uint64)n * 4, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
-        rc = svc__sql_err(h, "store labels", e);
-        goto out;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    if (sqlite3_prepare_v2(h,
+    if (db_prepare(h,
                            "UPDATE datasets SET has_labels = 1, n_classes = ?, "
-                           "size_bytes = n * d * 4 + n * 4 WHERE id = ?",
-                           -1, &st, NULL) != SQLITE_OK) {
+                           "size_bytes = n * d * 4 + n * 4 WHERE id = ?", &st) != DB_OK) {
         rc = svc__sql_err(h, "store labels", e);
         goto out;
     }
-    sqlite3_bind_int64(st, 1, ncls);
-    sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
+    db_bind_int64(st, 1, ncls);
+    db_bind_text(st, 2, id);
+    if (db_step(st) != DB_DONE) {
         rc = svc__sql_err(h, "store labels", e);
         goto out;
     }
     if ((rc = store_commit(db, e)) < 0) goto out;
     rc = dataset_fetch(h, id, out, e);
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     svc__db_put(s, db); /* rolls back an open transaction */
     free(labels);
     return rc;
@@ -527,7 +514,7 @@ int svc_dataset_get(svc *s, const char *id, svc_dataset *out, dc_err *e)
 int svc_dataset_list(svc *s, int limit, int64_t offset, svc_dataset **items, int *n,
                      int64_t *total, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     store *db = svc__db_get(s, e);
     svc_dataset *it = NULL;
     char sql[512];
@@ -544,25 +531,24 @@ int svc_dataset_list(svc *s, int limit, int64_t offset, svc_dataset **items, int
     }
     snprintf(sql, sizeof sql, "%s WHERE status = 'ready' ORDER BY created_at DESC, rowid DESC "
              "LIMIT ? OFFSET ?", dataset_cols);
-    if (sqlite3_prepare_v2(store_db(db), sql, -1, &st, NULL) != SQLITE_OK) {
+    if (db_prepare(store_db(db), sql, &st) != DB_OK) {
         rc = svc__sql_err(store_db(db), "list datasets", e);
         goto out;
     }
-    sqlite3_bind_int(st, 1, limit);
-    sqlite3_bind_int64(st, 2, offset);
-    while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) dataset_row(st, &it[k++]);
-    if (k < limit && rc != SQLITE_DONE) {
+    db_bind_int(st, 1, limit);
+    db_bind_int64(st, 2, offset);
+    while (k < limit && (rc = db_step(st)) == DB_ROW) dataset_row(st, &it[k++]);
+    if (k < limit && rc != DB_DONE) {
         rc = svc__sql_err(store_db(db), "list datasets", e);
         goto out;
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     st = NULL;
-    if (sqlite3_prepare_v2(store_db(db), "SELECT count(*) FROM datasets WHERE status = 'ready'",
-                           -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        *total = sqlite3_column_int64(st, 0);
+    if (db_prepare(store_db(db), "SELECT count(*) FROM datasets WHERE status = 'ready'", &st) == DB_OK && db_step(st) == DB_ROW)
+        *total = db_column_int64(st, 0);
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     svc__db_put(s, db);
     if (rc < 0 || k == 0) {
         free(it);
@@ -577,34 +563,33 @@ out:
 /* The delete in one transaction (rolled back on failure). */
 static int dataset_delete_txn(store *db, const char *id, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
-    sqlite3 *h = store_db(db);
+    db_stmt *st = NULL;
+    db_conn *h = store_db(db);
     int rc;
 
     if ((rc = store_begin(db, e)) < 0) goto out;
-    if (sqlite3_prepare_v2(
+    if (db_prepare(
                 h,
                 "SELECT (SELECT count(*) FROM datasets WHERE id = ?1 AND status = 'ready'), "
                 "(SELECT count(*) FROM jobs WHERE dataset_id = ?1 AND status IN ('queued', "
-                "'running'))",
-                -1, &st, NULL) != SQLITE_OK ||
-        (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_step(st) != SQLITE_ROW)) {
+                "'running'))", &st) != DB_OK ||
+        (db_bind_text(st, 1, id), db_step(st) != DB_ROW)) {
         rc = svc__sql_err(h, "delete dataset", e);
         goto out;
     }
-    if (sqlite3_column_int(st, 0) == 0) {
+    if (db_column_int(st, 0) == 0) {
         rc = dc_err_set(e, DC_ENOTFOUND, "no dataset %s", id);
         goto out;
     }
-    if (sqlite3_column_int(st, 1) > 0) {
+    if (db_column_int(st, 1) > 0) {
         rc = dc_err_set(e, DC_ECONFLICT, "dataset %s is used by %d queued or running job(s); "
-                        "cancel them first", id, sqlite3_column_int(st, 1));
+                        "cancel them first", id, db_column_int(st, 1));
         goto out;
     }
     if ((rc = exec_bind1(h, "DELETE FROM datasets WHERE id = ?", id, e)) < 0) goto out;
     rc = store_commit(db, e);
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     if (rc < 0) store_rollback(db);
     return rc;
 }
@@ -623,25 +608,24 @@ int svc_dataset_delete(svc *s, const char *id, dc_err *e)
     return rc;
 }
 
-int svc__dataset_load(sqlite3 *h, const char *id, int gone, dataset *ds, dc_err *e)
+int svc__dataset_load(db_conn *h, const char *id, int gone, dataset *ds, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     int rc, has_labels, d;
     int64_t n;
 
-    if (sqlite3_prepare_v2(h, "SELECT n, d, shape, has_labels FROM datasets WHERE id = ?", -1,
-                           &st, NULL) != SQLITE_OK)
+    if (db_prepare(h, "SELECT n, d, shape, has_labels FROM datasets WHERE id = ?", &st) != DB_OK)
         return svc__sql_err(h, "dataset", e);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
+    db_bind_text(st, 1, id);
+    if (db_step(st) != DB_ROW) {
+        db_finalize(st);
         return dc_err_set(e, gone, "dataset %s is gone", id);
     }
-    n = sqlite3_column_int64(st, 0);
-    d = sqlite3_column_int(st, 1);
-    json_t *shape = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
-    has_labels = sqlite3_column_int(st, 3);
-    sqlite3_finalize(st);
+    n = db_column_int64(st, 0);
+    d = db_column_int(st, 1);
+    json_t *shape = json_loads((const char *)db_column_text(st, 2), 0, NULL);
+    has_labels = db_column_int(st, 3);
+    db_finalize(st);
     if ((rc = dataset_alloc(ds, n, d, has_labels, e)) < 0) {
         json_decref(shape);
         return rc;

@@ -63,66 +63,66 @@ void svc__preprocess_block(svc_preprocess *pre, float *x, int64_t m, int first)
     }
 }
 
-void svc__preprocess_row(sqlite3_stmt *st, int col, svc_preprocess *pre)
+void svc__preprocess_row(db_stmt *st, int col, svc_preprocess *pre)
 {
     memset(pre, 0, sizeof *pre);
-    pre->known = sqlite3_column_type(st, col + 1) != SQLITE_NULL &&
-                 sqlite3_column_type(st, col + 4) != SQLITE_NULL;
+    pre->known = !db_column_is_null(st, col + 1) &&
+                 !db_column_is_null(st, col + 4);
     if (!pre->known) return;
     svc__col_text(st, col, pre->mode, sizeof pre->mode);
     svc__col_text(st, col + 1, pre->scale, sizeof pre->scale);
-    pre->shift = sqlite3_column_double(st, col + 2);
-    pre->mult = sqlite3_column_double(st, col + 3);
-    pre->min = sqlite3_column_double(st, col + 4);
-    pre->max = sqlite3_column_double(st, col + 5);
+    pre->shift = db_column_double(st, col + 2);
+    pre->mult = db_column_double(st, col + 3);
+    pre->min = db_column_double(st, col + 4);
+    pre->max = db_column_double(st, col + 5);
 }
 
-void svc__preprocess_bind(sqlite3_stmt *st, int first, const svc_preprocess *pre)
+void svc__preprocess_bind(db_stmt *st, int first, const svc_preprocess *pre)
 {
-    sqlite3_bind_text(st, first, pre->mode, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, first + 1, pre->scale, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_double(st, first + 2, pre->shift);
-    sqlite3_bind_double(st, first + 3, pre->mult);
-    sqlite3_bind_double(st, first + 4, pre->min);
-    sqlite3_bind_double(st, first + 5, pre->max);
+    db_bind_text(st, first, pre->mode);
+    db_bind_text(st, first + 1, pre->scale);
+    db_bind_double(st, first + 2, pre->shift);
+    db_bind_double(st, first + 3, pre->mult);
+    db_bind_double(st, first + 4, pre->min);
+    db_bind_double(st, first + 5, pre->max);
 }
 
-int svc__model_preprocess_record(sqlite3 *h, const char *model, const char *dataset, dc_err *e)
+int svc__model_preprocess_record(db_conn *h, const char *model, const char *dataset, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     int rc = 0;
-    if (sqlite3_prepare_v2(h, "UPDATE models SET (scale_mode, scale, scale_shift, scale_mult, "
+    if (db_prepare(h, "UPDATE models SET (scale_mode, scale, scale_shift, scale_mult, "
                            "range_min, range_max) = (SELECT scale_mode, scale, scale_shift, "
                            "scale_mult, range_min, range_max FROM datasets WHERE id = ?2) "
-                           "WHERE id = ?1", -1, &st, NULL) != SQLITE_OK) {
+                           "WHERE id = ?1", &st) != DB_OK) {
         rc = svc__sql_err(h, "record the model's preprocessing", e);
         goto out;
     }
-    sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, dataset, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) rc = svc__sql_err(h, "record the model's preprocessing", e);
+    db_bind_text(st, 1, model);
+    db_bind_text(st, 2, dataset);
+    if (db_step(st) != DB_DONE) rc = svc__sql_err(h, "record the model's preprocessing", e);
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
-static int model_preprocess(sqlite3 *h, const char *id, svc_preprocess *pre, dc_err *e)
+static int model_preprocess(db_conn *h, const char *id, svc_preprocess *pre, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     int rc;
-    if (sqlite3_prepare_v2(h, "SELECT scale_mode, scale, scale_shift, scale_mult, range_min, "
-                           "range_max FROM models WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+    if (db_prepare(h, "SELECT scale_mode, scale, scale_shift, scale_mult, range_min, "
+                           "range_max FROM models WHERE id = ?", &st) != DB_OK)
         return svc__sql_err(h, "model", e);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    db_bind_text(st, 1, id);
+    rc = db_step(st);
+    if (rc == DB_ROW) {
         svc__preprocess_row(st, 0, pre);
         rc = 0;
     } else {
-        rc = rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "no model %s", id)
+        rc = rc == DB_DONE ? dc_err_set(e, DC_ENOTFOUND, "no model %s", id)
                                : svc__sql_err(h, "model", e);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
@@ -170,33 +170,32 @@ int svc_model_prepare_input(svc *s, const char *id, float *x, int64_t n, int d,
 
 int svc_model_file(svc *s, const char *id, void **buf, size_t *len, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     store *db = svc__db_get(s, e);
     int rc;
 
     *buf = NULL, *len = 0;
     if (!db) return e ? e->code : DC_EIO;
-    if (sqlite3_prepare_v2(store_db(db), "SELECT weights FROM models WHERE id = ?", -1, &st,
-                           NULL) != SQLITE_OK) {
+    if (db_prepare(store_db(db), "SELECT weights FROM models WHERE id = ?", &st) != DB_OK) {
         rc = svc__sql_err(store_db(db), "model file", e);
         goto out;
     }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *len = (size_t)sqlite3_column_bytes(st, 0);
+    db_bind_text(st, 1, id);
+    rc = db_step(st);
+    if (rc == DB_ROW) {
+        *len = (size_t)db_column_bytes(st, 0);
         if ((*buf = malloc(*len ? *len : 1))) {
-            memcpy(*buf, sqlite3_column_blob(st, 0), *len);
+            memcpy(*buf, db_column_blob(st, 0), *len);
             rc = 0;
         } else {
             rc = dc_err_set(e, DC_ENOMEM, "out of memory");
         }
     } else {
-        rc = rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "no model %s", id)
+        rc = rc == DB_DONE ? dc_err_set(e, DC_ENOTFOUND, "no model %s", id)
                                : svc__sql_err(store_db(db), "model file", e);
     }
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     svc__db_put(s, db);
     return rc;
 }
@@ -210,7 +209,8 @@ struct svc_export {
     int d;
     float *x, *q, *z;       /* (CHUNK, d), (CHUNK, k), (CHUNK, embed) */
     int32_t *lab, *truth;   /* (CHUNK) */
-    int64_t results_row;    /* rowid of the job's job_results row; 0 = none */
+    int64_t results_row;    /* 1: the job's results row holds its outlier scores */
+    char job[JOBSPEC_ID_MAX];
     float *outlier;         /* (CHUNK) its isolation-forest scores, read a chunk at a time */
 };
 
@@ -223,25 +223,43 @@ void svc_export_close(svc_export *x)
     free(x);
 }
 
-/* The rowid of job's job_results row when its iforest column holds n scores, else 0. */
-static int64_t results_rowid(sqlite3 *h, const char *job, int64_t n)
+/* 1 when job has a job_results row whose iforest column holds n scores, else 0. */
+static int64_t results_have(db_conn *h, const char *job, int64_t n)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     int64_t row = 0;
-    if (sqlite3_prepare_v2(h, "SELECT rowid, length(iforest) FROM job_results WHERE job_id = ?",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (db_prepare(h, "SELECT length(iforest) FROM job_results WHERE job_id = ?", &st) != DB_OK)
         return 0;
-    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 1) == 4 * n)
-        row = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    db_bind_text(st, 1, job);
+    if (db_step(st) == DB_ROW && db_column_int64(st, 0) == 4 * n) row = 1;
+    db_finalize(st);
     return row;
+}
+
+/* Scores [offset, offset + count) of job's stored isolation-forest column into out;
+ * 1 when all were there. */
+static int outlier_read(db_conn *h, const char *job, int64_t offset, int64_t count, float *out)
+{
+    db_stmt *st = NULL;
+    int ok = 0;
+    if (db_prepare(h, "SELECT substr(iforest, CAST(? AS INTEGER), CAST(? AS INTEGER)) "
+                      "FROM job_results WHERE job_id = ?", &st) != DB_OK)
+        return 0;
+    db_bind_int64(st, 1, offset * 4 + 1);
+    db_bind_int64(st, 2, count * 4);
+    db_bind_text(st, 3, job);
+    if (db_step(st) == DB_ROW && db_column_bytes(st, 0) == count * 4) {
+        memcpy(out, db_column_blob(st, 0), (size_t)count * 4);
+        ok = 1;
+    }
+    db_finalize(st);
+    return ok;
 }
 
 int svc_export_open(svc *s, const char *job_id, int with_z, svc_export **out,
                     svc_export_info *info, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     store *db = svc__db_get(s, e);
     svc_export *x = NULL;
     int rc, found = 0;
@@ -249,28 +267,28 @@ int svc_export_open(svc *s, const char *job_id, int with_z, svc_export **out,
     *out = NULL;
     memset(info, 0, sizeof *info);
     if (!db) return e ? e->code : DC_EIO;
-    sqlite3 *h = store_db(db);
+    db_conn *h = store_db(db);
     if (!(x = calloc(1, sizeof *x))) {
         rc = dc_err_set(e, DC_ENOMEM, "out of memory");
         goto out;
     }
     x->s = s;
-    if (sqlite3_prepare_v2(h, "SELECT m.id, j.dataset_id, d.n, d.d, d.has_labels FROM jobs j "
+    snprintf(x->job, sizeof x->job, "%s", job_id);
+    if (db_prepare(h, "SELECT m.id, j.dataset_id, d.n, d.d, d.has_labels FROM jobs j "
                            "LEFT JOIN models m ON m.job_id = j.id "
-                           "LEFT JOIN datasets d ON d.id = j.dataset_id WHERE j.id = ?",
-                           -1, &st, NULL) != SQLITE_OK) {
+                           "LEFT JOIN datasets d ON d.id = j.dataset_id WHERE j.id = ?", &st) != DB_OK) {
         rc = svc__sql_err(h, "export", e);
         goto out;
     }
-    sqlite3_bind_text(st, 1, job_id, -1, SQLITE_STATIC);
-    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    db_bind_text(st, 1, job_id);
+    if ((rc = db_step(st)) == DB_ROW) {
         found = 1;
         svc__col_text(st, 0, x->info.model, sizeof x->info.model);
         svc__col_text(st, 1, x->info.dataset, sizeof x->info.dataset);
-        x->info.n = sqlite3_column_int64(st, 2);
-        x->d = sqlite3_column_int(st, 3);
-        x->info.has_labels = sqlite3_column_int(st, 4) != 0;
-    } else if (rc != SQLITE_DONE) {
+        x->info.n = db_column_int64(st, 2);
+        x->d = db_column_int(st, 3);
+        x->info.has_labels = db_column_int(st, 4) != 0;
+    } else if (rc != DB_DONE) {
         rc = svc__sql_err(h, "export", e);
         goto out;
     }
@@ -298,12 +316,12 @@ int svc_export_open(svc *s, const char *job_id, int with_z, svc_export **out,
     /* the outlier column: the job's stored isolation-forest scores, read a chunk at a
        time; a job that ended before results were kept gets them computed now; without
        them the column stays empty (NaN) */
-    if (!(x->results_row = results_rowid(h, job_id, x->info.n))) {
+    if (!(x->results_row = results_have(h, job_id, x->info.n))) {
         svc__results res;
         svc__job_ref ref;
         dc_err re = {0};
         if (svc__results_get(s, db, job_id, 0, &ref, &res, &re) == 0)
-            x->results_row = results_rowid(h, job_id, x->info.n);
+            x->results_row = results_have(h, job_id, x->info.n);
         svc__results_free(&res);
     }
     if (x->results_row && !(x->outlier = malloc(sizeof(float) * SVC_EXPORT_CHUNK))) {
@@ -315,7 +333,7 @@ int svc_export_open(svc *s, const char *job_id, int with_z, svc_export **out,
     x = NULL;
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     svc__db_put(s, db);
     svc_export_close(x);
     return rc;
@@ -340,13 +358,8 @@ int svc_export_read(svc_export *x, int64_t offset, int64_t count, svc_export_row
         rc = svc__blob_read(store_db(db), x->info.dataset, "y", offset * 4, x->truth, count * 4,
                             e);
     int have_outlier = 0; /* the stored isolation-forest scores of these rows */
-    sqlite3_blob *b = NULL;
-    if (rc == 0 && x->outlier &&
-        sqlite3_blob_open(store_db(db), "main", "job_results", "iforest", x->results_row, 0,
-                          &b) == SQLITE_OK)
-        have_outlier = sqlite3_blob_read(b, x->outlier, (int)(count * 4), (int)(offset * 4)) ==
-                       SQLITE_OK;
-    sqlite3_blob_close(b);
+    if (rc == 0 && x->outlier && x->results_row)
+        have_outlier = outlier_read(store_db(db), x->job, offset, count, x->outlier);
     svc__db_put(x->s, db);
     if (rc == DC_ENOTFOUND || rc == DC_EINVAL) /* deleted (or replaced) meanwhile */
         return dc_err_set(e, DC_ECONFLICT, "the dataset %s changed during the export",
@@ -365,27 +378,26 @@ int svc_export_read(svc_export *x, int64_t offset, int64_t count, svc_export_row
 
 /* ---- datasets by name ---------------------------------------------------------------- */
 
-int svc__dataset_resolve(sqlite3 *h, char *ds, size_t cap, dc_err *e)
+int svc__dataset_resolve(db_conn *h, char *ds, size_t cap, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     char ids[512] = "", first[JOBSPEC_ID_MAX] = "";
     int rc, found = 0;
     size_t o = 0;
 
-    if (sqlite3_prepare_v2(h, "SELECT id FROM datasets WHERE status = 'ready' AND "
+    if (db_prepare(h, "SELECT id FROM datasets WHERE status = 'ready' AND "
                            "(id = ?1 OR (name = ?1 AND NOT EXISTS (SELECT 1 FROM datasets "
-                           "WHERE id = ?1 AND status = 'ready'))) ORDER BY created_at, rowid",
-                           -1, &st, NULL) != SQLITE_OK)
+                           "WHERE id = ?1 AND status = 'ready'))) ORDER BY created_at, rowid", &st) != DB_OK)
         return svc__sql_err(h, "find dataset", e);
-    sqlite3_bind_text(st, 1, ds, -1, SQLITE_TRANSIENT);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *id = (const char *)sqlite3_column_text(st, 0);
+    db_bind_text(st, 1, ds);
+    while ((rc = db_step(st)) == DB_ROW) {
+        const char *id = (const char *)db_column_text(st, 0);
         if (!found) snprintf(first, sizeof first, "%s", id);
         if (o < sizeof ids - 1)
             o += (size_t)snprintf(ids + o, sizeof ids - o, "%s%s", found ? ", " : "", id);
         found++;
     }
-    if (rc != SQLITE_DONE) rc = svc__sql_err(h, "find dataset", e);
+    if (rc != DB_DONE) rc = svc__sql_err(h, "find dataset", e);
     else if (found == 0) rc = dc_err_set(e, DC_ENOTFOUND, "no dataset %s", ds);
     else if (found > 1)
         rc = dc_err_set(e, DC_EINVAL, "%d datasets are named %s: name one by its id (%s)",
@@ -394,6 +406,6 @@ int svc__dataset_resolve(sqlite3 *h, char *ds, size_t cap, dc_err *e)
         snprintf(ds, cap, "%s", first);
         rc = 0;
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }

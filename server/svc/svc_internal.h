@@ -3,7 +3,7 @@
 #define DC_SVC_INTERNAL_H
 
 #include <pthread.h>
-#include <sqlite3.h>
+#include "db.h"
 #include <stdatomic.h>
 
 #include "cluster.h"
@@ -61,8 +61,8 @@ store *svc__db_get(svc *s, dc_err *e);
 void svc__db_put(svc *s, store *st);
 
 /* DC_EIO with what and SQLite's message; DC_ENOSPC ("disk full: ...") when SQLite
- * failed for space (SQLITE_FULL, or an I/O error with errno ENOSPC or EDQUOT). */
-int svc__sql_err(sqlite3 *db, const char *what, dc_err *e);
+ * failed for space (the disk or quota is full). */
+int svc__sql_err(db_conn *db, const char *what, dc_err *e);
 
 /* The disk reserve (svc.c). release gives the file's space back to the filesystem and
  * returns 1 when it held some, 0 otherwise. */
@@ -86,21 +86,23 @@ enum {
  * otherwise, so that new data never eats the space deletes need. No reserve configured:
  * only the free-space test. */
 int svc__space_ok(svc *s, const char *what, dc_err *e);
+/* Free bytes for an unprivileged writer on the filesystem of the database (-1 unknown). */
+int64_t svc__disk_free(const svc *s);
 /* Drops a model from the predict cache (after its row was deleted). */
 void svc__model_evict(svc *s, const char *id);
 void svc__new_id(char *buf, size_t cap, const char *prefix);
 /* Text column i into buf (cap bytes, truncated; "" when NULL). */
-void svc__col_text(sqlite3_stmt *st, int i, char *buf, size_t cap);
+void svc__col_text(db_stmt *st, int i, char *buf, size_t cap);
 /* Reads len bytes at byte offset off of dataset_data(id, part) into buf. */
 struct dataset;
 /* The whole dataset id (samples, labels, image shape) into ds (dataset_free it); the
  * code gone with "dataset <id> is gone" when it has no row. */
-int svc__dataset_load(sqlite3 *h, const char *id, int gone, struct dataset *ds, dc_err *e);
-int svc__blob_read(sqlite3 *db, const char *id, const char *part, int64_t off, void *buf,
+int svc__dataset_load(db_conn *h, const char *id, int gone, struct dataset *ds, dc_err *e);
+int svc__blob_read(db_conn *db, const char *id, const char *part, int64_t off, void *buf,
                    int64_t len, dc_err *e);
 
 /* Model cache: a referenced, loaded model, or DC_ENOTFOUND. */
-int svc__model_acquire(svc *s, sqlite3 *db, const char *id, svc_model **out, dc_err *e);
+int svc__model_acquire(svc *s, db_conn *db, const char *id, svc_model **out, dc_err *e);
 void svc__model_release(svc *s, svc_model *m);
 
 /* The worker pool (svc_worker.c). */
@@ -121,13 +123,13 @@ int svc__recover(svc *s, store *st, dc_err *e);
 int svc__preprocess_plan(const svc_upload *u, int dtype, double lo, double hi,
                          svc_preprocess *pre, dc_err *e);
 void svc__preprocess_block(svc_preprocess *pre, float *x, int64_t m, int first);
-void svc__preprocess_row(sqlite3_stmt *st, int col, svc_preprocess *pre);
-void svc__preprocess_bind(sqlite3_stmt *st, int first, const svc_preprocess *pre);
+void svc__preprocess_row(db_stmt *st, int col, svc_preprocess *pre);
+void svc__preprocess_bind(db_stmt *st, int first, const svc_preprocess *pre);
 /* Copies dataset's preprocessing onto model's row (in the caller's transaction). */
-int svc__model_preprocess_record(sqlite3 *h, const char *model, const char *dataset, dc_err *e);
+int svc__model_preprocess_record(db_conn *h, const char *model, const char *dataset, dc_err *e);
 /* ds (cap bytes): a ready dataset's id, or the name of exactly one ready dataset (then
  * replaced by its id). DC_ENOTFOUND none, DC_EINVAL several (listed). */
-int svc__dataset_resolve(sqlite3 *h, char *ds, size_t cap, dc_err *e);
+int svc__dataset_resolve(db_conn *h, char *ds, size_t cap, dc_err *e);
 
 /* ---- a job's results (svc_results.c; its job_results row, migrations/0002) ---------- */
 
@@ -174,7 +176,7 @@ int svc__results_compute(const cluster_model *m, const struct dataset *ds,
                          const int32_t *labels, const float *q, const float *z, uint64_t seed,
                          svc__results *out, dc_err *e);
 /* INSERT OR REPLACE of the job's row, inside the caller's transaction. */
-int svc__results_insert(sqlite3 *db, const char *job, const svc__results *r, dc_err *e);
+int svc__results_insert(db_conn *db, const char *job, const svc__results *r, dc_err *e);
 void svc__results_free(svc__results *r); /* zeroed is fine */
 /* The results of job (with_forest: the forest too) and where they came from:
  * DC_ENOTFOUND no job, DC_ECONFLICT not succeeded; computed and stored here when the job
@@ -187,11 +189,11 @@ struct dataset;
 /* In the claim's transaction: queued jobs whose autoencoder can no longer come (its job
  * ended or went without keeping it) fail with the reason; autoencoders no queued or
  * running job waits for are deleted. */
-int svc__studies_settle(sqlite3 *db, dc_err *e);
+int svc__studies_settle(db_conn *db, dc_err *e);
 /* The pretrained autoencoder of job (written when its pretraining ends) / read back
  * (*ae malloc'd). get: DC_ENOTFOUND when there is none. */
 int svc__study_ae_put(store *db, const char *job, const void *ae, size_t len, dc_err *e);
-int svc__study_ae_get(sqlite3 *db, const char *job, void **ae, size_t *len, dc_err *e);
+int svc__study_ae_get(db_conn *db, const char *job, void **ae, size_t *len, dc_err *e);
 /* The "criteria" member of a study job's metrics (new reference; nulls where not
  * computed): study_criteria_of on a sample of STUDY_SAMPLE points. */
 json_t *svc__criteria_json(const cluster_model *m, const struct dataset *ds,
@@ -199,10 +201,10 @@ json_t *svc__criteria_json(const cluster_model *m, const struct dataset *ds,
 /* The labels of job's model on its dataset's n samples (d features) into out (n). The
  * one place labels are fetched: those stored with the job's results (job_results.labels), else computed with
  * the model (x read once into *x_cache, malloc'd, NULL at first; the caller frees it). */
-int svc__job_labels(svc *s, sqlite3 *db, const char *job, const char *dataset, int64_t n,
+int svc__job_labels(svc *s, db_conn *db, const char *job, const char *dataset, int64_t n,
                     int d, float **x_cache, int32_t *out, dc_err *e);
 /* svc_jobs.c's operator limits of one job spec (jobspec_error names the field). */
-int svc__job_check_limits(svc *s, sqlite3 *h, const cluster_spec *cs, int64_t n, int d,
+int svc__job_check_limits(svc *s, db_conn *h, const cluster_spec *cs, int64_t n, int d,
                           int hh, int ww, int cc, jobspec_error *je, dc_err *e);
 
 #endif

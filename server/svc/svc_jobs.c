@@ -12,9 +12,8 @@ static const char job_cols[] =
     "SELECT j.id, j.dataset_id AS dataset, j.method, j.n_clusters, j.seed, j.status, j.phase, "
     "100.0 * j.progress AS progress, j.eta_s, j.samples_per_s, j.cancel_requested, j.error, "
     "j.metrics, j.attempts, j.resume, j.created_at, j.started_at, j.finished_at, j.updated_at, "
-    "(julianday(j.started_at) - julianday(j.created_at)) * 86400.0 AS queued_s, "
-    "(julianday(COALESCE(j.finished_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))) - "
-    " julianday(j.started_at)) * 86400.0 AS running_s, "
+    "dc_epoch(j.started_at) - dc_epoch(j.created_at) AS queued_s, "
+    "dc_epoch(COALESCE(j.finished_at, dc_now())) - dc_epoch(j.started_at) AS running_s, "
     "(SELECT m.id FROM models m WHERE m.job_id = j.id) AS model, j.spec "
     "FROM jobs j";
 
@@ -34,37 +33,37 @@ void svc_job_free_list(svc_job *items, int n)
 }
 
 /* Column i: a malloc'd copy, NULL when NULL. 0, or DC_ENOMEM. */
-static int col_dup(sqlite3_stmt *st, int i, char **out)
+static int col_dup(db_stmt *st, int i, char **out)
 {
-    const unsigned char *t = sqlite3_column_text(st, i);
+    const char *t = db_column_text(st, i);
     *out = NULL;
     if (!t) return 0;
     return (*out = strdup((const char *)t)) ? 0 : DC_ENOMEM;
 }
 
 /* Column i as a double; NAN when NULL. */
-static double col_real(sqlite3_stmt *st, int i)
+static double col_real(db_stmt *st, int i)
 {
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+    return db_column_is_null(st, i) ? NAN : db_column_double(st, i);
 }
 
 /* A row of job_cols into *o (spec only when with_spec). 0, or DC_ENOMEM (o cleared). */
-static int job_row(sqlite3_stmt *st, svc_job *o, int with_spec, dc_err *e)
+static int job_row(db_stmt *st, svc_job *o, int with_spec, dc_err *e)
 {
     memset(o, 0, sizeof *o);
     svc__col_text(st, 0, o->id, sizeof o->id);
     svc__col_text(st, 1, o->dataset, sizeof o->dataset);
     svc__col_text(st, 2, o->method, sizeof o->method);
-    o->n_clusters = sqlite3_column_int(st, 3);
-    o->seed = sqlite3_column_int64(st, 4);
+    o->n_clusters = db_column_int(st, 3);
+    o->seed = db_column_int64(st, 4);
     svc__col_text(st, 5, o->status, sizeof o->status);
     svc__col_text(st, 6, o->phase, sizeof o->phase);
-    o->progress = sqlite3_column_double(st, 7);
+    o->progress = db_column_double(st, 7);
     o->eta_s = col_real(st, 8);
     o->samples_per_s = col_real(st, 9);
-    o->cancel_requested = sqlite3_column_int(st, 10) != 0;
-    o->attempts = sqlite3_column_int(st, 13);
-    o->resume = sqlite3_column_int(st, 14) != 0;
+    o->cancel_requested = db_column_int(st, 10) != 0;
+    o->attempts = db_column_int(st, 13);
+    o->resume = db_column_int(st, 14) != 0;
     svc__col_text(st, 15, o->created_at, sizeof o->created_at);
     svc__col_text(st, 16, o->started_at, sizeof o->started_at);
     svc__col_text(st, 17, o->finished_at, sizeof o->finished_at);
@@ -80,32 +79,32 @@ static int job_row(sqlite3_stmt *st, svc_job *o, int with_spec, dc_err *e)
     return 0;
 }
 
-static int job_fetch(sqlite3 *db, const char *id, svc_job *out, dc_err *e)
+static int job_fetch(db_conn *db, const char *id, svc_job *out, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     char sql[1024];
     int rc;
 
     snprintf(sql, sizeof sql, "%s WHERE j.id = ?", job_cols);
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (db_prepare(db, sql, &st) != DB_OK)
         return svc__sql_err(db, "job", e);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) rc = job_row(st, out, 1, e);
-    else rc = rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "no job %s", id)
+    db_bind_text(st, 1, id);
+    rc = db_step(st);
+    if (rc == DB_ROW) rc = job_row(st, out, 1, e);
+    else rc = rc == DB_DONE ? dc_err_set(e, DC_ENOTFOUND, "no job %s", id)
                                 : svc__sql_err(db, "job", e);
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
 /* The operator limits a new job must fit: its model's parameters and estimated training
  * memory (DC_EINVAL with je naming the spec field), the queue's length (DC_EBUSY). */
-int svc__job_check_limits(svc *s, sqlite3 *h, const cluster_spec *cs, int64_t n, int d,
+int svc__job_check_limits(svc *s, db_conn *h, const cluster_spec *cs, int64_t n, int d,
                           int hh, int ww, int cc, jobspec_error *je, dc_err *e)
 {
     const svc_config *c = &s->cfg;
     jobspec_cost cost;
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     long long queued = 0;
     int rc = 0;
 
@@ -130,12 +129,11 @@ int svc__job_check_limits(svc *s, sqlite3 *h, const cluster_spec *cs, int64_t n,
         return dc_err_set(e, DC_EINVAL, "%s", je->msg);
     }
     if (c->max_queued_jobs > 0) {
-        if (sqlite3_prepare_v2(h, "SELECT count(*) FROM jobs WHERE status = 'queued'", -1, &st,
-                               NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+        if (db_prepare(h, "SELECT count(*) FROM jobs WHERE status = 'queued'", &st) != DB_OK || db_step(st) != DB_ROW) {
             rc = svc__sql_err(h, "count queued jobs", e);
             goto out;
         }
-        queued = sqlite3_column_int64(st, 0);
+        queued = db_column_int64(st, 0);
         if (queued >= c->max_queued_jobs) {
             svc_limit_count(s, SVC_LIMIT_QUEUED_JOBS);
             snprintf(je->msg, sizeof je->msg, "%lld jobs are queued, the limit "
@@ -145,7 +143,7 @@ int svc__job_check_limits(svc *s, sqlite3 *h, const cluster_spec *cs, int64_t n,
         }
     }
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
@@ -155,9 +153,9 @@ int svc_job_create(svc *s, const json_t *spec, svc_job *out, jobspec_error *je, 
     char ds[JOBSPEC_ID_MAX], id[JOBSPEC_ID_MAX];
     json_t *norm = NULL;
     char *text = NULL;
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     store *db = NULL;
-    sqlite3 *h;
+    db_conn *h;
     int rc;
 
     memset(out, 0, sizeof *out);
@@ -181,14 +179,13 @@ int svc_job_create(svc *s, const json_t *spec, svc_job *out, jobspec_error *je, 
     } else if (rc != DC_ENOTFOUND) {
         goto out;
     }
-    if (sqlite3_prepare_v2(h, "SELECT n, d, shape, range_min, range_max FROM datasets "
-                           "WHERE id = ? AND status = 'ready'",
-                           -1, &st, NULL) != SQLITE_OK) {
+    if (db_prepare(h, "SELECT n, d, shape, range_min, range_max FROM datasets "
+                           "WHERE id = ? AND status = 'ready'", &st) != DB_OK) {
         rc = svc__sql_err(h, "create job", e);
         goto out;
     }
-    sqlite3_bind_text(st, 1, ds, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    db_bind_text(st, 1, ds);
+    if (db_step(st) != DB_ROW) {
         /* An unknown dataset is a bad value in the body, not a missing resource. */
         je->code = DC_EINVAL;
         snprintf(je->field, sizeof je->field, "dataset");
@@ -196,9 +193,9 @@ int svc_job_create(svc *s, const json_t *spec, svc_job *out, jobspec_error *je, 
         rc = dc_err_set(e, DC_EINVAL, "%s", je->msg);
         goto out;
     }
-    int64_t n = sqlite3_column_int64(st, 0);
-    int d = sqlite3_column_int(st, 1), hh = 0, ww = 0, cc = 0;
-    json_t *shape = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+    int64_t n = db_column_int64(st, 0);
+    int d = db_column_int(st, 1), hh = 0, ww = 0, cc = 0;
+    json_t *shape = json_loads((const char *)db_column_text(st, 2), 0, NULL);
     if (json_array_size(shape) >= 2) {
         hh = (int)json_integer_value(json_array_get(shape, 0));
         ww = (int)json_integer_value(json_array_get(shape, 1));
@@ -207,18 +204,18 @@ int svc_job_create(svc *s, const json_t *spec, svc_job *out, jobspec_error *je, 
     json_decref(shape);
     /* a vae decodes through a sigmoid (mse and bce alike): it cannot model values outside
      * [0, 1], so refuse now rather than fail or mislead after training */
-    if (cs.method == CM_VAE && sqlite3_column_type(st, 3) != SQLITE_NULL &&
-        (sqlite3_column_double(st, 3) < -1e-6 || sqlite3_column_double(st, 4) > 1 + 1e-6)) {
+    if (cs.method == CM_VAE && !db_column_is_null(st, 3) &&
+        (db_column_double(st, 3) < -1e-6 || db_column_double(st, 4) > 1 + 1e-6)) {
         je->code = DC_EINVAL;
         snprintf(je->field, sizeof je->field, "method");
         snprintf(je->msg, sizeof je->msg, "method: vae models values in [0, 1] (its decoder "
                  "ends in a sigmoid), but dataset %s holds values in [%g, %g]; upload it "
                  "with ?scale=unit (or div255 for 0..255 data)", ds,
-                 sqlite3_column_double(st, 3), sqlite3_column_double(st, 4));
+                 db_column_double(st, 3), db_column_double(st, 4));
         rc = dc_err_set(e, DC_EINVAL, "%s", je->msg);
         goto out;
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     st = NULL;
     /* the operator's limits first: they name the size and the flag, where core's own
      * bounds (CLUSTER_MAX_PARAMS) only say that it is too big */
@@ -232,18 +229,18 @@ int svc_job_create(svc *s, const json_t *spec, svc_job *out, jobspec_error *je, 
         goto out;
     }
     svc__new_id(id, sizeof id, "job_");
-    if (sqlite3_prepare_v2(h, "INSERT INTO jobs (id, dataset_id, method, n_clusters, seed, spec) "
-                           "VALUES (?, ?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK) {
+    if (db_prepare(h, "INSERT INTO jobs (id, dataset_id, method, n_clusters, seed, spec) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", &st) != DB_OK) {
         rc = svc__sql_err(h, "create job", e);
         goto out;
     }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, cluster_method_name((cluster_method)cs.method), -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 4, cs.k);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)cs.seed);
-    sqlite3_bind_text(st, 6, text, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_DONE) {
+    db_bind_text(st, 1, id);
+    db_bind_text(st, 2, ds);
+    db_bind_text(st, 3, cluster_method_name((cluster_method)cs.method));
+    db_bind_int(st, 4, cs.k);
+    db_bind_int64(st, 5, (int64_t)cs.seed);
+    db_bind_text(st, 6, text);
+    if (db_step(st) != DB_DONE) {
         rc = svc__sql_err(h, "create job", e);
         goto out;
     }
@@ -254,7 +251,7 @@ int svc_job_create(svc *s, const json_t *spec, svc_job *out, jobspec_error *je, 
     pthread_cond_broadcast(&s->wake);
     pthread_mutex_unlock(&s->mu);
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     svc__db_put(s, db);
     json_decref(norm);
     free(text);
@@ -274,7 +271,7 @@ int svc_job_get(svc *s, const char *id, svc_job *out, dc_err *e)
 int svc_job_list(svc *s, const char *status, int limit, int64_t offset, svc_job **items,
                  int *n, int64_t *total, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     store *db = svc__db_get(s, e);
     svc_job *it = NULL;
     char sql[1400];
@@ -291,33 +288,32 @@ int svc_job_list(svc *s, const char *status, int limit, int64_t offset, svc_job 
     }
     snprintf(sql, sizeof sql, "%s WHERE (?1 IS NULL OR j.status = ?1) "
              "ORDER BY j.created_at DESC, j.rowid DESC LIMIT ?2 OFFSET ?3", job_cols);
-    if (sqlite3_prepare_v2(store_db(db), sql, -1, &st, NULL) != SQLITE_OK) {
+    if (db_prepare(store_db(db), sql, &st) != DB_OK) {
         rc = svc__sql_err(store_db(db), "list jobs", e);
         goto out;
     }
-    if (!all) sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 2, limit);
-    sqlite3_bind_int64(st, 3, offset);
+    if (!all) db_bind_text(st, 1, status);
+    db_bind_int(st, 2, limit);
+    db_bind_int64(st, 3, offset);
     /* listings stay small: no spec (GET /v1/jobs/{id} has it) */
-    while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while (k < limit && (rc = db_step(st)) == DB_ROW) {
         if ((rc = job_row(st, &it[k], 0, e)) < 0) goto out;
         k++;
     }
-    if (k < limit && rc != SQLITE_DONE) {
+    if (k < limit && rc != DB_DONE) {
         rc = svc__sql_err(store_db(db), "list jobs", e);
         goto out;
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     st = NULL;
-    if (sqlite3_prepare_v2(store_db(db),
-                           "SELECT count(*) FROM jobs WHERE ?1 IS NULL OR status = ?1", -1, &st,
-                           NULL) == SQLITE_OK) {
-        if (!all) sqlite3_bind_text(st, 1, status, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) *total = sqlite3_column_int64(st, 0);
+    if (db_prepare(store_db(db),
+                           "SELECT count(*) FROM jobs WHERE ?1 IS NULL OR status = ?1", &st) == DB_OK) {
+        if (!all) db_bind_text(st, 1, status);
+        if (db_step(st) == DB_ROW) *total = db_column_int64(st, 0);
     }
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     svc__db_put(s, db);
     if (rc < 0 || k == 0) {
         svc_job_free_list(it, k);
@@ -329,30 +325,30 @@ out:
     return rc;
 }
 
-static int job_exists(sqlite3 *db, const char *id, dc_err *e)
+static int job_exists(db_conn *db, const char *id, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     int rc;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM jobs WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+    if (db_prepare(db, "SELECT 1 FROM jobs WHERE id = ?", &st) != DB_OK)
         return svc__sql_err(db, "get job", e);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    rc = rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "no job %s", id)
+    db_bind_text(st, 1, id);
+    rc = db_step(st);
+    rc = rc == DB_ROW ? 0 : rc == DB_DONE ? dc_err_set(e, DC_ENOTFOUND, "no job %s", id)
                                                   : svc__sql_err(db, "get job", e);
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
 /* Integer column i; INT64_MIN when NULL. */
-static int64_t col_int_or(sqlite3_stmt *st, int i)
+static int64_t col_int_or(db_stmt *st, int i)
 {
-    return sqlite3_column_type(st, i) == SQLITE_NULL ? INT64_MIN : sqlite3_column_int64(st, i);
+    return db_column_is_null(st, i) ? INT64_MIN : db_column_int64(st, i);
 }
 
 int svc_job_iterations(svc *s, const char *id, int64_t since, int limit, svc_iteration **items,
                        int *n, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     store *db = svc__db_get(s, e);
     svc_iteration *it = NULL;
     int rc, k = 0;
@@ -366,19 +362,19 @@ int svc_job_iterations(svc *s, const char *id, int64_t since, int limit, svc_ite
                        : dc_err_set(e, DC_ENOMEM, "out of memory");
         goto out;
     }
-    if (sqlite3_prepare_v2(store_db(db),
+    if (db_prepare(store_db(db),
                            "SELECT seq, phase, epoch, step, loss, acc, nmi, ari, label_change, "
                            "elapsed_s, created_at FROM iterations WHERE job_id = ? AND seq > ? "
-                           "ORDER BY seq LIMIT ?", -1, &st, NULL) != SQLITE_OK) {
+                           "ORDER BY seq LIMIT ?", &st) != DB_OK) {
         rc = svc__sql_err(store_db(db), "iterations", e);
         goto out;
     }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, since);
-    sqlite3_bind_int(st, 3, limit);
-    while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    db_bind_text(st, 1, id);
+    db_bind_int64(st, 2, since);
+    db_bind_int(st, 3, limit);
+    while (k < limit && (rc = db_step(st)) == DB_ROW) {
         svc_iteration *o = &it[k++];
-        o->seq = sqlite3_column_int64(st, 0);
+        o->seq = db_column_int64(st, 0);
         svc__col_text(st, 1, o->phase, sizeof o->phase);
         o->epoch = col_int_or(st, 2);
         o->step = col_int_or(st, 3);
@@ -390,13 +386,13 @@ int svc_job_iterations(svc *s, const char *id, int64_t since, int limit, svc_ite
         o->elapsed_s = col_real(st, 9);
         svc__col_text(st, 10, o->created_at, sizeof o->created_at);
     }
-    if (k < limit && rc != SQLITE_DONE) {
+    if (k < limit && rc != DB_DONE) {
         rc = svc__sql_err(store_db(db), "iterations", e);
         goto out;
     }
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     svc__db_put(s, db);
     if (rc < 0 || k == 0) {
         free(it);
@@ -410,43 +406,42 @@ out:
 
 int svc_job_cancel(svc *s, const char *id, svc_job *out, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     store *db = svc__db_get(s, e);
     char status[16] = "";
-    sqlite3 *h;
+    db_conn *h;
     int rc;
 
     memset(out, 0, sizeof *out);
     if (!db) return e ? e->code : DC_EIO;
     h = store_db(db);
     if ((rc = store_begin(db, e)) < 0) goto out;
-    if (sqlite3_prepare_v2(h, "SELECT status FROM jobs WHERE id = ?", -1, &st, NULL) != SQLITE_OK) {
+    if (db_prepare(h, "SELECT status FROM jobs WHERE id = ?", &st) != DB_OK) {
         rc = svc__sql_err(h, "cancel job", e);
         goto out;
     }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
+    db_bind_text(st, 1, id);
+    if (db_step(st) != DB_ROW) {
         rc = dc_err_set(e, DC_ENOTFOUND, "no job %s", id);
         goto out;
     }
-    snprintf(status, sizeof status, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
+    snprintf(status, sizeof status, "%s", (const char *)db_column_text(st, 0));
+    db_finalize(st);
     st = NULL;
     if (strcmp(status, "queued") == 0) {
-        rc = sqlite3_prepare_v2(h, "UPDATE jobs SET status = 'cancelled', cancel_requested = 1, "
-                                "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), "
-                                "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), eta_s = NULL "
-                                "WHERE id = ?", -1, &st, NULL);
+        rc = db_prepare(h, "UPDATE jobs SET status = 'cancelled', cancel_requested = 1, "
+                                "finished_at = dc_now(), "
+                                "updated_at = dc_now(), eta_s = NULL "
+                                "WHERE id = ?", &st);
     } else if (strcmp(status, "running") == 0) {
-        rc = sqlite3_prepare_v2(h, "UPDATE jobs SET cancel_requested = 1, "
-                                "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?",
-                                -1, &st, NULL);
+        rc = db_prepare(h, "UPDATE jobs SET cancel_requested = 1, "
+                                "updated_at = dc_now() WHERE id = ?", &st);
     } else {
         rc = dc_err_set(e, DC_ECONFLICT, "job %s is %s already", id, status);
         goto out;
     }
-    if (rc != SQLITE_OK || (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC),
-                            sqlite3_step(st) != SQLITE_DONE)) {
+    if (rc != DB_OK || (db_bind_text(st, 1, id),
+                            db_step(st) != DB_DONE)) {
         rc = svc__sql_err(h, "cancel job", e);
         goto out;
     }
@@ -454,7 +449,7 @@ int svc_job_cancel(svc *s, const char *id, svc_job *out, dc_err *e)
     svc__cancel_running(s, id);
     rc = job_fetch(h, id, out, e);
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     svc__db_put(s, db);
     return rc;
 }
@@ -462,47 +457,47 @@ out:
 /* The delete in one transaction: the job (iterations and checkpoint cascade), its model. */
 static int job_delete_txn(store *db, const char *id, char *model, size_t cap, dc_err *e)
 {
-    sqlite3 *h = store_db(db);
-    sqlite3_stmt *st = NULL;
+    db_conn *h = store_db(db);
+    db_stmt *st = NULL;
     int rc;
 
     model[0] = 0;
     if ((rc = store_begin(db, e)) < 0) return rc;
-    if (sqlite3_prepare_v2(h, "SELECT j.status, (SELECT m.id FROM models m WHERE m.job_id = j.id) "
-                           "FROM jobs j WHERE j.id = ?", -1, &st, NULL) != SQLITE_OK) {
+    if (db_prepare(h, "SELECT j.status, (SELECT m.id FROM models m WHERE m.job_id = j.id) "
+                           "FROM jobs j WHERE j.id = ?", &st) != DB_OK) {
         rc = svc__sql_err(h, "delete job", e);
         goto out;
     }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-        rc = rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "no job %s", id)
+    db_bind_text(st, 1, id);
+    if ((rc = db_step(st)) != DB_ROW) {
+        rc = rc == DB_DONE ? dc_err_set(e, DC_ENOTFOUND, "no job %s", id)
                                : svc__sql_err(h, "delete job", e);
         goto out;
     }
-    const char *status = (const char *)sqlite3_column_text(st, 0);
+    const char *status = (const char *)db_column_text(st, 0);
     if (strcmp(status, "queued") == 0 || strcmp(status, "running") == 0) {
         rc = dc_err_set(e, DC_ECONFLICT, "job %s is %s; cancel it first", id, status);
         goto out;
     }
-    if (sqlite3_column_text(st, 1))
-        snprintf(model, cap, "%s", (const char *)sqlite3_column_text(st, 1));
-    sqlite3_finalize(st);
+    if (db_column_text(st, 1))
+        snprintf(model, cap, "%s", (const char *)db_column_text(st, 1));
+    db_finalize(st);
     st = NULL;
-    if (sqlite3_prepare_v2(h, "DELETE FROM models WHERE job_id = ?1", -1, &st, NULL) != SQLITE_OK ||
-        (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_step(st) != SQLITE_DONE)) {
+    if (db_prepare(h, "DELETE FROM models WHERE job_id = ?1", &st) != DB_OK ||
+        (db_bind_text(st, 1, id), db_step(st) != DB_DONE)) {
         rc = svc__sql_err(h, "delete job", e);
         goto out;
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     st = NULL;
-    if (sqlite3_prepare_v2(h, "DELETE FROM jobs WHERE id = ?1", -1, &st, NULL) != SQLITE_OK ||
-        (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC), sqlite3_step(st) != SQLITE_DONE)) {
+    if (db_prepare(h, "DELETE FROM jobs WHERE id = ?1", &st) != DB_OK ||
+        (db_bind_text(st, 1, id), db_step(st) != DB_DONE)) {
         rc = svc__sql_err(h, "delete job", e);
         goto out;
     }
     rc = store_commit(db, e);
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     if (rc < 0) store_rollback(db);
     return rc;
 }
@@ -536,7 +531,7 @@ void svc_assignments_free(svc_assignments *a)
 int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit,
                         svc_assignments *out, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     store *db = svc__db_get(s, e);
     svc_model *m = NULL;
     float *x = NULL, *q = NULL;
@@ -547,25 +542,24 @@ int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit,
 
     memset(out, 0, sizeof *out);
     if (!db) return e ? e->code : DC_EIO;
-    sqlite3 *h = store_db(db);
+    db_conn *h = store_db(db);
     if ((rc = job_exists(h, id, e)) < 0) goto out;
-    if (sqlite3_prepare_v2(h, "SELECT m.id, j.dataset_id, d.n, d.d FROM jobs j "
+    if (db_prepare(h, "SELECT m.id, j.dataset_id, d.n, d.d FROM jobs j "
                            "LEFT JOIN models m ON m.job_id = j.id "
-                           "LEFT JOIN datasets d ON d.id = j.dataset_id WHERE j.id = ?",
-                           -1, &st, NULL) != SQLITE_OK) {
+                           "LEFT JOIN datasets d ON d.id = j.dataset_id WHERE j.id = ?", &st) != DB_OK) {
         rc = svc__sql_err(h, "assignments", e);
         goto out;
     }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-        if (sqlite3_column_text(st, 0))
-            snprintf(model, sizeof model, "%s", (const char *)sqlite3_column_text(st, 0));
-        if (sqlite3_column_text(st, 1))
-            snprintf(ds, sizeof ds, "%s", (const char *)sqlite3_column_text(st, 1));
-        n = sqlite3_column_int64(st, 2);
-        d = sqlite3_column_int(st, 3);
+    db_bind_text(st, 1, id);
+    if (db_step(st) == DB_ROW) {
+        if (db_column_text(st, 0))
+            snprintf(model, sizeof model, "%s", (const char *)db_column_text(st, 0));
+        if (db_column_text(st, 1))
+            snprintf(ds, sizeof ds, "%s", (const char *)db_column_text(st, 1));
+        n = db_column_int64(st, 2);
+        d = db_column_int(st, 3);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     st = NULL;
     if (!model[0]) {
         rc = dc_err_set(e, DC_ECONFLICT, "job %s has no model (it has not succeeded)", id);
@@ -612,7 +606,7 @@ int svc_job_assignments(svc *s, const char *id, int64_t offset, int limit,
     lab = NULL, q = NULL;
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     svc__model_release(s, m);
     svc__db_put(s, db);
     free(x), free(q), free(lab);
@@ -632,35 +626,35 @@ int svc__recover(svc *s, store *st, dc_err *e)
         "DELETE FROM datasets WHERE status = 'uploading'",
         /* running with a checkpoint: resume from it */
         "UPDATE jobs SET status = 'queued', resume = 1, phase = NULL, eta_s = NULL, "
-        "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+        "updated_at = dc_now() "
         "WHERE status = 'running' AND cancel_requested = 0 AND attempts < " "3"
         " AND id IN (SELECT job_id FROM checkpoints)",
         /* running without one: start again (little was lost) */
         "UPDATE jobs SET status = 'queued', resume = 0, phase = NULL, progress = 0, eta_s = NULL, "
-        "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+        "updated_at = dc_now() "
         "WHERE status = 'running' AND cancel_requested = 0 AND attempts < " "3",
         /* a cancel was asked for: honour it */
         "UPDATE jobs SET status = 'cancelled', eta_s = NULL, "
-        "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), "
-        "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') "
+        "finished_at = dc_now(), "
+        "updated_at = dc_now() "
         "WHERE status = 'running' AND cancel_requested = 1",
         /* interrupted too often: give up, with the reason */
         "UPDATE jobs SET status = 'failed', eta_s = NULL, error = 'interrupted ' || attempts || "
         "' times (server restarts or crashes while it ran); not started again', "
-        "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), "
-        "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE status = 'running'",
+        "finished_at = dc_now(), "
+        "updated_at = dc_now() WHERE status = 'running'",
     };
     int rc;
     _Static_assert(SVC_MAX_ATTEMPTS == 3, "the SQL above says 3");
     if ((rc = store_begin(st, e)) < 0) return rc;
     for (size_t i = 0; i < sizeof sql / sizeof *sql; i++) {
-        if (sqlite3_exec(store_db(st), sql[i], NULL, NULL, NULL) != SQLITE_OK) {
+        if (db_exec(store_db(st), sql[i]) != DB_OK) {
             rc = svc__sql_err(store_db(st), "recovery", e);
             store_rollback(st);
             return rc;
         }
-        if (sqlite3_changes(store_db(st)) > 0)
-            fprintf(stderr, "deepclust: recovery: %d %s\n", sqlite3_changes(store_db(st)), what[i]);
+        if (db_changes(store_db(st)) > 0)
+            fprintf(stderr, "deepclust: recovery: %lld %s\n", (long long)db_changes(store_db(st)), what[i]);
     }
     return store_commit(st, e);
 }

@@ -89,54 +89,26 @@ static void to_unit(float *v, size_t n, double lo, double hi)
     }
 }
 
-/* Samples idx[0..m) (rows of d floats) of dataset ds into out (m, d): one blob opened,
- * m reads. */
-static int rows_read(sqlite3 *db, const char *ds, const int64_t *idx, int m, int d, float *out,
+/* Samples idx[0..m) (rows of d floats) of dataset ds into out (m, d), a read each. */
+static int rows_read(db_conn *h, const char *ds, const int64_t *idx, int m, int d, float *out,
                      dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
-    sqlite3_blob *b = NULL;
-    int rc = 0;
-    if (sqlite3_prepare_v2(db, "SELECT rowid FROM dataset_data WHERE dataset_id = ? AND "
-                           "part = 'x'", -1, &st, NULL) != SQLITE_OK)
-        return svc__sql_err(db, "dataset data", e);
-    sqlite3_bind_text(st, 1, ds, -1, SQLITE_STATIC);
-    if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-        rc = rc == SQLITE_DONE ? dc_err_set(e, DC_ECONFLICT, "dataset %s is gone", ds)
-                               : svc__sql_err(db, "dataset data", e);
-        goto out;
-    }
-    rc = 0;
-    if (sqlite3_blob_open(db, "main", "dataset_data", "data", sqlite3_column_int64(st, 0), 0,
-                          &b) != SQLITE_OK) {
-        rc = svc__sql_err(db, "open dataset blob", e);
-        goto out;
-    }
-    int64_t row = (int64_t)d * 4, bytes = sqlite3_blob_bytes(b);
+    int64_t row = (int64_t)d * 4;
     for (int i = 0; i < m; i++) {
-        if (idx[i] < 0 || (idx[i] + 1) * row > bytes) {
-            rc = dc_err_set(e, DC_ECONFLICT, "sample %lld is not in dataset %s",
-                            (long long)idx[i], ds);
-            goto out;
-        }
-        if ((idx[i] + 1) * row > INT32_MAX) { /* sqlite3_blob_read's offsets are int */
-            rc = dc_err_set(e, DC_ETOOLARGE, "sample %lld lies past the first 2 GiB of "
-                            "dataset %s, which images cannot reach", (long long)idx[i], ds);
-            goto out;
-        }
-        if (sqlite3_blob_read(b, out + (size_t)i * d, (int)row, (int)(idx[i] * row)) != SQLITE_OK) {
-            rc = svc__sql_err(db, "read dataset blob", e);
-            goto out;
-        }
+        dc_err re = {0};
+        int rc = idx[i] < 0 ? DC_ENOTFOUND
+                            : svc__blob_read(h, ds, "x", idx[i] * row, out + (size_t)i * d,
+                                             row, &re);
+        if (rc == DC_ENOTFOUND || rc == DC_EFORMAT)
+            return dc_err_set(e, DC_ECONFLICT, "sample %lld is not in dataset %s (is it "
+                              "gone?)", (long long)idx[i], ds);
+        if (rc < 0) return dc_err_set(e, rc, "%s", re.msg);
     }
-out:
-    if (b) sqlite3_blob_close(b);
-    sqlite3_finalize(st);
-    return rc;
+    return 0;
 }
 
 /* The images of samples idx[0..m) into im at image `at` (im already allocated). */
-static int images_of(sqlite3 *db, const svc__job_ref *ref, const svc__results *r,
+static int images_of(db_conn *db, const svc__job_ref *ref, const svc__results *r,
                      const int64_t *idx, int m, svc_images *im, int at, dc_err *e)
 {
     size_t d = (size_t)im->h * im->w * im->c;
@@ -574,23 +546,23 @@ void svc_outlier_scores_free(svc_outlier_scores *p)
 }
 
 /* The job a model came from ("" when it was deleted). */
-static int model_job(sqlite3 *db, const char *model, char *job, size_t cap, dc_err *e)
+static int model_job(db_conn *db, const char *model, char *job, size_t cap, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     int rc;
-    if (sqlite3_prepare_v2(db, "SELECT job_id FROM models WHERE id = ?", -1, &st, NULL) !=
-        SQLITE_OK)
+    if (db_prepare(db, "SELECT job_id FROM models WHERE id = ?", &st) !=
+        DB_OK)
         return svc__sql_err(db, "model", e);
-    sqlite3_bind_text(st, 1, model, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
+    db_bind_text(st, 1, model);
+    rc = db_step(st);
+    if (rc == DB_ROW) {
         svc__col_text(st, 0, job, cap);
         rc = 0;
     } else {
-        rc = rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "no model %s", model)
+        rc = rc == DB_DONE ? dc_err_set(e, DC_ENOTFOUND, "no model %s", model)
                                : svc__sql_err(db, "model", e);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 

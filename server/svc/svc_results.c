@@ -314,99 +314,107 @@ out:
 
 /* ---- storing and loading --------------------------------------------------------------- */
 
-static void bind_blob(sqlite3_stmt *st, int i, const void *p, size_t bytes)
+static void bind_blob(db_stmt *st, int i, const void *p, size_t bytes)
 {
-    if (p) sqlite3_bind_blob64(st, i, p, (sqlite3_uint64)bytes, SQLITE_STATIC);
-    else sqlite3_bind_null(st, i);
+    if (p) db_bind_blob(st, i, p, (uint64_t)bytes);
+    else db_bind_null(st, i);
 }
 
-int svc__results_insert(sqlite3 *db, const char *job, const svc__results *r, dc_err *e)
+int svc__results_insert(db_conn *db, const char *job, const svc__results *r, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     size_t n = (size_t)r->n, kc = (size_t)r->k * r->c;
     int rc = 0;
-    if (sqlite3_prepare_v2(db,
-                           "INSERT OR REPLACE INTO job_results (job_id, n, k, embed, x_min, x_max, "
+    if (db_prepare(db,
+                           "INSERT INTO job_results (job_id, n, k, embed, x_min, x_max, "
                            "labels, qmax, iforest, recon, forest, truth, map_source, map_index, "
                            "map_xy, centroid_xy, classes, confusion, mapping, acc, seconds) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                           -1, &st, NULL) != SQLITE_OK)
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                           "ON CONFLICT (job_id) DO UPDATE SET n = excluded.n, k = excluded.k, "
+                           "embed = excluded.embed, x_min = excluded.x_min, x_max = excluded.x_max, "
+                           "labels = excluded.labels, qmax = excluded.qmax, "
+                           "iforest = excluded.iforest, recon = excluded.recon, "
+                           "forest = excluded.forest, truth = excluded.truth, "
+                           "map_source = excluded.map_source, map_index = excluded.map_index, "
+                           "map_xy = excluded.map_xy, centroid_xy = excluded.centroid_xy, "
+                           "classes = excluded.classes, confusion = excluded.confusion, "
+                           "mapping = excluded.mapping, acc = excluded.acc, "
+                           "seconds = excluded.seconds, created_at = dc_now()", &st) != DB_OK)
         return svc__sql_err(db, "store results", e);
-    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, r->n);
-    sqlite3_bind_int(st, 3, r->k);
-    sqlite3_bind_int(st, 4, r->embed);
-    sqlite3_bind_double(st, 5, r->x_min);
-    sqlite3_bind_double(st, 6, r->x_max);
+    db_bind_text(st, 1, job);
+    db_bind_int64(st, 2, r->n);
+    db_bind_int(st, 3, r->k);
+    db_bind_int(st, 4, r->embed);
+    db_bind_double(st, 5, r->x_min);
+    db_bind_double(st, 6, r->x_max);
     bind_blob(st, 7, r->labels, n * 4);
     bind_blob(st, 8, r->qmax, n * 4);
     bind_blob(st, 9, r->iforest, n * 4);
     bind_blob(st, 10, r->recon, n * 4);
     bind_blob(st, 11, r->forest, r->forest_len * 8);
     bind_blob(st, 12, r->truth, n * 4);
-    sqlite3_bind_text(st, 13, r->map_source, -1, SQLITE_STATIC);
+    db_bind_text(st, 13, r->map_source);
     bind_blob(st, 14, r->map_index, (size_t)r->map_n * 4);
     bind_blob(st, 15, r->map_xy, (size_t)r->map_n * 8);
     bind_blob(st, 16, r->centroid_xy, (size_t)r->k * 8);
     bind_blob(st, 17, r->c ? r->classes : NULL, (size_t)r->c * 4);
     bind_blob(st, 18, r->c ? r->confusion : NULL, kc * 8);
     bind_blob(st, 19, r->c ? r->mapping : NULL, (size_t)r->k * 4);
-    if (r->c) sqlite3_bind_double(st, 20, r->acc);
-    else sqlite3_bind_null(st, 20);
-    sqlite3_bind_double(st, 21, r->seconds);
-    if (sqlite3_step(st) != SQLITE_DONE) rc = svc__sql_err(db, "store results", e);
-    sqlite3_finalize(st);
+    if (r->c) db_bind_double(st, 20, r->acc);
+    else db_bind_null(st, 20);
+    db_bind_double(st, 21, r->seconds);
+    if (db_step(st) != DB_DONE) rc = svc__sql_err(db, "store results", e);
+    db_finalize(st);
     return rc;
 }
 
 /* Column i, a BLOB of exactly `count` values of `size` bytes, into a malloc'd *out; NULL
  * (and 0) for a NULL column. DC_EFORMAT when its length is another. */
-static int col_blob(sqlite3_stmt *st, int i, size_t count, size_t size, void *out, dc_err *e)
+static int col_blob(db_stmt *st, int i, size_t count, size_t size, void *out, dc_err *e)
 {
     void **p = out;
-    size_t len = (size_t)sqlite3_column_bytes(st, i);
-    const void *b = sqlite3_column_blob(st, i);
+    size_t len = (size_t)db_column_bytes(st, i);
+    const void *b = db_column_blob(st, i);
     *p = NULL;
-    if (sqlite3_column_type(st, i) == SQLITE_NULL) return 0;
+    if (db_column_is_null(st, i)) return 0;
     if (len != count * size)
         return dc_err_set(e, DC_EFORMAT, "stored results: column %s has %zu bytes, not %zu",
-                          sqlite3_column_name(st, i), len, count * size);
+                          db_column_name(st, i), len, count * size);
     if (!(*p = malloc(len ? len : 1))) return nomem(e);
     if (len) memcpy(*p, b, len);
     return 0;
 }
 
 /* The stored row of job into *out: 1, or 0 when it has none. */
-static int results_load(sqlite3 *db, const char *job, int with_forest, svc__results *out,
+static int results_load(db_conn *db, const char *job, int with_forest, svc__results *out,
                         dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     int rc;
     memset(out, 0, sizeof *out);
-    if (sqlite3_prepare_v2(db, with_forest
+    if (db_prepare(db, with_forest
                            ? "SELECT n, k, embed, x_min, x_max, labels, qmax, iforest, recon, "
                              "truth, map_source, map_index, map_xy, centroid_xy, classes, "
                              "confusion, mapping, acc, seconds, forest "
                              "FROM job_results WHERE job_id = ?"
                            : "SELECT n, k, embed, x_min, x_max, labels, qmax, iforest, recon, "
                              "truth, map_source, map_index, map_xy, centroid_xy, classes, "
-                             "confusion, mapping, acc, seconds FROM job_results WHERE job_id = ?",
-                           -1, &st, NULL) != SQLITE_OK)
+                             "confusion, mapping, acc, seconds FROM job_results WHERE job_id = ?", &st) != DB_OK)
         return svc__sql_err(db, "load results", e);
-    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        rc = rc == SQLITE_DONE ? 0 : svc__sql_err(db, "load results", e);
+    db_bind_text(st, 1, job);
+    rc = db_step(st);
+    if (rc != DB_ROW) {
+        rc = rc == DB_DONE ? 0 : svc__sql_err(db, "load results", e);
         goto out;
     }
-    out->n = sqlite3_column_int64(st, 0);
-    out->k = sqlite3_column_int(st, 1);
-    out->embed = sqlite3_column_int(st, 2);
-    out->x_min = sqlite3_column_double(st, 3);
-    out->x_max = sqlite3_column_double(st, 4);
+    out->n = db_column_int64(st, 0);
+    out->k = db_column_int(st, 1);
+    out->embed = db_column_int(st, 2);
+    out->x_min = db_column_double(st, 3);
+    out->x_max = db_column_double(st, 4);
     size_t n = (size_t)out->n, k = (size_t)out->k;
-    out->map_n = sqlite3_column_bytes(st, 11) / 4;
-    out->c = sqlite3_column_bytes(st, 14) / 4;
+    out->map_n = db_column_bytes(st, 11) / 4;
+    out->c = db_column_bytes(st, 14) / 4;
     svc__col_text(st, 10, out->map_source, sizeof out->map_source);
     if ((rc = col_blob(st, 5, n, 4, &out->labels, e)) < 0 ||
         (rc = col_blob(st, 6, n, 4, &out->qmax, e)) < 0 ||
@@ -420,10 +428,10 @@ static int results_load(sqlite3 *db, const char *job, int with_forest, svc__resu
         (rc = col_blob(st, 15, k * out->c, 8, &out->confusion, e)) < 0 ||
         (rc = col_blob(st, 16, out->c ? k : 0, 4, &out->mapping, e)) < 0)
         goto out;
-    out->acc = sqlite3_column_type(st, 17) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 17);
-    out->seconds = sqlite3_column_double(st, 18);
+    out->acc = db_column_is_null(st, 17) ? NAN : db_column_double(st, 17);
+    out->seconds = db_column_double(st, 18);
     if (with_forest) {
-        out->forest_len = (size_t)sqlite3_column_bytes(st, 19) / 8;
+        out->forest_len = (size_t)db_column_bytes(st, 19) / 8;
         if ((rc = col_blob(st, 19, out->forest_len, 8, &out->forest, e)) < 0) goto out;
     }
     if (!out->labels || !out->qmax || !out->iforest || !out->map_index || !out->map_xy ||
@@ -443,44 +451,43 @@ static int results_load(sqlite3 *db, const char *job, int with_forest, svc__resu
         }
     rc = 1;
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     if (rc < 0) svc__results_free(out);
     return rc;
 }
 
 /* The job's row, its model and dataset: 0, DC_ENOTFOUND, or DC_ECONFLICT unless it
  * succeeded. */
-static int job_ref(sqlite3 *db, const char *job, svc__job_ref *ref, dc_err *e)
+static int job_ref(db_conn *db, const char *job, svc__job_ref *ref, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     int rc;
     memset(ref, 0, sizeof *ref);
-    if (sqlite3_prepare_v2(db, "SELECT j.status, j.seed, m.id, d.id, d.d, d.shape FROM jobs j "
+    if (db_prepare(db, "SELECT j.status, j.seed, m.id, d.id, d.d, d.shape FROM jobs j "
                            "LEFT JOIN models m ON m.job_id = j.id "
-                           "LEFT JOIN datasets d ON d.id = j.dataset_id WHERE j.id = ?",
-                           -1, &st, NULL) != SQLITE_OK)
+                           "LEFT JOIN datasets d ON d.id = j.dataset_id WHERE j.id = ?", &st) != DB_OK)
         return svc__sql_err(db, "job", e);
-    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        rc = rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "no job %s", job)
+    db_bind_text(st, 1, job);
+    rc = db_step(st);
+    if (rc != DB_ROW) {
+        rc = rc == DB_DONE ? dc_err_set(e, DC_ENOTFOUND, "no job %s", job)
                                : svc__sql_err(db, "job", e);
         goto out;
     }
-    const char *status = (const char *)sqlite3_column_text(st, 0);
+    const char *status = (const char *)db_column_text(st, 0);
     if (!status || strcmp(status, "succeeded") != 0) {
         rc = dc_err_set(e, DC_ECONFLICT, "job %s is %s: its results are there once it has "
                         "succeeded", job, status ? status : "unknown");
         goto out;
     }
-    ref->seed = (uint64_t)sqlite3_column_int64(st, 1);
+    ref->seed = (uint64_t)db_column_int64(st, 1);
     svc__col_text(st, 2, ref->model, sizeof ref->model);
     svc__col_text(st, 3, ref->dataset, sizeof ref->dataset);
-    ref->d = sqlite3_column_int(st, 4);
+    ref->d = db_column_int(st, 4);
     svc__col_text(st, 5, ref->shape, sizeof ref->shape);
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
@@ -492,7 +499,7 @@ static pthread_mutex_t compute_mu = PTHREAD_MUTEX_INITIALIZER;
 static int results_compute_now(svc *s, store *db, const char *job, const svc__job_ref *ref,
                                int with_forest, svc__results *out, dc_err *e)
 {
-    sqlite3 *h = store_db(db);
+    db_conn *h = store_db(db);
     svc_model *m = NULL;
     dataset ds = {0};
     int rc;

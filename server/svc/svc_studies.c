@@ -12,7 +12,7 @@
 
 #include "data.h"
 
-#define NOW "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+#define NOW "dc_now()"
 
 /* ---- the request ---------------------------------------------------------------------- */
 
@@ -238,22 +238,22 @@ static const char study_cols[] =
     "(SELECT count(*) FROM jobs j WHERE j.study_id = s.id AND j.status = 'cancelled'), "
     "s.shares_ae FROM studies s";
 
-static int study_row(sqlite3_stmt *st, svc_study *o, dc_err *e)
+static int study_row(db_stmt *st, svc_study *o, dc_err *e)
 {
     memset(o, 0, sizeof *o);
     svc__col_text(st, 0, o->id, sizeof o->id);
     svc__col_text(st, 1, o->dataset, sizeof o->dataset);
     svc__col_text(st, 2, o->method, sizeof o->method);
     svc__col_text(st, 6, o->created_at, sizeof o->created_at);
-    o->total = sqlite3_column_int(st, 7);
-    o->queued = sqlite3_column_int(st, 8);
-    o->running = sqlite3_column_int(st, 9);
-    o->succeeded = sqlite3_column_int(st, 10);
-    o->failed = sqlite3_column_int(st, 11);
-    o->cancelled = sqlite3_column_int(st, 12);
-    o->shares_ae = sqlite3_column_int(st, 13) != 0;
-    json_t *seeds = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
-    json_t *ks = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
+    o->total = db_column_int(st, 7);
+    o->queued = db_column_int(st, 8);
+    o->running = db_column_int(st, 9);
+    o->succeeded = db_column_int(st, 10);
+    o->failed = db_column_int(st, 11);
+    o->cancelled = db_column_int(st, 12);
+    o->shares_ae = db_column_int(st, 13) != 0;
+    json_t *seeds = json_loads((const char *)db_column_text(st, 4), 0, NULL);
+    json_t *ks = json_loads((const char *)db_column_text(st, 5), 0, NULL);
     for (size_t i = 0; i < json_array_size(seeds) && i < SVC_STUDY_MAX_SEEDS; i++)
         o->seeds[o->n_seeds++] = json_integer_value(json_array_get(seeds, i));
     for (size_t i = 0; i < json_array_size(ks) && i < SVC_STUDY_MAX_KS; i++)
@@ -264,7 +264,7 @@ static int study_row(sqlite3_stmt *st, svc_study *o, dc_err *e)
                                                                                   : "queued")
                          : o->cancelled ? "cancelled" : o->succeeded ? "succeeded" : "failed";
     snprintf(o->status, sizeof o->status, "%s", status);
-    const unsigned char *spec = sqlite3_column_text(st, 3);
+    const char *spec = db_column_text(st, 3);
     if (spec && !(o->spec = strdup((const char *)spec))) {
         svc_study_clear(o);
         return dc_err_set(e, DC_ENOMEM, "out of memory");
@@ -272,33 +272,33 @@ static int study_row(sqlite3_stmt *st, svc_study *o, dc_err *e)
     return 0;
 }
 
-static int study_fetch(sqlite3 *db, const char *id, svc_study *out, dc_err *e)
+static int study_fetch(db_conn *db, const char *id, svc_study *out, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     char sql[1400];
     int rc;
     snprintf(sql, sizeof sql, "%s WHERE s.id = ?", study_cols);
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (db_prepare(db, sql, &st) != DB_OK)
         return svc__sql_err(db, "study", e);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) rc = study_row(st, out, e);
-    else rc = rc == SQLITE_DONE ? dc_err_set(e, DC_ENOTFOUND, "no study %s", id)
+    db_bind_text(st, 1, id);
+    rc = db_step(st);
+    if (rc == DB_ROW) rc = study_row(st, out, e);
+    else rc = rc == DB_DONE ? dc_err_set(e, DC_ENOTFOUND, "no study %s", id)
                                 : svc__sql_err(db, "study", e);
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
 /* ---- creating ------------------------------------------------------------------------- */
 
 /* Inserts the job of (seed, k) (checked by jobspec_parse); id out. */
-static int insert_job(sqlite3 *h, const svc_study_req *q, const char *study, int64_t seed,
+static int insert_job(db_conn *h, const svc_study_req *q, const char *study, int64_t seed,
                       int k, const char *ae_job, char *id, jobspec_error *je, dc_err *e)
 {
     cluster_spec cs;
     char ds[JOBSPEC_ID_MAX], *text = NULL;
     json_t *norm = NULL, *full = job_spec(q->job, q->dataset, seed, k);
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     int rc;
 
     if (!full) return dc_err_set(e, DC_ENOMEM, "out of memory");
@@ -312,34 +312,33 @@ static int insert_job(sqlite3 *h, const svc_study_req *q, const char *study, int
         goto out;
     }
     svc__new_id(id, JOBSPEC_ID_MAX, "job_");
-    if (sqlite3_prepare_v2(h, "INSERT INTO jobs (id, dataset_id, method, n_clusters, seed, spec, "
-                           "study_id, ae_job) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", -1, &st,
-                           NULL) != SQLITE_OK) {
+    if (db_prepare(h, "INSERT INTO jobs (id, dataset_id, method, n_clusters, seed, spec, "
+                           "study_id, ae_job) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &st) != DB_OK) {
         rc = svc__sql_err(h, "create study job", e);
         goto out;
     }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, ds, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, cluster_method_name((cluster_method)cs.method), -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 4, k);
-    sqlite3_bind_int64(st, 5, (sqlite3_int64)seed);
-    sqlite3_bind_text(st, 6, text, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 7, study, -1, SQLITE_STATIC);
-    if (ae_job) sqlite3_bind_text(st, 8, ae_job, -1, SQLITE_STATIC);
-    else sqlite3_bind_null(st, 8);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : svc__sql_err(h, "create study job", e);
+    db_bind_text(st, 1, id);
+    db_bind_text(st, 2, ds);
+    db_bind_text(st, 3, cluster_method_name((cluster_method)cs.method));
+    db_bind_int(st, 4, k);
+    db_bind_int64(st, 5, (int64_t)seed);
+    db_bind_text(st, 6, text);
+    db_bind_text(st, 7, study);
+    if (ae_job) db_bind_text(st, 8, ae_job);
+    else db_bind_null(st, 8);
+    rc = db_step(st) == DB_DONE ? 0 : svc__sql_err(h, "create study job", e);
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     json_decref(full), json_decref(norm);
     free(text);
     return rc;
 }
 
 /* The dataset's shape, checked: the largest k's spec against it and the limits. */
-static int check_dataset(svc *s, sqlite3 *h, const svc_study_req *q, cluster_spec *cs,
+static int check_dataset(svc *s, db_conn *h, const svc_study_req *q, cluster_spec *cs,
                          json_t **norm, jobspec_error *je, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     char ds[JOBSPEC_ID_MAX];
     int rc;
     json_t *full = job_spec(q->job, q->dataset, q->seeds[0], q->ks[q->n_ks - 1]);
@@ -350,25 +349,24 @@ static int check_dataset(svc *s, sqlite3 *h, const svc_study_req *q, cluster_spe
         job_field(je);
         return dc_err_set(e, DC_EINVAL, "%s", je->msg);
     }
-    if (sqlite3_prepare_v2(h, "SELECT n, d, shape FROM datasets WHERE id = ? AND status = 'ready'",
-                           -1, &st, NULL) != SQLITE_OK)
+    if (db_prepare(h, "SELECT n, d, shape FROM datasets WHERE id = ? AND status = 'ready'", &st) != DB_OK)
         return svc__sql_err(h, "create study", e);
-    sqlite3_bind_text(st, 1, q->dataset, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_finalize(st);
+    db_bind_text(st, 1, q->dataset);
+    if (db_step(st) != DB_ROW) {
+        db_finalize(st);
         req_err(je, DC_EINVAL, "dataset", "dataset: no dataset %s", q->dataset);
         return dc_err_set(e, DC_EINVAL, "%s", je->msg);
     }
-    int64_t n = sqlite3_column_int64(st, 0);
-    int d = sqlite3_column_int(st, 1), hh = 0, ww = 0, cc = 0;
-    json_t *shape = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+    int64_t n = db_column_int64(st, 0);
+    int d = db_column_int(st, 1), hh = 0, ww = 0, cc = 0;
+    json_t *shape = json_loads((const char *)db_column_text(st, 2), 0, NULL);
     if (json_array_size(shape) >= 2) {
         hh = (int)json_integer_value(json_array_get(shape, 0));
         ww = (int)json_integer_value(json_array_get(shape, 1));
         cc = json_array_size(shape) >= 3 ? (int)json_integer_value(json_array_get(shape, 2)) : 1;
     }
     json_decref(shape);
-    sqlite3_finalize(st);
+    db_finalize(st);
     if ((rc = svc__job_check_limits(s, h, cs, n, d, hh, ww, cc, je, e)) < 0) {
         job_field(je);
         return rc;
@@ -379,10 +377,9 @@ static int check_dataset(svc *s, sqlite3 *h, const svc_study_req *q, cluster_spe
     }
     if (s->cfg.max_queued_jobs > 0) { /* the whole study must fit in the queue */
         long long queued = 0, want = (long long)q->n_seeds * q->n_ks;
-        if (sqlite3_prepare_v2(h, "SELECT count(*) FROM jobs WHERE status = 'queued'", -1, &st,
-                               NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-            queued = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
+        if (db_prepare(h, "SELECT count(*) FROM jobs WHERE status = 'queued'", &st) == DB_OK && db_step(st) == DB_ROW)
+            queued = db_column_int64(st, 0);
+        db_finalize(st);
         if (queued + want > s->cfg.max_queued_jobs) {
             svc_limit_count(s, SVC_LIMIT_QUEUED_JOBS);
             return dc_err_set(e, DC_EBUSY, "the study's %lld jobs do not fit in the queue: "
@@ -402,12 +399,12 @@ static char *template_text(json_t *norm)
     return json_dumps(norm, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(12));
 }
 
-static int insert_study(sqlite3 *h, const svc_study_req *q, const char *id, const char *method,
+static int insert_study(db_conn *h, const svc_study_req *q, const char *id, const char *method,
                         const char *spec, int share, dc_err *e)
 {
     json_t *seeds = json_array(), *ks = json_array();
     char *st_text = NULL, *ks_text = NULL;
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     int rc;
     for (int i = 0; seeds && i < q->n_seeds; i++)
         json_array_append_new(seeds, json_integer(q->seeds[i]));
@@ -417,21 +414,21 @@ static int insert_study(sqlite3 *h, const svc_study_req *q, const char *id, cons
         rc = dc_err_set(e, DC_ENOMEM, "out of memory");
         goto out;
     }
-    if (sqlite3_prepare_v2(h, "INSERT INTO studies (id, dataset_id, method, spec, seeds, ks, "
-                           "shares_ae) VALUES (?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK) {
+    if (db_prepare(h, "INSERT INTO studies (id, dataset_id, method, spec, seeds, ks, "
+                           "shares_ae) VALUES (?, ?, ?, ?, ?, ?, ?)", &st) != DB_OK) {
         rc = svc__sql_err(h, "create study", e);
         goto out;
     }
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, q->dataset, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, method, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, spec, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, st_text, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, ks_text, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 7, share);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : svc__sql_err(h, "create study", e);
+    db_bind_text(st, 1, id);
+    db_bind_text(st, 2, q->dataset);
+    db_bind_text(st, 3, method);
+    db_bind_text(st, 4, spec);
+    db_bind_text(st, 5, st_text);
+    db_bind_text(st, 6, ks_text);
+    db_bind_int(st, 7, share);
+    rc = db_step(st) == DB_DONE ? 0 : svc__sql_err(h, "create study", e);
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     json_decref(seeds), json_decref(ks);
     free(st_text), free(ks_text);
     return rc;
@@ -445,7 +442,7 @@ int svc_study_create(svc *s, const svc_study_req *q, svc_study *out, jobspec_err
     char id[JOBSPEC_ID_MAX], *spec = NULL;
     char (*pre)[JOBSPEC_ID_MAX] = NULL;
     store *db = NULL;
-    sqlite3 *h;
+    db_conn *h;
     int rc;
 
     memset(out, 0, sizeof *out);
@@ -505,7 +502,7 @@ out:
 int svc_study_list(svc *s, int limit, int64_t offset, svc_study **items, int *n,
                    int64_t *total, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     store *db = svc__db_get(s, e);
     svc_study *it = NULL;
     char sql[1500];
@@ -520,29 +517,29 @@ int svc_study_list(svc *s, int limit, int64_t offset, svc_study **items, int *n,
     }
     snprintf(sql, sizeof sql, "%s ORDER BY s.created_at DESC, s.rowid DESC LIMIT ?1 OFFSET ?2",
              study_cols);
-    if (sqlite3_prepare_v2(store_db(db), sql, -1, &st, NULL) != SQLITE_OK) {
+    if (db_prepare(store_db(db), sql, &st) != DB_OK) {
         rc = svc__sql_err(store_db(db), "list studies", e);
         goto out;
     }
-    sqlite3_bind_int(st, 1, limit);
-    sqlite3_bind_int64(st, 2, offset);
-    while (k < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    db_bind_int(st, 1, limit);
+    db_bind_int64(st, 2, offset);
+    while (k < limit && (rc = db_step(st)) == DB_ROW) {
         if ((rc = study_row(st, &it[k], e)) < 0) goto out;
         k++;
     }
-    if (k < limit && rc != SQLITE_DONE) {
+    if (k < limit && rc != DB_DONE) {
         rc = svc__sql_err(store_db(db), "list studies", e);
         goto out;
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     st = NULL;
-    if (sqlite3_prepare_v2(store_db(db), "SELECT count(*) FROM studies", -1, &st, NULL) ==
-                SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        *total = sqlite3_column_int64(st, 0);
+    if (db_prepare(store_db(db), "SELECT count(*) FROM studies", &st) ==
+                DB_OK &&
+        db_step(st) == DB_ROW)
+        *total = db_column_int64(st, 0);
     rc = 0;
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     svc__db_put(s, db);
     if (rc < 0 || k == 0) {
         svc_study_free_list(it, k);
@@ -554,43 +551,43 @@ out:
 }
 
 /* Runs sql with ?1 = id; 0 or the error. */
-static int exec_id(sqlite3 *h, const char *sql, const char *id, const char *what, dc_err *e)
+static int exec_id(db_conn *h, const char *sql, const char *id, const char *what, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK
-                 ? (sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC),
-                    sqlite3_step(st) == SQLITE_DONE ? 0 : -1)
+    db_stmt *st = NULL;
+    int rc = db_prepare(h, sql, &st) == DB_OK
+                 ? (db_bind_text(st, 1, id),
+                    db_step(st) == DB_DONE ? 0 : -1)
                  : -1;
     if (rc < 0) rc = svc__sql_err(h, what, e);
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
 /* Ids (malloc'd array of *n) of the study's jobs matching where (?1 = study). */
-static int study_job_ids(sqlite3 *h, const char *id, const char *col, const char *where,
+static int study_job_ids(db_conn *h, const char *id, const char *col, const char *where,
                          char (**out)[JOBSPEC_ID_MAX], int *n, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     char sql[300];
     int cap = 0, rc;
     *out = NULL, *n = 0;
     snprintf(sql, sizeof sql, "SELECT %s FROM jobs WHERE study_id = ?1 AND %s", col, where);
-    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) != SQLITE_OK) return svc__sql_err(h, "study jobs", e);
-    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (!sqlite3_column_text(st, 0)) continue;
+    if (db_prepare(h, sql, &st) != DB_OK) return svc__sql_err(h, "study jobs", e);
+    db_bind_text(st, 1, id);
+    while ((rc = db_step(st)) == DB_ROW) {
+        if (!db_column_text(st, 0)) continue;
         if (*n == cap) {
             void *p = realloc(*out, sizeof **out * (size_t)(cap = cap ? 2 * cap : 16));
             if (!p) {
-                sqlite3_finalize(st);
+                db_finalize(st);
                 return dc_err_set(e, DC_ENOMEM, "out of memory");
             }
             *out = p;
         }
         svc__col_text(st, 0, (*out)[(*n)++], JOBSPEC_ID_MAX);
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : svc__sql_err(h, "study jobs", e);
+    db_finalize(st);
+    return rc == DB_DONE ? 0 : svc__sql_err(h, "study jobs", e);
 }
 
 int svc_study_cancel(svc *s, const char *id, svc_study *out, dc_err *e)
@@ -601,7 +598,7 @@ int svc_study_cancel(svc *s, const char *id, svc_study *out, dc_err *e)
 
     memset(out, 0, sizeof *out);
     if (!db) return e ? e->code : DC_EIO;
-    sqlite3 *h = store_db(db);
+    db_conn *h = store_db(db);
     if ((rc = store_begin(db, e)) < 0) goto out;
     if ((rc = study_fetch(h, id, out, e)) < 0) goto rollback;
     if (out->queued + out->running == 0) {
@@ -633,7 +630,7 @@ out:
 static int study_delete_txn(store *db, const char *id, char (**models)[JOBSPEC_ID_MAX],
                             int *nm, dc_err *e)
 {
-    sqlite3 *h = store_db(db);
+    db_conn *h = store_db(db);
     svc_study st;
     int rc;
     *models = NULL, *nm = 0;
@@ -680,7 +677,7 @@ int svc_study_delete(svc *s, const char *id, dc_err *e)
 
 /* ---- the shared autoencoders ---------------------------------------------------------- */
 
-int svc__studies_settle(sqlite3 *h, dc_err *e)
+int svc__studies_settle(db_conn *h, dc_err *e)
 {
     static const char fail_orphans[] =
         "UPDATE jobs SET status = 'failed', eta_s = NULL, finished_at = " NOW ", updated_at = " NOW
@@ -696,52 +693,52 @@ int svc__studies_settle(sqlite3 *h, dc_err *e)
         "DELETE FROM study_ae WHERE NOT EXISTS (SELECT 1 FROM jobs d WHERE d.ae_job = "
         "study_ae.job_id AND d.status IN ('queued', 'running')) AND NOT EXISTS (SELECT 1 "
         "FROM jobs p WHERE p.id = study_ae.job_id AND p.status IN ('queued', 'running'))";
-    if (sqlite3_exec(h, fail_orphans, NULL, NULL, NULL) != SQLITE_OK ||
-        sqlite3_exec(h, drop_unused, NULL, NULL, NULL) != SQLITE_OK)
+    if (db_exec(h, fail_orphans) != DB_OK ||
+        db_exec(h, drop_unused) != DB_OK)
         return svc__sql_err(h, "settle study jobs", e);
     return 0;
 }
 
 int svc__study_ae_put(store *db, const char *job, const void *ae, size_t len, dc_err *e)
 {
-    sqlite3 *h = store_db(db);
-    sqlite3_stmt *st = NULL;
+    db_conn *h = store_db(db);
+    db_stmt *st = NULL;
     int rc;
     if ((rc = store_begin(db, e)) < 0) return rc;
-    if (sqlite3_prepare_v2(h, "INSERT OR REPLACE INTO study_ae (job_id, ae) VALUES (?, ?)", -1,
-                           &st, NULL) != SQLITE_OK) {
+    if (db_prepare(h, "INSERT INTO study_ae (job_id, ae) VALUES (?, ?) "
+                      "ON CONFLICT (job_id) DO UPDATE SET ae = excluded.ae, created_at = dc_now()", &st) != DB_OK) {
         rc = svc__sql_err(h, "keep the autoencoder", e);
         goto out;
     }
-    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
-    sqlite3_bind_blob64(st, 2, ae, (sqlite3_uint64)len, SQLITE_STATIC);
-    rc = sqlite3_step(st) == SQLITE_DONE ? 0 : svc__sql_err(h, "keep the autoencoder", e);
+    db_bind_text(st, 1, job);
+    db_bind_blob(st, 2, ae, (uint64_t)len);
+    rc = db_step(st) == DB_DONE ? 0 : svc__sql_err(h, "keep the autoencoder", e);
     if (rc == 0) rc = store_commit(db, e);
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     if (rc < 0) store_rollback(db);
     return rc;
 }
 
-int svc__study_ae_get(sqlite3 *h, const char *job, void **ae, size_t *len, dc_err *e)
+int svc__study_ae_get(db_conn *h, const char *job, void **ae, size_t *len, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     int rc;
     *ae = NULL, *len = 0;
-    if (sqlite3_prepare_v2(h, "SELECT ae FROM study_ae WHERE job_id = ?", -1, &st, NULL) != SQLITE_OK)
+    if (db_prepare(h, "SELECT ae FROM study_ae WHERE job_id = ?", &st) != DB_OK)
         return svc__sql_err(h, "read the autoencoder", e);
-    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) > 0) {
-        *len = (size_t)sqlite3_column_bytes(st, 0);
-        if ((*ae = malloc(*len))) memcpy(*ae, sqlite3_column_blob(st, 0), *len);
+    db_bind_text(st, 1, job);
+    rc = db_step(st);
+    if (rc == DB_ROW && db_column_bytes(st, 0) > 0) {
+        *len = (size_t)db_column_bytes(st, 0);
+        if ((*ae = malloc(*len))) memcpy(*ae, db_column_blob(st, 0), *len);
         rc = *ae ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
     } else {
-        rc = rc == SQLITE_DONE || rc == SQLITE_ROW
+        rc = rc == DB_DONE || rc == DB_ROW
                  ? dc_err_set(e, DC_ENOTFOUND, "the autoencoder of job %s is not kept", job)
                  : svc__sql_err(h, "read the autoencoder", e);
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
@@ -764,32 +761,31 @@ json_t *svc__criteria_json(const cluster_model *m, const dataset *ds, const clus
                      num(c.loglik), "sample", (json_int_t)c.sample);
 }
 
-int svc__job_labels(svc *s, sqlite3 *h, const char *job, const char *dataset, int64_t n, int d,
+int svc__job_labels(svc *s, db_conn *h, const char *job, const char *dataset, int64_t n, int d,
                     float **x_cache, int32_t *out, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     svc_model *m = NULL;
     char model[JOBSPEC_ID_MAX] = "";
     int rc, kept = 0;
 
     /* stored with the job's results when it succeeded (svc_results.c, migrations/0002) */
-    if (sqlite3_prepare_v2(h, "SELECT labels FROM job_results WHERE job_id = ?", -1, &st,
-                           NULL) != SQLITE_OK)
+    if (db_prepare(h, "SELECT labels FROM job_results WHERE job_id = ?", &st) != DB_OK)
         return svc__sql_err(h, "labels", e);
-    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW &&
-        sqlite3_column_bytes(st, 0) == (int64_t)sizeof *out * n) {
-        memcpy(out, sqlite3_column_blob(st, 0), sizeof *out * (size_t)n);
+    db_bind_text(st, 1, job);
+    if (db_step(st) == DB_ROW &&
+        db_column_bytes(st, 0) == (int64_t)sizeof *out * n) {
+        memcpy(out, db_column_blob(st, 0), sizeof *out * (size_t)n);
         kept = 1;
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     if (kept) return 0;
     /* else from the model */
-    if (sqlite3_prepare_v2(h, "SELECT id FROM models WHERE job_id = ?", -1, &st, NULL) != SQLITE_OK)
+    if (db_prepare(h, "SELECT id FROM models WHERE job_id = ?", &st) != DB_OK)
         return svc__sql_err(h, "labels", e);
-    sqlite3_bind_text(st, 1, job, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW) svc__col_text(st, 0, model, sizeof model);
-    sqlite3_finalize(st);
+    db_bind_text(st, 1, job);
+    if (db_step(st) == DB_ROW) svc__col_text(st, 0, model, sizeof model);
+    db_finalize(st);
     if (!model[0]) return dc_err_set(e, DC_ENOTFOUND, "job %s has no model", job);
     if (!*x_cache) {
         if (n < 1 || d < 1 || !(*x_cache = malloc(sizeof **x_cache * (size_t)n * (size_t)d)))
@@ -820,27 +816,27 @@ static double get_num(const json_t *o, const char *key)
 }
 
 /* The study's jobs, by k then seed, with what their metrics say. */
-static int read_jobs(sqlite3 *h, svc_study *o, dc_err *e)
+static int read_jobs(db_conn *h, svc_study *o, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     int rc, cap = o->total > 0 ? o->total : 1;
     if (!(o->jobs = calloc((size_t)cap, sizeof *o->jobs)))
         return dc_err_set(e, DC_ENOMEM, "out of memory");
-    if (sqlite3_prepare_v2(h, "SELECT j.id, COALESCE((SELECT m.id FROM models m WHERE m.job_id = "
+    if (db_prepare(h, "SELECT j.id, COALESCE((SELECT m.id FROM models m WHERE m.job_id = "
                            "j.id), ''), COALESCE(j.ae_job, ''), j.status, j.seed, j.n_clusters, "
                            "j.metrics FROM jobs j WHERE j.study_id = ? "
-                           "ORDER BY j.n_clusters, j.seed, j.rowid", -1, &st, NULL) != SQLITE_OK)
+                           "ORDER BY j.n_clusters, j.seed, j.rowid", &st) != DB_OK)
         return svc__sql_err(h, "study jobs", e);
-    sqlite3_bind_text(st, 1, o->id, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && o->n_jobs < cap) {
+    db_bind_text(st, 1, o->id);
+    while ((rc = db_step(st)) == DB_ROW && o->n_jobs < cap) {
         svc_study_job *j = &o->jobs[o->n_jobs++];
         svc__col_text(st, 0, j->id, sizeof j->id);
         svc__col_text(st, 1, j->model, sizeof j->model);
         svc__col_text(st, 2, j->ae_job, sizeof j->ae_job);
         svc__col_text(st, 3, j->status, sizeof j->status);
-        j->seed = sqlite3_column_int64(st, 4);
-        j->k = sqlite3_column_int(st, 5);
-        const unsigned char *mt = sqlite3_column_text(st, 6);
+        j->seed = db_column_int64(st, 4);
+        j->k = db_column_int(st, 5);
+        const char *mt = db_column_text(st, 6);
         json_t *mj = mt ? json_loads((const char *)mt, 0, NULL) : NULL;
         json_t *cj = json_object_get(mj, "criteria");
         for (int s = 0; s < ST_COUNT; s++)
@@ -850,15 +846,15 @@ static int read_jobs(sqlite3 *h, svc_study *o, dc_err *e)
         j->pretrain_seconds = get_num(mj, "pretrain_seconds");
         json_decref(mj);
     }
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : svc__sql_err(h, "study jobs", e);
+    db_finalize(st);
+    return rc == DB_DONE || rc == DB_ROW ? 0 : svc__sql_err(h, "study jobs", e);
 }
 
 /* Per k: the succeeded jobs' figures and labels through study_summarize_k; then the
  * suggested k. */
-static int summarize(svc *s, sqlite3 *h, svc_study *o, dc_err *e)
+static int summarize(svc *s, db_conn *h, svc_study *o, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     int64_t n = 0;
     int d = 0, rc = 0;
     float *x = NULL;
@@ -870,16 +866,15 @@ static int summarize(svc *s, sqlite3 *h, svc_study *o, dc_err *e)
         !(labels = calloc((size_t)(o->n_jobs ? o->n_jobs : 1), sizeof *labels)))
         return dc_err_set(e, DC_ENOMEM, "out of memory");
     if (o->dataset[0] &&
-        sqlite3_prepare_v2(h, "SELECT n, d, has_labels FROM datasets WHERE id = ?", -1, &st,
-                           NULL) == SQLITE_OK) {
-        sqlite3_bind_text(st, 1, o->dataset, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            n = sqlite3_column_int64(st, 0);
-            d = sqlite3_column_int(st, 1);
-            o->has_labels = sqlite3_column_int(st, 2);
+        db_prepare(h, "SELECT n, d, has_labels FROM datasets WHERE id = ?", &st) == DB_OK) {
+        db_bind_text(st, 1, o->dataset);
+        if (db_step(st) == DB_ROW) {
+            n = db_column_int64(st, 0);
+            d = db_column_int(st, 1);
+            o->has_labels = db_column_int(st, 2);
         }
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     if (n > 0 && o->has_labels) {
         if (!(truth = malloc(sizeof *truth * (size_t)n))) {
             rc = dc_err_set(e, DC_ENOMEM, "out of memory");
@@ -932,7 +927,7 @@ int svc_study_get(svc *s, const char *id, svc_study *out, dc_err *e)
     int rc;
     memset(out, 0, sizeof *out);
     if (!db) return e ? e->code : DC_EIO;
-    sqlite3 *h = store_db(db);
+    db_conn *h = store_db(db);
     if ((rc = study_fetch(h, id, out, e)) == 0 && (rc = read_jobs(h, out, e)) == 0)
         rc = summarize(s, h, out, e);
     if (rc < 0) svc_study_clear(out);

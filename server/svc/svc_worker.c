@@ -47,23 +47,23 @@ typedef struct job_run {
     size_t ae_len;
 } job_run;
 
-static void bind_num(sqlite3_stmt *st, int i, double v)
+static void bind_num(db_stmt *st, int i, double v)
 {
-    if (isfinite(v)) sqlite3_bind_double(st, i, v);
-    else sqlite3_bind_null(st, i);
+    if (isfinite(v)) db_bind_double(st, i, v);
+    else db_bind_null(st, i);
 }
 
 /* Runs one prepared-and-bound statement to completion. */
-static int step_done(sqlite3 *db, sqlite3_stmt *st, const char *what, dc_err *e)
+static int step_done(db_conn *db, db_stmt *st, const char *what, dc_err *e)
 {
-    int rc = sqlite3_step(st) == SQLITE_DONE ? 0 : svc__sql_err(db, what, e);
-    sqlite3_finalize(st);
+    int rc = db_step(st) == DB_DONE ? 0 : svc__sql_err(db, what, e);
+    db_finalize(st);
     return rc;
 }
 
-static int prep(sqlite3 *db, const char *sql, sqlite3_stmt **st, dc_err *e)
+static int prep(db_conn *db, const char *sql, db_stmt **st, dc_err *e)
 {
-    if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
+    if (db_prepare(db, sql, st) != DB_OK)
         return svc__sql_err(db, sql, e);
     return 0;
 }
@@ -79,14 +79,13 @@ static int should_stop(job_run *r)
     if (stopping) return r->stop = STOP_SHUTDOWN;
     double t = dc_now_s();
     if (t - r->last_poll >= 1.0) {
-        sqlite3_stmt *st = NULL;
+        db_stmt *st = NULL;
         r->last_poll = t;
-        if (sqlite3_prepare_v2(store_db(r->db), "SELECT cancel_requested FROM jobs WHERE id = ?",
-                               -1, &st, NULL) == SQLITE_OK) {
-            sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-            if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0)) r->stop = STOP_CANCEL;
+        if (db_prepare(store_db(r->db), "SELECT cancel_requested FROM jobs WHERE id = ?", &st) == DB_OK) {
+            db_bind_text(st, 1, r->id);
+            if (db_step(st) == DB_ROW && db_column_int(st, 0)) r->stop = STOP_CANCEL;
         }
-        sqlite3_finalize(st);
+        db_finalize(st);
     }
     return r->stop;
 }
@@ -96,8 +95,8 @@ static int should_stop(job_run *r)
 static int on_event(void *ctx, const cluster_event *ev, double p, double eta)
 {
     job_run *r = ctx;
-    sqlite3 *h = store_db(r->db);
-    sqlite3_stmt *st = NULL;
+    db_conn *h = store_db(r->db);
+    db_stmt *st = NULL;
     dc_err e = {0};
     double t = dc_now_s(), samples = 0;
     int is_epoch = ev->phase == CP_PRETRAIN || ev->phase == CP_VAE;
@@ -123,11 +122,11 @@ static int on_event(void *ctx, const cluster_event *ev, double p, double eta)
     if (prep(h, "INSERT INTO iterations (job_id, seq, phase, epoch, step, loss, acc, nmi, ari, "
              "label_change, elapsed_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st, &e) < 0)
         goto out;
-    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, r->seq);
-    sqlite3_bind_text(st, 3, cluster_phase_name(ev->phase), -1, SQLITE_STATIC);
-    if (epoch_col) sqlite3_bind_int(st, 4, ev->iter);
-    else sqlite3_bind_int(st, 5, ev->iter);
+    db_bind_text(st, 1, r->id);
+    db_bind_int64(st, 2, r->seq);
+    db_bind_text(st, 3, cluster_phase_name(ev->phase));
+    if (epoch_col) db_bind_int(st, 4, ev->iter);
+    else db_bind_int(st, 5, ev->iter);
     bind_num(st, 6, ev->loss);
     bind_num(st, 7, ev->acc);
     bind_num(st, 8, ev->nmi);
@@ -136,13 +135,13 @@ static int on_event(void *ctx, const cluster_event *ev, double p, double eta)
     bind_num(st, 11, ev->elapsed_s);
     if (step_done(h, st, "insert iteration", &e) < 0) goto out;
     if (prep(h, "UPDATE jobs SET phase = ?, progress = ?, eta_s = ?, samples_per_s = ?, "
-             "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?", &st, &e) < 0)
+             "updated_at = dc_now() WHERE id = ?", &st, &e) < 0)
         goto out;
-    sqlite3_bind_text(st, 1, cluster_phase_name(ev->phase), -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 2, p);
+    db_bind_text(st, 1, cluster_phase_name(ev->phase));
+    db_bind_double(st, 2, p);
     bind_num(st, 3, eta);
     bind_num(st, 4, r->slot->samples_per_s);
-    sqlite3_bind_text(st, 5, r->id, -1, SQLITE_STATIC);
+    db_bind_text(st, 5, r->id);
     if (step_done(h, st, "update job", &e) < 0) goto out;
     if (store_commit(r->db, &e) < 0) goto out;
     r->seq++;
@@ -158,22 +157,24 @@ out:
 static int on_ckpt(void *ctx, const void *state, size_t len)
 {
     job_run *r = ctx;
-    sqlite3 *h = store_db(r->db);
-    sqlite3_stmt *st = NULL;
+    db_conn *h = store_db(r->db);
+    db_stmt *st = NULL;
     dc_err e = {0};
 
     /* a checkpoint may wait: on a full disk the space is for deletes */
     if (svc__space_ok(r->s, "checkpoint not stored", &e) < 0) goto out;
     if (store_begin(r->db, &e) < 0) goto out;
     if (prep(h,
-             "INSERT OR REPLACE INTO checkpoints (job_id, phase, step, state) VALUES (?, ?, ?, ?)",
+             "INSERT INTO checkpoints (job_id, phase, step, state) VALUES (?, ?, ?, ?) "
+             "ON CONFLICT (job_id) DO UPDATE SET phase = excluded.phase, "
+             "step = excluded.step, state = excluded.state, created_at = dc_now()",
              &st, &e) < 0)
         goto out;
-    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->drive.have_last ? cluster_phase_name(r->drive.last.phase)
-                                                : "start", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(st, 3, r->drive.have_last ? r->drive.last.iter : 0);
-    sqlite3_bind_blob64(st, 4, state, (sqlite3_uint64)len, SQLITE_STATIC);
+    db_bind_text(st, 1, r->id);
+    db_bind_text(st, 2, r->drive.have_last ? cluster_phase_name(r->drive.last.phase)
+                                                : "start");
+    db_bind_int(st, 3, r->drive.have_last ? r->drive.last.iter : 0);
+    db_bind_blob(st, 4, state, (uint64_t)len);
     if (step_done(h, st, "store checkpoint", &e) < 0) goto out;
     store_commit(r->db, &e);
 out:
@@ -200,8 +201,8 @@ static int on_pretrained(void *ctx, const void *ae, size_t len)
 /* Claims the oldest queued job: 1 claimed (r filled), 0 none, < 0 error. */
 static int claim(store *db, svc_slot *slot, job_run *r, char **spec_text, dc_err *e)
 {
-    sqlite3 *h = store_db(db);
-    sqlite3_stmt *st = NULL;
+    db_conn *h = store_db(db);
+    db_stmt *st = NULL;
     int rc;
 
     if ((rc = store_begin(db, e)) < 0) return rc;
@@ -212,25 +213,25 @@ static int claim(store *db, svc_slot *slot, job_run *r, char **spec_text, dc_err
                    "OR EXISTS (SELECT 1 FROM study_ae a WHERE a.job_id = jobs.ae_job)) "
                    "ORDER BY created_at, rowid LIMIT 1", &st, e)) < 0)
         goto out;
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) { /* none: keep what svc__studies_settle did */
-        rc = rc == SQLITE_DONE ? store_commit(db, e) : svc__sql_err(h, "claim job", e);
+    rc = db_step(st);
+    if (rc != DB_ROW) { /* none: keep what svc__studies_settle did */
+        rc = rc == DB_DONE ? store_commit(db, e) : svc__sql_err(h, "claim job", e);
         goto out;
     }
-    snprintf(r->id, sizeof r->id, "%s", (const char *)sqlite3_column_text(st, 0));
-    snprintf(r->dataset, sizeof r->dataset, "%s", (const char *)sqlite3_column_text(st, 1));
-    *spec_text = strdup((const char *)sqlite3_column_text(st, 2));
-    r->resume = sqlite3_column_int(st, 3);
+    snprintf(r->id, sizeof r->id, "%s", (const char *)db_column_text(st, 0));
+    snprintf(r->dataset, sizeof r->dataset, "%s", (const char *)db_column_text(st, 1));
+    *spec_text = strdup((const char *)db_column_text(st, 2));
+    r->resume = db_column_int(st, 3);
     svc__col_text(st, 4, r->study, sizeof r->study);
     svc__col_text(st, 5, r->ae_job, sizeof r->ae_job);
-    sqlite3_finalize(st);
+    db_finalize(st);
     st = NULL;
     if ((rc = prep(h, "UPDATE jobs SET status = 'running', attempts = attempts + 1, "
-                   "started_at = COALESCE(started_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')), "
+                   "started_at = COALESCE(started_at, dc_now()), "
                    "phase = 'loading', error = NULL, "
-                   "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?", &st, e)) < 0)
+                   "updated_at = dc_now() WHERE id = ?", &st, e)) < 0)
         goto out;
-    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+    db_bind_text(st, 1, r->id);
     rc = step_done(h, st, "claim job", e);
     st = NULL;
     if (rc < 0) goto out;
@@ -243,7 +244,7 @@ static int claim(store *db, svc_slot *slot, job_run *r, char **spec_text, dc_err
     if ((rc = store_commit(db, e)) < 0) goto out;
     rc = *spec_text ? 1 : dc_err_set(e, DC_ENOMEM, "out of memory");
 out:
-    sqlite3_finalize(st);
+    db_finalize(st);
     if (rc <= 0) store_rollback(db);
     return rc;
 }
@@ -257,19 +258,19 @@ static int load_dataset(job_run *r, dc_err *e)
 
 static int load_checkpoint(job_run *r, void **buf, size_t *len, dc_err *e)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     int rc;
     *buf = NULL;
     *len = 0;
     if ((rc = prep(store_db(r->db), "SELECT state FROM checkpoints WHERE job_id = ?", &st, e)) < 0)
         return rc;
-    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_bytes(st, 0) > 0) {
-        *len = (size_t)sqlite3_column_bytes(st, 0);
-        if ((*buf = malloc(*len))) memcpy(*buf, sqlite3_column_blob(st, 0), *len);
+    db_bind_text(st, 1, r->id);
+    if (db_step(st) == DB_ROW && db_column_bytes(st, 0) > 0) {
+        *len = (size_t)db_column_bytes(st, 0);
+        if ((*buf = malloc(*len))) memcpy(*buf, db_column_blob(st, 0), *len);
         else rc = dc_err_set(e, DC_ENOMEM, "out of memory");
     }
-    sqlite3_finalize(st);
+    db_finalize(st);
     return rc;
 }
 
@@ -320,8 +321,8 @@ static json_t *arch_json(const cluster_model *m)
  * transaction. */
 static int finish_ok(job_run *r, cluster_model *m, const svc__results *res, dc_err *e)
 {
-    sqlite3 *h = store_db(r->db);
-    sqlite3_stmt *st = NULL;
+    db_conn *h = store_db(r->db);
+    db_stmt *st = NULL;
     void *buf = NULL;
     size_t len = 0;
     char mid[JOBSPEC_ID_MAX], *arch = NULL, *mtext = NULL;
@@ -339,28 +340,27 @@ static int finish_ok(job_run *r, cluster_model *m, const svc__results *res, dc_e
     if ((rc = prep(h, "INSERT INTO models (id, job_id, method, n_clusters, d, arch, size_bytes, "
                    "weights) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &st, e)) < 0)
         goto out;
-    sqlite3_bind_text(st, 1, mid, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, cluster_method_name((cluster_method)r->spec.method), -1,
-                      SQLITE_STATIC);
-    sqlite3_bind_int(st, 4, cluster_model_k(m));
-    sqlite3_bind_int(st, 5, cluster_model_dim(m));
-    sqlite3_bind_text(st, 6, arch, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 7, (sqlite3_int64)len);
-    sqlite3_bind_blob64(st, 8, buf, (sqlite3_uint64)len, SQLITE_STATIC);
+    db_bind_text(st, 1, mid);
+    db_bind_text(st, 2, r->id);
+    db_bind_text(st, 3, cluster_method_name((cluster_method)r->spec.method));
+    db_bind_int(st, 4, cluster_model_k(m));
+    db_bind_int(st, 5, cluster_model_dim(m));
+    db_bind_text(st, 6, arch);
+    db_bind_int64(st, 7, (int64_t)len);
+    db_bind_blob(st, 8, buf, (uint64_t)len);
     if ((rc = step_done(h, st, "store model", e)) < 0) goto out;
     if ((rc = svc__model_preprocess_record(h, mid, r->dataset, e)) < 0) goto out;
     if ((rc = prep(h, "UPDATE jobs SET status = 'succeeded', phase = 'done', progress = 1, "
                    "eta_s = 0, resume = 0, metrics = ?, "
-                   "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), "
-                   "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?", &st, e)) < 0)
+                   "finished_at = dc_now(), "
+                   "updated_at = dc_now() WHERE id = ?", &st, e)) < 0)
         goto out;
-    sqlite3_bind_text(st, 1, mtext, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->id, -1, SQLITE_STATIC);
+    db_bind_text(st, 1, mtext);
+    db_bind_text(st, 2, r->id);
     if ((rc = step_done(h, st, "finish job", e)) < 0) goto out;
     if (res && (rc = svc__results_insert(h, r->id, res, e)) < 0) goto out;
     if ((rc = prep(h, "DELETE FROM checkpoints WHERE job_id = ?", &st, e)) < 0) goto out;
-    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+    db_bind_text(st, 1, r->id);
     if ((rc = step_done(h, st, "finish job", e)) < 0) goto out;
     rc = store_commit(r->db, e);
 out:
@@ -373,34 +373,34 @@ out:
 /* Any other end: status (failed, cancelled, queued again) and the reason. */
 static int finish_other(job_run *r, const char *status, const char *error, dc_err *e)
 {
-    sqlite3 *h = store_db(r->db);
-    sqlite3_stmt *st = NULL;
+    db_conn *h = store_db(r->db);
+    db_stmt *st = NULL;
     int requeue = strcmp(status, "queued") == 0, rc;
 
     if ((rc = store_begin(r->db, e)) < 0) return rc;
     if (requeue) {
         /* a clean stop is not a failed attempt; resume when there is a checkpoint */
         rc = prep(h, "UPDATE jobs SET status = 'queued', phase = NULL, eta_s = NULL, "
-                  "attempts = MAX(attempts - 1, 0), "
-                  "resume = EXISTS (SELECT 1 FROM checkpoints WHERE job_id = ?1), "
+                  "attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, "
+                  "resume = CASE WHEN EXISTS (SELECT 1 FROM checkpoints WHERE job_id = ?1) THEN 1 ELSE 0 END, "
                   "progress = CASE WHEN EXISTS (SELECT 1 FROM checkpoints WHERE job_id = ?1) "
                   "THEN progress ELSE 0 END, "
-                  "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1", &st, e);
+                  "updated_at = dc_now() WHERE id = ?1", &st, e);
     } else {
         rc = prep(h, "UPDATE jobs SET status = ?2, error = ?3, eta_s = NULL, resume = 0, "
-                  "finished_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), "
-                  "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?1", &st, e);
+                  "finished_at = dc_now(), "
+                  "updated_at = dc_now() WHERE id = ?1", &st, e);
         if (rc == 0) {
-            sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
-            sqlite3_bind_text(st, 3, error, -1, SQLITE_STATIC);
+            db_bind_text(st, 2, status);
+            db_bind_text(st, 3, error);
         }
     }
     if (rc < 0) goto out;
-    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+    db_bind_text(st, 1, r->id);
     if ((rc = step_done(h, st, "finish job", e)) < 0) goto out;
     if (!requeue) {
         if ((rc = prep(h, "DELETE FROM checkpoints WHERE job_id = ?", &st, e)) < 0) goto out;
-        sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+        db_bind_text(st, 1, r->id);
         if ((rc = step_done(h, st, "finish job", e)) < 0) goto out;
     }
     rc = store_commit(r->db, e);
@@ -437,13 +437,13 @@ static int ckpt_load(void *ctx, void **buf, size_t *len, dc_err *e)
 /* Records the phase (best effort: progress events will say it again). */
 static void set_phase(job_run *r, const char *phase)
 {
-    sqlite3_stmt *st = NULL;
+    db_stmt *st = NULL;
     dc_err e = {0};
     if (prep(store_db(r->db), "UPDATE jobs SET phase = ?, "
-             "updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?", &st, &e) < 0)
+             "updated_at = dc_now() WHERE id = ?", &st, &e) < 0)
         return;
-    sqlite3_bind_text(st, 1, phase, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->id, -1, SQLITE_STATIC);
+    db_bind_text(st, 1, phase);
+    db_bind_text(st, 2, r->id);
     step_done(store_db(r->db), st, "set phase", &e);
 }
 
@@ -481,12 +481,12 @@ static void run_job(svc *s, svc_slot *slot, store *db, job_run *r, const char *s
         goto done;
     }
     { /* iterations continue after the rows of earlier attempts */
-        sqlite3_stmt *st = NULL;
+        db_stmt *st = NULL;
         if (prep(store_db(db), "SELECT COALESCE(MAX(seq) + 1, 0) FROM iterations WHERE job_id = ?",
                  &st, &e) == 0) {
-            sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-            if (sqlite3_step(st) == SQLITE_ROW) r->seq = sqlite3_column_int64(st, 0);
-            sqlite3_finalize(st);
+            db_bind_text(st, 1, r->id);
+            if (db_step(st) == DB_ROW) r->seq = db_column_int64(st, 0);
+            db_finalize(st);
         }
     }
     if ((rc = load_dataset(r, &e)) < 0) goto done;

@@ -273,24 +273,25 @@ class Chaos:
                 self.bad("deleted dataset %s is back (kill %d)" % (dsid, self.kills))
         with sqlite3.connect("file:%s?mode=ro" % self.db, uri=True, timeout=10) as c:
             for dsid, want in list(self.ds.items()):
-                row = c.execute("SELECT data FROM dataset_data WHERE dataset_id = ? AND part = 'x'",
-                                (dsid,)).fetchone()
-                if row is None or bytes(row[0]) != want["x"]:
-                    self.bad("dataset %s: stored samples differ from the upload (%s bytes, want %d)" %
-                             (dsid, None if row is None else len(row[0]), len(want["x"])))
+                rows = c.execute("SELECT data FROM dataset_chunks WHERE dataset_id = ? AND "
+                                 "part = 'x' ORDER BY off", (dsid,)).fetchall()
+                got = b"".join(bytes(r[0]) for r in rows)
+                if not rows or got != want["x"]:
+                    self.bad("dataset %s: stored samples differ from the upload (%d bytes, want %d)" %
+                             (dsid, len(got), len(want["x"])))
                 if want["labels"]:
-                    y = c.execute("SELECT length(data) FROM dataset_data WHERE dataset_id = ? AND "
-                                  "part = 'y'", (dsid,)).fetchone()
+                    y = c.execute("SELECT sum(length(data)) FROM dataset_chunks WHERE dataset_id = ? "
+                                  "AND part = 'y'", (dsid,)).fetchone()
                     if not y or y[0] != 4 * want["n"]:
                         self.bad("dataset %s: labels are %s bytes, want %d" % (dsid, y, 4 * want["n"]))
             up = c.execute("SELECT count(*) FROM datasets WHERE status = 'uploading'").fetchone()[0]
             # an upload may have started since the restart; none do here, so none may be left
             if up:
                 self.bad("%d datasets left 'uploading' after the restart" % up)
-            strays = c.execute("SELECT count(*) FROM dataset_data WHERE dataset_id NOT IN "
+            strays = c.execute("SELECT count(*) FROM dataset_chunks WHERE dataset_id NOT IN "
                                "(SELECT id FROM datasets)").fetchone()[0]
             if strays:
-                self.bad("%d dataset_data rows without their dataset" % strays)
+                self.bad("%d dataset_chunks rows without their dataset" % strays)
         left = [f for f in os.listdir(self.tmp) if ".upload-" in f]
         if left:
             self.bad("upload temporary files left after the restart: %s" % left)

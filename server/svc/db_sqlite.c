@@ -33,7 +33,7 @@ static void fn_now(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
     struct timespec ts;
     struct tm tm;
-    char buf[40];
+    char buf[128]; /* gcc -Wformat-truncation counts 11 characters per int */
     (void)argc, (void)argv;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);

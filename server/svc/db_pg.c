@@ -4,7 +4,13 @@
  * are parsed from their text form; bytea columns are decoded from hex on demand.
  * Parameters go as text with type 0 (the server infers it) except blobs: binary bytea,
  * not copied. dc_now() and dc_epoch() are SQL functions made by
- * migrations/postgresql/0001_init.sql. */
+ * migrations/postgresql/0001_init.sql.
+ *
+ * Unlike SQLite: a syntax error shows at the first db_step, not at db_prepare;
+ * db_column_count is 0 before the first step; a statement's whole result is in memory
+ * from its first step (read big tables in ranges); the server infers each parameter's
+ * type from its use, so an untyped `? + ?` needs a CAST, and a double bound where an
+ * integer is expected must be integral. */
 #include "db_impl.h"
 
 #include <libpq-fe.h>

@@ -210,7 +210,7 @@ static int pg_prepare(db *h, const char *sql, db_stmt **out)
     pg_stmt *s = calloc(1, sizeof *s);
     int n;
     if (!s || !(s->sql = rewrite(sql, &s->np))) {
-        set_err(D(h), s ? "too many parameters or out of memory" : "out of memory", NULL);
+        set_err(D(h), s ? "parameter number out of 1..32766, or out of memory" : "out of memory", NULL);
         free(s);
         return DB_ERROR;
     }

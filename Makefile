@@ -3,12 +3,13 @@
 BUILD ?= build
 JOBS ?= 2
 DEPS = build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev \
-       libopenblas-dev libsqlite3-dev zlib1g-dev
+       libopenblas-dev libsqlite3-dev libpq-dev zlib1g-dev
 # What the tests need on top: curl and Python's standard library for the black-box
 # HTTP tests, Fashion-MNIST for the real-data loader test, node + npm for the OpenAPI
 # validator (test_svc_openapi installs @apidevtools/swagger-parser from npm into the build),
 # chromium for the dashboard's browser test (test_svc_browser; it skips without it).
-TEST_DEPS = curl python3 dataset-fashion-mnist chromium
+# postgresql for the tests against a throw-away cluster (tests/tools/pg_cluster.sh).
+TEST_DEPS = curl python3 postgresql dataset-fashion-mnist chromium
 PORT ?= 8080
 # `make fuzz`: the libFuzzer targets of fuzz/ (see fuzz/README.md), FUZZ_S seconds each,
 # one after the other; FUZZ_TARGETS picks some (default all). Fails on a crash.

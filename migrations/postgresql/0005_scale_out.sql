@@ -1,0 +1,27 @@
+-- 0005 (PostgreSQL): dataset chunks, leases, job attempts, as
+-- migrations/sqlite/0005_scale_out.sql (meanings there). No dataset was ever stored in
+-- dataset_data on PostgreSQL: the table is dropped, nothing is converted.
+CREATE TABLE dataset_chunks (
+    dataset_id  TEXT COLLATE "C" NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+    part        TEXT COLLATE "C" NOT NULL CHECK (part IN ('x', 'y')),
+    off         BIGINT NOT NULL CHECK (off >= 0),
+    data        BYTEA NOT NULL,
+    PRIMARY KEY (dataset_id, part, off)
+);
+-- Float samples hardly compress: store chunks out of line uncompressed (no pglz pass).
+ALTER TABLE dataset_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+DROP TABLE dataset_data;
+
+ALTER TABLE jobs ADD COLUMN lease_owner TEXT COLLATE "C";
+ALTER TABLE jobs ADD COLUMN lease_until TEXT COLLATE "C";
+CREATE INDEX jobs_by_lease ON jobs (status, lease_until);
+
+CREATE TABLE job_attempts (
+    job_id      TEXT COLLATE "C" NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    attempt     BIGINT NOT NULL,
+    worker      TEXT COLLATE "C" NOT NULL,
+    started_at  TEXT COLLATE "C" NOT NULL,
+    ended_at    TEXT COLLATE "C",
+    outcome     TEXT COLLATE "C",
+    PRIMARY KEY (job_id, attempt)
+);

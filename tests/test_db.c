@@ -53,7 +53,7 @@ static const char *src_dir(void)
 }
 
 /* Runs sql, expecting success; prints the backend's message when it fails. */
-static int exec_ok(db *h, const char *sql)
+static int exec_ok(db_conn *h, const char *sql)
 {
     int rc = db_exec(h, sql);
     if (rc != 0) fprintf(stderr, "exec failed: %s\n  sql: %.200s\n", db_errmsg(h), sql);
@@ -61,7 +61,7 @@ static int exec_ok(db *h, const char *sql)
 }
 
 /* One row, one text column: copies it into out (empty for NULL). */
-static int query_text(db *h, const char *sql, char *out, size_t cap)
+static int query_text(db_conn *h, const char *sql, char *out, size_t cap)
 {
     db_stmt *st = NULL;
     int rc = -1;
@@ -77,7 +77,7 @@ static int query_text(db *h, const char *sql, char *out, size_t cap)
     return rc;
 }
 
-static double query_double(db *h, const char *sql)
+static double query_double(db_conn *h, const char *sql)
 {
     db_stmt *st = NULL;
     double v = NAN;
@@ -102,7 +102,7 @@ static int is_now_shape(const char *t)
 }
 
 /* Inserts one row of t (id, i, r, b, s); a NULL blob pointer with bn < 0 binds NULL. */
-static int insert_row(db *h, const char *t, const char *id, int64_t i, double r,
+static int insert_row(db_conn *h, const char *t, const char *id, int64_t i, double r,
                       const void *b, int64_t bn, const char *s)
 {
     char sql[256];
@@ -121,7 +121,7 @@ static int insert_row(db *h, const char *t, const char *id, int64_t i, double r,
     return rc;
 }
 
-static void check_params(db *h)
+static void check_params(db_conn *h)
 {
     db_stmt *st = NULL;
     /* ?2 and ?1 by number, then a plain ? = highest + 1 = 3; the ? in the literal, the
@@ -152,7 +152,7 @@ static void check_params(db *h)
     db_finalize(st);
 }
 
-static void check_round_trips(db *h, const char *t, int pg)
+static void check_round_trips(db_conn *h, const char *t, int pg)
 {
     enum { BIG = 5 << 20 };
     unsigned char bytes[256], *big = malloc(BIG);
@@ -188,7 +188,7 @@ static void check_round_trips(db *h, const char *t, int pg)
     CHECK(db_prepare(h, sql, &st) == 0);
     while (st && db_step(st) == DB_ROW) {
         const char *id = db_column_text(st, 0) ? db_column_text(st, 0) : "";
-        const unsigned char *b = db_column_blob(st, 3);
+        const char *b = db_column_blob(st, 3);
         int64_t bn = db_column_bytes(st, 3);
         double r = db_column_double(st, 2);
         rows++;
@@ -251,7 +251,7 @@ static void check_round_trips(db *h, const char *t, int pg)
     db_finalize(st);
 }
 
-static void check_reset(db *h, const char *t)
+static void check_reset(db_conn *h, const char *t)
 {
     char sql[256];
     db_stmt *st = NULL;
@@ -277,7 +277,7 @@ static void check_reset(db *h, const char *t)
     db_finalize(st);
 }
 
-static void check_errors(db *h, const char *t, const char *parent, const char *child)
+static void check_errors(db_conn *h, const char *t, const char *parent, const char *child)
 {
     char sql[256];
     db_stmt *st = NULL;
@@ -315,7 +315,7 @@ static void check_errors(db *h, const char *t, const char *parent, const char *c
     db_finalize(st);
 }
 
-static void check_tx(db *h, const char *t)
+static void check_tx(db_conn *h, const char *t)
 {
     char sql[256];
     CHECK_EQ_INT(db_in_tx(h), 0);
@@ -332,7 +332,7 @@ static void check_tx(db *h, const char *t)
     CHECK_EQ_INT((int64_t)query_double(h, sql), 1);
 }
 
-static void check_time_and_order(db *h, const char *t)
+static void check_time_and_order(db_conn *h, const char *t)
 {
     char now[64], sql[256], got[64] = "";
     double ep;
@@ -383,7 +383,7 @@ static void check_time_and_order(db *h, const char *t)
 
 /* Loads migrations/<dir>/0001..0005 with db_exec; compares the tables' columns with
  * SQLite's (pg: without the rowid identity, which SQLite has implicitly). */
-static void check_migrations(db *h, int pg)
+static void check_migrations(db_conn *h, int pg)
 {
     char path[1200], sql[128];
     size_t m;
@@ -441,7 +441,7 @@ static void check_migrations(db *h, int pg)
 }
 
 /* Everything on one connection; sfx makes the table names unique. */
-static void suite(db *h, int pg, const char *sfx)
+static void suite(db_conn *h, int pg, const char *sfx)
 {
     const char *text = pg ? "TEXT COLLATE \"C\"" : "TEXT", *blob = pg ? "BYTEA" : "BLOB";
     char t[64], ord[64], parent[64], child[64], sql[1024];
@@ -479,7 +479,7 @@ static void run_sqlite(const char *sfx)
 {
     char path[512], aux[600];
     const char *tmp = getenv("TMPDIR");
-    db *h = NULL;
+    db_conn *h = NULL;
     dc_err e = {0};
     snprintf(path, sizeof path, "%s/test_db_%s.sqlite", tmp && *tmp ? tmp : "/tmp", sfx);
     CHECK(db_open(&h, path, &e) == 0);
@@ -499,7 +499,7 @@ static void run_sqlite(const char *sfx)
 static int run_pg(const char *sfx)
 {
     const char *url = getenv("DC_TEST_PG_URL");
-    db *h = NULL;
+    db_conn *h = NULL;
     dc_err e = {0};
     char sql[256];
     if (!url || !*url) {

@@ -23,7 +23,7 @@
 enum { MAX_PARAMS = 32766, BYTEA_OID = 17 };
 
 typedef struct {
-    struct db base;
+    struct db_conn base;
     PGconn *c;
     char *err;        /* the last failure, for a person */
     char state[6];    /* its SQLSTATE, "" when it had none */
@@ -45,7 +45,7 @@ typedef struct {
     int64_t *declen;
 } pg_stmt;
 
-static pg_db *D(db *h) { return (pg_db *)h; }
+static pg_db *D(db_conn *h) { return (pg_db *)h; }
 static pg_stmt *P(db_stmt *st) { return (pg_stmt *)st; }
 
 /* Records a failure: msg (trailing newlines trimmed) and its SQLSTATE (NULL: none). */
@@ -143,7 +143,7 @@ static char *rewrite(const char *sql, int *np)
 
 /* ---- connection -------------------------------------------------------------------- */
 
-static void pg_close(db *h)
+static void pg_close(db_conn *h)
 {
     pg_db *d = D(h);
     if (d->c) PQfinish(d->c);
@@ -152,9 +152,9 @@ static void pg_close(db *h)
     free(d);
 }
 
-static void *pg_raw(db *h) { return D(h)->c; }
+static void *pg_raw(db_conn *h) { return D(h)->c; }
 
-static int pg_exec(db *h, const char *sql)
+static int pg_exec(db_conn *h, const char *sql)
 {
     pg_db *d = D(h);
     PGresult *r = PQexec(d->c, sql);
@@ -170,11 +170,11 @@ static int pg_exec(db *h, const char *sql)
     return rc;
 }
 
-static int64_t pg_changes(db *h) { return D(h)->changes; }
-static int pg_in_tx(db *h) { return PQtransactionStatus(D(h)->c) != PQTRANS_IDLE; }
-static const char *pg_errmsg(db *h) { return D(h)->err ? D(h)->err : "not an error"; }
+static int64_t pg_changes(db_conn *h) { return D(h)->changes; }
+static int pg_in_tx(db_conn *h) { return PQtransactionStatus(D(h)->c) != PQTRANS_IDLE; }
+static const char *pg_errmsg(db_conn *h) { return D(h)->err ? D(h)->err : "not an error"; }
 
-static int pg_errcode(db *h)
+static int pg_errcode(db_conn *h)
 {
     const char *s = D(h)->state;
     if (strncmp(s, "53", 2) == 0) return DC_ENOSPC; /* 53100 disk_full, insufficient resources */
@@ -183,7 +183,7 @@ static int pg_errcode(db *h)
     return DC_EIO;
 }
 
-static int pg_err_is_fk(db *h) { return strcmp(D(h)->state, "23503") == 0; }
+static int pg_err_is_fk(db_conn *h) { return strcmp(D(h)->state, "23503") == 0; }
 
 /* ---- statements -------------------------------------------------------------------- */
 
@@ -205,7 +205,7 @@ static void clear_result(pg_stmt *s)
 
 static void pg_finalize(db_stmt *st);
 
-static int pg_prepare(db *h, const char *sql, db_stmt **out)
+static int pg_prepare(db_conn *h, const char *sql, db_stmt **out)
 {
     pg_stmt *s = calloc(1, sizeof *s);
     int n;
@@ -431,7 +431,7 @@ static const struct db_ops pg_ops = {
 
 static void drop_notice(void *arg, const char *msg) { (void)arg, (void)msg; }
 
-int db_pg_open(db **out, const char *url, dc_err *e)
+int db_pg_open(db_conn **out, const char *url, dc_err *e)
 {
     pg_db *d = calloc(1, sizeof *d);
     int rc;

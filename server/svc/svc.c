@@ -231,10 +231,10 @@ void svc__space_back(svc *s, store *db)
 int64_t svc__disk_free(const svc *s)
 {
     char dir[4096];
-    const char *slash = strrchr(s->db_path, '/');
+    const char *slash = strrchr(s->file_base, '/');
     struct statvfs v;
-    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - s->db_path) : 1,
-             slash ? (slash == s->db_path ? "/" : s->db_path) : ".");
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - s->file_base) : 1,
+             slash ? (slash == s->file_base ? "/" : s->file_base) : ".");
     if (statvfs(dir, &v) != 0) return -1;
     return (int64_t)v.f_bavail * (int64_t)v.f_frsize;
 }
@@ -276,9 +276,10 @@ void svc_disk_status(svc *s, svc_disk *out)
 int svc_store_open(store **out, const char *db_path, dc_err *e)
 {
     int rc = store_open(out, db_path, e);
-    if (rc == DC_ENOSPC) {
+    if (rc == DC_ENOSPC && strstr(db_path, "://") == NULL) {
         char path[4200];
-        snprintf(path, sizeof path, "%s.reserve", db_path);
+        snprintf(path, sizeof path, "%s.reserve",
+                 strncmp(db_path, "sqlite:", 7) == 0 ? db_path + 7 : db_path);
         if (truncate(path, 0) == 0) {
             fprintf(stderr, "deepclust: disk full: released the reserve %s to open the "
                     "database\n", path);
@@ -342,18 +343,38 @@ int svc_open(svc **out, const svc_config *cfg, dc_err *e)
     }
     s->cfg = *cfg;
     s->cfg.db_path = s->db_path;
+    s->pg = strncmp(s->db_path, "postgresql://", 13) == 0 ||
+            strncmp(s->db_path, "postgres://", 11) == 0;
+    if (s->pg) { /* no reserve: the server minds its own disk */
+        const char *dir = cfg->spool_dir && *cfg->spool_dir ? cfg->spool_dir
+                          : getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+        size_t n = strlen(dir) + 48;
+        if ((s->file_base = malloc(n))) snprintf(s->file_base, n, "%s/deepclust-%ld", dir,
+                                                 (long)getpid());
+        s->cfg.disk_reserve_bytes = 0;
+    } else {
+        s->file_base = strdup(strncmp(s->db_path, "sqlite:", 7) == 0 ? s->db_path + 7
+                                                                      : s->db_path);
+    }
+    if (s->cfg.lease_s <= 0) s->cfg.lease_s = 15;
+    if (!s->file_base) {
+        pthread_mutex_init(&s->mu, NULL), pthread_cond_init(&s->wake, NULL);
+        pthread_mutex_init(&s->cache_mu, NULL), pthread_mutex_init(&s->reserve_mu, NULL);
+        rc = dc_err_set(e, DC_ENOMEM, "out of memory");
+        goto out;
+    }
     if (s->cfg.model_cache <= 0) s->cfg.model_cache = 8;
     if (s->cfg.ckpt_every_s <= 0) s->cfg.ckpt_every_s = 30;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->wake, NULL);
     pthread_mutex_init(&s->cache_mu, NULL);
     pthread_mutex_init(&s->reserve_mu, NULL);
-    size_t plen = strlen(s->db_path) + sizeof ".reserve";
+    size_t plen = strlen(s->file_base) + sizeof ".reserve";
     if (!(s->reserve_path = malloc(plen))) {
         rc = dc_err_set(e, DC_ENOMEM, "out of memory");
         goto out;
     }
-    snprintf(s->reserve_path, plen, "%s.reserve", s->db_path);
+    snprintf(s->reserve_path, plen, "%s.reserve", s->file_base);
     if (s->cfg.disk_reserve_bytes <= 0) unlink(s->reserve_path); /* one left by a run with */
     svc__clean_uploads(s); /* first: it frees space */
     if (!(st = svc__db_get(s, e))) {
@@ -407,6 +428,7 @@ void svc_free(svc *s)
     pthread_cond_destroy(&s->wake);
     pthread_mutex_destroy(&s->mu);
     free(s->db_path);
+    free(s->file_base);
     free(s);
 }
 

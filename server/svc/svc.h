@@ -63,7 +63,13 @@ enum { SVC_MAX_ATTEMPTS = 3, SVC_PAGE_MAX = 1000, SVC_ASSIGN_PAGE_MAX = 10000,
        SVC_OFFSET_MAX = 1000000000 };
 
 typedef struct svc_config {
-    const char *db_path;
+    const char *db_path;  /* the store: a SQLite path, sqlite:PATH or a postgresql:// URL */
+    /* PostgreSQL only: the folder for upload temporary files (SQLite keeps them beside
+     * the database file); NULL = $TMPDIR or /tmp. */
+    const char *spool_dir;
+    /* Seconds a worker's claim on a job lasts without renewal (renewed every lease_s / 4);
+     * a job whose worker vanished is claimed again after it. <= 0 = 15. */
+    double lease_s;
     int workers;          /* training threads; 0 = none (jobs stay queued: tests) */
     int blas_threads;     /* OpenBLAS threads; 0 = max(1, cores / workers) */
     int model_cache;      /* models kept loaded for predict; <= 0 = 8 */
@@ -76,7 +82,8 @@ typedef struct svc_config {
     int max_uploads;           /* uploads (dataset or labels) in progress at once */
     /* Bytes kept allocated in "<db path>.reserve" and given up when a write that frees
      * space (a delete, recovery, the clean-up of a failed upload) finds the disk full;
-     * taken again once space is back. 0 = no reserve. */
+     * taken again once space is back. 0 = no reserve. SQLite only: a PostgreSQL server
+     * minds its own disk. */
     int64_t disk_reserve_bytes;
 } svc_config;
 

@@ -8,6 +8,8 @@
 #include "dc_size.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,24 +22,39 @@ enum { BLOCK_BYTES = 4 << 20 }; /* rows read and written per transaction */
 
 int svc_upload_template(const svc *s, char *buf, size_t cap)
 {
-    int n = snprintf(buf, cap, "%s.upload-XXXXXX", s->db_path);
+    int n = snprintf(buf, cap, "%s.upload-XXXXXX", s->file_base);
     return n > 0 && (size_t)n < cap ? 0 : DC_EINVAL;
+}
+
+/* PostgreSQL: "deepclust-<pid>.upload-XXXXXX" of a process that is gone (the spool
+ * folder may be shared by several processes of this host). */
+static int orphan_spool(const char *name)
+{
+    char *end;
+    long pid;
+    if (strncmp(name, "deepclust-", 10) != 0) return 0;
+    pid = strtol(name + 10, &end, 10);
+    if (end == name + 10 || pid <= 0 || strncmp(end, ".upload-", 8) != 0 ||
+        strlen(end) != 8 + 6)
+        return 0;
+    return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
 }
 
 void svc__clean_uploads(const svc *s)
 {
     char dir[4096], prefix[512];
-    const char *slash = strrchr(s->db_path, '/');
+    const char *slash = strrchr(s->file_base, '/');
     DIR *d;
     struct dirent *ent;
 
-    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - s->db_path) : 1,
-             slash ? (slash == s->db_path ? "/" : s->db_path) : ".");
-    snprintf(prefix, sizeof prefix, "%s.upload-", slash ? slash + 1 : s->db_path);
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - s->file_base) : 1,
+             slash ? (slash == s->file_base ? "/" : s->file_base) : ".");
+    snprintf(prefix, sizeof prefix, "%s.upload-", slash ? slash + 1 : s->file_base);
     if (!(d = opendir(dir))) return;
     while ((ent = readdir(d)))
-        if (strncmp(ent->d_name, prefix, strlen(prefix)) == 0 &&
-            strlen(ent->d_name) == strlen(prefix) + 6) {
+        if ((strncmp(ent->d_name, prefix, strlen(prefix)) == 0 &&
+             strlen(ent->d_name) == strlen(prefix) + 6) ||
+            (s->pg && orphan_spool(ent->d_name))) {
             char path[4600];
             snprintf(path, sizeof path, "%s/%s", dir, ent->d_name);
             if (unlink(path) == 0)

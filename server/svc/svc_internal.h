@@ -34,6 +34,9 @@ typedef struct svc_model {
 struct svc {
     svc_config cfg;
     char *db_path;
+    char *file_base;      /* local files are named after it: the SQLite file's path, or
+                             "<spool>/deepclust-<pid>" for PostgreSQL */
+    int pg;               /* the store is PostgreSQL (many processes may share it) */
     pthread_mutex_t mu;   /* pool, slots, stopping */
     pthread_cond_t wake;  /* a job was queued, or stop */
     int stopping;

@@ -19,9 +19,10 @@ CREATE INDEX jobs_by_lease ON jobs (status, lease_until);
 CREATE TABLE job_attempts (
     job_id      TEXT COLLATE "C" NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
     attempt     BIGINT NOT NULL,
+    lease       TEXT COLLATE "C" NOT NULL,
     worker      TEXT COLLATE "C" NOT NULL,
     started_at  TEXT COLLATE "C" NOT NULL,
     ended_at    TEXT COLLATE "C",
     outcome     TEXT COLLATE "C",
-    PRIMARY KEY (job_id, attempt)
+    PRIMARY KEY (job_id, lease)
 );

@@ -34,14 +34,16 @@ ALTER TABLE jobs ADD COLUMN lease_owner TEXT;
 ALTER TABLE jobs ADD COLUMN lease_until TEXT;
 CREATE INDEX jobs_by_lease ON jobs (status, lease_until);
 
--- Who ran which attempt of a job, and when: how the tests prove that no job ever ran on
--- two workers at once.
+-- One row per claim of a job (lease: the claim's token, lease_owner while it held it):
+-- who ran it, from when to when, how it ended (succeeded, failed, cancelled, requeued,
+-- lost). How the tests prove that no job ever ran on two workers at once.
 CREATE TABLE job_attempts (
     job_id      TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
-    attempt     INTEGER NOT NULL,
+    attempt     INTEGER NOT NULL,                -- jobs.attempts after the claim
+    lease       TEXT NOT NULL,
     worker      TEXT NOT NULL,
     started_at  TEXT NOT NULL,
     ended_at    TEXT,
-    outcome     TEXT,                            -- succeeded, failed, cancelled, lost, ...
-    PRIMARY KEY (job_id, attempt)
+    outcome     TEXT,
+    PRIMARY KEY (job_id, lease)
 );

@@ -1,5 +1,6 @@
 /* api: route matching, replies, problem+json, metrics. See api.h. */
 #include "api.h"
+#include "svc.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -348,6 +349,21 @@ void api_scrub_paths(char *msg, size_t cap, const char *db_path)
     }
 }
 
+/* On PostgreSQL the service's local files (upload temp files "<base>.upload-XXXXXX") are
+ * named after <spool>/deepclust-<pid>, not after db_path (a URL): scrub that base too. */
+static void scrub_local_files(char *msg, size_t cap, const api_ctx *ctx)
+{
+    static const char suffix[] = ".upload-XXXXXX";
+    char base[4200];
+    size_t n;
+
+    if (!ctx->server || svc_upload_template(ctx->server, base, sizeof base) < 0) return;
+    n = strlen(base);
+    if (n <= sizeof suffix - 1) return;
+    base[n - (sizeof suffix - 1)] = 0;
+    if (!ctx->db_path || strcmp(base, ctx->db_path) != 0) api_scrub_paths(msg, cap, base);
+}
+
 static int problem_v(api_req *r, int status, const char *type, const char *title,
                      json_t *extra, const char *hname, const char *hvalue, const char *fmt,
                      va_list ap)
@@ -356,7 +372,10 @@ static int problem_v(api_req *r, int status, const char *type, const char *title
     json_t *j;
 
     vsnprintf(detail, sizeof detail, fmt, ap);
-    if (r->ctx) api_scrub_paths(detail, sizeof detail, r->ctx->db_path);
+    if (r->ctx) {
+        api_scrub_paths(detail, sizeof detail, r->ctx->db_path);
+        scrub_local_files(detail, sizeof detail, r->ctx);
+    }
     j = json_object();
     if (extra && j) json_object_update(j, extra);
     json_decref(extra);

@@ -29,7 +29,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import struct
 import subprocess
 import sys
@@ -37,6 +36,9 @@ import tempfile
 import threading
 import time
 import traceback
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "tools"))
+import store_target as store  # noqa: E402  (SQLite file or PostgreSQL database: DC_TEST_PG_URL)
 
 BIN = os.environ.get("DC_BIN", "./build/deepclust")
 PASS = 0
@@ -119,6 +121,9 @@ def f32(rows):
 # ---- server and HTTP -------------------------------------------------------------------
 
 class Server:
+    """`deepclust serve` on a free port. db is the store's path: the SQLite file, or on
+    PostgreSQL (DC_TEST_PG_URL) the name of a fresh database (store_target.py); a
+    restart (start() again, or a new Server with the same db) finds the same store."""
     def __init__(self, tmp, name, *args, db=None):
         self.db = db or os.path.join(tmp, name + ".db")
         self.log = os.path.join(tmp, name + ".log")
@@ -129,11 +134,11 @@ class Server:
     def start(self):
         self.logf = open(self.log, "a")
         start_at = self.logf.tell()
-        self.proc = subprocess.Popen([BIN, "serve", "--port", "0", "--db", self.db,
+        self.proc = subprocess.Popen([BIN, "serve", "--port", "0", "--db", store.target(self.db),
                                       "--blas-threads", "1", *self.args],
                                      stdout=self.logf, stderr=self.logf,
-                                     env={k: v for k, v in os.environ.items()
-                                          if not k.startswith("DEEPCLUST_")})
+                                     env=store.env(self.db, {k: v for k, v in os.environ.items()
+                                                             if not k.startswith("DEEPCLUST_")}))
         self.port = None
         for _ in range(200):
             with open(self.log) as f:
@@ -175,6 +180,15 @@ class Server:
             rc = None
         self.logf.close()
         return rc
+
+
+def integrity_ok(c, what):
+    """PRAGMA integrity_check on SQLite; PostgreSQL has no such check (a crash there is
+    the server's WAL recovery, not ours): said, not counted."""
+    if store.is_pg():
+        store.skipped(what, "PRAGMA integrity_check is SQLite's")
+    else:
+        eq(c.execute("PRAGMA integrity_check").fetchone()[0], "ok", what)
 
 
 def wait_job(s, jid, states=("succeeded", "failed", "cancelled"), timeout=60):
@@ -578,7 +592,7 @@ def test_errors(tmp):
     sk.close()
     time.sleep(0.3)
     eq(s.req("GET", "/v1/datasets")[1]["total"], n_before, "failed uploads leave no dataset")
-    with sqlite3.connect(s.db) as c:
+    with store.connect(s.db) as c:
         eq(c.execute("SELECT count(DISTINCT dataset_id || part) FROM dataset_chunks").fetchone()[0], 1,
            "no stray dataset_chunks rows")
     leftovers = [f for f in os.listdir(tmp) if ".upload-" in f]
@@ -587,7 +601,7 @@ def test_errors(tmp):
     # predict errors need a model: train one quickly in a second server with a worker
     s.stop()
     # an upload interrupted by a crash leaves its temporary file: the next start removes it
-    stale = s.db + ".upload-Zq3x9a"
+    stale = store.spool_prefix(s.db, s.proc.pid) + ".upload-Zq3x9a"
     open(stale, "wb").write(b"partial")
     s2 = Server(tmp, "errors2", "--workers", "1", db=s.db)
     check(not os.path.exists(stale), "a stale upload file is removed at start-up")
@@ -648,7 +662,7 @@ def wait_checkpoint(s, jid, timeout=15):
     read-only from the side."""
     t0 = time.time()
     while time.time() - t0 < timeout:
-        with sqlite3.connect(f"file:{s.db}?mode=ro", uri=True) as c:
+        with store.connect(s.db, ro=True) as c:
             if c.execute("SELECT count(*) FROM checkpoints WHERE job_id = ?", (jid,)).fetchone()[0]:
                 return True
         time.sleep(0.1)
@@ -711,7 +725,7 @@ def wait_new_rows(s, jid, seq, timeout=30, phase="pretrain"):
 
 
 def last_checkpoint(db, jid):
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as c:
+    with store.connect(db, ro=True) as c:
         return c.execute("SELECT phase, step FROM checkpoints WHERE job_id = ?", (jid,)).fetchone()
 
 
@@ -733,21 +747,21 @@ def test_crash(tmp):
     s.proc.kill()  # SIGKILL, mid-job
     s.proc.wait()
     s.logf.close()
-    with sqlite3.connect(s.db) as c:
-        eq(c.execute("PRAGMA integrity_check").fetchone()[0], "ok", "integrity_check after kill -9")
+    with store.connect(s.db) as c:
+        integrity_ok(c, "integrity_check after kill -9")
         eq(c.execute("SELECT status FROM jobs WHERE id = ?", (job["id"],)).fetchone()[0], "running",
            "the killed job was running")
         last_seq = c.execute("SELECT max(seq) FROM iterations WHERE job_id = ?", (job["id"],)).fetchone()[0]
     ck = last_checkpoint(s.db, job["id"])
     eq(ck[0] if ck else None, "pretrain", "checkpoint taken in pretraining")
     # as if the kill had hit an upload half-way: a dataset still 'uploading'
-    with sqlite3.connect(s.db) as c:
+    with store.connect(s.db) as c:
         c.execute("INSERT INTO datasets (id, name, format, n, d, shape, status) "
                   "VALUES ('ds_half', 'half', 'npy', 10, 2, '[2]', 'uploading')")
         c.execute("INSERT INTO dataset_chunks (dataset_id, part, off, data) "
-                  "VALUES ('ds_half', 'x', 0, zeroblob(80))")
+                  "VALUES ('ds_half', 'x', 0, ?)", (bytes(80),))
     s.start()
-    with sqlite3.connect(f"file:{s.db}?mode=ro", uri=True) as c:
+    with store.connect(s.db, ro=True) as c:
         eq(c.execute("SELECT count(*) FROM datasets WHERE id = 'ds_half'").fetchone()[0], 0,
            "a half-written dataset is removed at start-up")
         eq(c.execute("SELECT count(*) FROM dataset_chunks WHERE dataset_id = 'ds_half'").fetchone()[0], 0,
@@ -767,8 +781,8 @@ def test_crash(tmp):
     eq(q["status"], "succeeded", "the job queued behind it ran")
     eq(s.req("GET", "/v1/datasets/" + dsid)[1]["has_labels"], True, "acknowledged dataset and labels kept")
     eq(s.stop(), 0, "exit code")
-    with sqlite3.connect(s.db) as c:
-        eq(c.execute("PRAGMA integrity_check").fetchone()[0], "ok", "integrity_check at the end")
+    with store.connect(s.db) as c:
+        integrity_ok(c, "integrity_check at the end")
         eq(c.execute("SELECT count(*) FROM jobs WHERE status = 'running'").fetchone()[0], 0,
            "no job left running")
 
@@ -788,7 +802,7 @@ def test_sigterm(tmp):
     eq(s.stop(), 0, "SIGTERM exit code 0")
     check(time.time() - t0 < 5, "SIGTERM honoured within 5 s", time.time() - t0)
     last_seq = {}
-    with sqlite3.connect(s.db) as c:
+    with store.connect(s.db) as c:
         for j in jobs:
             st_, att, resume = c.execute("SELECT status, attempts, resume FROM jobs WHERE id = ?",
                                          (j["id"],)).fetchone()
@@ -798,7 +812,7 @@ def test_sigterm(tmp):
             last_seq[j["id"]] = c.execute("SELECT max(seq) FROM iterations WHERE job_id = ?",
                                           (j["id"],)).fetchone()[0]
         # spoil the second job's checkpoint: it must fail with a reason, not hang or crash
-        c.execute("UPDATE checkpoints SET state = x'00112233' WHERE job_id = ?", (jobs[1]["id"],))
+        c.execute("UPDATE checkpoints SET state = ? WHERE job_id = ?", (b"\x00\x11\x22\x33", jobs[1]["id"]))
     ck = last_checkpoint(s.db, jobs[0]["id"])
     s.start()
     check(wait_new_rows(s, jobs[0]["id"], last_seq[jobs[0]["id"]]), "the requeued job runs after the restart")
@@ -829,7 +843,7 @@ def test_vae_resume(tmp):
     eq(s.stop(), 0, "SIGTERM exit code 0")
     ck = last_checkpoint(s.db, job["id"])
     eq(ck[0] if ck else None, "vae", "the checkpoint is from the vae epochs")
-    with sqlite3.connect(s.db) as c:
+    with store.connect(s.db) as c:
         eq(c.execute("SELECT status, resume FROM jobs WHERE id = ?", (job["id"],)).fetchone(),
            ("queued", 1), "requeued to resume")
         last_seq = c.execute("SELECT max(seq) FROM iterations WHERE job_id = ?", (job["id"],)).fetchone()[0]
@@ -867,7 +881,7 @@ def test_n2d_resume(tmp):
     ck = last_checkpoint(s.db, job["id"])
     check(ck and ck[0] == "manifold" and 0 < ck[1] < epochs,
           "the stop left a mid-layout checkpoint", ck, ("manifold", f"1..{epochs - 1}"))
-    with sqlite3.connect(s.db) as c:
+    with store.connect(s.db) as c:
         eq(c.execute("SELECT status, resume FROM jobs WHERE id = ?", (job["id"],)).fetchone(),
            ("queued", 1), "requeued to resume")
         last_seq = c.execute("SELECT max(seq) FROM iterations WHERE job_id = ?", (job["id"],)).fetchone()[0]
@@ -891,7 +905,7 @@ def test_n2d_resume(tmp):
     eq(len({p["labels"][i] for i in (0, 1, 2)}), 3, "three blobs, three labels")
     r = wait_job(s, ref["id"], timeout=180)
     eq(r["status"], "succeeded", "the reference n2d job succeeded")
-    with sqlite3.connect(f"file:{s.db}?mode=ro", uri=True) as c:
+    with store.connect(s.db, ro=True) as c:
         w = [c.execute("SELECT weights FROM models WHERE id = ?", (m,)).fetchone()
              for m in (j["model"], r["model"])]
     check(w[0] is not None and w[0] == w[1], "the resumed model file equals the uninterrupted job's",

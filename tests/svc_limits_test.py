@@ -128,9 +128,10 @@ def run(tmp):
     # environment it passes: start this one by hand)
     log = os.path.join(tmp, "env.log")
     with open(log, "w") as lf:
-        p = subprocess.Popen([T.BIN, "serve", "--port", "0", "--db", os.path.join(tmp, "env.db"),
+        envdb = os.path.join(tmp, "env.db")
+        p = subprocess.Popen([T.BIN, "serve", "--port", "0", "--db", T.store.target(envdb),
                               "--workers", "0"], stdout=lf, stderr=lf,
-                             env=dict(os.environ, DEEPCLUST_MAX_QUEUED_JOBS="1"))
+                             env=T.store.env(envdb, dict(os.environ, DEEPCLUST_MAX_QUEUED_JOBS="1")))
     PROCS.append(p)
     port = None
     for _ in range(200):

@@ -30,7 +30,6 @@ import math
 import os
 import random
 import re
-import sqlite3
 import struct
 import sys
 import tempfile
@@ -353,7 +352,7 @@ def test_images(tmp):
     # results computed on request for a job without a stored row (as before migration 0002)
     st, before, _, _ = get(s, f"/v1/jobs/{ae['id']}/outliers?n=30")
     st, mbefore, _, _ = get(s, f"/v1/jobs/{ae['id']}/embedding?n=100")
-    db = sqlite3.connect(s.db, timeout=10)
+    db = base.store.connect(s.db)
     db.execute("DELETE FROM job_results WHERE job_id = ?", (ae["id"],))
     db.commit()
     eq(db.execute("SELECT COUNT(*) FROM job_results WHERE job_id = ?", (ae["id"],)).fetchone()[0],
@@ -382,7 +381,7 @@ def test_images(tmp):
     # deleting the job deletes its results (ON DELETE CASCADE)
     st, _, _, _ = s.req("DELETE", f"/v1/jobs/{ae['id']}")
     eq(st, 204, "delete the ae_kmeans job")
-    db = sqlite3.connect(s.db, timeout=10)
+    db = base.store.connect(s.db)
     eq(db.execute("SELECT COUNT(*) FROM job_results WHERE job_id = ?", (ae["id"],)).fetchone()[0],
        0, "the job's results went with it")
     db.close()

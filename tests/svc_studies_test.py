@@ -248,8 +248,7 @@ def test_flow(tmp):
     check_summary(s, doc, "ae_kmeans")
     # the labels the summary reads were kept when the jobs succeeded; without them it
     # predicts them with the models, to the same figures
-    import sqlite3
-    db = sqlite3.connect(s.db)
+    db = T.store.connect(s.db)
     ids = [j["id"] for j in doc["jobs"]]
     kept = db.execute("SELECT count(*) FROM job_results WHERE job_id IN (%s)" % ",".join("?" * 6),
                       ids).fetchone()[0]

@@ -52,6 +52,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dashboard_cdp as cdp  # noqa: E402
 import dashboard_data  # noqa: E402
+import store_target as store  # noqa: E402  (SQLite file or PostgreSQL: DC_TEST_PG_URL)
 
 BIN = os.environ.get("DC_BIN", "./build/deepclust")
 PASS = FAIL = 0
@@ -81,8 +82,10 @@ def eq(got, expected, what):
 class Server:
     def __init__(self, tmp, *args):
         self.log = os.path.join(tmp, "server%d.log" % len(os.listdir(tmp)))
-        self.proc = subprocess.Popen([BIN, "serve", "--port", "0", "--db", os.path.join(tmp, "dash.db")] + list(args),
-                                     stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+        db = os.path.join(tmp, "dash.db")
+        self.proc = subprocess.Popen([BIN, "serve", "--port", "0", "--db", store.target(db)] + list(args),
+                                     stdout=open(self.log, "w"), stderr=subprocess.STDOUT,
+                                     env=store.env(db))
         self.port = None
         for _ in range(200):
             m = re.search(r"listening on http://[^ ]*:(\d+) ", open(self.log).read())

@@ -18,6 +18,8 @@ import struct
 import subprocess
 import time
 
+import store_target as store  # SQLite file or PostgreSQL database (DC_TEST_PG_URL)
+
 LOOPBACK = "127.0.0.1"
 
 
@@ -154,12 +156,12 @@ class Server:
         self.log_start = 0
 
     def start(self, timeout=20):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DEEPCLUST_")}
+        env = store.env(self.db, {k: v for k, v in os.environ.items() if not k.startswith("DEEPCLUST_")})
         env.update(self.env_extra)
         logf = open(self.log, "ab")
         self.log_start = logf.tell()
         self.proc = subprocess.Popen([self.binary, "serve", "--host", LOOPBACK, "--port", "0",
-                                      "--db", self.db, *self.args],
+                                      "--db", store.target(self.db), *self.args],
                                      stdout=logf, stderr=logf, stdin=subprocess.DEVNULL, env=env)
         logf.close()
         self.port = None

@@ -17,7 +17,7 @@ FUZZ_S ?= 60
 FUZZ_TARGETS ?=
 FUZZ_DEPS = clang libclang-rt-14-dev
 
-.PHONY: deps test-deps install-pkgs build run test test-asan fuzz clean
+.PHONY: deps test-deps install-pkgs build run test test-pg test-asan fuzz clean
 
 deps:
 	@$(MAKE) --no-print-directory install-pkgs PKGS="$(DEPS)"
@@ -43,6 +43,16 @@ run: build
 
 test: test-deps build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+# The HTTP tests (ctest label http) and test_db again on PostgreSQL: a throw-away cluster
+# (tests/tools/pg_cluster.sh) in a temporary folder, stopped at the end whatever happens.
+test-pg: test-deps build
+	@pg=$$(mktemp -d "$${TMPDIR:-/tmp}/dc_pg.XXXXXX"); \
+	trap 'bash tests/tools/pg_cluster.sh stop "$$pg/c"; rm -rf "$$pg"' EXIT; \
+	U=$$(bash tests/tools/pg_cluster.sh start "$$pg/c") || exit 1; \
+	echo "PostgreSQL for the tests: $$U"; \
+	cd $(BUILD) && DC_TEST_PG_URL=$$U ctest -L http -j$(JOBS) --output-on-failure && \
+	DC_TEST_PG_URL=$$U ctest -R '^test_db$$' --output-on-failure
 
 test-asan: test-deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDC_SANITIZE=ON >/dev/null

@@ -286,7 +286,7 @@ int svc_job_list(svc *s, const char *status, int limit, int64_t offset, svc_job 
                        : dc_err_set(e, DC_ENOMEM, "out of memory");
         goto out;
     }
-    snprintf(sql, sizeof sql, "%s WHERE (?1 IS NULL OR j.status = ?1) "
+    snprintf(sql, sizeof sql, "%s WHERE (CAST(?1 AS TEXT) IS NULL OR j.status = ?1) "
              "ORDER BY j.created_at DESC, j.rowid DESC LIMIT ?2 OFFSET ?3", job_cols);
     if (db_prepare(store_db(db), sql, &st) != DB_OK) {
         rc = svc__sql_err(store_db(db), "list jobs", e);
@@ -307,7 +307,7 @@ int svc_job_list(svc *s, const char *status, int limit, int64_t offset, svc_job 
     db_finalize(st);
     st = NULL;
     if (db_prepare(store_db(db),
-                           "SELECT count(*) FROM jobs WHERE ?1 IS NULL OR status = ?1", &st) == DB_OK) {
+                           "SELECT count(*) FROM jobs WHERE CAST(?1 AS TEXT) IS NULL OR status = ?1", &st) == DB_OK) {
         if (!all) db_bind_text(st, 1, status);
         if (db_step(st) == DB_ROW) *total = db_column_int64(st, 0);
     }

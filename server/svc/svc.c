@@ -492,6 +492,20 @@ int svc__model_acquire(svc *s, db_conn *db, const char *id, svc_model **out, dc_
     pthread_mutex_lock(&s->cache_mu);
     m = cache_find(s, id);
     pthread_mutex_unlock(&s->cache_mu);
+    if (m && s->pg) { /* another node may have deleted it: one indexed lookup */
+        db_stmt *st = NULL;
+        int gone = 0;
+        if (db_prepare(db, "SELECT 1 FROM models WHERE id = ?", &st) == DB_OK) {
+            db_bind_text(st, 1, id);
+            gone = db_step(st) == DB_DONE;
+        }
+        db_finalize(st);
+        if (gone) {
+            svc__model_release(s, m);
+            svc__model_evict(s, id);
+            return dc_err_set(e, DC_ENOTFOUND, "no model %s", id);
+        }
+    }
     if (m) {
         *out = m;
         return 0;

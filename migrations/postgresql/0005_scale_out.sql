@@ -26,3 +26,20 @@ CREATE TABLE job_attempts (
     outcome     TEXT COLLATE "C",
     PRIMARY KEY (job_id, lease)
 );
+
+-- dc_later(s): dc_now() plus s seconds, in the same format (lease deadlines, taken from
+-- the database server's clock so that the hosts' clocks do not matter).
+CREATE FUNCTION dc_later(s double precision) RETURNS text LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
+    SELECT to_char((clock_timestamp() + make_interval(secs => s)) AT TIME ZONE 'UTC',
+                   'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+$$;
+
+-- Large values that do not compress (float32 weights, optimizer state, scores) are
+-- stored uncompressed: pglz would spend seconds of server CPU per checkpoint for nothing.
+ALTER TABLE checkpoints ALTER COLUMN state SET STORAGE EXTERNAL;
+ALTER TABLE models ALTER COLUMN weights SET STORAGE EXTERNAL;
+ALTER TABLE study_ae ALTER COLUMN ae SET STORAGE EXTERNAL;
+ALTER TABLE job_results ALTER COLUMN labels SET STORAGE EXTERNAL,
+    ALTER COLUMN qmax SET STORAGE EXTERNAL, ALTER COLUMN iforest SET STORAGE EXTERNAL,
+    ALTER COLUMN recon SET STORAGE EXTERNAL, ALTER COLUMN forest SET STORAGE EXTERNAL,
+    ALTER COLUMN map_xy SET STORAGE EXTERNAL;

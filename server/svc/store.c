@@ -129,6 +129,16 @@ db_kind store_kind(const store *s) { return db_kind_of(s->h); }
 int store_schema_version(const store *s) { return s->schema_version; }
 const char *store_path(const store *s) { return s->path; }
 
+void store_redact(const char *target, char *buf, size_t cap)
+{
+    const char *scheme = strstr(target, "://"), *at, *colon;
+    snprintf(buf, cap, "%s", target);
+    if (!scheme) return;
+    at = strchr(scheme + 3, '@');
+    colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+    if (colon) snprintf(buf, cap, "%.*s:***%s", (int)(colon - target), target, at);
+}
+
 int store_latest_version(void)
 {
     int n = migrate_latest(migrations_sqlite, NULL);
@@ -161,6 +171,21 @@ int store_begin(store *s, dc_err *e)
     int rc = exec_simple(s, sql, e);
     if (rc < 0) store_rollback(s);
     return rc;
+}
+
+int store_try_begin(store *s, dc_err *e)
+{
+    char sql[96];
+    db_stmt *st = NULL;
+    int got = 0, rc;
+    if (db_kind_of(s->h) != DB_PG) return store_begin(s, e) < 0 ? (e ? e->code : DC_EIO) : 1;
+    if ((rc = exec_simple(s, "BEGIN", e)) < 0) return rc;
+    snprintf(sql, sizeof sql, "SELECT pg_try_advisory_xact_lock(%d)", STORE_PG_WRITE_LOCK);
+    if (db_prepare(s->h, sql, &st) == 0 && db_step(st) == DB_ROW) got = db_column_int(st, 0);
+    else rc = dc_err_set(e, DC_EIO, "%s: %s", sql, db_errmsg(s->h));
+    db_finalize(st);
+    if (rc < 0 || !got) store_rollback(s);
+    return rc < 0 ? rc : got;
 }
 
 int store_commit(store *s, dc_err *e) { return exec_simple(s, "COMMIT", e); }

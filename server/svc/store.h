@@ -22,6 +22,7 @@
 #ifndef DC_STORE_H
 #define DC_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "db.h"
@@ -60,6 +61,9 @@ int store_schema_version(const store *s);
 /* The target the store was opened with (owned by s): a path, or a URL. */
 const char *store_path(const store *s);
 
+/* target as it may be shown (logs, errors): a URL's password replaced by "***". */
+void store_redact(const char *target, char *buf, size_t cap);
+
 /* The newest schema version this binary knows (the number of embedded migrations). */
 int store_latest_version(void);
 
@@ -68,6 +72,9 @@ int store_latest_version(void);
  * (it is meant for cleanup paths) and is harmless outside a transaction. */
 int store_begin(store *s, dc_err *e);
 int store_commit(store *s, dc_err *e);
+/* store_begin without waiting on PostgreSQL: 1 begun, 0 another writer holds the lock
+ * (no transaction open), < 0 error. On SQLite the same as store_begin (1 or < 0). */
+int store_try_begin(store *s, dc_err *e);
 void store_rollback(store *s);
 
 /* The three below are SQLite file maintenance: on PostgreSQL they do nothing and

@@ -36,6 +36,15 @@ int svc__sql_err(db_conn *db, const char *what, dc_err *e)
     return dc_err_set(e, DC_EIO, "%s: %s", what, db_errmsg(db));
 }
 
+void svc__wake_workers(svc *s, db_conn *h)
+{
+    pthread_mutex_lock(&s->mu);
+    pthread_cond_broadcast(&s->wake);
+    pthread_mutex_unlock(&s->mu);
+    if (s->pg && db_exec(h, "NOTIFY dc_jobs") < 0)
+        fprintf(stderr, "deepclust: NOTIFY dc_jobs: %s\n", db_errmsg(h));
+}
+
 void svc__new_id(char *buf, size_t cap, const char *prefix)
 {
     static atomic_ullong counter;
@@ -483,6 +492,20 @@ int svc__model_acquire(svc *s, db_conn *db, const char *id, svc_model **out, dc_
     pthread_mutex_lock(&s->cache_mu);
     m = cache_find(s, id);
     pthread_mutex_unlock(&s->cache_mu);
+    if (m && s->pg) { /* another node may have deleted it: one indexed lookup */
+        db_stmt *st = NULL;
+        int gone = 0;
+        if (db_prepare(db, "SELECT 1 FROM models WHERE id = ?", &st) == DB_OK) {
+            db_bind_text(st, 1, id);
+            gone = db_step(st) == DB_DONE;
+        }
+        db_finalize(st);
+        if (gone) {
+            svc__model_release(s, m);
+            svc__model_evict(s, id);
+            return dc_err_set(e, DC_ENOTFOUND, "no model %s", id);
+        }
+    }
     if (m) {
         *out = m;
         return 0;

@@ -643,7 +643,7 @@ static int study_delete_txn(store *db, const char *id, char (**models)[JOBSPEC_I
                         "first", id, busy);
         goto rollback;
     }
-    if ((rc = study_job_ids(h, id, "(SELECT m.id FROM models m WHERE m.job_id = jobs.id)", "1",
+    if ((rc = study_job_ids(h, id, "(SELECT m.id FROM models m WHERE m.job_id = jobs.id)", "1 = 1",
                             models, nm, e)) < 0 ||
         (rc = exec_id(h, "DELETE FROM models WHERE job_id IN (SELECT id FROM jobs WHERE "
                       "study_id = ?1)", id, "delete study", e)) < 0 ||

@@ -20,8 +20,8 @@ database and its WAL (the server recovers the original; not on PostgreSQL, env
 DC_TEST_PG_URL, see store_target.py); after the restart,
 that every acknowledged dataset is there with its n, d, labels and, for the NPY ones,
 exactly the floats uploaded; every acknowledged job is there; every deleted dataset is
-gone; no dataset is left 'uploading' and no upload temporary file is left; at most
---workers jobs are running; every succeeded job's model loads and predicts. At the end
+gone; no dataset is left 'uploading' (PostgreSQL: none is listed) and no upload temporary
+file is left; at most --workers jobs are running (PostgreSQL: claimed by the new process); every succeeded job's model loads and predicts. At the end
 the server runs without kills until every job is in a terminal state (succeeded,
 failed, cancelled) within --drain-s seconds: a job left queued or running then is
 "stuck" and fails the run. Exit 0 only if nothing was lost, corrupt or stuck.
@@ -291,10 +291,17 @@ class Chaos:
                                   "AND part = 'y'", (dsid,)).fetchone()
                     if not y or y[0] != 4 * want["n"]:
                         self.bad("dataset %s: labels are %s bytes, want %d" % (dsid, y, 4 * want["n"]))
-            up = c.execute("SELECT count(*) FROM datasets WHERE status = 'uploading'").fetchone()[0]
-            # an upload may have started since the restart; none do here, so none may be left
-            if up:
-                self.bad("%d datasets left 'uploading' after the restart" % up)
+            if store.is_pg():
+                # a killed upload stays 'uploading' there (start-up removes those a day old
+                # only: another API process may be uploading), but it is never served
+                up = [r[0] for r in c.execute("SELECT id FROM datasets WHERE status = 'uploading'")]
+                if [i for i in up if i in have]:
+                    self.bad("'uploading' datasets listed after the restart: %s" % [i for i in up if i in have])
+            else:
+                up = c.execute("SELECT count(*) FROM datasets WHERE status = 'uploading'").fetchone()[0]
+                # an upload may have started since the restart; none do here, so none may be left
+                if up:
+                    self.bad("%d datasets left 'uploading' after the restart" % up)
             strays = c.execute("SELECT count(*) FROM dataset_chunks WHERE dataset_id NOT IN "
                                "(SELECT id FROM datasets)").fetchone()[0]
             if strays:
@@ -308,6 +315,12 @@ class Chaos:
             if jid not in jobs:
                 self.bad("acknowledged job %s lost (kill %d)" % (jid, self.kills))
         running = [j for j in jobs.values() if j["status"] == "running"]
+        if store.is_pg():
+            # a killed process's jobs stay 'running' there until their lease runs out (then
+            # they are requeued): count the living server's claims (lease "host:pid/slot#...")
+            with store.connect(self.db, ro=True) as c:
+                running = c.execute("SELECT id FROM jobs WHERE status = 'running' AND lease_owner LIKE ?",
+                                    ("%%:%d/%%" % self.server.proc.pid,)).fetchall()
         if len(running) > self.a.workers:
             self.bad("%d jobs running with %d workers after the restart" % (len(running), self.a.workers))
         self.check_models(jobs)

@@ -2,8 +2,9 @@
 """Black-box tests of the clustering service (issue 6) over real HTTP on loopback.
 
 Run by tests/test_svc_api.sh (ctest); standard library only. Env: DC_BIN = the
-deepclust binary. Each group starts its own server on a free port with its own
-database in a temporary folder:
+deepclust binary; DC_TEST_PG_URL = run every server on a fresh PostgreSQL database
+(tools/store_target.py; the other *_test.py use this Server too). Each group starts its
+own server on a free port with its own database in a temporary folder:
 
   flow      upload (NPY + labels, CSV with a label column, IDX.gz) -> kmeans and dec jobs
             -> poll -> iterations -> model -> predict (JSON and binary) -> assignments

@@ -10,7 +10,10 @@ connect(path) opens that store for the checks a test makes from the side (counti
 planting rows): sqlite3 on SQLite; on PostgreSQL a small stand-in that runs each statement
 through psql (postgresql-client), with `?` parameters inlined as literals and rows read
 back as JSON (ints, floats, text; a bytea as bytes).
-skipped(what, why) prints the line a test gives for a check that cannot apply here.
+env(path) gives the server's environment: on PostgreSQL its upload spool (TMPDIR) is the
+folder of path, where the tests look for leftover upload files; spool_prefix(path, pid)
+names a server's upload files. skipped(what, why) prints the line a test gives for a
+check that cannot apply here (never counted as passed).
 """
 import atexit
 import hashlib

@@ -48,7 +48,7 @@ test: test-deps build
 # (tests/tools/pg_cluster.sh) in a temporary folder, stopped at the end whatever happens.
 test-pg: test-deps build
 	@pg=$$(mktemp -d "$${TMPDIR:-/tmp}/dc_pg.XXXXXX"); \
-	trap 'bash tests/tools/pg_cluster.sh stop "$$pg/c"; rm -rf "$$pg"' EXIT; \
+	trap 'bash "$(CURDIR)/tests/tools/pg_cluster.sh" stop "$$pg/c"; rm -rf "$$pg"' EXIT; \
 	U=$$(bash tests/tools/pg_cluster.sh start "$$pg/c") || exit 1; \
 	echo "PostgreSQL for the tests: $$U"; \
 	cd $(BUILD) && DC_TEST_PG_URL=$$U ctest -L http -j$(JOBS) --output-on-failure && \

@@ -34,6 +34,7 @@ import argparse
 import os
 import random
 import shutil
+import sqlite3
 import struct
 import sys
 import tempfile

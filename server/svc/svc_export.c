@@ -242,20 +242,8 @@ static int64_t results_have(db_conn *h, const char *job, int64_t n)
  * 1 when all were there. */
 static int outlier_read(db_conn *h, const char *job, int64_t offset, int64_t count, float *out)
 {
-    db_stmt *st = NULL;
-    int ok = 0;
-    if (db_prepare(h, "SELECT substr(iforest, CAST(? AS INTEGER), CAST(? AS INTEGER)) "
-                      "FROM job_results WHERE job_id = ?", &st) != DB_OK)
-        return 0;
-    db_bind_int64(st, 1, offset * 4 + 1);
-    db_bind_int64(st, 2, count * 4);
-    db_bind_text(st, 3, job);
-    if (db_step(st) == DB_ROW && db_column_bytes(st, 0) == count * 4) {
-        memcpy(out, db_column_blob(st, 0), (size_t)count * 4);
-        ok = 1;
-    }
-    db_finalize(st);
-    return ok;
+    return db_read_part(h, "job_results", "iforest", "job_id", job, offset * 4, out,
+                        count * 4, NULL) == 0;
 }
 
 int svc_export_open(svc *s, const char *job_id, int with_z, svc_export **out,

@@ -180,7 +180,14 @@ static void check_order(store *s)
         queue_claim_free(&c);
     }
     /* the autoencoder kept: job_dep is the oldest claimable one */
-    CHECK(exec_ok(h, "INSERT INTO study_ae (job_id, ae) VALUES ('job_o1', X'00')"));
+    {
+        static const unsigned char ae[4] = {0};
+        db_stmt *st = NULL;
+        CHECK(db_prepare(h, "INSERT INTO study_ae (job_id, ae) VALUES ('job_o1', ?)", &st) == 0);
+        db_bind_blob(st, 1, ae, sizeof ae);
+        CHECK(db_step(st) == DB_DONE);
+        db_finalize(st);
+    }
     CHECK_EQ_INT(claim(s, "t:1/0", 30, &c), 1);
     CHECK_MSG(strcmp(c.id, "job_dep") == 0, "expected job_dep, got %s", c.id);
     CHECK(strcmp(c.ae_job, "job_o1") == 0);

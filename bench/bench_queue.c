@@ -34,7 +34,7 @@ typedef struct {
     pthread_barrier_t *go;
     atomic_int *done;   /* claims made so far, all threads */
     double *claim_ms;   /* per claim of this thread */
-    double *early_ms;   /* claims made while fewer than n_jobs / 10 were done */
+    double *early_ms;   /* claims begun while fewer than n_jobs / 10 were done */
     double *renew_ms;
     held *h;
     int n, n_early, errors;
@@ -223,8 +223,8 @@ int main(int argc, char **argv)
         return 1;
     }
     db_finalize(st);
-    printf("bench_queue: %s store%s%s\n", store_kind(s) == DB_PG ? "postgresql" : "sqlite",
-           tmp[0] ? " (temp file " : "", tmp[0] ? ")" : "");
+    printf("bench_queue: %s store%s%s%s\n", store_kind(s) == DB_PG ? "postgresql" : "sqlite",
+           tmp[0] ? " (temp file " : "", tmp, tmp[0] ? ")" : "");
     if (round_of(target, s, 1, n) < 0) rc = 1;
     if (round_of(target, s, 4, n) < 0) rc = 1;
     db_exec(store_db(s), "DELETE FROM job_attempts; DELETE FROM jobs");

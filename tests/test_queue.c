@@ -440,7 +440,8 @@ static void check_max_attempts(store *s)
     }
     q_text(h, "SELECT error FROM jobs WHERE id = ?", "job_m", buf, sizeof buf);
     printf("  failed after %d lost claims: %s\n", SVC_MAX_ATTEMPTS, buf);
-    CHECK_MSG(has_word(buf, "attempt"), "the error does not say why: '%s'", buf);
+    CHECK_MSG(has_word(buf, "lost") && has_word(buf, "3 times"),
+              "the error does not say why: '%s'", buf);
     CHECK_EQ_INT(q_int(h, "SELECT COUNT(*) FROM jobs WHERE id = ? AND finished_at IS NOT NULL "
                           "AND lease_owner IS NULL", "job_m"), 1);
     CHECK_EQ_INT(q_int(h, "SELECT COUNT(*) FROM job_attempts WHERE job_id = ? AND outcome = 'lost' "

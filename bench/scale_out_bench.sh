@@ -121,15 +121,16 @@ counts() {
              c["failed"], c["cancelled"]}'
 }
 
-# submit B: uploads the dataset and queues JOBS jobs through B (no worker runs yet).
+# submit B: uploads the dataset and queues JOBS jobs through B (no worker runs yet);
+# sets LAST_JOB.
 submit() {
     local B=$1 ds t0 t1 i
     ds=$(upload "$B")
     t0=$(now)
     for i in $(seq 1 "$JOBS"); do
-        curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' "$B/v1/jobs" \
-            -d "{\"dataset\":\"$ds\",\"method\":\"kmeans\",\"n_clusters\":4,\"seed\":$i}" ||
-            { echo "submit $i failed" >&2; exit 1; }
+        LAST_JOB=$(curl -sf -X POST -H 'Content-Type: application/json' "$B/v1/jobs" \
+            -d "{\"dataset\":\"$ds\",\"method\":\"kmeans\",\"n_clusters\":4,\"seed\":$i}" |
+            jq -r .id) || { echo "submit $i failed" >&2; exit 1; }
     done
     t1=$(now)
     python3 -c "import sys; j,t0,t1=int(sys.argv[1]),float(sys.argv[2]),float(sys.argv[3]); \
@@ -138,7 +139,7 @@ print('    (%d jobs queued in %.2f s through one API node, one curl each: %.0f s
 }
 
 # wait_done LABEL B T0: polls B's /metrics until every job ended; jobs/s since T0 (the
-# moment the workers were launched). Sets MODEL to a succeeded job's model.
+# moment the workers were launched). Sets MODEL to the model of LAST_JOB.
 wait_done() {
     local label=$1 B=$2 t0=$3 t2 done=0 ok=0 failed=0 cancelled=0
     for _ in $(seq 1 6000); do
@@ -152,7 +153,7 @@ wait_done() {
 print('  %-28s %d jobs ended %.2f s after the workers were launched: %.1f jobs/s' % \
 (sys.argv[4], j, t2-t0, j/(t2-t0)))" "$JOBS" "$t0" "$t2" "$label"
     [ "$ok" = "$JOBS" ] || echo "  !! $ok of $JOBS jobs succeeded ($failed failed, $cancelled cancelled)"
-    MODEL=$(curl -sf "$B/v1/jobs?status=succeeded&limit=1" | jq -r '.items[0].model')
+    MODEL=$(curl -sf "$B/v1/jobs/$LAST_JOB" | jq -r .model)
 }
 
 # predict LABEL MODEL PORT...: wrk on each port at once, CONNS split between them.

@@ -9,16 +9,20 @@
 #    on a throw-away PostgreSQL (tests/tools/pg_cluster.sh); on SQLite by one
 #    `deepclust serve --workers N` process, N = 1, 2, 4. The jobs are queued first
 #    through an API-only node (no worker runs), then the workers are launched: jobs/s is
-#    JOBS / the time from their launch (process start included) until every job ended.
-#    Prints failures, and the submit rate of the queueing step.
+#    JOBS / the time from their launch (process start included) until the last job
+#    ended, and JOBS / the time from the first claim to the last end (both read from the
+#    store's rows: jobs.finished_at, job_attempts.started_at). Prints failures, and the
+#    submit rate of the queueing step (one curl per job: process start-up included).
 # 2. Predict requests/s (one sample, JSON) with wrk for SECS seconds, CONNS connections:
 #    through 1 and 2 `deepclust serve --workers 0` processes on PostgreSQL (2: one wrk per
-#    node, CONNS / 2 connections each, rates summed); through one serve on SQLite.
+#    node, CONNS / 2 connections and WRK_THREADS / 2 threads each, rates summed);
+#    through one serve on SQLite.
 #
-# Needs build/deepclust (or DC_BIN), curl, jq, python3, wrk (apt-get install wrk), and
-# Debian's postgresql for the pg half. Environment: JOBS (100), SECS (10), CONNS (8),
-# WORKERS ("1 2 4"). The load generator runs on the same machine: on a small machine it
-# takes a good share of the cores (the figures say how many there are).
+# Needs build/deepclust (or DC_BIN), curl, jq, python3, sqlite3, wrk (apt-get install
+# wrk), and Debian's postgresql (server and psql) for the pg half. Environment: JOBS
+# (100), SECS (10), CONNS (8), WRK_THREADS (2), WORKERS ("1 2 4"). The load generator
+# runs on the same machine: on a small machine it takes a good share of the cores (the
+# figures say how many there are).
 set -euo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,11 +30,12 @@ BIN=${DC_BIN:-$SRC/build/deepclust}
 JOBS=${JOBS:-100}
 SECS=${SECS:-10}
 CONNS=${CONNS:-8}
+WRK_THREADS=${WRK_THREADS:-2}
 WORKERS=${WORKERS:-1 2 4}
 WHAT=${1:-all}
 PGC=$SRC/tests/tools/pg_cluster.sh
 
-for t in curl jq python3 wrk; do
+for t in curl jq python3 wrk psql sqlite3; do
     command -v "$t" >/dev/null || { echo "scale_out_bench: $t not found" >&2; exit 1; }
 done
 [ -x "$BIN" ] || { echo "scale_out_bench: no $BIN (build first, or set DC_BIN)" >&2; exit 1; }
@@ -124,13 +129,18 @@ counts() {
 # submit B: uploads the dataset and queues JOBS jobs through B (no worker runs yet);
 # sets LAST_JOB.
 submit() {
-    local B=$1 ds t0 t1 i
+    local B=$1 ds t0 t1 i body
     ds=$(upload "$B")
     t0=$(now)
     for i in $(seq 1 "$JOBS"); do
-        LAST_JOB=$(curl -sf -X POST -H 'Content-Type: application/json' "$B/v1/jobs" \
-            -d "{\"dataset\":\"$ds\",\"method\":\"kmeans\",\"n_clusters\":4,\"seed\":$i}" |
-            jq -r .id) || { echo "submit $i failed" >&2; exit 1; }
+        body="{\"dataset\":\"$ds\",\"method\":\"kmeans\",\"n_clusters\":4,\"seed\":$i}"
+        if [ "$i" -lt "$JOBS" ]; then
+            curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' "$B/v1/jobs" \
+                -d "$body" || { echo "submit $i failed" >&2; exit 1; }
+        else
+            LAST_JOB=$(curl -sf -X POST -H 'Content-Type: application/json' "$B/v1/jobs" \
+                -d "$body" | jq -r .id)
+        fi
     done
     t1=$(now)
     python3 -c "import sys; j,t0,t1=int(sys.argv[1]),float(sys.argv[2]),float(sys.argv[3]); \
@@ -138,28 +148,39 @@ print('    (%d jobs queued in %.2f s through one API node, one curl each: %.0f s
 (j, t1-t0, j/(t1-t0)))" "$JOBS" "$t0" "$t1"
 }
 
-# wait_done LABEL B T0: polls B's /metrics until every job ended; jobs/s since T0 (the
-# moment the workers were launched). Sets MODEL to the model of LAST_JOB.
+# span SQL-RUNNER: "first-claim-epoch last-end-epoch" of the jobs, from the store itself
+# (so that the figure does not depend on how often we poll).
+span_pg() { psql -X -Atq -F ' ' -d "$1" -c "SELECT (SELECT min(dc_epoch(started_at)) FROM \
+job_attempts), max(dc_epoch(finished_at)) FROM jobs"; }
+span_sqlite() { sqlite3 -separator ' ' "$1" "SELECT (SELECT min((julianday(started_at) - \
+2440587.5) * 86400) FROM job_attempts), max((julianday(finished_at) - 2440587.5) * 86400) FROM jobs"; }
+
+# wait_done LABEL B T0 SPAN STORE: polls B's /metrics (4 times a second) until every job
+# ended, then reads from the store when the first claim and the last end were. Prints
+# jobs/s from T0 (the workers' launch, wall clock) to the last end, and from the first
+# claim to the last end. Sets MODEL to the model of LAST_JOB.
 wait_done() {
-    local label=$1 B=$2 t0=$3 t2 done=0 ok=0 failed=0 cancelled=0
-    for _ in $(seq 1 6000); do
+    local label=$1 B=$2 t0=$3 span=$4 target=$5 done=0 ok=0 failed=0 cancelled=0 first last
+    for _ in $(seq 1 2400); do
         read -r _ _ ok failed cancelled < <(counts "$B")
         done=$((ok + failed + cancelled))
         [ "$done" -ge "$JOBS" ] && break
-        sleep 0.02
+        sleep 0.25
     done
-    t2=$(now)
-    python3 -c "import sys; j,t0,t2=int(sys.argv[1]),float(sys.argv[2]),float(sys.argv[3]); \
-print('  %-28s %d jobs ended %.2f s after the workers were launched: %.1f jobs/s' % \
-(sys.argv[4], j, t2-t0, j/(t2-t0)))" "$JOBS" "$t0" "$t2" "$label"
+    read -r first last < <("$span" "$target")
+    python3 -c "import sys; j,t0,a,z=int(sys.argv[1]),*map(float,sys.argv[2:5]); \
+print('  %-26s %d jobs: last ended %.2f s after the launch (%.1f jobs/s); first claim to last \
+end %.2f s (%.1f jobs/s)' % (sys.argv[5], j, z-t0, j/(z-t0), z-a, j/(z-a)))" \
+        "$JOBS" "$t0" "$first" "$last" "$label"
     [ "$ok" = "$JOBS" ] || echo "  !! $ok of $JOBS jobs succeeded ($failed failed, $cancelled cancelled)"
     MODEL=$(curl -sf "$B/v1/jobs/$LAST_JOB" | jq -r .model)
 }
 
-# predict LABEL MODEL PORT...: wrk on each port at once, CONNS split between them.
+# predict LABEL MODEL PORT...: wrk on each port at once, CONNS connections and
+# WRK_THREADS client threads in all, split between them.
 predict() {
     local label=$1 model=$2; shift 2
-    local n=$# c=$((CONNS / $#)) i=0 p
+    local n=$# c=$((CONNS / $#)) t=$((WRK_THREADS / $# > 0 ? WRK_THREADS / $# : 1)) i=0 p
     for p in "$@"; do
         # warm the node's model cache first
         curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' \
@@ -167,7 +188,7 @@ predict() {
     done
     local w=()
     for p in "$@"; do
-        wrk -t1 -c"$c" -d"${SECS}s" --latency -s "$tmp/predict.lua" \
+        wrk -t"$t" -c"$c" -d"${SECS}s" --latency -s "$tmp/predict.lua" \
             "http://127.0.0.1:$p/v1/models/$model/predict" >"$tmp/wrk.$i" 2>&1 &
         w+=("$!")
         pids+=("$!")
@@ -198,7 +219,7 @@ EOF
 }
 
 echo "scale_out_bench: $(lscpu | sed -n 's/^Model name:[[:space:]]*//p'), $(nproc) cores;" \
-     "JOBS=$JOBS SECS=$SECS CONNS=$CONNS; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+     "JOBS=$JOBS SECS=$SECS CONNS=$CONNS WRK_THREADS=$WRK_THREADS; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 if [ "$WHAT" = all ] || [ "$WHAT" = pg ]; then
     U=$(bash "$PGC" start "$tmp/pg")
@@ -215,7 +236,7 @@ if [ "$WHAT" = all ] || [ "$WHAT" = pg ]; then
         t0=$(now)
         for i in $(seq 1 "$w"); do spawn_worker "$tmp/worker_${w}_$i.log" "$url"; wp+=("$W_PID"); done
         for i in $(seq 1 "$w"); do wait_ready "$tmp/worker_${w}_$i.log" "${wp[$((i - 1))]}"; done
-        wait_done "$w worker process(es)" "$B" "$t0"
+        wait_done "$w worker process(es)" "$B" "$t0" span_pg "$url"
         stop "${wp[@]}"
         if [ "$w" = "$(echo "$WORKERS" | awk '{print $NF}')" ]; then
             echo "predict, PostgreSQL (model of a kmeans job, k 4, d 8), $CONNS connections:"
@@ -238,7 +259,7 @@ if [ "$WHAT" = all ] || [ "$WHAT" = sqlite ]; then
         stop "$API_PID"
         t0=$(now)
         start_api "$tmp/sqlite_w$w.log" --db "$tmp/w$w.db" --workers "$w" --blas-threads 1
-        wait_done "serve --workers $w" "http://127.0.0.1:$API_PORT" "$t0"
+        wait_done "serve --workers $w" "http://127.0.0.1:$API_PORT" "$t0" span_sqlite "$tmp/w$w.db"
         if [ "$w" = "$(echo "$WORKERS" | awk '{print $NF}')" ]; then
             echo "predict, SQLite, $CONNS connections:"
             predict "1 serve process" "$MODEL" "$API_PORT"

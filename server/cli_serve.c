@@ -22,12 +22,20 @@ static const char serve_usage[] =
     "Runs the deepclust HTTP service until SIGINT or SIGTERM.\n"
     "\n"
     "options (environment variable in brackets; flags win):\n"
-    "  --db PATH          SQLite database, created and migrated if needed\n"
-    "                     [DEEPCLUST_DB] (default ./deepclust.db)\n"
+    "  --db, --store TARGET  where the state lives [DEEPCLUST_STORE or DEEPCLUST_DB]:\n"
+    "                     a SQLite file (PATH or sqlite:PATH, created and migrated if\n"
+    "                     needed; default ./deepclust.db), or a PostgreSQL database\n"
+    "                     (postgresql://user:pass@host:5432/db) shared by any number of\n"
+    "                     serve and `deepclust worker` processes (docs/deploy.md)\n"
     "  --host ADDR        address to listen on [DEEPCLUST_HOST] (default 127.0.0.1)\n"
     "  --port N           TCP port, 0 = any free port (printed at start)\n"
     "                     [DEEPCLUST_PORT] (default 8080)\n"
-    "  --workers N        training worker threads [DEEPCLUST_WORKERS] (default 1)\n"
+    "  --workers N        training worker threads [DEEPCLUST_WORKERS] (default 1);\n"
+    "                     0 = an API-only node (other processes train)\n"
+    "  --lease-s S        seconds a worker's claim on a job lasts unrenewed: a job whose\n"
+    "                     worker died is taken over after it [DEEPCLUST_LEASE_S] (15)\n"
+    "  --spool-dir DIR    PostgreSQL only: where uploads are spooled before they are\n"
+    "                     stored [DEEPCLUST_SPOOL_DIR] (default $TMPDIR or /tmp)\n"
     "  --blas-threads N   OpenBLAS threads (default: cores / workers)\n"
     "  --max-upload-mb N  largest dataset upload, MiB [DEEPCLUST_MAX_UPLOAD_MB]\n"
     "                     (default 1024; larger bodies get 413 before they are read)\n"
@@ -186,7 +194,10 @@ static int limits_apply(const limit_opt *l, svc_config *cfg, api_ctx *ctx)
 
 int cli_serve(int argc, char **argv)
 {
-    const char *db = env_or("DEEPCLUST_DB", "./deepclust.db");
+    const char *db = env_or("DEEPCLUST_STORE", env_or("DEEPCLUST_DB", "./deepclust.db"));
+    const char *lease_s = env_or("DEEPCLUST_LEASE_S", "15");
+    const char *spool = env_or("DEEPCLUST_SPOOL_DIR", NULL);
+    char shown[1024];
     const char *host = env_or("DEEPCLUST_HOST", "127.0.0.1");
     const char *port_s = env_or("DEEPCLUST_PORT", "8080");
     const char *token = getenv("DEEPCLUST_TOKEN"); /* set but empty is an error */
@@ -219,9 +230,16 @@ int cli_serve(int argc, char **argv)
         if (cli_is_help(argv[i])) {
             fputs(serve_usage, stdout);
             return CLI_OK;
-        } else if ((m = cli_flag(argc, argv, &i, "db", &v))) {
+        } else if ((m = cli_flag(argc, argv, &i, "db", &v)) ||
+                   (m = cli_flag(argc, argv, &i, "store", &v))) {
             if (m < 0) return CLI_USAGE;
             db = v;
+        } else if ((m = cli_flag(argc, argv, &i, "lease-s", &v))) {
+            if (m < 0) return CLI_USAGE;
+            lease_s = v;
+        } else if ((m = cli_flag(argc, argv, &i, "spool-dir", &v))) {
+            if (m < 0) return CLI_USAGE;
+            spool = v;
         } else if ((m = cli_flag(argc, argv, &i, "host", &v))) {
             if (m < 0) return CLI_USAGE;
             host = v;
@@ -284,6 +302,9 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "deepclust serve: --db is empty\n");
         return CLI_USAGE;
     }
+    double lease = 0;
+    if (cli_seconds("lease-s", lease_s, &lease) < 0) return CLI_USAGE;
+    store_redact(db, shown, sizeof shown);
     if (cli_int("header-timeout-s", hdr_to_s, 1, 3600, &hdr_to) < 0 ||
         cli_int("body-timeout-s", body_to_s, 1, 86400, &body_to) < 0 ||
         cli_int("max-conns", conns_s, 1, 1000000, &max_conns) < 0 ||
@@ -321,6 +342,7 @@ int cli_serve(int argc, char **argv)
         goto out;
     }
     sc.db_path = db, sc.workers = workers, sc.blas_threads = blas_threads;
+    sc.lease_s = lease, sc.spool_dir = spool;
     sc.model_cache = model_cache, sc.ckpt_every_s = ckpt_s;
     if (svc_open(&service, &sc, &e) < 0) {
         fprintf(stderr, "deepclust: %s\n", e.msg);
@@ -352,7 +374,7 @@ int cli_serve(int argc, char **argv)
     const char *h = http_host(http);
     int v6 = strchr(h, ':') != NULL;
     fprintf(stderr, "deepclust listening on http://%s%s%s:%d (db %s, schema %d, workers %d%s)\n",
-            v6 ? "[" : "", h, v6 ? "]" : "", http_port(http), db, ctx.schema_version, workers,
+            v6 ? "[" : "", h, v6 ? "]" : "", http_port(http), shown, ctx.schema_version, workers,
             ctx.token ? ", token required"
             : n_allow ? ", no token: loopback and --allow-host Host names only"
                       : ", no token: loopback Host names only");

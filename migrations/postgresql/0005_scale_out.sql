@@ -26,3 +26,10 @@ CREATE TABLE job_attempts (
     outcome     TEXT COLLATE "C",
     PRIMARY KEY (job_id, lease)
 );
+
+-- dc_later(s): dc_now() plus s seconds, in the same format (lease deadlines, taken from
+-- the database server's clock so that the hosts' clocks do not matter).
+CREATE FUNCTION dc_later(s double precision) RETURNS text LANGUAGE sql VOLATILE PARALLEL SAFE AS $$
+    SELECT to_char((clock_timestamp() + make_interval(secs => s)) AT TIME ZONE 'UTC',
+                   'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+$$;

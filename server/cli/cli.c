@@ -46,3 +46,17 @@ int cli_int(const char *flag, const char *s, int lo, int hi, int *out)
     *out = (int)v;
     return 0;
 }
+
+int cli_seconds(const char *flag, const char *s, double *out)
+{
+    char *end;
+    double v;
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || end == s || *end || !(v >= 0.1 && v <= 86400)) {
+        fprintf(stderr, "deepclust: --%s: expected seconds in 0.1..86400, got '%s'\n", flag, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}

@@ -23,6 +23,7 @@
 /* X(name, one-line summary), in the order `deepclust help` lists them. */
 #define CLI_COMMANDS(X)                                         \
     X(serve, "run the HTTP service (REST API, job workers)")   \
+    X(worker, "run training workers only, against a shared store")   \
     X(train, "train a clustering model on data files (all methods)")  \
     X(study, "several seeds and k in one run: spread, chosen seed, suggested k") \
     X(predict, "soft cluster assignments of new samples from a saved model") \
@@ -57,5 +58,9 @@ int cli_is_help(const char *arg);
 /* Parses a whole decimal int in [lo, hi]; prints "deepclust: --flag: ..." and returns -1
  * when it is not one. */
 int cli_int(const char *flag, const char *s, int lo, int hi, int *out);
+
+/* Parses a number of seconds in [0.1, 86400] (e.g. "15", "2.5"); prints and returns -1
+ * otherwise. */
+int cli_seconds(const char *flag, const char *s, double *out);
 
 #endif

@@ -2,6 +2,7 @@
 #include "db_impl.h"
 
 #include <string.h>
+#include <time.h>
 
 int db_open(db_conn **out, const char *target, dc_err *e)
 {
@@ -66,3 +67,11 @@ int db_in_tx(db_conn *h) { return h->ops->in_tx(h); }
 const char *db_errmsg(db_conn *h) { return h->ops->errmsg(h); }
 int db_errcode(db_conn *h) { return h->ops->errcode(h); }
 int db_err_is_fk(db_conn *h) { return h->ops->err_is_fk(h); }
+
+int db_wait_notify(db_conn *h, double timeout_s)
+{
+    if (h && h->kind == DB_PG) return db_pg_wait(h, timeout_s);
+    struct timespec ts = {(time_t)timeout_s, (long)((timeout_s - (time_t)timeout_s) * 1e9)};
+    nanosleep(&ts, NULL);
+    return 0;
+}

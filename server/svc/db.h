@@ -6,8 +6,9 @@
  * The dialect the queries keep to:
  *   - parameters are `?` or `?N` (1-based); the PostgreSQL backend rewrites them to $N;
  *   - the time now is dc_now() (UTC ISO-8601 text with milliseconds, the format every
- *     *_at column holds) and dc_epoch(text) turns such a text into seconds (REAL): both
- *     are defined per backend (a C function on SQLite, a SQL function on PostgreSQL);
+ *     *_at column holds), dc_later(s) the same s seconds later (leases; the database
+ *     server's clock), and dc_epoch(text) turns such a text into seconds (REAL): all
+ *     are defined per backend (C functions on SQLite, SQL functions on PostgreSQL);
  *   - upserts are INSERT ... ON CONFLICT (...) DO UPDATE, never INSERT OR REPLACE;
  *   - tie-breaks may use `rowid`: PostgreSQL tables that need one have a column of that
  *     name (an identity), see migrations/postgresql/;
@@ -85,6 +86,11 @@ int db_exec(db_conn *h, const char *sql);
 int64_t db_changes(db_conn *h);
 /* 1 inside an explicit transaction. */
 int db_in_tx(db_conn *h);
+
+/* Waits up to timeout_s for a notification on a channel h LISTENs to (run "LISTEN name"
+ * with db_exec first): 1 one came (all pending are consumed), 0 none, DB_ERROR. SQLite
+ * has none (nor h NULL): it sleeps timeout_s and returns 0. */
+int db_wait_notify(db_conn *h, double timeout_s);
 
 const char *db_errmsg(db_conn *h);
 /* What the last failure was: DC_ENOSPC (disk or quota full), DC_ECONFLICT (a unique or

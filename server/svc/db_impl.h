@@ -46,5 +46,6 @@ struct db_stmt {
 
 int db_sqlite_open(db_conn **out, const char *path, dc_err *e);
 int db_pg_open(db_conn **out, const char *url, dc_err *e);
+int db_pg_wait(db_conn *h, double timeout_s);
 
 #endif

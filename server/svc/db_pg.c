@@ -14,6 +14,8 @@
 #include "db_impl.h"
 
 #include <libpq-fe.h>
+#include <errno.h>
+#include <poll.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -459,4 +461,23 @@ int db_pg_open(db_conn **out, const char *url, dc_err *e)
 fail:
     pg_close(&d->base);
     return rc;
+}
+
+int db_pg_wait(db_conn *h, double timeout_s)
+{
+    PGconn *c = D(h)->c;
+    PGnotify *n;
+    int got = 0;
+    struct pollfd p = {.fd = PQsocket(c), .events = POLLIN};
+    if (p.fd < 0) return DB_ERROR;
+    if (poll(&p, 1, (int)(timeout_s * 1000)) < 0 && errno != EINTR) return DB_ERROR;
+    if (!PQconsumeInput(c)) {
+        set_err(D(h), PQerrorMessage(c), "");
+        return DB_ERROR;
+    }
+    while ((n = PQnotifies(c))) {
+        got = 1;
+        PQfreemem(n);
+    }
+    return got;
 }

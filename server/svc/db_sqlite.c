@@ -28,14 +28,20 @@ typedef struct {
 static sqlite3 *H(db_conn *h) { return ((sq_db *)h)->h; }
 static sqlite3_stmt *S(db_stmt *st) { return ((sq_stmt *)st)->st; }
 
-/* dc_now(): UTC now as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
+/* dc_now(): UTC now as "YYYY-MM-DDTHH:MM:SS.mmmZ"; dc_later(s): s seconds later. */
 static void fn_now(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
     struct timespec ts;
     struct tm tm;
     char buf[96];
-    (void)argc, (void)argv;
     clock_gettime(CLOCK_REALTIME, &ts);
+    if (argc == 1) {
+        double add = sqlite3_value_double(argv[0]);
+        int64_t ns = (int64_t)ts.tv_nsec + (int64_t)(add * 1e9);
+        ts.tv_sec += (time_t)(ns / 1000000000);
+        ts.tv_nsec = (long)(ns % 1000000000);
+        if (ts.tv_nsec < 0) ts.tv_nsec += 1000000000, ts.tv_sec--;
+    }
     gmtime_r(&ts.tv_sec, &tm);
     snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
              tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
@@ -199,6 +205,8 @@ int db_sqlite_open(db_conn **out, const char *path, dc_err *e)
     sqlite3_extended_result_codes(d->h, 1);
     sqlite3_busy_timeout(d->h, BUSY_TIMEOUT_MS);
     if (sqlite3_create_function(d->h, "dc_now", 0, SQLITE_UTF8, NULL, fn_now, NULL, NULL) !=
+                SQLITE_OK ||
+        sqlite3_create_function(d->h, "dc_later", 1, SQLITE_UTF8, NULL, fn_now, NULL, NULL) !=
                 SQLITE_OK ||
         sqlite3_create_function(d->h, "dc_epoch", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
                                 fn_epoch, NULL, NULL) != SQLITE_OK) {

@@ -129,6 +129,16 @@ db_kind store_kind(const store *s) { return db_kind_of(s->h); }
 int store_schema_version(const store *s) { return s->schema_version; }
 const char *store_path(const store *s) { return s->path; }
 
+void store_redact(const char *target, char *buf, size_t cap)
+{
+    const char *scheme = strstr(target, "://"), *at, *colon;
+    snprintf(buf, cap, "%s", target);
+    if (!scheme) return;
+    at = strchr(scheme + 3, '@');
+    colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+    if (colon) snprintf(buf, cap, "%.*s:***%s", (int)(colon - target), target, at);
+}
+
 int store_latest_version(void)
 {
     int n = migrate_latest(migrations_sqlite, NULL);

@@ -22,6 +22,7 @@
 #ifndef DC_STORE_H
 #define DC_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "db.h"
@@ -59,6 +60,9 @@ int store_schema_version(const store *s);
 
 /* The target the store was opened with (owned by s): a path, or a URL. */
 const char *store_path(const store *s);
+
+/* target as it may be shown (logs, errors): a URL's password replaced by "***". */
+void store_redact(const char *target, char *buf, size_t cap);
 
 /* The newest schema version this binary knows (the number of embedded migrations). */
 int store_latest_version(void);

@@ -36,6 +36,15 @@ int svc__sql_err(db_conn *db, const char *what, dc_err *e)
     return dc_err_set(e, DC_EIO, "%s: %s", what, db_errmsg(db));
 }
 
+void svc__wake_workers(svc *s, db_conn *h)
+{
+    pthread_mutex_lock(&s->mu);
+    pthread_cond_broadcast(&s->wake);
+    pthread_mutex_unlock(&s->mu);
+    if (s->pg && db_exec(h, "NOTIFY dc_jobs") < 0)
+        fprintf(stderr, "deepclust: NOTIFY dc_jobs: %s\n", db_errmsg(h));
+}
+
 void svc__new_id(char *buf, size_t cap, const char *prefix)
 {
     static atomic_ullong counter;

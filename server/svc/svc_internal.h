@@ -18,6 +18,8 @@ typedef struct svc_slot {
     char job_id[JOBSPEC_ID_MAX]; /* "" when idle; under s->mu */
     atomic_int cancel;           /* set by svc_job_cancel for job_id */
     atomic_int stop;             /* core's stop flag (polled per batch): cancel or shutdown */
+    atomic_int lost;             /* the lease was lost: write nothing more for the job */
+    char lease[96];              /* the claim's token (queue.h); under s->mu */
     double samples_per_s;        /* under s->mu */
 } svc_slot;
 
@@ -58,6 +60,8 @@ struct svc {
     char *reserve_path;          /* "<db path>.reserve" */
     int64_t reserve_held;        /* bytes allocated in it now */
     atomic_int recovery_pending; /* svc__recover stopped by a full disk */
+    pthread_t keeper;            /* renews leases, reaps expired ones, hears NOTIFY */
+    int keeper_started;
 };
 
 store *svc__db_get(svc *s, dc_err *e);
@@ -93,6 +97,9 @@ int svc__space_ok(svc *s, const char *what, dc_err *e);
 int64_t svc__disk_free(const svc *s);
 /* Drops a model from the predict cache (after its row was deleted). */
 void svc__model_evict(svc *s, const char *id);
+/* A job was queued: wakes this process's idle workers, and (PostgreSQL) every other
+ * process's through NOTIFY dc_jobs on h (outside a transaction). */
+void svc__wake_workers(svc *s, db_conn *h);
 void svc__new_id(char *buf, size_t cap, const char *prefix);
 /* Text column i into buf (cap bytes, truncated; "" when NULL). */
 void svc__col_text(db_stmt *st, int i, char *buf, size_t cap);
@@ -195,7 +202,8 @@ struct dataset;
 int svc__studies_settle(db_conn *db, dc_err *e);
 /* The pretrained autoencoder of job (written when its pretraining ends) / read back
  * (*ae malloc'd). get: DC_ENOTFOUND when there is none. */
-int svc__study_ae_put(store *db, const char *job, const void *ae, size_t len, dc_err *e);
+int svc__study_ae_put(store *db, const char *job, const char *lease, const void *ae,
+                      size_t len, dc_err *e);
 int svc__study_ae_get(db_conn *db, const char *job, void **ae, size_t *len, dc_err *e);
 /* The "criteria" member of a study job's metrics (new reference; nulls where not
  * computed): study_criteria_of on a sample of STUDY_SAMPLE points. */

@@ -2,6 +2,8 @@
  * assignments; start-up recovery. The worker side is svc_worker.c. */
 #include "svc_internal.h"
 
+#include "queue.h"
+
 #include "dc_size.h"
 
 #include <math.h>
@@ -247,9 +249,7 @@ int svc_job_create(svc *s, const json_t *spec, svc_job *out, jobspec_error *je, 
     if ((rc = store_commit(db, e)) < 0) goto out;
     /* Answer with the job as created (queued), then wake a worker. */
     rc = job_fetch(h, id, out, e);
-    pthread_mutex_lock(&s->mu);
-    pthread_cond_broadcast(&s->wake);
-    pthread_mutex_unlock(&s->mu);
+    svc__wake_workers(s, h);
 out:
     db_finalize(st);
     svc__db_put(s, db);
@@ -429,10 +429,14 @@ int svc_job_cancel(svc *s, const char *id, svc_job *out, dc_err *e)
     db_finalize(st);
     st = NULL;
     if (strcmp(status, "queued") == 0) {
-        rc = db_prepare(h, "UPDATE jobs SET status = 'cancelled', cancel_requested = 1, "
-                                "finished_at = dc_now(), "
-                                "updated_at = dc_now(), eta_s = NULL "
-                                "WHERE id = ?", &st);
+        /* a worker of another process may claim it meanwhile (claims do not wait for
+           this transaction): then it is running, and asked to stop */
+        rc = db_prepare(h, "UPDATE jobs SET status = CASE WHEN status = 'queued' THEN "
+                           "'cancelled' ELSE status END, cancel_requested = 1, "
+                           "finished_at = CASE WHEN status = 'queued' THEN dc_now() ELSE "
+                           "finished_at END, updated_at = dc_now(), "
+                           "eta_s = CASE WHEN status = 'queued' THEN NULL ELSE eta_s END "
+                           "WHERE id = ?", &st);
     } else if (strcmp(status, "running") == 0) {
         rc = db_prepare(h, "UPDATE jobs SET cancel_requested = 1, "
                                 "updated_at = dc_now() WHERE id = ?", &st);
@@ -615,34 +619,51 @@ out:
 
 int svc__recover(svc *s, store *st, dc_err *e)
 {
+    if (s->pg) {
+        /* Many processes share the store: a job is running for whoever holds its lease,
+           and only expired leases are put back (queue_reap, as the keeper does every
+           second). An upload is another API process's until it is a day old. */
+        int n = queue_reap(st, e);
+        if (n < 0) return n;
+        if (n > 0) fprintf(stderr, "deepclust: recovery: %d job(s) whose worker was lost "
+                           "put back\n", n);
+        if (db_exec(store_db(st), "DELETE FROM datasets WHERE status = 'uploading' AND "
+                                  "created_at < dc_later(-86400)") != DB_OK)
+            return svc__sql_err(store_db(st), "recovery", e);
+        return 0;
+    }
     static const char *const what[] = {
         "half-written dataset(s) from an interrupted upload deleted",
+        "claim(s) of the last run closed as lost",
         "job(s) left running requeued to resume from their checkpoint",
         "job(s) left running without a checkpoint requeued from the start",
         "job(s) left running with a cancel request marked cancelled",
         "job(s) interrupted too often marked failed"};
+    _Static_assert(sizeof what / sizeof *what == 6, "what[] and sql[] go together");
     static const char *const sql[] = {
         /* a crash mid-upload: the half-written dataset goes */
         "DELETE FROM datasets WHERE status = 'uploading'",
+        /* one process owns a SQLite store: every claim it held ended with it */
+        "UPDATE job_attempts SET ended_at = dc_now(), outcome = 'lost' WHERE ended_at IS NULL",
         /* running with a checkpoint: resume from it */
         "UPDATE jobs SET status = 'queued', resume = 1, phase = NULL, eta_s = NULL, "
-        "updated_at = dc_now() "
+        "updated_at = dc_now(), lease_owner = NULL, lease_until = NULL "
         "WHERE status = 'running' AND cancel_requested = 0 AND attempts < " "3"
         " AND id IN (SELECT job_id FROM checkpoints)",
         /* running without one: start again (little was lost) */
         "UPDATE jobs SET status = 'queued', resume = 0, phase = NULL, progress = 0, eta_s = NULL, "
-        "updated_at = dc_now() "
+        "updated_at = dc_now(), lease_owner = NULL, lease_until = NULL "
         "WHERE status = 'running' AND cancel_requested = 0 AND attempts < " "3",
         /* a cancel was asked for: honour it */
         "UPDATE jobs SET status = 'cancelled', eta_s = NULL, "
         "finished_at = dc_now(), "
-        "updated_at = dc_now() "
+        "updated_at = dc_now(), lease_owner = NULL, lease_until = NULL "
         "WHERE status = 'running' AND cancel_requested = 1",
         /* interrupted too often: give up, with the reason */
         "UPDATE jobs SET status = 'failed', eta_s = NULL, error = 'interrupted ' || attempts || "
         "' times (server restarts or crashes while it ran); not started again', "
         "finished_at = dc_now(), "
-        "updated_at = dc_now() WHERE status = 'running'",
+        "updated_at = dc_now(), lease_owner = NULL, lease_until = NULL WHERE status = 'running'",
     };
     int rc;
     _Static_assert(SVC_MAX_ATTEMPTS == 3, "the SQL above says 3");

@@ -4,6 +4,8 @@
  * hook) is in svc_worker.c. */
 #include "svc_internal.h"
 
+#include "queue.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -483,9 +485,7 @@ int svc_study_create(svc *s, const svc_study_req *q, svc_study *out, jobspec_err
         }
     if ((rc = store_commit(db, e)) < 0) goto rollback;
     rc = study_fetch(h, id, out, e);
-    pthread_mutex_lock(&s->mu);
-    pthread_cond_broadcast(&s->wake);
-    pthread_mutex_unlock(&s->mu);
+    svc__wake_workers(s, h);
     goto out;
 rollback:
     store_rollback(db);
@@ -699,12 +699,14 @@ int svc__studies_settle(db_conn *h, dc_err *e)
     return 0;
 }
 
-int svc__study_ae_put(store *db, const char *job, const void *ae, size_t len, dc_err *e)
+int svc__study_ae_put(store *db, const char *job, const char *lease, const void *ae,
+                      size_t len, dc_err *e)
 {
     db_conn *h = store_db(db);
     db_stmt *st = NULL;
     int rc;
     if ((rc = store_begin(db, e)) < 0) return rc;
+    if (lease && (rc = queue_fence(db, job, lease, e)) < 0) goto out;
     if (db_prepare(h, "INSERT INTO study_ae (job_id, ae) VALUES (?, ?) "
                       "ON CONFLICT (job_id) DO UPDATE SET ae = excluded.ae, created_at = dc_now()", &st) != DB_OK) {
         rc = svc__sql_err(h, "keep the autoencoder", e);

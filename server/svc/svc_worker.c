@@ -1,15 +1,23 @@
-/* svc_worker: the training worker pool. Each thread owns one SQLite connection, claims
- * the oldest queued job in a transaction, loads its dataset from the BLOBs, runs
+/* svc_worker: the training worker pool. Each thread owns one store connection, claims
+ * the oldest queued job (queue.h: a lease it must keep renewing), loads its dataset, runs
  * it through core's run driver (cluster_driver.h: resume, progress and ETA, checkpoints,
  * final scores) and writes what happens back in short transactions: one iterations
  * row plus the job's phase/progress/ETA per progress event, the checkpoint (replaced in
  * place) whenever core hands one over, and at the end the model and final metrics.
  *
+ * Every write for the job first checks that the claim still holds (queue_fence, in the
+ * same transaction): a worker that lost its lease writes nothing more.
+ *
+ * The keeper thread (one per process with workers) renews the leases of the running
+ * jobs every lease_s / 4 (at most 0.5 s), which also brings cancel requests made on any
+ * process; reaps expired leases of any process every second; and on PostgreSQL listens
+ * for NOTIFY dc_jobs so that idle workers wake as soon as a job is queued anywhere.
+ *
  * Stopping: the progress callback (and the checkpoint hook) return nonzero when the
- * slot's cancel flag is set (POST /v1/jobs/{id}/cancel), when jobs.cancel_requested is
- * set (polled at most once a second: a cancel from another process), or when the
- * service shuts down; core then returns DC_ECANCEL and the job ends 'cancelled', or,
- * on shutdown, goes back to 'queued' to resume from its checkpoint. */
+ * slot's stop flag is set: a cancel (POST /v1/jobs/{id}/cancel here, or seen by the
+ * keeper), a lost lease, or shutdown; core then returns DC_ECANCEL and the job ends
+ * 'cancelled', or, on shutdown, goes back to 'queued' to resume from its checkpoint, or,
+ * with the lease lost, is left to whoever holds it now. */
 #include "svc_internal.h"
 
 #include <math.h>
@@ -19,13 +27,14 @@
 #include <unistd.h>
 
 #include "cluster_driver.h"
+#include "queue.h"
 #include "data.h"
 #include "dc_time.h"
 #include "metrics.h"
 
 void openblas_set_num_threads(int num_threads); /* OpenBLAS; process-wide */
 
-enum { STOP_NONE = 0, STOP_CANCEL = 1, STOP_SHUTDOWN = 2 };
+enum { STOP_NONE = 0, STOP_CANCEL = 1, STOP_SHUTDOWN = 2, STOP_LOST = 3 };
 
 typedef struct job_run {
     svc *s;
@@ -33,6 +42,7 @@ typedef struct job_run {
     store *db;
     char id[JOBSPEC_ID_MAX];
     char dataset[JOBSPEC_ID_MAX];
+    char lease[QUEUE_LEASE_MAX]; /* the claim's token: every write checks it */
     int resume;            /* started from a checkpoint */
     cluster_spec spec;
     dataset ds;
@@ -61,6 +71,16 @@ static int step_done(db_conn *db, db_stmt *st, const char *what, dc_err *e)
     return rc;
 }
 
+static int should_stop(job_run *r);
+
+/* Inside a write transaction: the claim still holds, or the run stops (STOP_LOST). */
+static int fence(job_run *r, dc_err *e)
+{
+    int rc = queue_fence(r->db, r->id, r->lease, e);
+    if (rc == DC_ECONFLICT) atomic_store(&r->slot->lost, 1), atomic_store(&r->slot->stop, 1);
+    return rc;
+}
+
 static int prep(db_conn *db, const char *sql, db_stmt **st, dc_err *e)
 {
     if (db_prepare(db, sql, st) != DB_OK)
@@ -72,21 +92,12 @@ static int prep(db_conn *db, const char *sql, db_stmt **st, dc_err *e)
 static int should_stop(job_run *r)
 {
     if (r->stop) return r->stop;
+    if (atomic_load(&r->slot->lost)) return r->stop = STOP_LOST;
     if (atomic_load(&r->slot->cancel)) return r->stop = STOP_CANCEL;
     pthread_mutex_lock(&r->s->mu);
     int stopping = r->s->stopping;
     pthread_mutex_unlock(&r->s->mu);
     if (stopping) return r->stop = STOP_SHUTDOWN;
-    double t = dc_now_s();
-    if (t - r->last_poll >= 1.0) {
-        db_stmt *st = NULL;
-        r->last_poll = t;
-        if (db_prepare(store_db(r->db), "SELECT cancel_requested FROM jobs WHERE id = ?", &st) == DB_OK) {
-            db_bind_text(st, 1, r->id);
-            if (db_step(st) == DB_ROW && db_column_int(st, 0)) r->stop = STOP_CANCEL;
-        }
-        db_finalize(st);
-    }
     return r->stop;
 }
 
@@ -118,7 +129,7 @@ static int on_event(void *ctx, const cluster_event *ev, double p, double eta)
     }
     r->last_ev_t = t;
 
-    if (store_begin(r->db, &e) < 0) goto out;
+    if (store_begin(r->db, &e) < 0 || fence(r, &e) < 0) goto out;
     if (prep(h, "INSERT INTO iterations (job_id, seq, phase, epoch, step, loss, acc, nmi, ari, "
              "label_change, elapsed_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", &st, &e) < 0)
         goto out;
@@ -163,7 +174,7 @@ static int on_ckpt(void *ctx, const void *state, size_t len)
 
     /* a checkpoint may wait: on a full disk the space is for deletes */
     if (svc__space_ok(r->s, "checkpoint not stored", &e) < 0) goto out;
-    if (store_begin(r->db, &e) < 0) goto out;
+    if (store_begin(r->db, &e) < 0 || fence(r, &e) < 0) goto out;
     if (prep(h,
              "INSERT INTO checkpoints (job_id, phase, step, state) VALUES (?, ?, ?, ?) "
              "ON CONFLICT (job_id) DO UPDATE SET phase = excluded.phase, "
@@ -190,7 +201,7 @@ static int on_pretrained(void *ctx, const void *ae, size_t len)
 {
     job_run *r = ctx;
     dc_err e = {0};
-    if (svc__study_ae_put(r->db, r->id, ae, len, &e) < 0)
+    if (svc__study_ae_put(r->db, r->id, r->lease, ae, len, &e) < 0)
         fprintf(stderr, "deepclust: job %s: autoencoder not kept: %s\n", r->id, e.msg);
     pthread_mutex_lock(&r->s->mu);
     pthread_cond_broadcast(&r->s->wake); /* its dependants may be claimed now */
@@ -198,55 +209,40 @@ static int on_pretrained(void *ctx, const void *ae, size_t len)
     return should_stop(r) != STOP_NONE;
 }
 
-/* Claims the oldest queued job: 1 claimed (r filled), 0 none, < 0 error. */
+/* Claims the oldest queued job that can start: 1 claimed (r filled), 0 none, < 0 error.
+ * Study jobs whose shared autoencoder failed are settled first. */
 static int claim(store *db, svc_slot *slot, job_run *r, char **spec_text, dc_err *e)
 {
-    db_conn *h = store_db(db);
-    db_stmt *st = NULL;
+    queue_claim c;
+    char worker[80];
     int rc;
 
     if ((rc = store_begin(db, e)) < 0) return rc;
-    if ((rc = svc__studies_settle(h, e)) < 0) goto out;
-    /* a study job that starts from another's autoencoder waits until it is kept */
-    if ((rc = prep(h, "SELECT id, COALESCE(dataset_id, ''), spec, resume, COALESCE(study_id, ''), "
-                   "COALESCE(ae_job, '') FROM jobs WHERE status = 'queued' AND (ae_job IS NULL "
-                   "OR EXISTS (SELECT 1 FROM study_ae a WHERE a.job_id = jobs.ae_job)) "
-                   "ORDER BY created_at, rowid LIMIT 1", &st, e)) < 0)
-        goto out;
-    rc = db_step(st);
-    if (rc != DB_ROW) { /* none: keep what svc__studies_settle did */
-        rc = rc == DB_DONE ? store_commit(db, e) : svc__sql_err(h, "claim job", e);
-        goto out;
+    if ((rc = svc__studies_settle(store_db(db), e)) < 0 || (rc = store_commit(db, e)) < 0) {
+        store_rollback(db);
+        return rc;
     }
-    snprintf(r->id, sizeof r->id, "%s", (const char *)db_column_text(st, 0));
-    snprintf(r->dataset, sizeof r->dataset, "%s", (const char *)db_column_text(st, 1));
-    *spec_text = strdup((const char *)db_column_text(st, 2));
-    r->resume = db_column_int(st, 3);
-    svc__col_text(st, 4, r->study, sizeof r->study);
-    svc__col_text(st, 5, r->ae_job, sizeof r->ae_job);
-    db_finalize(st);
-    st = NULL;
-    if ((rc = prep(h, "UPDATE jobs SET status = 'running', attempts = attempts + 1, "
-                   "started_at = COALESCE(started_at, dc_now()), "
-                   "phase = 'loading', error = NULL, "
-                   "updated_at = dc_now() WHERE id = ?", &st, e)) < 0)
-        goto out;
-    db_bind_text(st, 1, r->id);
-    rc = step_done(h, st, "claim job", e);
-    st = NULL;
-    if (rc < 0) goto out;
+    queue_worker_name(worker, sizeof worker, (int)(slot - slot->s->slots));
+    if ((rc = queue_claim_next(db, worker, slot->s->cfg.lease_s, &c, e)) <= 0) return rc;
+    snprintf(r->id, sizeof r->id, "%s", c.id);
+    snprintf(r->dataset, sizeof r->dataset, "%s", c.dataset);
+    snprintf(r->study, sizeof r->study, "%s", c.study);
+    snprintf(r->ae_job, sizeof r->ae_job, "%s", c.ae_job);
+    snprintf(r->lease, sizeof r->lease, "%s", c.lease);
+    r->resume = c.resume;
+    *spec_text = c.spec; /* ownership passes */
+    c.spec = NULL;
     pthread_mutex_lock(&slot->s->mu);
     snprintf(slot->job_id, sizeof slot->job_id, "%s", r->id);
+    snprintf(slot->lease, sizeof slot->lease, "%s", r->lease);
     atomic_store(&slot->cancel, 0);
+    atomic_store(&slot->lost, 0);
     atomic_store(&slot->stop, slot->s->stopping); /* a shutdown may have begun */
     slot->samples_per_s = 0;
     pthread_mutex_unlock(&slot->s->mu);
-    if ((rc = store_commit(db, e)) < 0) goto out;
-    rc = *spec_text ? 1 : dc_err_set(e, DC_ENOMEM, "out of memory");
-out:
-    db_finalize(st);
-    if (rc <= 0) store_rollback(db);
-    return rc;
+    fprintf(stderr, "deepclust: job %s: claimed by %s (attempt %d)\n", r->id, worker,
+            c.attempt);
+    return 1;
 }
 
 /* Loads the dataset's samples (and labels) into r->ds. */
@@ -336,7 +332,7 @@ static int finish_ok(job_run *r, cluster_model *m, const svc__results *res, dc_e
     }
     if ((rc = cluster_model_save(m, &buf, &len, e)) < 0) goto out;
     svc__new_id(mid, sizeof mid, "mdl_");
-    if ((rc = store_begin(r->db, e)) < 0) goto out;
+    if ((rc = store_begin(r->db, e)) < 0 || (rc = fence(r, e)) < 0) goto out;
     if ((rc = prep(h, "INSERT INTO models (id, job_id, method, n_clusters, d, arch, size_bytes, "
                    "weights) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", &st, e)) < 0)
         goto out;
@@ -362,6 +358,7 @@ static int finish_ok(job_run *r, cluster_model *m, const svc__results *res, dc_e
     if ((rc = prep(h, "DELETE FROM checkpoints WHERE job_id = ?", &st, e)) < 0) goto out;
     db_bind_text(st, 1, r->id);
     if ((rc = step_done(h, st, "finish job", e)) < 0) goto out;
+    if ((rc = queue_end(r->db, r->id, r->lease, "succeeded", e)) < 0) goto out;
     rc = store_commit(r->db, e);
 out:
     if (rc < 0) store_rollback(r->db);
@@ -378,6 +375,7 @@ static int finish_other(job_run *r, const char *status, const char *error, dc_er
     int requeue = strcmp(status, "queued") == 0, rc;
 
     if ((rc = store_begin(r->db, e)) < 0) return rc;
+    if ((rc = fence(r, e)) < 0) goto out;
     if (requeue) {
         /* a clean stop is not a failed attempt; resume when there is a checkpoint */
         rc = prep(h, "UPDATE jobs SET status = 'queued', phase = NULL, eta_s = NULL, "
@@ -403,6 +401,8 @@ static int finish_other(job_run *r, const char *status, const char *error, dc_er
         db_bind_text(st, 1, r->id);
         if ((rc = step_done(h, st, "finish job", e)) < 0) goto out;
     }
+    if ((rc = queue_end(r->db, r->id, r->lease, requeue ? "requeued" : status, e)) < 0)
+        goto out;
     rc = store_commit(r->db, e);
 out:
     if (rc < 0) store_rollback(r->db);
@@ -440,10 +440,11 @@ static void set_phase(job_run *r, const char *phase)
     db_stmt *st = NULL;
     dc_err e = {0};
     if (prep(store_db(r->db), "UPDATE jobs SET phase = ?, "
-             "updated_at = dc_now() WHERE id = ?", &st, &e) < 0)
+             "updated_at = dc_now() WHERE id = ? AND lease_owner = ?", &st, &e) < 0)
         return;
     db_bind_text(st, 1, phase);
     db_bind_text(st, 2, r->id);
+    db_bind_text(st, 3, r->lease);
     step_done(store_db(r->db), st, "set phase", &e);
 }
 
@@ -514,6 +515,10 @@ static void run_job(svc *s, svc_slot *slot, store *db, job_run *r, const char *s
 done:
     if (rc == 0) {
         fprintf(stderr, "deepclust: job %s succeeded\n", r->id);
+    } else if (r->stop == STOP_LOST || rc == DC_ECONFLICT || atomic_load(&slot->lost)) {
+        /* another worker holds it now (or will): nothing more is ours to write */
+        fprintf(stderr, "deepclust: job %s: this worker lost its lease; left to the next "
+                "claim (%s)\n", r->id, e.msg[0] ? e.msg : "stopped");
     } else {
         const char *status = "failed";
         if (rc == DC_ECANCEL && r->stop == STOP_SHUTDOWN) status = "queued";
@@ -566,6 +571,7 @@ static void *worker_main(void *arg)
         else if (rc < 0) fprintf(stderr, "deepclust: worker: %s\n", e.msg);
         pthread_mutex_lock(&s->mu);
         slot->job_id[0] = 0;
+        slot->lease[0] = 0;
         slot->samples_per_s = 0;
         if (rc <= 0 && !s->stopping) { /* idle: wait for a job (or poll once a second) */
             struct timespec ts;
@@ -576,6 +582,83 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&s->mu);
         free(spec_text);
         free(r);
+    }
+    store_close(db);
+    return NULL;
+}
+
+/* The keeper: renews the leases of this process's running jobs (and hears their
+ * cancel requests), reaps expired leases of any process, and wakes idle workers on
+ * NOTIFY dc_jobs (PostgreSQL). */
+static void *keeper_main(void *arg)
+{
+    svc *s = arg;
+    store *db = NULL;
+    dc_err e = {0};
+    double every = s->cfg.lease_s / 4 < 0.5 ? s->cfg.lease_s / 4 : 0.5, last_reap = 0;
+    int listening = 0;
+
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        int stopping = s->stopping;
+        pthread_mutex_unlock(&s->mu);
+        if (stopping) break;
+        if (!db) { /* (again) after a failure: the database may have restarted */
+            if (svc_store_open(&db, s->db_path, &e) < 0) {
+                fprintf(stderr, "deepclust: keeper: %s\n", e.msg);
+                db_wait_notify(NULL, 1.0);
+                continue;
+            }
+            listening = s->pg && db_exec(store_db(db), "LISTEN dc_jobs") == 0;
+        }
+        /* renew: one statement per running job */
+        for (int i = 0; i < s->nslots; i++) {
+            char job[JOBSPEC_ID_MAX], lease[96];
+            int cancel = 0, rc;
+            pthread_mutex_lock(&s->mu);
+            snprintf(job, sizeof job, "%s", s->slots[i].job_id);
+            snprintf(lease, sizeof lease, "%s", s->slots[i].lease);
+            pthread_mutex_unlock(&s->mu);
+            if (!job[0] || !lease[0]) continue;
+            rc = queue_renew(db, job, lease, s->cfg.lease_s, &cancel, &e);
+            pthread_mutex_lock(&s->mu);
+            if (strcmp(s->slots[i].lease, lease) == 0) { /* still that claim */
+                if (rc == DC_ECONFLICT) {
+                    atomic_store(&s->slots[i].lost, 1);
+                    atomic_store(&s->slots[i].stop, 1);
+                } else if (rc == 0 && cancel) {
+                    atomic_store(&s->slots[i].cancel, 1);
+                    atomic_store(&s->slots[i].stop, 1);
+                }
+            }
+            pthread_mutex_unlock(&s->mu);
+            if (rc == DC_ECONFLICT)
+                fprintf(stderr, "deepclust: keeper: job %s: %s\n", job, e.msg);
+            else if (rc < 0)
+                fprintf(stderr, "deepclust: keeper: renewing job %s: %s\n", job, e.msg);
+        }
+        double t = dc_now_s();
+        if (t - last_reap >= 1.0) {
+            int n = queue_reap(db, &e);
+            last_reap = t;
+            if (n > 0) {
+                fprintf(stderr, "deepclust: %d job(s) whose worker was lost put back\n", n);
+                pthread_mutex_lock(&s->mu);
+                pthread_cond_broadcast(&s->wake);
+                pthread_mutex_unlock(&s->mu);
+            } else if (n < 0) {
+                fprintf(stderr, "deepclust: keeper: reaping: %s\n", e.msg);
+            }
+        }
+        int heard = db_wait_notify(listening ? store_db(db) : NULL, every);
+        if (heard > 0) {
+            pthread_mutex_lock(&s->mu);
+            pthread_cond_broadcast(&s->wake);
+            pthread_mutex_unlock(&s->mu);
+        } else if (heard < 0) { /* the connection broke: open another */
+            store_close(db);
+            db = NULL;
+        }
     }
     store_close(db);
     return NULL;
@@ -601,6 +684,9 @@ int svc__workers_start(svc *s, dc_err *e)
             return dc_err_set(e, DC_EIO, "cannot start worker thread %d", i);
         s->slots[i].started = 1;
     }
+    if (pthread_create(&s->keeper, NULL, keeper_main, s) != 0)
+        return dc_err_set(e, DC_EIO, "cannot start the lease keeper thread");
+    s->keeper_started = 1;
     return 0;
 }
 
@@ -616,6 +702,10 @@ void svc__workers_stop(svc *s)
             pthread_join(s->slots[i].thread, NULL);
             s->slots[i].started = 0;
         }
+    if (s->keeper_started) {
+        pthread_join(s->keeper, NULL);
+        s->keeper_started = 0;
+    }
 }
 
 int svc__cancel_running(svc *s, const char *id)

@@ -253,6 +253,7 @@ def do_kill(url, tmp, workers, procs, killed, cancel_id, rnd):
         if c:
             jid, w, wname, _ = c
             w.kill9()
+            now, until = psql(url, f"SELECT dc_now(), lease_until FROM jobs WHERE id = {lit(jid)}")[0]
             # landed mid-job: the attempt it ran is still open (no worker closed it)
             row = psql(url, f"SELECT ended_at, outcome FROM job_attempts WHERE job_id = {lit(jid)} "
                             f"AND worker = {q(wname)} ORDER BY started_at DESC LIMIT 1")
@@ -263,7 +264,7 @@ def do_kill(url, tmp, workers, procs, killed, cancel_id, rnd):
             procs.append(rep)
             rep.wait_ready()
             if row and row[0][0] is None:
-                killed[jid] = {"worker": wname, "at": time.time(), "seq": int(seq),
+                killed[jid] = {"worker": wname, "at": ts(now), "until": until, "seq": int(seq),
                                "ck": (ck[0][0], int(ck[0][1])) if ck else None}
                 log(f"  kill -9 {w.name} (pid {w.pid}) running {jid}, checkpoint {ck[0] if ck else None}")
                 return True
@@ -320,7 +321,7 @@ def run_round(rnd, args, pg, tmp_root):
     url = r.stdout.strip()
     procs = []
     res = {"succeeded": 0, "lost": 0, "stuck": 0, "kills": 0, "overlaps": 0, "cancel_s": None,
-           "takeover_s": [], "fail_before": FAIL}
+           "takeover_s": [], "reap_s": [], "fail_before": FAIL}
     try:
         nodes = [api_node(tmp, f"api{i}", url) for i in range(2)]
         procs += nodes
@@ -402,11 +403,20 @@ def run_round(rnd, args, pg, tmp_root):
             st, it = req(nodes[0], "GET", f"/v1/jobs/{jid}/iterations?limit=1000")
             seqs = [r["seq"] for r in (it or {}).get("items", [])]
             eq(seqs, list(range(len(seqs))), f"killed {jid}: iteration seq dense")
-            later = [ts(r[0]) for r in psql(url, f"SELECT started_at FROM job_attempts "
-                                                 f"WHERE job_id = {lit(jid)}")
-                     if ts(r[0]) > kinfo["at"] - 0.2]
-            if later:  # kill to the next claim: the lease, then a reap and a claim
-                res["takeover_s"].append(min(later) - kinfo["at"])
+            # kill -> reap (the killed attempt's ended_at) -> the next claim, on the
+            # database's clock; the reap must wait for the lease the dead worker held
+            rs = psql(url, f"SELECT worker, started_at, ended_at FROM job_attempts "
+                           f"WHERE job_id = {lit(jid)} ORDER BY started_at")
+            cut = [r for r in rs if r[0] == kinfo["worker"]]
+            nxt = [r for r in rs if ts(r[1]) > kinfo["at"]]
+            if check(cut and cut[-1][2] and nxt, f"killed {jid}: reaped and claimed again", rs):
+                reap, claim = ts(cut[-1][2]) - kinfo["at"], ts(nxt[0][1]) - kinfo["at"]
+                res["takeover_s"].append(claim)
+                res["reap_s"].append(reap)
+                log(f"  {jid}: lease left {ts(kinfo['until']) - kinfo['at']:.2f} s at the kill, "
+                    f"reaped after {reap:.2f} s, claimed again after {claim:.2f} s")
+                check(ts(cut[-1][2]) >= ts(kinfo["until"]), f"killed {jid}: not reaped before its lease ran out",
+                      cut[-1][2], ">= " + kinfo["until"])
 
         # the rows: every attempt closed, none overlapping, one success per success
         att = psql(url, "SELECT job_id, attempt, lease, worker, started_at, ended_at, outcome "
@@ -506,7 +516,7 @@ def main():
         return 2
     tmp = tempfile.mkdtemp(prefix="dc_scale.")
     totals = {"succeeded": 0, "lost": 0, "stuck": 0, "kills": 0, "overlaps": 0}
-    cancels, takeovers, failed_rounds = [], [], 0
+    cancels, takeovers, reaps, failed_rounds = [], [], [], 0
     t0 = time.time()
     for rnd in range(1, args.rounds + 1):
         before = FAIL
@@ -525,10 +535,12 @@ def main():
         if r["cancel_s"] is not None:
             cancels.append(r["cancel_s"])
         takeovers += r["takeover_s"]
+        reaps += r["reap_s"]
         cancel = ("queued job" if r.get("cancel_queued") else
                   f"{r['cancel_s']:.2f} s" if r["cancel_s"] is not None else "none")
         print(f"round {rnd}: jobs {r['succeeded']} succeeded, {r['lost']} lost, {r['stuck']} stuck; "
-              f"kills {r['kills']}, takeover {', '.join('%.1f' % x for x in r['takeover_s']) or '-'} s; "
+              f"kills {r['kills']}, reaped after {', '.join('%.1f' % x for x in r['reap_s']) or '-'} s, "
+              f"claimed again after {', '.join('%.1f' % x for x in r['takeover_s']) or '-'} s; "
               f"overlaps {r['overlaps']}; cancel {cancel}; attempt outcomes {r['outcomes']}; "
               f"{r['seconds']:.1f} s; {'FAILED' if FAIL > before else 'ok'}", flush=True)
     if not args.keep or not failed_rounds:
@@ -536,7 +548,8 @@ def main():
     print(f"total: {args.rounds} rounds ({failed_rounds} failed), jobs {totals['succeeded']} succeeded, "
           f"{totals['lost']} lost, {totals['stuck']} stuck; kills {totals['kills']}; "
           f"overlaps {totals['overlaps']}; cancel max "
-          f"{max(cancels) if cancels else float('nan'):.2f} s; takeover max "
+          f"{max(cancels) if cancels else float('nan'):.2f} s; reaped after max "
+          f"{max(reaps) if reaps else float('nan'):.1f} s; claimed again after max "
           f"{max(takeovers) if takeovers else float('nan'):.1f} s; {time.time() - t0:.0f} s")
     print(f"{PASS} passed, {FAIL} failed")
     return 1 if FAIL else 0

@@ -3,7 +3,8 @@
 # include headers from its own folder and the layers listed for it, nothing above:
 #
 #   core/          numeric library          libc, libm, cblas, zlib
-#   server/svc/    service (store, jobs)    core/ + SQLite, jansson; never microhttpd.h
+#   server/svc/    service (store, jobs)    core/ + jansson; SQLite and libpq only in
+#                                           their db backends (db.h); never microhttpd.h
 #   api/           HTTP                     server/svc/, core/ + libmicrohttpd, jansson
 #   server/cli/    offline trainer          core/ only
 #   server/        the executable           anything
@@ -43,6 +44,7 @@ declare -A allowed=(
 declare -A banned=(
   [core]="jansson.h sqlite3.h microhttpd.h libpq-fe.h"
   [server/svc]="microhttpd.h"
+  [api]="sqlite3.h libpq-fe.h"
   [server/cli]="jansson.h sqlite3.h microhttpd.h libpq-fe.h"
 )
 
@@ -82,8 +84,19 @@ for dir in "${!allowed[@]}"; do
     done
   done
 done
+# the database libraries stay behind db.h: <sqlite3.h> only in the SQLite backend and
+# store.c's file maintenance, <libpq-fe.h> only in the PostgreSQL backend
+for f in server/svc/*.[ch]; do
+  case "$(basename "$f")" in db_sqlite.c | store.c) ;; *)
+    grep -qE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<sqlite3.h>' "$f" &&
+      { echo "FAIL: $f includes <sqlite3.h>: go through db.h"; bad=1; } ;;
+  esac
+  [ "$(basename "$f")" = db_pg.c ] ||
+    ! grep -qE '^[[:space:]]*#[[:space:]]*include[[:space:]]*<libpq-fe.h>' "$f" ||
+    { echo "FAIL: $f includes <libpq-fe.h>: go through db.h"; bad=1; }
+done
 # internal headers stay in their folder (tests/ and fuzz/ excepted: white-box tests)
-for h in core/*_internal.h server/svc/*_internal.h api/*_internal.h api/handlers.h; do
+for h in core/*_internal.h server/svc/*_internal.h server/svc/db_impl.h api/*_internal.h api/handlers.h; do
   [ -e "$h" ] || continue
   hdir=$(dirname "$h")
   while IFS=: read -r f _; do

@@ -293,7 +293,9 @@ fi
 
 # ---- 4. bad usage --------------------------------------------------------------------
 "$BIN" serve --port notaport >/dev/null 2>&1; expect "bad --port exit code" 2 "$?"
-"$BIN" serve --help | grep -q -- '--db PATH' && ok || bad "serve --help lacks --db"
+"$BIN" serve --help | grep -q -- '--db, --store TARGET' && ok || bad "serve --help lacks --db/--store"
+"$BIN" worker --help | grep -q -- '--lease-s' && ok || bad "worker --help lacks --lease-s"
+"$BIN" worker >/dev/null 2>&1; expect "worker without a store: usage exit code" 2 "$?"
 "$BIN" nosuchcommand >/dev/null 2>&1; expect "unknown command exit code" 2 "$?"
 
 echo "$pass passed, $fail failed"

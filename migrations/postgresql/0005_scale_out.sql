@@ -33,3 +33,13 @@ CREATE FUNCTION dc_later(s double precision) RETURNS text LANGUAGE sql VOLATILE 
     SELECT to_char((clock_timestamp() + make_interval(secs => s)) AT TIME ZONE 'UTC',
                    'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
 $$;
+
+-- Large values that do not compress (float32 weights, optimizer state, scores) are
+-- stored uncompressed: pglz would spend seconds of server CPU per checkpoint for nothing.
+ALTER TABLE checkpoints ALTER COLUMN state SET STORAGE EXTERNAL;
+ALTER TABLE models ALTER COLUMN weights SET STORAGE EXTERNAL;
+ALTER TABLE study_ae ALTER COLUMN ae SET STORAGE EXTERNAL;
+ALTER TABLE job_results ALTER COLUMN labels SET STORAGE EXTERNAL,
+    ALTER COLUMN qmax SET STORAGE EXTERNAL, ALTER COLUMN iforest SET STORAGE EXTERNAL,
+    ALTER COLUMN recon SET STORAGE EXTERNAL, ALTER COLUMN forest SET STORAGE EXTERNAL,
+    ALTER COLUMN map_xy SET STORAGE EXTERNAL;

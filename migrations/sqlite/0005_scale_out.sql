@@ -13,14 +13,14 @@ CREATE TABLE dataset_chunks (
     PRIMARY KEY (dataset_id, part, off)
 );
 
--- Existing datasets, cut into 4 MiB chunks.
+-- Existing datasets, cut into 1 MiB chunks.
 WITH RECURSIVE cut(dataset_id, part, off, len) AS (
     SELECT dataset_id, part, 0, length(data) FROM dataset_data
     UNION ALL
-    SELECT dataset_id, part, off + 4194304, len FROM cut WHERE off + 4194304 < len
+    SELECT dataset_id, part, off + 1048576, len FROM cut WHERE off + 1048576 < len
 )
 INSERT INTO dataset_chunks (dataset_id, part, off, data)
-SELECT c.dataset_id, c.part, c.off, substr(d.data, c.off + 1, 4194304)
+SELECT c.dataset_id, c.part, c.off, substr(d.data, c.off + 1, 1048576)
 FROM cut c JOIN dataset_data d ON d.dataset_id = c.dataset_id AND d.part = c.part
 WHERE c.len > 0;
 DROP TABLE dataset_data;

@@ -1,6 +1,7 @@
 /* db: see db.h. Chooses the backend from the target and dispatches to it. */
 #include "db_impl.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -74,4 +75,35 @@ int db_wait_notify(db_conn *h, double timeout_s)
     struct timespec ts = {(time_t)timeout_s, (long)((timeout_s - (time_t)timeout_s) * 1e9)};
     nanosleep(&ts, NULL);
     return 0;
+}
+
+int db_read_part(db_conn *h, const char *table, const char *col, const char *key,
+                 const char *val, int64_t off, void *buf, int64_t len, dc_err *e)
+{
+    char sql[256];
+    db_stmt *st = NULL;
+    int rc;
+    if (off < 0 || len < 0) return dc_err_set(e, DC_EINVAL, "read of %lld bytes at %lld",
+                                              (long long)len, (long long)off);
+    if (h->kind == DB_SQLITE)
+        return db_sqlite_read_part(h, table, col, key, val, off, buf, len, e);
+    snprintf(sql, sizeof sql, "SELECT substr(%s, CAST(? AS INTEGER), CAST(? AS INTEGER)) "
+             "FROM %s WHERE %s = ?", col, table, key);
+    if (db_prepare(h, sql, &st) != 0)
+        return dc_err_set(e, DC_EIO, "%s.%s: %s", table, col, db_errmsg(h));
+    db_bind_int64(st, 1, off + 1);
+    db_bind_int64(st, 2, len);
+    db_bind_text(st, 3, val);
+    rc = db_step(st);
+    if (rc == DB_ROW && db_column_bytes(st, 0) == len) {
+        if (len) memcpy(buf, db_column_blob(st, 0), (size_t)len);
+        rc = 0;
+    } else if (rc == DB_ROW || rc == DB_DONE) {
+        rc = dc_err_set(e, DC_ENOTFOUND, "%s.%s of %s: no bytes %lld..%lld", table, col, val,
+                        (long long)off, (long long)(off + len));
+    } else {
+        rc = dc_err_set(e, DC_EIO, "%s.%s: %s", table, col, db_errmsg(h));
+    }
+    db_finalize(st);
+    return rc;
 }

@@ -80,6 +80,14 @@ const void *db_column_blob(db_stmt *st, int i);
 int64_t db_column_bytes(db_stmt *st, int i);
 const char *db_column_name(db_stmt *st, int i);
 
+/* Reads bytes [off, off + len) of the BLOB column col of the row of table whose TEXT
+ * column key equals val, into buf, without loading the whole value (SQLite: incremental
+ * blob I/O; PostgreSQL: substr of an uncompressed value). table, col and key are the
+ * caller's constants, never input. 0, DC_ENOTFOUND (no row, NULL, or the range is past
+ * the end), DC_EIO. */
+int db_read_part(db_conn *h, const char *table, const char *col, const char *key,
+                 const char *val, int64_t off, void *buf, int64_t len, dc_err *e);
+
 /* Runs sql (one or more statements, no parameters, rows ignored). */
 int db_exec(db_conn *h, const char *sql);
 /* Rows changed by the last INSERT, UPDATE or DELETE on h. */

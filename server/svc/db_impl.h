@@ -47,5 +47,7 @@ struct db_stmt {
 int db_sqlite_open(db_conn **out, const char *path, dc_err *e);
 int db_pg_open(db_conn **out, const char *url, dc_err *e);
 int db_pg_wait(db_conn *h, double timeout_s);
+int db_sqlite_read_part(db_conn *h, const char *table, const char *col, const char *key,
+                        const char *val, int64_t off, void *buf, int64_t len, dc_err *e);
 
 #endif

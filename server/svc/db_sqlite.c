@@ -162,6 +162,41 @@ static int sq_err_is_fk(db_conn *h)
     return sqlite3_extended_errcode(H(h)) == SQLITE_CONSTRAINT_FOREIGNKEY;
 }
 
+int db_sqlite_read_part(db_conn *h, const char *table, const char *col, const char *key,
+                        const char *val, int64_t off, void *buf, int64_t len, dc_err *e)
+{
+    char sql[256];
+    sqlite3_stmt *st = NULL;
+    sqlite3_blob *b = NULL;
+    int64_t rowid = 0;
+    int rc = 0, found = 0;
+
+    snprintf(sql, sizeof sql, "SELECT rowid FROM %s WHERE %s = ?", table, key);
+    if (sqlite3_prepare_v2(H(h), sql, -1, &st, NULL) != SQLITE_OK)
+        return dc_err_set(e, DC_EIO, "%s: %s", table, sqlite3_errmsg(H(h)));
+    sqlite3_bind_text(st, 1, val, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW) rowid = sqlite3_column_int64(st, 0), found = 1;
+    sqlite3_finalize(st);
+    if (!found) return dc_err_set(e, DC_ENOTFOUND, "%s: no row %s", table, val);
+    /* SQLITE_ERROR for a NULL value: as good as not found */
+    if (sqlite3_blob_open(H(h), "main", table, col, rowid, 0, &b) != SQLITE_OK)
+        return dc_err_set(e, DC_ENOTFOUND, "%s.%s of %s: %s", table, col, val,
+                          sqlite3_errmsg(H(h)));
+    if (off + len > sqlite3_blob_bytes(b)) {
+        rc = dc_err_set(e, DC_ENOTFOUND, "%s.%s of %s: no bytes %lld..%lld", table, col, val,
+                        (long long)off, (long long)(off + len));
+    } else {
+        for (int64_t done = 0; done < len && rc == 0;) { /* int sizes: 256 MiB at a time */
+            int piece = (int)(len - done < (1 << 28) ? len - done : (1 << 28));
+            if (sqlite3_blob_read(b, (char *)buf + done, piece, (int)(off + done)) != SQLITE_OK)
+                rc = dc_err_set(e, DC_EIO, "%s.%s: %s", table, col, sqlite3_errmsg(H(h)));
+            done += piece;
+        }
+    }
+    sqlite3_blob_close(b);
+    return rc;
+}
+
 static const struct db_ops sq_ops = {
     sq_close,        sq_raw,           sq_prepare,       sq_finalize,     sq_reset,
     sq_bind_text,    sq_bind_int64,    sq_bind_double,   sq_bind_blob,    sq_bind_null,

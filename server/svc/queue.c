@@ -198,8 +198,9 @@ int queue_reap(store *s, dc_err *e)
 #undef CLEAR
     _Static_assert(SVC_MAX_ATTEMPTS == 3, "the SQL above says 3");
     int64_t n = 0;
-    int rc = store_begin(s, e);
-    if (rc < 0) return rc;
+    /* never wait behind another writer: the keeper that reaps also renews leases */
+    int rc = store_try_begin(s, e);
+    if (rc <= 0) return rc;
     for (size_t i = 0; i < sizeof sql / sizeof *sql; i++) {
         if (db_exec(store_db(s), sql[i]) != DB_OK) {
             rc = sql_err(s, "reap expired leases", e);

@@ -64,7 +64,8 @@ int queue_fence(store *st, const char *job, const char *lease, dc_err *e);
 int queue_end(store *st, const char *job, const char *lease, const char *outcome, dc_err *e);
 
 /* Puts back running jobs whose lease expired (see above); returns how many, or < 0.
- * Its own transaction. */
+ * Its own transaction; on PostgreSQL it does nothing (returns 0) when another writer
+ * holds the write lock, rather than wait (the keeper that reaps also renews leases). */
 int queue_reap(store *st, dc_err *e);
 
 #endif

@@ -173,6 +173,21 @@ int store_begin(store *s, dc_err *e)
     return rc;
 }
 
+int store_try_begin(store *s, dc_err *e)
+{
+    char sql[96];
+    db_stmt *st = NULL;
+    int got = 0, rc;
+    if (db_kind_of(s->h) != DB_PG) return store_begin(s, e) < 0 ? (e ? e->code : DC_EIO) : 1;
+    if ((rc = exec_simple(s, "BEGIN", e)) < 0) return rc;
+    snprintf(sql, sizeof sql, "SELECT pg_try_advisory_xact_lock(%d)", STORE_PG_WRITE_LOCK);
+    if (db_prepare(s->h, sql, &st) == 0 && db_step(st) == DB_ROW) got = db_column_int(st, 0);
+    else rc = dc_err_set(e, DC_EIO, "%s: %s", sql, db_errmsg(s->h));
+    db_finalize(st);
+    if (rc < 0 || !got) store_rollback(s);
+    return rc < 0 ? rc : got;
+}
+
 int store_commit(store *s, dc_err *e) { return exec_simple(s, "COMMIT", e); }
 
 void store_rollback(store *s)

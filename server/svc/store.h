@@ -72,6 +72,9 @@ int store_latest_version(void);
  * (it is meant for cleanup paths) and is harmless outside a transaction. */
 int store_begin(store *s, dc_err *e);
 int store_commit(store *s, dc_err *e);
+/* store_begin without waiting on PostgreSQL: 1 begun, 0 another writer holds the lock
+ * (no transaction open), < 0 error. On SQLite the same as store_begin (1 or < 0). */
+int store_try_begin(store *s, dc_err *e);
 void store_rollback(store *s);
 
 /* The three below are SQLite file maintenance: on PostgreSQL they do nothing and

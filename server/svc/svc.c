@@ -69,17 +69,27 @@ void svc__col_text(db_stmt *st, int i, char *buf, size_t cap)
     snprintf(buf, cap, "%s", t ? (const char *)t : "");
 }
 
-int svc__blob_read(db_conn *h, const char *id, const char *part, int64_t off, void *buf,
-                   int64_t len, dc_err *e)
+void svc__chunk_free(svc__chunk *c)
 {
-    /* the chunks overlapping [off, off + len), each cut down to its part of the range */
-    static const char sql[] =
+    if (c) free(c->data), memset(c, 0, sizeof *c);
+}
+
+int svc__blob_read_via(db_conn *h, svc__chunk *c, const char *id, const char *part,
+                       int64_t off, void *buf, int64_t len, dc_err *e)
+{
+    /* without a cache: the chunks overlapping [off, off + len), each cut down to its
+       part of the range by the database; with one: whole chunks, the last one kept */
+    static const char cut[] =
         "SELECT CASE WHEN ?3 > off THEN ?3 ELSE off END, "
         " substr(data, CAST(CASE WHEN ?3 > off THEN ?3 - off + 1 ELSE 1 END AS INTEGER), "
         "        CAST(?4 - CASE WHEN ?3 > off THEN ?3 ELSE off END AS INTEGER)) "
         "FROM dataset_chunks WHERE dataset_id = ?1 AND part = ?2 AND off < ?4 AND off >= "
         " COALESCE((SELECT MAX(off) FROM dataset_chunks WHERE dataset_id = ?1 AND part = ?2 "
         "           AND off <= ?3), 0) ORDER BY off";
+    static const char whole[] =
+        "SELECT off, data FROM dataset_chunks WHERE dataset_id = ?1 AND part = ?2 AND "
+        "off < ?4 AND off >= COALESCE((SELECT MAX(off) FROM dataset_chunks WHERE "
+        "dataset_id = ?1 AND part = ?2 AND off <= ?3), 0) ORDER BY off";
     db_stmt *st = NULL;
     int64_t next = off;
     int rc;
@@ -88,7 +98,12 @@ int svc__blob_read(db_conn *h, const char *id, const char *part, int64_t off, vo
         return dc_err_set(e, DC_EINVAL, "read of %lld bytes at %lld", (long long)len,
                           (long long)off);
     if (len == 0) return 0;
-    if (db_prepare(h, sql, &st) != DB_OK) {
+    if (c && c->data && strcmp(c->id, id) == 0 && strcmp(c->part, part) == 0 &&
+        off >= c->off && off + len <= c->off + c->len) {
+        memcpy(buf, c->data + (off - c->off), (size_t)len);
+        return 0;
+    }
+    if (db_prepare(h, c ? whole : cut, &st) != DB_OK) {
         rc = svc__sql_err(h, "dataset data", e);
         goto out;
     }
@@ -98,8 +113,25 @@ int svc__blob_read(db_conn *h, const char *id, const char *part, int64_t off, vo
     db_bind_int64(st, 4, off + len);
     while ((rc = db_step(st)) == DB_ROW) {
         int64_t at = db_column_int64(st, 0), n = db_column_bytes(st, 1);
+        const unsigned char *p = db_column_blob(st, 1);
+        if (c) { /* a whole chunk: keep it, copy the part in range */
+            unsigned char *keep = n > 0 ? realloc(c->data, (size_t)n) : NULL;
+            if (!keep) {
+                rc = dc_err_set(e, DC_ENOMEM, "out of memory");
+                goto out;
+            }
+            memcpy(keep, p, (size_t)n);
+            c->data = keep, c->off = at, c->len = n;
+            snprintf(c->id, sizeof c->id, "%s", id);
+            snprintf(c->part, sizeof c->part, "%s", part);
+            int64_t from = at > off ? at : off, to = at + n < off + len ? at + n : off + len;
+            if (from != next || to <= from) break; /* a hole */
+            memcpy((char *)buf + (from - off), p + (from - at), (size_t)(to - from));
+            next = to;
+            continue;
+        }
         if (at != next || n <= 0 || at + n > off + len) break; /* a hole or an overlap */
-        memcpy((char *)buf + (at - off), db_column_blob(st, 1), (size_t)n);
+        memcpy((char *)buf + (at - off), p, (size_t)n);
         next = at + n;
     }
     if (rc != DB_ROW && rc != DB_DONE) {
@@ -114,6 +146,12 @@ int svc__blob_read(db_conn *h, const char *id, const char *part, int64_t off, vo
 out:
     db_finalize(st);
     return rc;
+}
+
+int svc__blob_read(db_conn *h, const char *id, const char *part, int64_t off, void *buf,
+                   int64_t len, dc_err *e)
+{
+    return svc__blob_read_via(h, NULL, id, part, off, buf, len, e);
 }
 
 /* ---- limits ------------------------------------------------------------------------ */
@@ -492,6 +530,20 @@ int svc__model_acquire(svc *s, db_conn *db, const char *id, svc_model **out, dc_
     pthread_mutex_lock(&s->cache_mu);
     m = cache_find(s, id);
     pthread_mutex_unlock(&s->cache_mu);
+    if (m && s->pg) { /* another node may have deleted it: one indexed lookup */
+        db_stmt *st = NULL;
+        int gone = 0;
+        if (db_prepare(db, "SELECT 1 FROM models WHERE id = ?", &st) == DB_OK) {
+            db_bind_text(st, 1, id);
+            gone = db_step(st) == DB_DONE;
+        }
+        db_finalize(st);
+        if (gone) {
+            svc__model_release(s, m);
+            svc__model_evict(s, id);
+            return dc_err_set(e, DC_ENOTFOUND, "no model %s", id);
+        }
+    }
     if (m) {
         *out = m;
         return 0;

@@ -18,7 +18,11 @@
 
 #include "data.h"
 
-enum { BLOCK_BYTES = 4 << 20 }; /* rows read and written per transaction */
+enum {
+    BLOCK_BYTES = 4 << 20, /* rows read and written per transaction */
+    CHUNK_BYTES = 1 << 20, /* at most this many bytes per dataset_chunks row: a reader
+                              that keeps one chunk (svc__chunk) holds no more */
+};
 
 int svc_upload_template(const svc *s, char *buf, size_t cap)
 {
@@ -121,45 +125,48 @@ static int exec_bind1(db_conn *db, const char *sql, const char *arg, dc_err *e)
     return rc;
 }
 
-/* Stores bytes [off, off + len) of part of dataset id as one chunk (len at most
- * BLOCK_BYTES plus a row), in its own transaction when txn. */
+/* Stores bytes [off, off + len) of part of dataset id as one chunk row (caller's
+ * transaction). */
 static int chunk_write(store *db, const char *id, const char *part, const void *buf,
-                       int64_t len, int64_t off, int txn, dc_err *e)
+                       int64_t len, int64_t off, dc_err *e)
 {
     db_conn *h = store_db(db);
     db_stmt *st = NULL;
-    int rc = txn ? store_begin(db, e) : 0;
-    if (rc < 0) return rc;
+    int rc = 0;
     if (db_prepare(h, "INSERT INTO dataset_chunks (dataset_id, part, off, data) "
-                      "VALUES (?, ?, ?, ?)", &st) != DB_OK) {
-        rc = svc__sql_err(h, "write dataset data", e);
-        goto out;
-    }
+                      "VALUES (?, ?, ?, ?)", &st) != DB_OK)
+        return svc__sql_err(h, "write dataset data", e);
     db_bind_text(st, 1, id);
     db_bind_text(st, 2, part);
     db_bind_int64(st, 3, off);
     db_bind_blob(st, 4, buf, len);
-    if (db_step(st) != DB_DONE) {
-        rc = svc__sql_err(h, "write dataset data", e);
-        goto out;
-    }
-    if (txn) rc = store_commit(db, e);
-out:
+    if (db_step(st) != DB_DONE) rc = svc__sql_err(h, "write dataset data", e);
     db_finalize(st);
-    if (rc < 0 && txn) store_rollback(db);
     return rc;
 }
 
-/* Stores len bytes of part as chunks of at most BLOCK_BYTES (caller's transaction). */
+/* Stores bytes [at, at + len) of part as chunks of at most CHUNK_BYTES, in the
+ * caller's transaction. */
 static int chunks_write(store *db, const char *id, const char *part, const void *buf,
-                        int64_t len, dc_err *e)
+                        int64_t len, int64_t at, dc_err *e)
 {
-    for (int64_t off = 0; off < len; off += BLOCK_BYTES) {
-        int64_t n = len - off < BLOCK_BYTES ? len - off : BLOCK_BYTES;
-        int rc = chunk_write(db, id, part, (const char *)buf + off, n, off, 0, e);
+    for (int64_t off = 0; off < len; off += CHUNK_BYTES) {
+        int64_t n = len - off < CHUNK_BYTES ? len - off : CHUNK_BYTES;
+        int rc = chunk_write(db, id, part, (const char *)buf + off, n, at + off, e);
         if (rc < 0) return rc;
     }
     return 0;
+}
+
+/* The same in its own transaction. */
+static int chunks_write_txn(store *db, const char *id, const char *part, const void *buf,
+                            int64_t len, int64_t at, dc_err *e)
+{
+    int rc = store_begin(db, e);
+    if (rc < 0) return rc;
+    if ((rc = chunks_write(db, id, part, buf, len, at, e)) < 0 || (rc = store_commit(db, e)) < 0)
+        store_rollback(db);
+    return rc;
 }
 
 static int cmp_i32(const void *a, const void *b)
@@ -341,7 +348,8 @@ static int import_write(store *db, data_reader *r, const char *id, int64_t n, in
             goto out;
         }
         svc__preprocess_block(pre, buf, got * d, done == 0);
-        if ((rc = chunk_write(db, id, "x", buf, got * d * 4, done * d * 4, 1, e)) < 0) goto out;
+        if ((rc = chunks_write_txn(db, id, "x", buf, got * d * 4, done * d * 4, e)) < 0)
+            goto out;
         done += got;
         if (labels) lab_block = labels + done;
     }
@@ -352,12 +360,7 @@ static int import_write(store *db, data_reader *r, const char *id, int64_t n, in
         goto out;
     }
     if (labels) {
-        if ((rc = store_begin(db, e)) < 0) goto out;
-        if ((rc = chunks_write(db, id, "y", labels, n * 4, e)) < 0 ||
-            (rc = store_commit(db, e)) < 0) {
-            store_rollback(db);
-            goto out;
-        }
+        if ((rc = chunks_write_txn(db, id, "y", labels, n * 4, 0, e)) < 0) goto out;
         *ncls = n_distinct(labels, n);
     }
 out:
@@ -496,7 +499,7 @@ int svc_dataset_set_labels(svc *s, const char *id, const char *path, svc_dataset
     if ((rc = store_begin(db, e)) < 0) goto out;
     if ((rc = exec_bind1(h, "DELETE FROM dataset_chunks WHERE dataset_id = ? AND part = 'y'",
                          id, e)) < 0 ||
-        (rc = chunks_write(db, id, "y", labels, n * 4, e)) < 0)
+        (rc = chunks_write(db, id, "y", labels, n * 4, 0, e)) < 0)
         goto out;
     if (db_prepare(h,
                            "UPDATE datasets SET has_labels = 1, n_classes = ?, "

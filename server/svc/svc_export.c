@@ -211,6 +211,7 @@ struct svc_export {
     int32_t *lab, *truth;   /* (CHUNK) */
     int64_t results_row;    /* 1: the job's results row holds its outlier scores */
     char job[JOBSPEC_ID_MAX];
+    svc__chunk xc, yc;      /* the dataset chunks being read (x, labels) */
     float *outlier;         /* (CHUNK) its isolation-forest scores, read a chunk at a time */
 };
 
@@ -220,6 +221,7 @@ void svc_export_close(svc_export *x)
     svc__model_release(x->s, x->m);
     free(x->x), free(x->q), free(x->z), free(x->lab), free(x->truth);
     free(x->outlier);
+    svc__chunk_free(&x->xc), svc__chunk_free(&x->yc);
     free(x);
 }
 
@@ -240,20 +242,8 @@ static int64_t results_have(db_conn *h, const char *job, int64_t n)
  * 1 when all were there. */
 static int outlier_read(db_conn *h, const char *job, int64_t offset, int64_t count, float *out)
 {
-    db_stmt *st = NULL;
-    int ok = 0;
-    if (db_prepare(h, "SELECT substr(iforest, CAST(? AS INTEGER), CAST(? AS INTEGER)) "
-                      "FROM job_results WHERE job_id = ?", &st) != DB_OK)
-        return 0;
-    db_bind_int64(st, 1, offset * 4 + 1);
-    db_bind_int64(st, 2, count * 4);
-    db_bind_text(st, 3, job);
-    if (db_step(st) == DB_ROW && db_column_bytes(st, 0) == count * 4) {
-        memcpy(out, db_column_blob(st, 0), (size_t)count * 4);
-        ok = 1;
-    }
-    db_finalize(st);
-    return ok;
+    return db_read_part(h, "job_results", "iforest", "job_id", job, offset * 4, out,
+                        count * 4, NULL) == 0;
 }
 
 int svc_export_open(svc *s, const char *job_id, int with_z, svc_export **out,
@@ -352,11 +342,11 @@ int svc_export_read(svc_export *x, int64_t offset, int64_t count, svc_export_row
     out->offset = offset;
     if (count <= 0) return 0;
     if (!(db = svc__db_get(x->s, e))) return e ? e->code : DC_EIO;
-    rc = svc__blob_read(store_db(db), x->info.dataset, "x", offset * x->d * 4, x->x,
-                        count * x->d * 4, e);
+    rc = svc__blob_read_via(store_db(db), &x->xc, x->info.dataset, "x", offset * x->d * 4,
+                            x->x, count * x->d * 4, e);
     if (rc == 0 && x->truth)
-        rc = svc__blob_read(store_db(db), x->info.dataset, "y", offset * 4, x->truth, count * 4,
-                            e);
+        rc = svc__blob_read_via(store_db(db), &x->yc, x->info.dataset, "y", offset * 4,
+                                x->truth, count * 4, e);
     int have_outlier = 0; /* the stored isolation-forest scores of these rows */
     if (rc == 0 && x->outlier && x->results_row)
         have_outlier = outlier_read(store_db(db), x->job, offset, count, x->outlier);

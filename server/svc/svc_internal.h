@@ -110,6 +110,17 @@ struct dataset;
 int svc__dataset_load(db_conn *h, const char *id, int gone, struct dataset *ds, dc_err *e);
 int svc__blob_read(db_conn *db, const char *id, const char *part, int64_t off, void *buf,
                    int64_t len, dc_err *e);
+/* The last dataset chunk a sequence of reads fetched (svc__blob_read_via), so that
+ * reading a chunk's rows piece by piece fetches it once. Zero it to start. */
+typedef struct svc__chunk {
+    char id[JOBSPEC_ID_MAX];
+    char part[2];
+    int64_t off, len;
+    unsigned char *data;
+} svc__chunk;
+int svc__blob_read_via(db_conn *h, svc__chunk *c, const char *id, const char *part,
+                       int64_t off, void *buf, int64_t len, dc_err *e);
+void svc__chunk_free(svc__chunk *c);
 
 /* Model cache: a referenced, loaded model, or DC_ENOTFOUND. */
 int svc__model_acquire(svc *s, db_conn *db, const char *id, svc_model **out, dc_err *e);

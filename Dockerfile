@@ -4,14 +4,15 @@
 #
 #   docker build -t deepclust .                       # add --build-arg DC_TEST=1 to run ctest
 #   docker run -p 8080:8080 -v deepclust-data:/data deepclust
-#   (or: docker compose -f docker/compose.yaml up)
+#   docker compose -f docker/compose.yaml up --build   # PostgreSQL, 2 API nodes, 2 workers
+#   (docs/deploy.md)
 
 FROM debian:bookworm-slim AS build
 # Keep in sync with DEPS in the Makefile.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev \
-      libopenblas-dev libsqlite3-dev zlib1g-dev curl python3 \
+      libopenblas-dev libsqlite3-dev libpq-dev zlib1g-dev curl python3 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -25,7 +26,7 @@ RUN strip -o /deepclust build/deepclust
 FROM debian:bookworm-slim AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libmicrohttpd12 libjansson4 libopenblas0 libsqlite3-0 zlib1g curl \
+      libmicrohttpd12 libjansson4 libopenblas0 libsqlite3-0 libpq5 zlib1g curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin deepclust \
  && mkdir -p /data && chown deepclust:deepclust /data

@@ -106,7 +106,7 @@ int cli_worker(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
 
     sc.db_path = db, sc.workers = workers, sc.blas_threads = blas_threads;
-    sc.ckpt_every_s = ckpt_s, sc.lease_s = lease;
+    sc.ckpt_every_s = ckpt_s, sc.lease_s = lease, sc.no_http = 1;
     if (svc_open(&service, &sc, &e) < 0) {
         fprintf(stderr, "deepclust: %s\n", e.msg);
         goto out;

@@ -423,7 +423,7 @@ int svc_open(svc **out, const svc_config *cfg, dc_err *e)
     }
     snprintf(s->reserve_path, plen, "%s.reserve", s->file_base);
     if (s->cfg.disk_reserve_bytes <= 0) unlink(s->reserve_path); /* one left by a run with */
-    svc__clean_uploads(s); /* first: it frees space */
+    if (!s->cfg.no_http) svc__clean_uploads(s); /* first: it frees space */
     if (!(st = svc__db_get(s, e))) {
         rc = e ? e->code : DC_EIO;
         goto out;

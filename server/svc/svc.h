@@ -70,6 +70,9 @@ typedef struct svc_config {
     /* Seconds a worker's claim on a job lasts without renewal (renewed every lease_s / 4);
      * a job whose worker vanished is claimed again after it. <= 0 = 15. */
     double lease_s;
+    /* A process that serves no HTTP (deepclust worker): it never uploads, so it leaves
+     * half-written uploads and upload temporary files alone at start-up. */
+    int no_http;
     int workers;          /* training threads; 0 = none (jobs stay queued: tests) */
     int blas_threads;     /* OpenBLAS threads; 0 = max(1, cores / workers) */
     int model_cache;      /* models kept loaded for predict; <= 0 = 8 */

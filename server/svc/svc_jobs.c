@@ -7,6 +7,10 @@
 #include "dc_size.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <signal.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -617,65 +621,85 @@ out:
     return rc;
 }
 
+/* 1 when a lease token "<host>:<pid>/<slot>#..." names a process of this host that is
+ * gone (or has no owner at all): its claim cannot be renewed any more. */
+static int owner_dead(const char *owner)
+{
+    char host[64] = "localhost";
+    const char *colon;
+    long pid;
+    if (!owner || !*owner) return 1;
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = 0;
+    colon = strrchr(owner, ':');
+    if (!colon || (size_t)(colon - owner) != strlen(host) ||
+        strncmp(owner, host, (size_t)(colon - owner)) != 0)
+        return 0; /* another host's: its lease decides */
+    pid = strtol(colon + 1, NULL, 10);
+    return pid > 0 && pid != (long)getpid() && kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
 int svc__recover(svc *s, store *st, dc_err *e)
 {
-    if (s->pg) {
-        /* Many processes share the store: a job is running for whoever holds its lease,
-           and only expired leases are put back (queue_reap, as the keeper does every
-           second). An upload is another API process's until it is a day old. */
-        int n = queue_reap(st, e);
-        if (n < 0) return n;
-        if (n > 0) fprintf(stderr, "deepclust: recovery: %d job(s) whose worker was lost "
-                           "put back\n", n);
-        if (db_exec(store_db(st), "DELETE FROM datasets WHERE status = 'uploading' AND "
-                                  "created_at < dc_later(-86400)") != DB_OK)
-            return svc__sql_err(store_db(st), "recovery", e);
-        return 0;
-    }
-    static const char *const what[] = {
-        "half-written dataset(s) from an interrupted upload deleted",
-        "claim(s) of the last run closed as lost",
-        "job(s) left running requeued to resume from their checkpoint",
-        "job(s) left running without a checkpoint requeued from the start",
-        "job(s) left running with a cancel request marked cancelled",
-        "job(s) interrupted too often marked failed"};
-    _Static_assert(sizeof what / sizeof *what == 6, "what[] and sql[] go together");
-    static const char *const sql[] = {
-        /* a crash mid-upload: the half-written dataset goes */
-        "DELETE FROM datasets WHERE status = 'uploading'",
-        /* one process owns a SQLite store: every claim it held ended with it */
-        "UPDATE job_attempts SET ended_at = dc_now(), outcome = 'lost' WHERE ended_at IS NULL",
-        /* running with a checkpoint: resume from it */
-        "UPDATE jobs SET status = 'queued', resume = 1, phase = NULL, eta_s = NULL, "
-        "updated_at = dc_now(), lease_owner = NULL, lease_until = NULL "
-        "WHERE status = 'running' AND cancel_requested = 0 AND attempts < " "3"
-        " AND id IN (SELECT job_id FROM checkpoints)",
-        /* running without one: start again (little was lost) */
-        "UPDATE jobs SET status = 'queued', resume = 0, phase = NULL, progress = 0, eta_s = NULL, "
-        "updated_at = dc_now(), lease_owner = NULL, lease_until = NULL "
-        "WHERE status = 'running' AND cancel_requested = 0 AND attempts < " "3",
-        /* a cancel was asked for: honour it */
-        "UPDATE jobs SET status = 'cancelled', eta_s = NULL, "
-        "finished_at = dc_now(), "
-        "updated_at = dc_now(), lease_owner = NULL, lease_until = NULL "
-        "WHERE status = 'running' AND cancel_requested = 1",
-        /* interrupted too often: give up, with the reason */
-        "UPDATE jobs SET status = 'failed', eta_s = NULL, error = 'interrupted ' || attempts || "
-        "' times (server restarts or crashes while it ran); not started again', "
-        "finished_at = dc_now(), "
-        "updated_at = dc_now(), lease_owner = NULL, lease_until = NULL WHERE status = 'running'",
-    };
-    int rc;
-    _Static_assert(SVC_MAX_ATTEMPTS == 3, "the SQL above says 3");
-    if ((rc = store_begin(st, e)) < 0) return rc;
-    for (size_t i = 0; i < sizeof sql / sizeof *sql; i++) {
-        if (db_exec(store_db(st), sql[i]) != DB_OK) {
-            rc = svc__sql_err(store_db(st), "recovery", e);
+    db_conn *h = store_db(st);
+    int rc, n;
+
+    /* A job is running for whoever holds its lease; only expired leases are put back
+       (queue_reap, as every keeper does each second). On SQLite the processes share one
+       host, so the claims of processes that are gone (a crash, kill -9) expire now
+       instead of after lease_s. */
+    if (!s->pg) {
+        char (*dead)[128] = NULL;
+        int nd = 0, cap = 0;
+        db_stmt *q = NULL;
+        if (db_prepare(h, "SELECT lease_owner FROM jobs WHERE status = 'running'", &q) != DB_OK)
+            return svc__sql_err(h, "recovery", e);
+        while (db_step(q) == DB_ROW) {
+            const char *o = db_column_text(q, 0);
+            if (!owner_dead(o)) continue;
+            if (nd == cap) {
+                char (*d)[128] = realloc(dead, sizeof *dead * (size_t)(cap = cap ? 2 * cap : 8));
+                if (!d) break;
+                dead = d;
+            }
+            snprintf(dead[nd++], sizeof *dead, "%s", o ? o : "");
+        }
+        db_finalize(q);
+        if ((rc = store_begin(st, e)) < 0) {
+            free(dead);
+            return rc;
+        }
+        for (int i = 0; i < nd && rc == 0; i++) {
+            if (db_prepare(h, "UPDATE jobs SET lease_until = NULL WHERE status = 'running' AND "
+                              "COALESCE(lease_owner, '') = ?", &q) != DB_OK) {
+                rc = svc__sql_err(h, "recovery", e);
+                break;
+            }
+            db_bind_text(q, 1, dead[i]);
+            if (db_step(q) != DB_DONE) rc = svc__sql_err(h, "recovery", e);
+            db_finalize(q);
+        }
+        free(dead);
+        if (rc == 0) rc = store_commit(st, e);
+        if (rc < 0) {
             store_rollback(st);
             return rc;
         }
-        if (db_changes(store_db(st)) > 0)
-            fprintf(stderr, "deepclust: recovery: %lld %s\n", (long long)db_changes(store_db(st)), what[i]);
     }
-    return store_commit(st, e);
+    if ((n = queue_reap(st, e)) < 0) return n;
+    if (n > 0) fprintf(stderr, "deepclust: recovery: %d job(s) whose worker was lost put back\n",
+                       n);
+    /* An upload is its API process's while it runs: a half-written dataset goes when that
+       process is gone. One process serves HTTP on a SQLite file (the one starting now:
+       a `deepclust worker` never uploads); on PostgreSQL others may be uploading now, so
+       only day-old ones go. */
+    if (s->cfg.no_http) return 0;
+    if (db_exec(h, s->pg ? "DELETE FROM datasets WHERE status = 'uploading' AND "
+                           "created_at < dc_later(-86400)"
+                         : "DELETE FROM datasets WHERE status = 'uploading'") != DB_OK)
+        return svc__sql_err(h, "recovery", e);
+    if (db_changes(h) > 0)
+        fprintf(stderr, "deepclust: recovery: %lld half-written dataset(s) from an interrupted "
+                "upload deleted\n", (long long)db_changes(h));
+    return 0;
 }

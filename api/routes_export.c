@@ -465,25 +465,51 @@ int api_h_job_assignments_any(api_req *r)
     return api_reply(r, 200, resp);
 }
 
+/* A model file being sent, a piece at a time (svc_model_file_read). */
+typedef struct model_stream {
+    svc *s;
+    char id[JOBSPEC_ID_MAX];
+    int64_t size;
+} model_stream;
+
+static ssize_t model_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    model_stream *m = cls;
+    dc_err e = {0};
+    int64_t n = m->size - (int64_t)pos;
+    if (n <= 0) return MHD_CONTENT_READER_END_OF_STREAM;
+    if (n > (int64_t)max) n = (int64_t)max;
+    if (svc_model_file_read(m->s, m->id, (int64_t)pos, buf, n, &e) < 0) {
+        /* deleted meanwhile: the client sees a cut connection, not a short file */
+        fprintf(stderr, "deepclust: model %s download stopped: %s\n", m->id, e.msg);
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    return (ssize_t)n;
+}
+
 /* GET /v1/models/{id}/download: the model file (cluster_model_save's format), which
  * `deepclust predict --model F` and `deepclust generate --model F` read, with the
- * Deepclust-Preprocess header (how its training data was scaled). 200; 404. */
+ * Deepclust-Preprocess header (how its training data was scaled), streamed 256 KiB at
+ * a time. 200; 404. */
 int api_h_model_download(api_req *r)
 {
-    void *buf = NULL;
-    size_t len = 0;
+    model_stream *ms;
     dc_err e = {0};
     char disp[160], pre[200];
     svc_model_info m;
     struct MHD_Response *resp;
+    int64_t size = 0;
     int rc;
 
     if (!r->ctx->server) return api_problem(r, 503, "the clustering service is not running");
-    if ((rc = svc_model_file(r->ctx->server, api_param(r, "id"), &buf, &len, &e)) < 0)
+    if ((rc = svc_model_file(r->ctx->server, api_param(r, "id"), &size, &e)) < 0)
         return api_reply_err(r, rc, &e);
-    resp = MHD_create_response_from_buffer(len, buf, MHD_RESPMEM_MUST_FREE);
+    if (!(ms = calloc(1, sizeof *ms))) return DC_ENOMEM;
+    ms->s = r->ctx->server, ms->size = size;
+    snprintf(ms->id, sizeof ms->id, "%s", api_param(r, "id"));
+    resp = MHD_create_response_from_callback((uint64_t)size, 256 << 10, model_read, ms, free);
     if (!resp) {
-        free(buf);
+        free(ms);
         return DC_ENOMEM;
     }
     snprintf(disp, sizeof disp, "attachment; filename=\"%s.bin\"", api_param(r, "id"));
@@ -499,6 +525,6 @@ int api_h_model_download(api_req *r)
         }
         free(m.arch);
     }
-    r->bytes = len;
+    r->bytes = (size_t)size;
     return api_reply(r, 200, resp);
 }

@@ -148,7 +148,8 @@ NOT_FOUND(svc_job_assignments, svc *s, const char *id, int64_t offset, int limit
 NOT_FOUND(svc_model_get, svc *s, const char *id, svc_model_info *out)
 NOT_FOUND(svc_job_delete, svc *s, const char *id)
 NOT_FOUND(svc_model_delete, svc *s, const char *id)
-NOT_FOUND(svc_model_file, svc *s, const char *id, void **buf, size_t *len)
+NOT_FOUND(svc_model_file, svc *s, const char *id, int64_t *size)
+NOT_FOUND(svc_model_file_read, svc *s, const char *id, int64_t off, void *buf, int64_t len)
 NOT_FOUND(svc_export_open, svc *s, const char *job_id, int with_z, svc_export **out,
           svc_export_info *info)
 NOT_FOUND(svc_job_confusion, svc *s, const char *job, svc_confusion *out)

@@ -404,7 +404,11 @@ def test_download(tmp):
     with open(data, "wb") as f:
         f.write(npy_f32(rows))
     ds = upload(s, npy_f32(rows))[1]
+    # the file is streamed 256 KiB at a time: ae_kmeans 6-256-256-3 (about 1.1 MB, with
+    # its checksum) comes in several pieces, which must join up in order
     for spec, what in (({"method": "kmeans", "cluster": {"n_init": 2}}, "kmeans"),
+                       ({"method": "ae_kmeans", "autoencoder": {"hidden": [256, 256]},
+                         "pretrain": {"epochs": 1}}, "ae_kmeans"),
                        ({"method": "vae", "autoencoder": {"hidden": [16]}, "pretrain": {"epochs": 2},
                          "vae": {"latent": 3, "epochs": 2}}, "vae")):
         job = run_job(s, {"dataset": ds["id"], "n_clusters": 3, "seed": 1, **spec}, what)

@@ -335,9 +335,13 @@ typedef struct svc_input_check {
 int svc_model_prepare_input(svc *s, const char *id, float *x, int64_t n, int d,
                             int integer_input, svc_input_check *out, dc_err *e);
 
-/* The saved model (cluster_model_save's bytes, what `deepclust predict --model` reads):
- * *buf malloc'd (free it), *len bytes. */
-int svc_model_file(svc *s, const char *id, void **buf, size_t *len, dc_err *e);
+/* The saved model (cluster_model_save's bytes, what `deepclust predict --model` reads),
+ * read piece by piece so that serving it never holds it whole: svc_model_file gives its
+ * size, svc_model_file_read bytes [off, off + len) of it. DC_ENOTFOUND without such a
+ * model (also when it was deleted between two reads). */
+int svc_model_file(svc *s, const char *id, int64_t *size, dc_err *e);
+int svc_model_file_read(svc *s, const char *id, int64_t off, void *buf, int64_t len,
+                        dc_err *e);
 
 /* The whole assignment of a job's training samples, read in bounded chunks: open, then
  * svc_export_rows for any [offset, offset + count) (count <= SVC_EXPORT_CHUNK), close.

@@ -3,7 +3,8 @@
  *   - preprocessing: the scaling an upload applies (svc_upload.scale) and the range of the
  *     stored values, kept on the dataset row, copied to the model at the job's end, and
  *     applied to predict's input (svc_model_prepare_input) with a check of its range;
- *   - the model file (svc_model_file): the weights blob, cluster_model_save's format;
+ *   - the model file (svc_model_file, _read): the weights blob, cluster_model_save's
+ *     format, read a piece at a time;
  *   - the whole assignment of a job (svc_export_*): chunks of rows computed through the
  *     model, so that an export of any size holds one chunk in memory;
  *   - a dataset named by its name (svc__dataset_resolve) where exactly one has it. */
@@ -168,34 +169,40 @@ int svc_model_prepare_input(svc *s, const char *id, float *x, int64_t n, int d,
 
 /* ---- the model file ------------------------------------------------------------------ */
 
-int svc_model_file(svc *s, const char *id, void **buf, size_t *len, dc_err *e)
+int svc_model_file(svc *s, const char *id, int64_t *size, dc_err *e)
 {
     db_stmt *st = NULL;
     store *db = svc__db_get(s, e);
     int rc;
 
-    *buf = NULL, *len = 0;
+    *size = 0;
     if (!db) return e ? e->code : DC_EIO;
-    if (db_prepare(store_db(db), "SELECT weights FROM models WHERE id = ?", &st) != DB_OK) {
+    if (db_prepare(store_db(db), "SELECT length(weights) FROM models WHERE id = ?", &st) !=
+        DB_OK) {
         rc = svc__sql_err(store_db(db), "model file", e);
         goto out;
     }
     db_bind_text(st, 1, id);
     rc = db_step(st);
     if (rc == DB_ROW) {
-        *len = (size_t)db_column_bytes(st, 0);
-        if ((*buf = malloc(*len ? *len : 1))) {
-            memcpy(*buf, db_column_blob(st, 0), *len);
-            rc = 0;
-        } else {
-            rc = dc_err_set(e, DC_ENOMEM, "out of memory");
-        }
+        *size = db_column_int64(st, 0);
+        rc = 0;
     } else {
         rc = rc == DB_DONE ? dc_err_set(e, DC_ENOTFOUND, "no model %s", id)
-                               : svc__sql_err(store_db(db), "model file", e);
+                           : svc__sql_err(store_db(db), "model file", e);
     }
 out:
     db_finalize(st);
+    svc__db_put(s, db);
+    return rc;
+}
+
+int svc_model_file_read(svc *s, const char *id, int64_t off, void *buf, int64_t len,
+                        dc_err *e)
+{
+    store *db = svc__db_get(s, e);
+    if (!db) return e ? e->code : DC_EIO;
+    int rc = db_read_part(store_db(db), "models", "weights", "id", id, off, buf, len, e);
     svc__db_put(s, db);
     return rc;
 }

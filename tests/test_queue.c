@@ -391,6 +391,7 @@ static void check_lease(store *s)
                         buf, sizeof buf), "") == 0);
     CHECK_EQ_INT(queue_renew(s, "job_l", c2.lease, 60, &cancel, &e), DC_ECONFLICT);
     CHECK_EQ_INT(queue_reap(s, &e), 0);
+    queue_claim_free(&c2);
     CHECK_EQ_INT(claim(s, "t:1/0", 30, &c2), 0); /* nothing left */
     queue_claim_free(&c);
     queue_claim_free(&c2);

@@ -44,15 +44,16 @@ run: build
 test: test-deps build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
-# The HTTP tests (ctest label http) and test_db again on PostgreSQL: a throw-away cluster
-# (tests/tools/pg_cluster.sh) in a temporary folder, stopped at the end whatever happens.
+# The HTTP tests (ctest label http), test_db, test_queue and test_store_pg again on
+# PostgreSQL: a throw-away cluster (tests/tools/pg_cluster.sh) in a temporary folder,
+# stopped at the end whatever happens.
 test-pg: test-deps build
 	@pg=$$(mktemp -d "$${TMPDIR:-/tmp}/dc_pg.XXXXXX"); \
 	trap 'bash "$(CURDIR)/tests/tools/pg_cluster.sh" stop "$$pg/c"; rm -rf "$$pg"' EXIT; \
 	U=$$(bash tests/tools/pg_cluster.sh start "$$pg/c") || exit 1; \
 	echo "PostgreSQL for the tests: $$U"; \
 	cd $(BUILD) && DC_TEST_PG_URL=$$U ctest -L http -j$(JOBS) --output-on-failure && \
-	DC_TEST_PG_URL=$$U ctest -R '^test_db$$' --output-on-failure
+	DC_TEST_PG_URL=$$U ctest -R '^(test_db|test_queue|test_store_pg)$$' --output-on-failure
 
 test-asan: test-deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DDC_SANITIZE=ON >/dev/null

@@ -68,9 +68,11 @@ int store_open_with(store **out, const char *target, const struct migration *lis
     store *s = NULL;
     dc_err me = {0};
     int rc, cur = 0, latest;
+    char shown[1024]; /* target without its password: messages end up in logs */
 
     *out = NULL;
     if (!target || !*target) return dc_err_set(e, DC_EINVAL, "store: empty database path");
+    store_redact(target, shown, sizeof shown);
     latest = migrate_latest(list, e);
     if (latest < 0) return latest;
 
@@ -85,20 +87,20 @@ int store_open_with(store **out, const char *target, const struct migration *lis
         /* opening a WAL database creates its -shm file: that can fail for space */
         rc = store_errcode(s->h) == DC_ENOSPC
                      ? dc_err_set(e, DC_ENOSPC, "%s: disk full: cannot open the database "
-                                  "(%s)", target, db_errmsg(s->h))
-                     : dc_err_set(e, DC_EFORMAT, "%s: not a usable database: %s", target,
+                                  "(%s)", shown, db_errmsg(s->h))
+                     : dc_err_set(e, DC_EFORMAT, "%s: not a usable database: %s", shown,
                                   db_errmsg(s->h));
         goto out;
     }
     if (cur > latest) {
         rc = dc_err_set(e, DC_EFORMAT, "%s: database schema version %d is newer than this "
-                        "binary knows (version %d); use a newer deepclust", target, cur, latest);
+                        "binary knows (version %d); use a newer deepclust", shown, cur, latest);
         goto out;
     }
     if (db_kind_of(s->h) == DB_SQLITE && (rc = sqlite_setup(s, cur, e)) < 0) goto out;
     rc = migrate_apply(s->h, list, &s->schema_version, &me);
     if (rc < 0) {
-        dc_err_set(e, rc, "%s: %s", target, me.msg);
+        dc_err_set(e, rc, "%s: %s", shown, me.msg);
         goto out;
     }
     *out = s;

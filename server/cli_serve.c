@@ -4,7 +4,6 @@
  * requests in flight), asks running jobs to stop and puts them back in the queue (their
  * checkpoints kept), closes the database and exits 0. */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 
 #include "api.h"
 #include "cli.h"
+#include "cli_stop.h"
 #include "http.h"
 #include "store.h"
 #include "svc.h"
@@ -82,22 +82,6 @@ static const char serve_usage[] =
     "                     [DEEPCLUST_ALLOW_HOSTS, comma-separated]\n"
     "  -h, --help         this help\n";
 
-/* Self-pipe: the handler writes the signal number, the main thread reads it. */
-static int stop_pipe[2] = {-1, -1};
-
-static void on_signal(int sig)
-{
-    int saved = errno;
-    unsigned char b = (unsigned char)sig;
-    if (write(stop_pipe[1], &b, 1) < 0) { /* nothing to do: the pipe is full already */ }
-    errno = saved;
-}
-
-static const char *env_or(const char *name, const char *dflt)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : dflt;
-}
 
 /* ---- operator limits: one row per flag (name, variable, range, where it goes) ---- */
 
@@ -124,7 +108,7 @@ static void limits_init(limit_opt *l)
     };
     for (int i = 0; i < LIM_COUNT; i++) {
         l[i] = rows[i];
-        l[i].value = env_or(l[i].env, NULL);
+        l[i].value = cli_env_or(l[i].env, NULL);
     }
 }
 
@@ -194,19 +178,18 @@ static int limits_apply(const limit_opt *l, svc_config *cfg, api_ctx *ctx)
 
 int cli_serve(int argc, char **argv)
 {
-    const char *db = env_or("DEEPCLUST_STORE", env_or("DEEPCLUST_DB", "./deepclust.db"));
-    const char *lease_s = env_or("DEEPCLUST_LEASE_S", "15");
-    const char *spool = env_or("DEEPCLUST_SPOOL_DIR", NULL);
+    const char *db = cli_env_or("DEEPCLUST_STORE", cli_env_or("DEEPCLUST_DB", "./deepclust.db"));
+    const char *lease_s = cli_env_or("DEEPCLUST_LEASE_S", "15");
+    const char *spool = cli_env_or("DEEPCLUST_SPOOL_DIR", NULL);
     char shown[1024];
-    const char *host = env_or("DEEPCLUST_HOST", "127.0.0.1");
-    const char *port_s = env_or("DEEPCLUST_PORT", "8080");
+    const char *host = cli_env_or("DEEPCLUST_HOST", "127.0.0.1");
+    const char *port_s = cli_env_or("DEEPCLUST_PORT", "8080");
     const char *token = getenv("DEEPCLUST_TOKEN"); /* set but empty is an error */
-    const char *workers_s = env_or("DEEPCLUST_WORKERS", "1");
-    const char *upload_s = env_or("DEEPCLUST_MAX_UPLOAD_MB", "1024");
-    int port = 0, workers = 1, http_threads = 4, access_log = 1, rc = CLI_FAIL, signals = 0;
+    const char *workers_s = cli_env_or("DEEPCLUST_WORKERS", "1");
+    const char *upload_s = cli_env_or("DEEPCLUST_MAX_UPLOAD_MB", "1024");
+    int port = 0, workers = 1, http_threads = 4, access_log = 1, rc = CLI_FAIL;
     int blas_threads = 0, max_upload_mb = 1024, model_cache = 8, ckpt_s = 30;
     svc *service = NULL;
-    struct sigaction sa = {0}, old_int, old_term, old_pipe;
     http_server *http = NULL;
     store *st = NULL;
     api_ctx ctx = {0};
@@ -214,10 +197,10 @@ int cli_serve(int argc, char **argv)
     limit_opt limits[LIM_COUNT];
     dc_err e = {0};
     /* connection limits, deadlines and the Host guard (http.h) */
-    const char *hdr_to_s = env_or("DEEPCLUST_HEADER_TIMEOUT_S", "10");
-    const char *body_to_s = env_or("DEEPCLUST_BODY_TIMEOUT_S", "600");
-    const char *conns_s = env_or("DEEPCLUST_MAX_CONNS", "1000");
-    const char *per_ip_s = env_or("DEEPCLUST_MAX_CONNS_PER_IP", "64");
+    const char *hdr_to_s = cli_env_or("DEEPCLUST_HEADER_TIMEOUT_S", "10");
+    const char *body_to_s = cli_env_or("DEEPCLUST_BODY_TIMEOUT_S", "600");
+    const char *conns_s = cli_env_or("DEEPCLUST_MAX_CONNS", "1000");
+    const char *per_ip_s = cli_env_or("DEEPCLUST_MAX_CONNS_PER_IP", "64");
     const char *allow[MAX_ALLOW_HOSTS];
     int n_allow = 0, hdr_to = 0, body_to = 0, max_conns = 0, per_ip = 0;
     char *allow_env = NULL;
@@ -351,17 +334,7 @@ int cli_serve(int argc, char **argv)
     ctx.server = service;
 
     /* Signals before the daemon, so that an early SIGTERM is not lost. */
-    if (pipe(stop_pipe) != 0) {
-        fprintf(stderr, "deepclust: pipe: %s\n", strerror(errno));
-        goto out;
-    }
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, &old_pipe);
-    signals = 1;
+    if (cli_stop_begin() < 0) goto out;
 
     http_config hc = {.host = host, .port = port, .threads = http_threads,
                       .access_log = access_log, .header_timeout_s = hdr_to,
@@ -380,19 +353,7 @@ int cli_serve(int argc, char **argv)
                       : ", no token: loopback Host names only");
     fflush(stderr);
 
-    for (;;) {
-        unsigned char b;
-        ssize_t n = read(stop_pipe[0], &b, 1);
-        if (n == 1) {
-            fprintf(stderr, "deepclust: %s received, shutting down\n",
-                    b == SIGINT ? "SIGINT" : b == SIGTERM ? "SIGTERM" : "signal");
-            break;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        fprintf(stderr, "deepclust: waiting for signals failed: %s\n",
-                n < 0 ? strerror(errno) : "pipe closed");
-        goto out;
-    }
+    if (cli_stop_wait() < 0) goto out;
     rc = CLI_OK;
 out:
     http_stop(http); /* stops accepting, waits for the requests in flight */
@@ -401,13 +362,7 @@ out:
     store_close(st);
     api_metrics_free(ctx.metrics);
     free(allow_env);
-    if (signals) {
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
-        sigaction(SIGPIPE, &old_pipe, NULL);
-    }
-    for (int k = 0; k < 2; k++)
-        if (stop_pipe[k] >= 0) close(stop_pipe[k]), stop_pipe[k] = -1;
+    cli_stop_end();
     if (rc == CLI_OK) fprintf(stderr, "deepclust: stopped\n");
     return rc;
 }

@@ -4,14 +4,12 @@
  * SIGINT/SIGTERM; then the running jobs stop and go back to the queue with their
  * checkpoints, and it exits 0. Any number of these may run against one PostgreSQL
  * database, beside `deepclust serve --workers 0` API nodes (docs/deploy.md). */
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
+#include "cli_stop.h"
 #include "queue.h"
 #include "store.h"
 #include "svc.h"
@@ -33,28 +31,13 @@ static const char worker_usage[] =
     "                     renewed every S/4 (at most 0.5 s)\n"
     "  --checkpoint-s S   seconds between training checkpoints (default 30)\n";
 
-static int stop_pipe[2] = {-1, -1};
-
-static void on_signal(int sig)
-{
-    unsigned char b = (unsigned char)sig;
-    if (write(stop_pipe[1], &b, 1) < 0) { /* the pipe is full already */ }
-}
-
-static const char *env_or(const char *name, const char *dflt)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : dflt;
-}
-
 int cli_worker(int argc, char **argv)
 {
-    const char *db = env_or("DEEPCLUST_STORE", env_or("DEEPCLUST_DB", NULL));
-    const char *workers_s = env_or("DEEPCLUST_WORKERS", "1");
-    const char *lease_s = env_or("DEEPCLUST_LEASE_S", "15");
+    const char *db = cli_env_or("DEEPCLUST_STORE", cli_env_or("DEEPCLUST_DB", NULL));
+    const char *workers_s = cli_env_or("DEEPCLUST_WORKERS", "1");
+    const char *lease_s = cli_env_or("DEEPCLUST_LEASE_S", "15");
     int workers = 1, blas_threads = 0, ckpt_s = 30, rc = CLI_FAIL;
     double lease = 15;
-    struct sigaction sa = {0}, old_int, old_term;
     svc_config sc = {0};
     svc *service = NULL;
     char shown[1024], name[96];
@@ -95,15 +78,7 @@ int cli_worker(int argc, char **argv)
         return CLI_USAGE;
     store_redact(db, shown, sizeof shown);
 
-    if (pipe(stop_pipe) != 0) {
-        fprintf(stderr, "deepclust: pipe: %s\n", strerror(errno));
-        return CLI_FAIL;
-    }
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    signal(SIGPIPE, SIG_IGN);
+    if (cli_stop_begin() < 0) return CLI_FAIL;
 
     sc.db_path = db, sc.workers = workers, sc.blas_threads = blas_threads;
     sc.ckpt_every_s = ckpt_s, sc.lease_s = lease, sc.no_http = 1;
@@ -116,27 +91,12 @@ int cli_worker(int argc, char **argv)
     fprintf(stderr, "deepclust worker ready: %s, store %s, workers %d, lease %.3g s\n", name,
             shown, workers, lease);
     fflush(stderr);
-    for (;;) {
-        unsigned char b;
-        ssize_t n = read(stop_pipe[0], &b, 1);
-        if (n == 1) {
-            fprintf(stderr, "deepclust: %s received, shutting down\n",
-                    b == SIGINT ? "SIGINT" : b == SIGTERM ? "SIGTERM" : "signal");
-            break;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        fprintf(stderr, "deepclust: waiting for signals failed: %s\n",
-                n < 0 ? strerror(errno) : "pipe closed");
-        goto out;
-    }
+    if (cli_stop_wait() < 0) goto out;
     rc = CLI_OK;
 out:
     if (service) fprintf(stderr, "deepclust: stopping workers (running jobs go back to the queue)\n");
     svc_free(service);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    for (int k = 0; k < 2; k++)
-        if (stop_pipe[k] >= 0) close(stop_pipe[k]), stop_pipe[k] = -1;
+    cli_stop_end();
     if (rc == CLI_OK) fprintf(stderr, "deepclust: stopped\n");
     return rc;
 }

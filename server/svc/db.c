@@ -5,12 +5,17 @@
 #include <string.h>
 #include <time.h>
 
+int db_target_is_pg(const char *target)
+{
+    return target && (strncmp(target, "postgresql://", 13) == 0 ||
+                      strncmp(target, "postgres://", 11) == 0);
+}
+
 int db_open(db_conn **out, const char *target, dc_err *e)
 {
     *out = NULL;
     if (!target || !*target) return dc_err_set(e, DC_EINVAL, "store: empty database path");
-    if (strncmp(target, "postgresql://", 13) == 0 || strncmp(target, "postgres://", 11) == 0)
-        return db_pg_open(out, target, e);
+    if (db_target_is_pg(target)) return db_pg_open(out, target, e);
     if (strncmp(target, "sqlite:", 7) == 0) target += 7;
     else if (strstr(target, "://"))
         return dc_err_set(e, DC_EINVAL, "store: %s: unknown scheme (use a file path, "

@@ -44,6 +44,8 @@ typedef enum { DB_SQLITE, DB_PG } db_kind;
 int db_open(db_conn **out, const char *target, dc_err *e);
 void db_close(db_conn *h); /* NULL is a no-op; finalize statements first */
 
+/* 1 when target names PostgreSQL (a postgresql:// or postgres:// URL). */
+int db_target_is_pg(const char *target);
 db_kind db_kind_of(const db_conn *h);
 /* The SQLite path ("" for PostgreSQL): what the disk-space and vacuum code works on. */
 const char *db_file(const db_conn *h);

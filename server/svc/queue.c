@@ -58,8 +58,10 @@ int queue_claim_next(store *s, const char *worker, double lease_s, queue_claim *
     svc__new_id(tok, sizeof tok, "");
     snprintf(out->lease, sizeof out->lease, "%s#%.8s", worker, tok);
     snprintf(sql, sizeof sql, claim_sql, pg ? " FOR UPDATE SKIP LOCKED" : "");
-    if (pg ? (db_exec(h, "BEGIN") < 0 ? sql_err(s, "claim job", e) : 0) : store_begin(s, e) < 0)
-        return e ? e->code : DC_EIO;
+    /* PostgreSQL: a plain transaction, not store_begin's write lock (SKIP LOCKED is
+       the point); SQLite: BEGIN IMMEDIATE */
+    rc = pg ? (db_exec(h, "BEGIN") < 0 ? sql_err(s, "claim job", e) : 0) : store_begin(s, e);
+    if (rc < 0) return rc;
     if (db_prepare(h, sql, &st) != DB_OK) {
         rc = sql_err(s, "claim job", e);
         goto out;

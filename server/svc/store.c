@@ -113,9 +113,8 @@ out:
 
 int store_open(store **out, const char *target, dc_err *e)
 {
-    const char *t = target ? target : "";
-    int pg = strncmp(t, "postgresql://", 13) == 0 || strncmp(t, "postgres://", 11) == 0;
-    return store_open_with(out, target, migrations_for(pg ? DB_PG : DB_SQLITE), e);
+    return store_open_with(out, target,
+                           migrations_for(db_target_is_pg(target) ? DB_PG : DB_SQLITE), e);
 }
 
 void store_close(store *s)

@@ -390,8 +390,7 @@ int svc_open(svc **out, const svc_config *cfg, dc_err *e)
     }
     s->cfg = *cfg;
     s->cfg.db_path = s->db_path;
-    s->pg = strncmp(s->db_path, "postgresql://", 13) == 0 ||
-            strncmp(s->db_path, "postgres://", 11) == 0;
+    s->pg = db_target_is_pg(s->db_path);
     if (s->pg) { /* no reserve: the server minds its own disk */
         const char *dir = cfg->spool_dir && *cfg->spool_dir ? cfg->spool_dir
                           : getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";

@@ -251,12 +251,11 @@ static int import_check_size(svc *s, store *db, int64_t n, int d, int has_labels
                           (long long)n, d, (long long)(n * d), (long long)stored,
                           (long long)max, (long long)(max >> 20));
     }
-    int64_t limit = INT32_MAX; /* the service's offsets into a dataset are checked to it */
-    size_t xbytes;
-    if (dc_mul3_size(n, d, sizeof(float), &xbytes) < 0 || xbytes > (size_t)limit)
+    size_t xbytes; /* the service's offsets into a dataset are checked to INT32_MAX */
+    if (dc_mul3_size(n, d, sizeof(float), &xbytes) < 0 || xbytes > INT32_MAX)
         return dc_err_set(e, DC_ETOOLARGE, "%lld samples x %d features as float32 are over the "
                           "%lld-byte limit of one stored dataset", (long long)n, d,
-                          (long long)(limit < INT32_MAX ? limit : INT32_MAX));
+                          (long long)INT32_MAX);
     /* SQLite: the whole upload must fit now (the file's free pages, the filesystem's free
        bytes less what is kept free, and as much again for the WAL, up to two blocks,
        before it is checkpointed into the file), or it is refused before a

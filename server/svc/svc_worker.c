@@ -47,7 +47,7 @@ typedef struct job_run {
     cluster_spec spec;
     dataset ds;
     int64_t seq;           /* next iterations.seq */
-    double t0, last_poll, last_ev_t;
+    double t0, last_ev_t;
     int stop;              /* STOP_* once decided */
     cluster_drive drive;   /* the run: its last event, ETA, final scores */
     double pretrain_s, kmeans_s;
@@ -473,7 +473,7 @@ static void run_job(svc *s, svc_slot *slot, store *db, job_run *r, const char *s
     int rc;
 
     r->s = s, r->slot = slot, r->db = db;
-    r->t0 = r->last_poll = r->last_ev_t = dc_now_s();
+    r->t0 = r->last_ev_t = dc_now_s();
     json_t *spec = json_loads(spec_text, 0, NULL);
     rc = spec ? jobspec_parse(spec, &r->spec, ds_id, NULL, &je) : DC_EINVAL;
     json_decref(spec);

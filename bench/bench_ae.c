@@ -4,6 +4,10 @@
  *   OPENBLAS_NUM_THREADS=2 ./bench_ae [mnist_dir] [epochs=3] [batch=256] [n_images]
  *
  * (n_images < 70000 trains on the first n only: for quick profiling.)
+ * BENCH_AE_FLOOR_EACH_EPOCH=1 also runs one epoch's GEMMs alone (per-layer buffers, the
+ * training's order) before the first epoch and after every epoch, and compares each epoch
+ * with the faster of the two runs beside it: on a host whose speed drifts, a floor measured
+ * minutes away says little about one epoch.
  * mnist_dir holds train-images-idx3-ubyte.gz and t10k-images-idx3-ubyte.gz (read here
  * with zlib, scaled to [0,1]). The floor: the epoch's sgemm FLOPs (per dense layer and
  * batch: forward, dW and dX GEMMs) divided by the cblas_sgemm rate measured in this
@@ -44,6 +48,141 @@ static int step_gemms(gemm *g, const void *ctx, int b, int with_first_dx)
     return n;
 }
 
+/* The floor measured alongside each epoch: one epoch's GEMMs run alone, on buffers laid
+ * out as the training's (per layer: weights, their gradient, the layer's input and output
+ * and their gradients), in the training's order (forward through the layers, then per
+ * layer from the last: dW, dX), same betas. Returns the seconds of the executed GEMMs (no
+ * dX of the first layer, which training skips); *dx0 the first layer's dX, timed apart. */
+typedef struct mlp_bufs {
+    int L, io[16][2], B;
+    float *w[16], *dw[16], *act[17], *dact[17];
+} mlp_bufs;
+
+static float *filled(size_t n)
+{
+    float *p = malloc(n * sizeof *p);
+    if (!p) {
+        fprintf(stderr, "out of memory for the floor's buffers\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < n; i++) p[i] = 1e-3f * (float)((int)(i % 7) - 3);
+    return p;
+}
+
+static void mlp_bufs_init(mlp_bufs *m, const int *dims, int nd, int B)
+{
+    int L = nd - 1;
+    m->L = 2 * L;
+    m->B = B;
+    for (int i = 0; i < L; i++) m->io[i][0] = dims[i], m->io[i][1] = dims[i + 1];
+    for (int i = 0; i < L; i++) m->io[L + i][0] = dims[L - i], m->io[L + i][1] = dims[L - i - 1];
+    for (int l = 0; l < m->L; l++) {
+        size_t wn = (size_t)m->io[l][0] * m->io[l][1];
+        m->w[l] = filled(wn);
+        m->dw[l] = filled(wn);
+        m->act[l] = filled((size_t)B * m->io[l][0]);
+        m->dact[l] = filled((size_t)B * m->io[l][0]);
+    }
+    m->act[m->L] = filled((size_t)B * m->io[m->L - 1][1]);
+    m->dact[m->L] = filled((size_t)B * m->io[m->L - 1][1]);
+}
+
+static void mlp_bufs_free(mlp_bufs *m)
+{
+    for (int l = 0; l <= m->L; l++) {
+        if (l < m->L) free(m->w[l]), free(m->dw[l]);
+        free(m->act[l]);
+        free(m->dact[l]);
+    }
+}
+
+static void mlp_step(mlp_bufs *m, int b, double *dx0)
+{
+    for (int l = 0; l < m->L; l++) {
+        int IN = m->io[l][0], OUT = m->io[l][1];
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, b, OUT, IN, 1.0f, m->act[l], IN,
+                    m->w[l], OUT, 0.0f, m->act[l + 1], OUT);
+    }
+    for (int l = m->L - 1; l >= 0; l--) {
+        int IN = m->io[l][0], OUT = m->io[l][1];
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, IN, OUT, b, 1.0f, m->act[l], IN,
+                    m->dact[l + 1], OUT, 1.0f, m->dw[l], OUT);
+        double t0 = l == 0 ? dc_now_s() : 0;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, b, IN, OUT, 1.0f, m->dact[l + 1],
+                    OUT, m->w[l], OUT, 0.0f, m->dact[l], IN);
+        if (l == 0) *dx0 += dc_now_s() - t0;
+    }
+}
+
+static double epoch_gemms_alone(mlp_bufs *m, long N, double *dx0)
+{
+    *dx0 = 0;
+    double t0 = dc_now_s();
+    for (long s = 0; s < N; s += m->B) mlp_step(m, (int)(N - s < m->B ? N - s : m->B), dx0);
+    return dc_now_s() - t0 - *dx0;
+}
+
+typedef struct alone_ctx {
+    mlp_bufs m;
+    long N;
+    double t_end, ep[256], alone[257], dx0[257];
+    int n;
+} alone_ctx;
+
+/* After each epoch: its own wall time (the floor's runs excluded), then the floor again. */
+static int on_epoch_alone(void *p, int epoch, double loss, double elapsed)
+{
+    (void)elapsed;
+    alone_ctx *c = p;
+    double t = dc_now_s() - c->t_end;
+    if (c->n >= 256) return 1;
+    c->ep[c->n] = t;
+    c->alone[c->n + 1] = epoch_gemms_alone(&c->m, c->N, &c->dx0[c->n + 1]);
+    printf("epoch %d: loss %.6f, %.2f s; GEMMs alone after it %.2f s\n", epoch, loss, t,
+           c->alone[c->n + 1]);
+    fflush(stdout);
+    c->n++;
+    c->t_end = dc_now_s();
+    return 0;
+}
+
+/* Trains as train_timed does, with the floor measured before and after every epoch. */
+static int alone_run(nn_ae *ae, const float *x, long N, int epochs, int batch, const int *dims,
+                     int nd)
+{
+    alone_ctx *c = calloc(1, sizeof *c);
+    if (!c || epochs > 256) return -1;
+    mlp_bufs_init(&c->m, dims, nd, batch);
+    c->N = N;
+    c->alone[0] = epoch_gemms_alone(&c->m, N, &c->dx0[0]);
+    printf("GEMMs alone before epoch 1: %.2f s (executed) + %.2f s (first layer's dX)\n",
+           c->alone[0], c->dx0[0]);
+    dc_err e = {0};
+    nn_train_cfg tc = nn_train_default();
+    tc.epochs = epochs;
+    tc.batch = batch;
+    tc.cb = on_epoch_alone;
+    tc.ctx = c;
+    c->t_end = dc_now_s();
+    int rc = nn_ae_train(ae, x, (size_t)N, &tc, NULL, &e);
+    if (rc) fprintf(stderr, "%s\n", e.msg);
+    double worst = 0, worst_all = 0;
+    for (int i = 0; !rc && i < c->n; i++) {
+        int j = c->alone[i] < c->alone[i + 1] ? i : i + 1; /* the faster neighbour */
+        double r = c->ep[i] / c->alone[j], ra = c->ep[i] / (c->alone[j] + c->dx0[j]);
+        if (r > worst) worst = r;
+        if (ra > worst_all) worst_all = ra;
+        printf("  epoch %d: %.2f s = %.2f x its floor (executed GEMMs alone, %.2f s), %.2f x "
+               "(all, %.2f s)\n", i + 1, c->ep[i], r, c->alone[j], ra, c->alone[j] + c->dx0[j]);
+    }
+    if (!rc)
+        printf("slowest epoch against the floor measured beside it: %.2f x (executed), %.2f x "
+               "(all)  [target <= 1.15]\n", worst, worst_all);
+    mlp_bufs_free(&c->m);
+    free(c);
+    return rc ? -1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     dc_blas_fix_coretype(argv); /* as the deepclust binary does */
@@ -75,6 +214,10 @@ int main(int argc, char **argv)
 
     if (nn_ae_new_fc(&ae, dims, nd, NN_RELU, 0, NN_INIT_GLOROT_UNIFORM, 1, batch, &e)) {
         fprintf(stderr, "%s\n", e.msg);
+        goto out;
+    }
+    if (getenv("BENCH_AE_FLOOR_EACH_EPOCH")) { /* the floor beside every epoch */
+        rc = alone_run(ae, x, N, epochs, batch, dims, nd) ? 1 : 0;
         goto out;
     }
     ectx c = {0};

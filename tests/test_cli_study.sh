@@ -56,6 +56,12 @@ EOF2
 out=$("$BIN" study --data "$tmp/blobs.csv" --csv-label-col -1 --method kmeans --seeds 3 --clusters 3,4,5 --quiet | tail -1)
 "$PY" -c 'import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if j["pretrainings"]==0 and j["suggestion"]["k"]==4 and len(j["runs"])==3 else 1)' "$out" ||
     { echo "FAIL: kmeans study: $out"; fail=1; }
+# progress across the study: one line per finished run, the last with nothing left
+"$BIN" study --data "$tmp/blobs.csv" --csv-label-col -1 --method kmeans --seeds 3,4 --clusters 3,4 \
+    >/dev/null 2>"$tmp/prog.txt" || { echo "FAIL: kmeans study with progress"; fail=1; }
+n=$(grep -c '^study: run [1-4]/4 done, [0-9]*s elapsed, about [0-9]*s left$' "$tmp/prog.txt")
+[ "$n" = 4 ] && grep -q '^study: run 4/4 done, .*about 0s left$' "$tmp/prog.txt" ||
+    { echo "FAIL: study progress lines ($n of 4):"; cat "$tmp/prog.txt"; fail=1; }
 for bad in "--seeds 1,1" "--seeds 1,x" "--clusters 1:5" "--clusters 5:4" "--clusters 2:40" "--seed 3"; do
     # shellcheck disable=SC2086
     "$BIN" study --data "$tmp/blobs.csv" --method kmeans --clusters 2:3 $bad >/dev/null 2>&1

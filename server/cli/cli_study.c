@@ -338,7 +338,8 @@ int cli_study(int argc, char **argv)
         dc_err_set(&e, DC_ENOMEM, "out of memory");
         goto fail;
     }
-    double t0 = dc_now_s();
+    double t0 = dc_now_s(), pre_sum = 0, stage_sum = 0;
+    int n_pre = 0, total = a.n_seeds * a.n_ks;
     for (int i = 0; i < a.n_seeds; i++) {
         free(c.ae);
         c.ae = NULL, c.ae_len = 0;
@@ -354,6 +355,16 @@ int cli_study(int argc, char **argv)
                         (unsigned long long)a.seeds[i], a.ks[j], o->seconds, o->pretrain_s,
                         o->r.stat[ST_SIL], ds.labels ? "" : "\n");
             if (!a.quiet && ds.labels) fprintf(stderr, ", acc %.4f\n", o->r.stat[ST_ACC]);
+            /* ETA: the pretrainings still to come at the mean pretraining time, every run
+               left at the mean clustering stage (shared: one pretraining per seed) */
+            pre_sum += o->pretrain_s;
+            n_pre += o->pretrain_s > 0;
+            stage_sum += o->seconds - o->pretrain_s;
+            int left = total - nr, pre_left = !n_pre ? 0 : c.ae ? a.n_seeds - i - 1 : left;
+            double eta = pre_left * (n_pre ? pre_sum / n_pre : 0) + left * (stage_sum / nr);
+            if (!a.quiet)
+                fprintf(stderr, "study: run %d/%d done, %.0fs elapsed, about %.0fs left\n", nr,
+                        total, dc_now_s() - t0, eta);
         }
     }
     for (int j = 0; j < a.n_ks; j++) {

@@ -31,15 +31,21 @@ typedef struct fc_dims {
     int nd;
 } fc_dims;
 
+/* (in, out) of the autoencoder's layers, encoder then mirrored decoder; returns their count. */
+static int layer_io(const int *dims, int nd, int io[16][2])
+{
+    int L = nd - 1;
+    for (int i = 0; i < L; i++) io[i][0] = dims[i], io[i][1] = dims[i + 1];
+    for (int i = 0; i < L; i++) io[L + i][0] = dims[L - i], io[L + i][1] = dims[L - i - 1];
+    return 2 * L;
+}
+
 /* The GEMMs of one training step at batch b, in the order the training runs them. */
 static int step_gemms(gemm *g, const void *ctx, int b, int with_first_dx)
 {
     const fc_dims *d = ctx;
-    int n = 0, L = d->nd - 1;
-    int io[16][2];
-    for (int i = 0; i < L; i++) io[i][0] = d->dims[i], io[i][1] = d->dims[i + 1];
-    for (int i = 0; i < L; i++) io[L + i][0] = d->dims[L - i], io[L + i][1] = d->dims[L - i - 1];
-    for (int l = 0; l < 2 * L; l++) {
+    int n = 0, io[16][2], nl = layer_io(d->dims, d->nd, io);
+    for (int l = 0; l < nl; l++) {
         int IN = io[l][0], OUT = io[l][1];
         g[n++] = (gemm){0, 0, b, OUT, IN};   /* forward: in @ w */
         g[n++] = (gemm){1, 0, IN, OUT, b};   /* dW: in^T @ dout */
@@ -71,11 +77,8 @@ static float *filled(size_t n)
 
 static void mlp_bufs_init(mlp_bufs *m, const int *dims, int nd, int B)
 {
-    int L = nd - 1;
-    m->L = 2 * L;
+    m->L = layer_io(dims, nd, m->io);
     m->B = B;
-    for (int i = 0; i < L; i++) m->io[i][0] = dims[i], m->io[i][1] = dims[i + 1];
-    for (int i = 0; i < L; i++) m->io[L + i][0] = dims[L - i], m->io[L + i][1] = dims[L - i - 1];
     for (int l = 0; l < m->L; l++) {
         size_t wn = (size_t)m->io[l][0] * m->io[l][1];
         m->w[l] = filled(wn);
@@ -135,8 +138,7 @@ static int on_epoch_alone(void *p, int epoch, double loss, double elapsed)
     (void)elapsed;
     alone_ctx *c = p;
     double t = dc_now_s() - c->t_end;
-    if (c->n >= 256) return 1;
-    c->ep[c->n] = t;
+    c->ep[c->n] = t; /* room for every epoch: alone_run allows at most 256 */
     c->alone[c->n + 1] = epoch_gemms_alone(&c->m, c->N, &c->dx0[c->n + 1]);
     printf("epoch %d: loss %.6f, %.2f s; GEMMs alone after it %.2f s\n", epoch, loss, t,
            c->alone[c->n + 1]);
@@ -150,22 +152,15 @@ static int on_epoch_alone(void *p, int epoch, double loss, double elapsed)
 static int alone_run(nn_ae *ae, const float *x, long N, int epochs, int batch, const int *dims,
                      int nd)
 {
-    alone_ctx *c = calloc(1, sizeof *c);
-    if (!c || epochs > 256) return -1;
+    alone_ctx *c = epochs <= 256 ? calloc(1, sizeof *c) : NULL;
+    if (!c) return -1;
     mlp_bufs_init(&c->m, dims, nd, batch);
     c->N = N;
     c->alone[0] = epoch_gemms_alone(&c->m, N, &c->dx0[0]);
     printf("GEMMs alone before epoch 1: %.2f s (executed) + %.2f s (first layer's dX)\n",
            c->alone[0], c->dx0[0]);
-    dc_err e = {0};
-    nn_train_cfg tc = nn_train_default();
-    tc.epochs = epochs;
-    tc.batch = batch;
-    tc.cb = on_epoch_alone;
-    tc.ctx = c;
     c->t_end = dc_now_s();
-    int rc = nn_ae_train(ae, x, (size_t)N, &tc, NULL, &e);
-    if (rc) fprintf(stderr, "%s\n", e.msg);
+    int rc = train_with(ae, x, N, epochs, batch, on_epoch_alone, c);
     double worst = 0, worst_all = 0;
     for (int i = 0; !rc && i < c->n; i++) {
         int j = c->alone[i] < c->alone[i + 1] ? i : i + 1; /* the faster neighbour */

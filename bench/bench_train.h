@@ -179,22 +179,28 @@ static inline int on_epoch(void *p, int epoch, double loss, double elapsed)
     return 0;
 }
 
-/* Trains ae for epochs (Adam defaults, batch) on x, timing each epoch into c; returns 0 or
- * -1 with the message on stderr. */
-static inline int train_timed(nn_ae *ae, const float *x, long N, int epochs, int batch,
-                              ectx *c)
+/* Trains ae for epochs (Adam defaults, batch) on x, calling cb after each epoch (train_timed:
+ * timing each epoch into c); returns 0 or -1 with the message on stderr. */
+static inline int train_with(nn_ae *ae, const float *x, long N, int epochs, int batch,
+                             int (*cb)(void *, int, double, double), void *ctx)
 {
     dc_err e = {0};
     nn_train_cfg tc = nn_train_default();
     tc.epochs = epochs;
     tc.batch = batch;
-    tc.cb = on_epoch;
-    tc.ctx = c;
+    tc.cb = cb;
+    tc.ctx = ctx;
     if (nn_ae_train(ae, x, (size_t)N, &tc, NULL, &e)) {
         fprintf(stderr, "%s\n", e.msg);
         return -1;
     }
     return 0;
+}
+
+static inline int train_timed(nn_ae *ae, const float *x, long N, int epochs, int batch,
+                              ectx *c)
+{
+    return train_with(ae, x, N, epochs, batch, on_epoch, c);
 }
 
 #endif

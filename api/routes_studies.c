@@ -145,6 +145,7 @@ static json_t *study_full_json(const svc_study *st)
               : json_null();
 #undef K_OR_NULL
     json_object_set_new(o, "has_labels", json_boolean(st->has_labels));
+    json_object_set_new(json_object_get(o, "progress"), "eta_s", num(st->eta_s));
     json_object_set_new(o, "jobs", jobs);
     json_object_set_new(o, "per_k", pk);
     json_object_set_new(o, "suggestion", sug ? sug : json_null());

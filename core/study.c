@@ -175,3 +175,27 @@ out:
     free(lab), free(who), free(ari), free(cons);
     return rc;
 }
+
+double study_eta_s(const study_eta_run *runs, int n_runs, int parallel)
+{
+    double pre_sum = 0, stage_sum = 0, work = 0;
+    int n_done = 0, n_pre = 0, n_left = 0, n_left_pre = 0;
+    for (int i = 0; i < n_runs; i++) {
+        const study_eta_run *r = &runs[i];
+        if (r->state == STUDY_RUN_DONE) {
+            n_done++;
+            stage_sum += r->seconds - r->pretrain_s;
+            if (r->pretrain_s > 0) pre_sum += r->pretrain_s, n_pre++;
+        } else if (r->state == STUDY_RUN_RUNNING && isfinite(r->eta_s)) {
+            work += r->eta_s > 0 ? r->eta_s : 0;
+        } else {
+            n_left++;
+            n_left_pre += r->pretrains != 0;
+        }
+    }
+    if (n_left) {
+        if (!n_done) return NAN;
+        work += n_left * (stage_sum / n_done) + n_left_pre * (n_pre ? pre_sum / n_pre : 0);
+    }
+    return work / (parallel > 1 ? parallel : 1);
+}

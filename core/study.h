@@ -87,4 +87,21 @@ typedef struct study_k {
 int study_summarize_k(int k, const study_run *runs, int n_runs, size_t n,
                       const int32_t *truth, study_k *out, dc_err *e);
 
+/* The time left of a study, from what its finished runs took. Each of its runs is
+ * done (seconds, of which pretrain_s pretraining; 0 when it reused its seed's
+ * autoencoder), running (eta_s from its progress, NAN when not known yet) or queued
+ * (pretrains: 1 when it will pretrain its own autoencoder). The work left is every
+ * running run's ETA, and every queued run (and a running one without an ETA) at the
+ * done runs' mean clustering stage plus, when it pretrains, their mean pretraining;
+ * the time left is that work over `parallel` runs at a time (1 or more). 0 when
+ * nothing is left; NAN when a run left has nothing to be estimated from (no run done). */
+typedef enum { STUDY_RUN_DONE, STUDY_RUN_RUNNING, STUDY_RUN_QUEUED } study_run_state;
+typedef struct study_eta_run {
+    study_run_state state;
+    double seconds, pretrain_s; /* done */
+    double eta_s;               /* running */
+    int pretrains;              /* queued or running without an ETA */
+} study_eta_run;
+double study_eta_s(const study_eta_run *runs, int n_runs, int parallel);
+
 #endif

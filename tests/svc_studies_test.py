@@ -228,10 +228,24 @@ def test_flow(tmp):
     eq(doc["progress"]["total"], 6, "6 jobs")
     check("seed" not in doc["job"] and "n_clusters" not in doc["job"] and
           doc["job"]["pretrain"]["epochs"] == 8, "template without seed/k, defaults filled", doc["job"])
+    # the time left: once a job has finished and others wait, an estimate from it
+    t0, mid = time.time(), None
+    while time.time() - t0 < 60:
+        d = s.req("GET", f"/v1/studies/{sid}")[1]
+        p = d["progress"]
+        if p["succeeded"] >= 1 and p["queued"] >= 1:
+            mid = d
+            break
+        if p["queued"] == 0:
+            break
+        time.sleep(0.02)
+    check(mid is not None and isinstance(mid["progress"]["eta_s"], (int, float)) and
+          mid["progress"]["eta_s"] > 0, "eta_s > 0 while jobs wait, after one finished",
+          mid and mid["progress"])
     doc = wait_study(s, sid)
     eq(doc["status"], "succeeded", "study succeeded")
-    eq((doc["progress"]["done"], doc["progress"]["succeeded"], doc["progress"]["percent"]),
-       (6, 6, 100), "progress")
+    eq((doc["progress"]["done"], doc["progress"]["succeeded"], doc["progress"]["percent"],
+        doc["progress"]["eta_s"]), (6, 6, 100, 0), "progress, nothing left")
     # one pretraining per seed
     for seed in (1, 2):
         mine = [j for j in doc["jobs"] if j["seed"] == seed]
@@ -345,6 +359,8 @@ def test_cancel(tmp):
     t0 = time.time()
     while time.time() - t0 < 20 and s.req("GET", f"/v1/studies/{sid}")[1]["progress"]["running"] == 0:
         time.sleep(0.1)
+    eq(s.req("GET", f"/v1/studies/{sid}")[1]["progress"]["eta_s"], None,
+       "no time left estimated before any job finished")
     st, doc, _, _ = s.req("DELETE", f"/v1/studies/{sid}")
     problem(st, doc, 409, "delete a running study")
     st, doc, _, _ = s.req("POST", f"/v1/studies/{sid}/cancel")

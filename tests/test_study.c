@@ -9,6 +9,9 @@
  *   not touch it), and a run from it (ae_buf) at another k gives exactly the labels of a
  *   run that pretrains itself: sharing the pretraining changes nothing but the time.
  * - study_criteria_of on blobs: the criteria favour the true k; sample size honoured.
+ * - study_eta_s on hand-made runs: the work left (running ETAs, queued runs at the mean
+ *   stage plus the mean pretraining when they pretrain) over the runs at a time; 0 when
+ *   all are done, NAN when nothing is done to estimate from.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -175,8 +178,37 @@ static void test_hook(void)
     dataset_free(&ds);
 }
 
+static void test_eta(void)
+{
+    /* done: 100 s with 80 s pretraining, 30 s reusing an autoencoder -> stage mean
+       (20 + 30) / 2 = 25 s, pretraining mean 80 s */
+    study_eta_run r[6] = {
+        {.state = STUDY_RUN_DONE, .seconds = 100, .pretrain_s = 80},
+        {.state = STUDY_RUN_DONE, .seconds = 30},
+        {.state = STUDY_RUN_RUNNING, .eta_s = 12},
+        {.state = STUDY_RUN_QUEUED, .pretrains = 1},
+        {.state = STUDY_RUN_QUEUED},
+        {.state = STUDY_RUN_RUNNING, .eta_s = NAN, .pretrains = 0}, /* no ETA yet: a stage */
+    };
+    /* 12 + (25 + 80) + 25 + 25 = 167 */
+    CHECK(fabs(study_eta_s(r, 6, 1) - 167) < 1e-9);
+    CHECK(fabs(study_eta_s(r, 6, 2) - 83.5) < 1e-9);
+    CHECK(fabs(study_eta_s(r, 6, 0) - 167) < 1e-9); /* parallel below 1 counts as 1 */
+    CHECK(study_eta_s(r, 2, 1) == 0);                /* all done */
+    CHECK(fabs(study_eta_s(r, 3, 1) - 12) < 1e-9);   /* only a running ETA left */
+    /* nothing done: no estimate for a queued run, but a running ETA alone is one */
+    CHECK(isnan(study_eta_s(r + 2, 2, 1)));
+    CHECK(fabs(study_eta_s(r + 2, 1, 1) - 12) < 1e-9);
+    /* no pretraining seen (kmeans): a queued run that "pretrains" costs a stage only */
+    study_eta_run k[2] = {{.state = STUDY_RUN_DONE, .seconds = 4},
+                          {.state = STUDY_RUN_QUEUED, .pretrains = 1}};
+    CHECK(fabs(study_eta_s(k, 2, 1) - 4) < 1e-9);
+    CHECK(study_eta_s(NULL, 0, 1) == 0);
+}
+
 int main(void)
 {
+    test_eta();
     test_summary();
     test_hook();
     return CHECK_DONE();

@@ -338,8 +338,9 @@ int cli_study(int argc, char **argv)
         dc_err_set(&e, DC_ENOMEM, "out of memory");
         goto fail;
     }
-    double t0 = dc_now_s(), pre_sum = 0, stage_sum = 0;
-    int n_pre = 0, total = a.n_seeds * a.n_ks;
+    double t0 = dc_now_s();
+    int total = a.n_seeds * a.n_ks;
+    study_eta_run eta[MAX_SEEDS * MAX_KS];
     for (int i = 0; i < a.n_seeds; i++) {
         free(c.ae);
         c.ae = NULL, c.ae_len = 0;
@@ -357,14 +358,14 @@ int cli_study(int argc, char **argv)
             if (!a.quiet && ds.labels) fprintf(stderr, ", acc %.4f\n", o->r.stat[ST_ACC]);
             /* ETA: the pretrainings still to come at the mean pretraining time, every run
                left at the mean clustering stage (shared: one pretraining per seed) */
-            pre_sum += o->pretrain_s;
-            n_pre += o->pretrain_s > 0;
-            stage_sum += o->seconds - o->pretrain_s;
-            int left = total - nr, pre_left = !n_pre ? 0 : c.ae ? a.n_seeds - i - 1 : left;
-            double eta = pre_left * (n_pre ? pre_sum / n_pre : 0) + left * (stage_sum / nr);
+            eta[nr - 1] = (study_eta_run){STUDY_RUN_DONE, o->seconds, o->pretrain_s, 0, 0};
+            for (int r = nr; r < total; r++)
+                eta[r] = (study_eta_run){.state = STUDY_RUN_QUEUED,
+                                         .pretrains = !c.ae || r % a.n_ks == 0};
+            double left_s = study_eta_s(eta, total, 1);
             if (!a.quiet)
                 fprintf(stderr, "study: run %d/%d done, %.0fs elapsed, about %.0fs left\n", nr,
-                        total, dc_now_s() - t0, eta);
+                        total, dc_now_s() - t0, left_s);
         }
     }
     for (int j = 0; j < a.n_ks; j++) {

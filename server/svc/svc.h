@@ -543,6 +543,7 @@ typedef struct svc_study_job {
     int k;
     double stat[ST_COUNT];        /* acc, nmi, ari, criteria (study.h); NAN = not there */
     double seconds, pretrain_seconds; /* NAN = not there */
+    double eta_s;                 /* a running job's, from its progress; NAN = not known */
 } svc_study_job;
 
 /* The summary of one k over its succeeded jobs; chosen and best_sil are indices into
@@ -572,6 +573,8 @@ typedef struct svc_study {
     int has_labels;       /* the dataset has labels: acc/nmi/ari and consensus ACC */
     int suggested;        /* 1: suggestion holds kselect_suggest's answer */
     kselect_suggestion suggestion;
+    double eta_s;         /* time left (study_eta_s over its jobs, as many at a time as are
+                             running); NAN = no estimate yet */
 } svc_study;
 void svc_study_clear(svc_study *st);  /* zeroed is fine */
 void svc_study_free_list(svc_study *items, int n);

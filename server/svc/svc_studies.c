@@ -826,7 +826,7 @@ static int read_jobs(db_conn *h, svc_study *o, dc_err *e)
         return dc_err_set(e, DC_ENOMEM, "out of memory");
     if (db_prepare(h, "SELECT j.id, COALESCE((SELECT m.id FROM models m WHERE m.job_id = "
                            "j.id), ''), COALESCE(j.ae_job, ''), j.status, j.seed, j.n_clusters, "
-                           "j.metrics FROM jobs j WHERE j.study_id = ? "
+                           "j.metrics, j.eta_s FROM jobs j WHERE j.study_id = ? "
                            "ORDER BY j.n_clusters, j.seed, j.rowid", &st) != DB_OK)
         return svc__sql_err(h, "study jobs", e);
     db_bind_text(st, 1, o->id);
@@ -846,6 +846,7 @@ static int read_jobs(db_conn *h, svc_study *o, dc_err *e)
                                      : get_num(cj, study_stat_name(s));
         j->seconds = get_num(mj, "seconds");
         j->pretrain_seconds = get_num(mj, "pretrain_seconds");
+        j->eta_s = db_column_is_null(st, 7) ? NAN : db_column_double(st, 7);
         json_decref(mj);
     }
     db_finalize(st);
@@ -923,6 +924,31 @@ out:
     return rc;
 }
 
+/* The time left: failed and cancelled jobs count for nothing; a queued job pretrains
+ * unless it takes its seed's autoencoder from another job (ae_job). */
+static double study_eta(const svc_study *o)
+{
+    study_eta_run *r = calloc((size_t)(o->n_jobs ? o->n_jobs : 1), sizeof *r);
+    int n = 0, running = 0;
+    if (!r) return NAN;
+    for (int i = 0; i < o->n_jobs; i++) {
+        const svc_study_job *j = &o->jobs[i];
+        if (!strcmp(j->status, "succeeded") && isfinite(j->seconds))
+            r[n++] = (study_eta_run){.state = STUDY_RUN_DONE, .seconds = j->seconds,
+                                     .pretrain_s = isfinite(j->pretrain_seconds)
+                                                       ? j->pretrain_seconds : 0};
+        else if (!strcmp(j->status, "running") || !strcmp(j->status, "queued")) {
+            int run = j->status[0] == 'r';
+            running += run;
+            r[n++] = (study_eta_run){.state = run ? STUDY_RUN_RUNNING : STUDY_RUN_QUEUED,
+                                     .eta_s = run ? j->eta_s : NAN, .pretrains = !j->ae_job[0]};
+        }
+    }
+    double eta = study_eta_s(r, n, running);
+    free(r);
+    return eta;
+}
+
 int svc_study_get(svc *s, const char *id, svc_study *out, dc_err *e)
 {
     store *db = svc__db_get(s, e);
@@ -930,8 +956,9 @@ int svc_study_get(svc *s, const char *id, svc_study *out, dc_err *e)
     memset(out, 0, sizeof *out);
     if (!db) return e ? e->code : DC_EIO;
     db_conn *h = store_db(db);
-    if ((rc = study_fetch(h, id, out, e)) == 0 && (rc = read_jobs(h, out, e)) == 0)
-        rc = summarize(s, h, out, e);
+    if ((rc = study_fetch(h, id, out, e)) == 0 && (rc = read_jobs(h, out, e)) == 0 &&
+        (rc = summarize(s, h, out, e)) == 0)
+        out->eta_s = study_eta(out);
     if (rc < 0) svc_study_clear(out);
     svc__db_put(s, db);
     return rc;

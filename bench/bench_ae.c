@@ -8,6 +8,8 @@
  * training's order) before the first epoch and after every epoch, and compares each epoch
  * with the faster of the two runs beside it: on a host whose speed drifts, a floor measured
  * minutes away says little about one epoch.
+ * BENCH_AE_FLOOR_EACH_STEP=1 goes further: each training step's GEMMs run alone right
+ * after the step, and each epoch is compared with the sum of its steps' floors.
  * mnist_dir holds train-images-idx3-ubyte.gz and t10k-images-idx3-ubyte.gz (read here
  * with zlib, scaled to [0,1]). The floor: the epoch's sgemm FLOPs (per dense layer and
  * batch: forward, dW and dX GEMMs) divided by the cblas_sgemm rate measured in this
@@ -23,6 +25,8 @@
 
 #include "dc_blas.h"
 #include "nn_ae.h"
+#include "nn_ops.h"
+#include "rng.h"
 
 #include "bench_train.h"
 
@@ -178,6 +182,127 @@ static int alone_run(nn_ae *ae, const float *x, long N, int epochs, int batch, c
     return rc ? -1 : 0;
 }
 
+/* BENCH_AE_FLOOR_EACH_STEP: nn_ae_train's loop written out (same calls in the same order,
+ * same shuffle; check_steps proves it gives the same parameters bit for bit), with each
+ * step's GEMMs run alone on the floor's buffers right after the step. An epoch's ratio is
+ * the sum of its steps over the sum of their floors: a host whose speed drifts over
+ * seconds slows both alike. */
+typedef struct step_loop {
+    nn_ae *ae;
+    nn_optim opt;
+    int *idx, batch;
+    float *xb, *dxh, *dz;
+} step_loop;
+
+static int step_loop_init(step_loop *L, nn_ae *ae, long N, int batch)
+{
+    dc_err e = {0};
+    nn_train_cfg tc = nn_train_default();
+    memset(L, 0, sizeof *L);
+    L->ae = ae, L->batch = batch;
+    if (nn_optim_init(&L->opt, &tc.opt, ae->nparams, &e)) return -1;
+    L->idx = malloc((size_t)N * sizeof *L->idx);
+    L->xb = malloc((size_t)batch * ae->in_dim * sizeof *L->xb);
+    L->dxh = malloc((size_t)batch * ae->in_dim * sizeof *L->dxh);
+    L->dz = malloc((size_t)batch * (size_t)ae->emb_dim * sizeof *L->dz);
+    memset(ae->grads, 0, ae->nparams * sizeof(float));
+    return L->idx && L->xb && L->dxh && L->dz ? 0 : -1;
+}
+
+static void step_loop_free(step_loop *L)
+{
+    nn_optim_free(&L->opt);
+    free(L->idx), free(L->xb), free(L->dxh), free(L->dz);
+}
+
+/* One epoch; after every step, floor(step's batch) if given. Returns the loss; *train the
+ * seconds of the steps (and the shuffle), *alone those of the floor calls. */
+static double step_epoch(step_loop *L, const float *x, long N, int ep, mlp_bufs *m,
+                         double *train, double *alone, double *dx0)
+{
+    size_t d = L->ae->in_dim, n = (size_t)N, B = (size_t)L->batch;
+    double t = dc_now_s(), sum = 0;
+    rng r;
+    rng_seed(&r, (nn_train_default().seed ^ 0x9e3779b97f4a7c15ULL) +
+                     0x632be59bd9b4e019ULL * (uint64_t)ep);
+    for (size_t i = 0; i < n; i++) L->idx[i] = (int)i;
+    rng_shuffle(&r, L->idx, n);
+    *train = dc_now_s() - t, *alone = 0, *dx0 = 0;
+    for (size_t s = 0; s < n; s += B) {
+        int b = (int)(n - s < B ? n - s : B);
+        double a = dc_now_s();
+        for (int i = 0; i < b; i++)
+            memcpy(L->xb + (size_t)i * d, x + (size_t)L->idx[s + i] * d, d * sizeof *L->xb);
+        const float *z = nn_net_forward(L->ae->enc, L->xb, b);
+        const float *xh = nn_net_forward(L->ae->dec, z, b);
+        sum += nn_mse_loss(L->dxh, xh, L->xb, (size_t)b * d, 1.0f) * b;
+        nn_net_backward(L->ae->dec, L->dxh, L->dz, b);
+        nn_net_backward(L->ae->enc, L->dz, NULL, b);
+        nn_optim_step(&L->opt, L->ae->params, L->ae->grads);
+        double c = dc_now_s();
+        *train += c - a;
+        if (m) {
+            mlp_step(m, b, dx0);
+            *alone += dc_now_s() - c;
+        }
+    }
+    return sum / (double)n;
+}
+
+/* The written-out loop against nn_ae_train: 2 epochs on the first 2,048 images from the
+ * same initial weights must give the same parameters bit for bit. */
+static int check_steps(const float *x, const int *dims, int nd, int batch)
+{
+    nn_ae *a = NULL, *b = NULL;
+    step_loop L;
+    dc_err e = {0};
+    long n = 2048;
+    int same = 0;
+    double tr, al, dx;
+    if (!nn_ae_new_fc(&a, dims, nd, NN_RELU, 0, NN_INIT_GLOROT_UNIFORM, 1, batch, &e) &&
+        !nn_ae_new_fc(&b, dims, nd, NN_RELU, 0, NN_INIT_GLOROT_UNIFORM, 1, batch, &e) &&
+        !train_with(a, x, n, 2, batch, NULL, NULL) && !step_loop_init(&L, b, n, batch)) {
+        for (int ep = 1; ep <= 2; ep++) step_epoch(&L, x, n, ep, NULL, &tr, &al, &dx);
+        same = memcmp(a->params, b->params, a->nparams * sizeof(float)) == 0;
+        step_loop_free(&L);
+    }
+    nn_ae_free(a), nn_ae_free(b);
+    printf("the step loop written out here gives nn_ae_train's parameters bit for bit "
+           "(2 epochs, 2,048 images): %s\n", same ? "yes" : "NO");
+    return same ? 0 : -1;
+}
+
+static int step_run(nn_ae *ae, const float *x, long N, int epochs, int batch, const int *dims,
+                    int nd)
+{
+    if (check_steps(x, dims, nd, batch) < 0) return -1;
+    step_loop L;
+    mlp_bufs m;
+    if (step_loop_init(&L, ae, N, batch) < 0) {
+        step_loop_free(&L);
+        return -1;
+    }
+    mlp_bufs_init(&m, dims, nd, batch);
+    double worst = 0, worst_all = 0, sum_t = 0, sum_a = 0, sum_x = 0;
+    for (int ep = 1; ep <= epochs; ep++) {
+        double tr, al, dx, loss = step_epoch(&L, x, N, ep, &m, &tr, &al, &dx);
+        double r = tr / (al - dx), ra = tr / al;
+        if (r > worst) worst = r;
+        if (ra > worst_all) worst_all = ra;
+        sum_t += tr, sum_a += al, sum_x += dx;
+        printf("epoch %d: loss %.6f, steps %.2f s; their GEMMs alone %.2f s (executed) + %.2f s "
+               "(first layer's dX) -> %.3f x (executed), %.3f x (all)\n", ep, loss, tr, al - dx,
+               dx, r, ra);
+        fflush(stdout);
+    }
+    printf("all %d epochs: %.3f x (executed), %.3f x (all); slowest epoch %.3f x (executed), "
+           "%.3f x (all)  [target <= 1.15]\n", epochs, sum_t / (sum_a - sum_x), sum_t / sum_a,
+           worst, worst_all);
+    mlp_bufs_free(&m);
+    step_loop_free(&L);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     dc_blas_fix_coretype(argv); /* as the deepclust binary does */
@@ -209,6 +334,10 @@ int main(int argc, char **argv)
 
     if (nn_ae_new_fc(&ae, dims, nd, NN_RELU, 0, NN_INIT_GLOROT_UNIFORM, 1, batch, &e)) {
         fprintf(stderr, "%s\n", e.msg);
+        goto out;
+    }
+    if (getenv("BENCH_AE_FLOOR_EACH_STEP")) { /* the floor beside every step */
+        rc = step_run(ae, x, N, epochs, batch, dims, nd) ? 1 : 0;
         goto out;
     }
     if (getenv("BENCH_AE_FLOOR_EACH_EPOCH")) { /* the floor beside every epoch */

@@ -10,6 +10,10 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define NN_AVX2 1 /* an 8-wide Adam for CPUs that have AVX2, picked at run time */
+#endif
 
 /* Hot element-wise loops are written so that -O2 vectorises them: every load is
  * unconditional (a ternary that loads only on one side is not if-converted). */
@@ -626,6 +630,9 @@ int nn_optim_init(nn_optim *o, const nn_optim_cfg *cfg, size_t n, dc_err *e)
         if (o->cfg.eps == 0) o->cfg.eps = 1e-7f;
     }
     o->n = n;
+#ifdef NN_AVX2
+    o->avx2 = __builtin_cpu_supports("avx2") && !getenv("DC_NO_AVX2");
+#endif
     o->m = calloc(n ? n : 1, sizeof *o->m);
     if (o->cfg.kind == NN_OPT_ADAM) o->v = calloc(n ? n : 1, sizeof *o->v);
     if (!o->m || (o->cfg.kind == NN_OPT_ADAM && !o->v)) {
@@ -692,6 +699,33 @@ static NN_HOT void adam_loop(float *restrict p, float *restrict g, float *restri
     }
 }
 
+#ifdef NN_AVX2
+/* adam_loop 8 floats at a time: the same operations in the same order (AVX2 alone does
+ * not let the compiler fuse a multiply and an add), so the same bits. */
+__attribute__((target("avx2"))) static void adam_loop_avx2(float *restrict p, float *restrict g,
+                                                            float *restrict m, float *restrict v,
+                                                            size_t n, float b1, float b2,
+                                                            float a, float eps)
+{
+    const __m256 B1 = _mm256_set1_ps(b1), B2 = _mm256_set1_ps(b2),
+                 C1 = _mm256_set1_ps(1.0f - b1), C2 = _mm256_set1_ps(1.0f - b2),
+                 A = _mm256_set1_ps(a), E = _mm256_set1_ps(eps), Z = _mm256_setzero_ps();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 gi = _mm256_loadu_ps(g + i);
+        __m256 mi = _mm256_add_ps(_mm256_mul_ps(B1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(C1, gi));
+        __m256 vi = _mm256_add_ps(_mm256_mul_ps(B2, _mm256_loadu_ps(v + i)),
+                                  _mm256_mul_ps(_mm256_mul_ps(C2, gi), gi));
+        _mm256_storeu_ps(m + i, mi);
+        _mm256_storeu_ps(v + i, vi);
+        __m256 up = _mm256_div_ps(_mm256_mul_ps(A, mi), _mm256_add_ps(_mm256_sqrt_ps(vi), E));
+        _mm256_storeu_ps(p + i, _mm256_sub_ps(_mm256_loadu_ps(p + i), up));
+        _mm256_storeu_ps(g + i, Z);
+    }
+    adam_loop(p + i, g + i, m + i, v + i, n - i, b1, b2, a, eps);
+}
+#endif
+
 static NN_HOT void sgd_loop(float *restrict p, float *restrict g, float *restrict m, size_t n,
                             float mom, float lr)
 {
@@ -714,9 +748,17 @@ typedef struct optim_job {
 
 static void optim_run(const optim_job *j)
 {
-    if (j->o->cfg.kind == NN_OPT_ADAM)
+    if (j->o->cfg.kind == NN_OPT_ADAM) {
+#ifdef NN_AVX2
+        if (j->o->avx2) {
+            adam_loop_avx2(j->p, j->g, j->m, j->v, j->n, j->o->cfg.beta1, j->o->cfg.beta2,
+                           j->a, j->o->cfg.eps);
+            return;
+        }
+#endif
         adam_loop(j->p, j->g, j->m, j->v, j->n, j->o->cfg.beta1, j->o->cfg.beta2, j->a,
                   j->o->cfg.eps);
+    }
     else
         sgd_loop(j->p, j->g, j->m, j->n, j->o->cfg.momentum, j->lr);
 }

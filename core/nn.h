@@ -146,6 +146,8 @@ typedef struct nn_optim {
     size_t n;
     long t;       /* steps taken */
     float *m, *v; /* state (n each; v unused by SGD) */
+    int avx2;     /* Adam 8 floats at a time (same bits): the CPU has AVX2 and
+                     DC_NO_AVX2 was not set when nn_optim_init ran */
 } nn_optim;
 int nn_optim_init(nn_optim *o, const nn_optim_cfg *cfg, size_t n, dc_err *e);
 void nn_optim_free(nn_optim *o); /* NULL-safe, idempotent */

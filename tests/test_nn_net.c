@@ -109,8 +109,8 @@ static void test_optim(void)
     CHECK(nn_optim_init(&o, &c, 1, &e) == DC_EINVAL);
 }
 
-/* The big-buffer path (SSE body, scalar tail, split over 2 threads) gives bit for bit the
- * plain scalar Keras-form Adam. */
+/* The big-buffer path (AVX2 or SSE body, scalar tail, split over 2 threads) gives bit for
+ * bit the plain scalar Keras-form Adam; run with and without DC_NO_AVX2. */
 static void test_adam_big(void)
 {
     size_t n = 1100003;
@@ -122,6 +122,7 @@ static void test_adam_big(void)
     nn_optim o;
     nn_optim_cfg c = nn_optim_default(NN_OPT_ADAM);
     CHECK(nn_optim_init(&o, &c, n, NULL) == 0);
+    printf("test_adam_big: %s body\n", o.avx2 ? "AVX2" : "SSE2");
     openblas_set_num_threads(2);
     int same = 1, zeroed = 1;
     for (int t = 1; t <= 3; t++) {
@@ -272,6 +273,9 @@ int main(void)
     test_bind_and_table();
     test_optim();
     test_adam_big();
+    setenv("DC_NO_AVX2", "1", 1); /* the SSE2 body too, on a CPU that has AVX2 */
+    test_adam_big();
+    unsetenv("DC_NO_AVX2");
     test_init();
     test_serial();
     return CHECK_DONE();

@@ -794,6 +794,7 @@ function studyView(x) {
     '<dt>seeds, k<dd>seeds ' + esc((x.seeds || []).join(', ')) + '; k = ' + esc(kText(x.n_clusters || [])) +
     '<dt>progress<dd id=sv-progress><span class=bar><i style="width:' + (num(p.percent) ? p.percent : 0) + '%;background:' + (barCol[x.status] || '#999') + '"></i></span> ' +
     esc(p.done) + ' of ' + esc(p.total) + ' jobs done' + ['queued', 'running', 'succeeded', 'failed', 'cancelled'].filter(k => p[k]).map(k => ', ' + p[k] + ' ' + k).join('') +
+    (num(p.eta_s) && p.eta_s > 0 ? ', about ' + dur(p.eta_s) + ' left' : '') +
     '<dt>created<dd>' + when(x.created_at) + '</dl>';
   const sg = x.suggestion;
   h += sg ? '<div id=sv-sug class=sug><b>Suggested k = ' + esc(sg.n_clusters) + '</b>: ' + esc(sg.reason) + '</div>'

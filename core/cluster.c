@@ -439,6 +439,15 @@ static int pretrain(cluster_model *m, const dataset *ds, cluster_run *run,
     tc.state = &opt;
     tc.stop = o->stop;
     tc.stopped_at = &at;
+    if (s->pretrain_noise > 0) { /* denoising: corrupted inputs stay in the data's range */
+        size_t len = (size_t)ds->n * (size_t)ds->d;
+        tc.noise = (float)s->pretrain_noise;
+        tc.clip_lo = tc.clip_hi = len ? ds->x[0] : 0;
+        for (size_t i = 1; i < len; i++) {
+            if (ds->x[i] < tc.clip_lo) tc.clip_lo = ds->x[i];
+            if (ds->x[i] > tc.clip_hi) tc.clip_hi = ds->x[i];
+        }
+    }
     if ((rc = nn_optim_init(&opt, &tc.opt, m->ae->nparams, err)) < 0) goto out;
     if (o->resume) {
         if ((rc = cluster__ckpt_restore(m, ds->n, o->resume, o->resume_len, &opt, NULL, NULL,

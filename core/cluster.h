@@ -68,6 +68,7 @@ typedef struct cluster_spec {
     int pretrain_opt; /* OPT_ADAM, OPT_SGD or OPT_AUTO */
     double pretrain_lr;
     double pretrain_momentum;
+    double pretrain_noise; /* denoising pretraining: input noise std (0: none) */
     int pretrain_init;   /* INIT_GLOROT (Keras' default), INIT_VARSCALE (DEC-keras), INIT_AUTO */
     /* k-means (also the init of DEC/IDEC/DCEC centroids) */
     int n_init;

@@ -1,8 +1,9 @@
 /* cluster_io: a cluster_model as one byte buffer.
  *
  * Layout (little-endian):
- *   "DCCM" | u32 version (1) | u32 nfields | nfields x f64 (spec and shape, in the
- *   order of fields() below) | u64 ae_len | ae_len bytes (nn_ae_save, or vae_save for
+ *   "DCCM" | u32 version (3) | u32 nfields | nfields x f64 (spec and shape, in the
+ *   order of fields() below; 48 up to version 2, 56 from version 3, the fields a file
+ *   does not have read as 0) | u64 ae_len | ae_len bytes (nn_ae_save, or vae_save for
  *   the vae method; 0 for kmeans)
  *   | k*e float32 centroids | from version 2: u64 n2d_len | n2d_len bytes (0 but for
  *   n2d) | u64 FNV-1a of everything before it. Version 1 (no n2d slot) is still read.
@@ -22,7 +23,8 @@
 #include "cluster_opts.h"
 #include "dc_size.h"
 
-enum { CM_VERSION = 2, NFIELDS = 48 }; /* room for later fields, read as 0 (none left) */
+/* Version 3 added 8 field slots (pretrain_noise, then room for 7 more, read as 0). */
+enum { CM_VERSION = 3, NFIELDS_V2 = 48, NFIELDS = 56 };
 
 static uint64_t fnv1a(const unsigned char *p, size_t n)
 {
@@ -71,6 +73,8 @@ static int fields(cluster_model *m, double *v, int read)
     IO(s->pretrain_init); IO(s->vae_lr); /* 0 in files written before these existed */
     IO(s->manifold_components); IO(s->manifold_neighbors); IO(s->manifold_min_dist);
     IO(s->manifold_epochs); IO(s->manifold_init); IO(s->gmm_n_init);
+    assert(i == NFIELDS_V2);
+    IO(s->pretrain_noise); /* version 3 */
     assert(i <= NFIELDS);
     for (; !read && i < NFIELDS; i++) v[i] = 0;
     return bad ? -1 : 0;
@@ -240,25 +244,28 @@ int cluster_model_load(cluster_model **out, const void *buf, size_t len, dc_err 
     uint32_t ver, nf;
     uint64_t al, h;
     *out = NULL;
-    size_t head = 4 + 4 + 4 + NFIELDS * 8 + 8;
+    size_t head = 4 + 4 + 4 + NFIELDS_V2 * 8 + 8;
     if (len < head + 8 || memcmp(p, "DCCM", 4) != 0)
         return dc_err_set(err, DC_EFORMAT, "not a deepclust model (bad magic or too short: %zu bytes)", len);
     memcpy(&ver, p + 4, 4);
     memcpy(&nf, p + 8, 4);
-    if (ver < 1 || ver > CM_VERSION || nf != NFIELDS)
+    if (ver < 1 || ver > CM_VERSION || nf != (ver >= 3 ? NFIELDS : NFIELDS_V2))
         return dc_err_set(err, DC_EFORMAT, "model format version %u (%u fields) is not supported (want %d)",
                           ver, nf, CM_VERSION);
+    head = 4 + 4 + 4 + (size_t)nf * 8 + 8;
+    if (len < head + 8)
+        return dc_err_set(err, DC_EFORMAT, "not a deepclust model (too short: %zu bytes)", len);
     memcpy(&h, p + len - 8, 8);
     if (fnv1a(p, len - 8) != h)
         return dc_err_set(err, DC_EFORMAT, "model checksum mismatch: the buffer is corrupt");
     if (!(m = calloc(1, sizeof *m))) return dc_err_set(err, DC_ENOMEM, "out of memory");
-    double v[NFIELDS];
-    memcpy(v, p + 12, sizeof v);
+    double v[NFIELDS] = {0};
+    memcpy(v, p + 12, (size_t)nf * 8);
     if (fields(m, v, 1) < 0) {
         rc = dc_err_set(err, DC_EFORMAT, "model header holds a value out of its field's range");
         goto out;
     }
-    memcpy(&al, p + 12 + sizeof v, 8);
+    memcpy(&al, p + 12 + (size_t)nf * 8, 8);
     size_t mu_bytes = 0, total = 0;
     uint64_t nl = 0; /* n2d slot */
     if (ver >= 2) {
@@ -354,12 +361,17 @@ enum { CK_VERSION = 3, CK_ARRAYS = 9, CK_HEAD = 56, CK_LAYOUT_HEAD = 24 + 64 + 8
 /* floats the vae state slot holds: its bytes rounded up */
 static size_t vst_floats(size_t bytes) { return (bytes + sizeof(float) - 1) / sizeof(float); }
 
+/* The version-2 fields and n, then the later fields only when one is not 0: a
+ * checkpoint written before they existed still matches its spec. */
 static uint64_t fingerprint(cluster_model *m, int64_t n)
 {
     double v[NFIELDS + 1];
+    int extra = 0;
     fields(m, v, 0);
-    v[NFIELDS] = (double)n;
-    return fnv1a((const unsigned char *)v, sizeof v);
+    for (int i = NFIELDS_V2; i < NFIELDS; i++) extra |= v[i] != 0;
+    memmove(v + NFIELDS_V2 + 1, v + NFIELDS_V2, (NFIELDS - NFIELDS_V2) * sizeof *v);
+    v[NFIELDS_V2] = (double)n;
+    return fnv1a((const unsigned char *)v, (extra ? NFIELDS + 1 : NFIELDS_V2 + 1) * sizeof *v);
 }
 
 int cluster__ckpt_save(cluster_model *m, int64_t n, const cluster_ckpt *ck, void **buf,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dc_time.h"
+#include "rng.h"
 
 /* Allocates the shared buffer and binds enc then dec to it. Takes ownership of enc/dec. */
 static int ae_make(nn_ae **out, nn_net *enc, nn_net *dec, int max_batch, dc_err *e)
@@ -183,20 +184,36 @@ nn_train_cfg nn_train_default(void)
     return c;
 }
 
+/* A denoising batch: out = clip(in + noise * N(0, 1)), drawn from (seed, epoch, batch). */
+static const float *corrupt(float *out, const float *in, size_t len, const nn_train_cfg *cfg,
+                            int ep, size_t batch)
+{
+    rng r;
+    rng_seed(&r, (cfg->seed ^ 0xd1b54a32d192ed03ULL) + 0x9e3779b97f4a7c15ULL * (uint64_t)ep +
+                     0xbf58476d1ce4e5b9ULL * (uint64_t)(batch + 1));
+    int clip = cfg->clip_lo < cfg->clip_hi;
+    for (size_t i = 0; i < len; i++) {
+        float v = in[i] + cfg->noise * (float)rng_normal(&r);
+        out[i] = clip ? (v < cfg->clip_lo ? cfg->clip_lo : v > cfg->clip_hi ? cfg->clip_hi : v) : v;
+    }
+    return out;
+}
+
 int nn_ae_train(nn_ae *ae, const float *x, size_t n, const nn_train_cfg *cfg,
                 double *final_loss, dc_err *e)
 {
     int rc = 0, *idx = NULL;
-    float *xb = NULL, *dxh = NULL, *dz = NULL;
+    float *xb = NULL, *dxh = NULL, *dz = NULL, *xn = NULL;
     nn_optim own = {0}, *opt = cfg->state ? cfg->state : &own;
     size_t d = ae->in_dim;
     int B = cfg->batch;
     if (n == 0 || n > (size_t)1 << 30 || B <= 0 || B > ae->max_batch || cfg->epochs < 0 ||
         cfg->start_epoch < 0 || cfg->start_batch < 0 ||
         (B > 0 && (size_t)cfg->start_batch * (size_t)B >= n) ||
-        (cfg->state && cfg->state->n != ae->nparams)) {
-        rc = dc_err_set(e, DC_EINVAL, "nn_ae_train: bad n %zu, batch %d (max %d) or epochs %d",
-                        n, B, ae->max_batch, cfg->epochs);
+        (cfg->state && cfg->state->n != ae->nparams) || !(cfg->noise >= 0) ||
+        !isfinite(cfg->noise)) {
+        rc = dc_err_set(e, DC_EINVAL, "nn_ae_train: bad n %zu, batch %d (max %d), epochs %d "
+                        "or noise %g", n, B, ae->max_batch, cfg->epochs, cfg->noise);
         goto out;
     }
     if (!cfg->state && (rc = nn_optim_init(&own, &cfg->opt, ae->nparams, e))) goto out;
@@ -204,7 +221,8 @@ int nn_ae_train(nn_ae *ae, const float *x, size_t n, const nn_train_cfg *cfg,
     xb = malloc((size_t)B * d * sizeof *xb);
     dxh = malloc((size_t)B * d * sizeof *dxh);
     dz = malloc((size_t)B * ae->emb_dim * sizeof *dz);
-    if (!idx || !xb || !dxh || !dz) {
+    if (cfg->noise > 0) xn = malloc((size_t)B * d * sizeof *xn);
+    if (!idx || !xb || !dxh || !dz || (cfg->noise > 0 && !xn)) {
         rc = dc_err_set(e, DC_ENOMEM, "nn_ae_train: out of memory");
         goto out;
     }
@@ -229,7 +247,8 @@ int nn_ae_train(nn_ae *ae, const float *x, size_t n, const nn_train_cfg *cfg,
             int b = (int)(n - s < (size_t)B ? n - s : (size_t)B);
             for (int i = 0; i < b; i++)
                 memcpy(xb + (size_t)i * d, x + (size_t)idx[s + i] * d, d * sizeof *xb);
-            const float *z = nn_net_forward(ae->enc, xb, b);
+            const float *z = nn_net_forward(ae->enc, xn ? corrupt(xn, xb, (size_t)b * d, cfg,
+                                                                  ep, s / (size_t)B) : xb, b);
             const float *xh = nn_net_forward(ae->dec, z, b);
             sum += nn_mse_loss(dxh, xh, xb, (size_t)b * d, 1.0f) * b;
             nn_net_backward(ae->dec, dxh, dz, b);
@@ -253,6 +272,7 @@ out:
     free(xb);
     free(dxh);
     free(dz);
+    free(xn);
     return rc;
 }
 

@@ -83,6 +83,11 @@ typedef struct nn_train_cfg {
      * start_epoch = epoch - 1, start_batch = batches continues exactly. */
     const atomic_int *stop;
     struct nn_train_pos { int epoch, batch; } *stopped_at;
+    /* Denoising: each input value gets noise * N(0, 1) added, then is clipped to
+     * [clip_lo, clip_hi] (no clipping unless clip_lo < clip_hi); the target stays the
+     * clean input. The draws depend only on (seed, epoch, batch), so a resumed run
+     * corrupts the same way. 0: a plain autoencoder. */
+    float noise, clip_lo, clip_hi;
 } nn_train_cfg;
 nn_train_cfg nn_train_default(void);
 

@@ -2,7 +2,10 @@
  * with DC_EFORMAT instead of loading (found by fuzz/fuzz_model): a header field out of
  * its C type's range (was an undefined double -> int conversion), a k-means model whose
  * embedding size differs from d (predict read past each sample), an image shape that
- * does not describe d. An untouched buffer still loads and predicts. */
+ * does not describe d. An untouched buffer still loads and predicts.
+ * Format versions: version 3 holds 56 header fields (pretrain_noise is the 49th) and
+ * round-trips it; a version-2 buffer (48 fields) still loads, with pretrain_noise 0 and
+ * the same predictions; a version whose field count is not its own is refused. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +46,63 @@ static void expect_refused(const unsigned char *buf, size_t len, const int *idx,
     CHECK_MSG(strstr(e.msg, msg_has) != NULL, "%s: expected a message with '%s', got '%s'",
               what, msg_has, e.msg);
     cluster_model_free(m);
+    free(p);
+}
+
+static void set_u32(unsigned char *p, uint32_t v) { memcpy(p, &v, 4); }
+
+static void rechecksum(unsigned char *p, size_t len)
+{
+    uint64_t h = fnv1a(p, len - 8);
+    memcpy(p + len - 8, &h, 8);
+}
+
+static void test_versions(cluster_model *m, const unsigned char *buf, size_t len,
+                          const dataset *ds)
+{
+    dc_err e = {0};
+    uint32_t ver, nf;
+    memcpy(&ver, buf + 4, 4), memcpy(&nf, buf + 8, 4);
+    CHECK(ver == 3 && nf == 56);
+    /* pretrain_noise round-trips (a k-means fit keeps the spec it was given) */
+    cluster_model *m2 = NULL, *mn = NULL;
+    void *b2 = NULL;
+    size_t l2 = 0;
+    cluster_spec sp = *cluster_model_spec(m);
+    sp.pretrain_noise = 0.25;
+    CHECK_EQ_INT(cluster_fit(&mn, &sp, ds, NULL, NULL, &e), 0);
+    CHECK_EQ_INT(cluster_model_save(mn, &b2, &l2, &e), 0);
+    CHECK_EQ_INT(cluster_model_load(&m2, b2, l2, &e), 0);
+    CHECK(m2 && cluster_model_spec(m2)->pretrain_noise == 0.25);
+    cluster_model_free(m2), m2 = NULL;
+    cluster_model_free(mn);
+    free(b2);
+    /* a version-2 buffer: 48 fields, the 8 later ones cut out */
+    size_t cut = 8 * 8, l3 = len - cut;
+    unsigned char *p = malloc(l3);
+    memcpy(p, buf, 12 + 48 * 8);
+    memcpy(p + 12 + 48 * 8, buf + 12 + 56 * 8, len - (12 + 56 * 8));
+    set_u32(p + 4, 2), set_u32(p + 8, 48);
+    rechecksum(p, l3);
+    CHECK_EQ_INT(cluster_model_load(&m2, p, l3, &e), 0);
+    int32_t a[8], b[8];
+    CHECK_EQ_INT(cluster_predict(m, ds->x, 8, NULL, a, NULL, &e), 0);
+    if (m2) {
+        CHECK(cluster_model_spec(m2)->pretrain_noise == 0);
+        CHECK_EQ_INT(cluster_predict(m2, ds->x, 8, NULL, b, NULL, &e), 0);
+        CHECK(memcmp(a, b, sizeof a) == 0);
+    }
+    cluster_model_free(m2), m2 = NULL;
+    /* the field count must be the version's own */
+    set_u32(p + 4, 3);
+    rechecksum(p, l3);
+    CHECK_EQ_INT(cluster_model_load(&m2, p, l3, &e), DC_EFORMAT);
+    free(p);
+    p = malloc(len);
+    memcpy(p, buf, len);
+    set_u32(p + 4, 2);
+    rechecksum(p, len);
+    CHECK_EQ_INT(cluster_model_load(&m2, p, len, &e), DC_EFORMAT);
     free(p);
 }
 
@@ -106,6 +166,7 @@ int main(void)
         double val[] = {2, 2, 0};
         expect_refused(buf, len, idx, val, 3, "image 2x2x0", "inconsistent");
     }
+    test_versions(m, buf, len, &ds);
     free(vbuf);
     cluster_model_free(m);
     dataset_free(&ds);

@@ -303,14 +303,16 @@ static void train_report(const train_args *a, const cluster_spec *s, train_state
     json_num(stdout, "cluster_seconds", seconds - st->kmeans_end, 1);
     json_num(stdout, "last_label_change", st->last.label_change, 1);
     printf("\"resumes\":%u,", st->hdr.resumes);
+    const char *init = rs->pretrain_init == INIT_VARSCALE ? "varscale" : "glorot";
+    char noise[48] = "";
+    if (rs->pretrain_noise > 0) snprintf(noise, sizeof noise, " noise %g", rs->pretrain_noise);
     if (!own_ae)
         printf("\"pretrain_recipe\":null}\n");
     else if (rs->pretrain_opt == OPT_SGD)
-        printf("\"pretrain_recipe\":\"sgd lr %g momentum %g init %s\"}\n", rs->pretrain_lr,
-               rs->pretrain_momentum, rs->pretrain_init == INIT_VARSCALE ? "varscale" : "glorot");
+        printf("\"pretrain_recipe\":\"sgd lr %g momentum %g init %s%s\"}\n", rs->pretrain_lr,
+               rs->pretrain_momentum, init, noise);
     else
-        printf("\"pretrain_recipe\":\"adam lr %g init %s\"}\n", rs->pretrain_lr,
-               rs->pretrain_init == INIT_VARSCALE ? "varscale" : "glorot");
+        printf("\"pretrain_recipe\":\"adam lr %g init %s%s\"}\n", rs->pretrain_lr, init, noise);
     fflush(stdout);
 }
 

@@ -163,14 +163,14 @@ static void test_n2d(void)
     CHECK_MSG(memcmp(&s, &d, sizeof s) == 0, "a minimal n2d spec must equal cluster_spec_default");
     CHECK_EQ_INT(s.method, CM_N2D);
     CHECK(s.manifold_components == 10 && s.manifold_neighbors == 20 && s.manifold_min_dist == 0 &&
-          s.manifold_epochs == 0 && s.manifold_init == MANIFOLD_INIT_SPECTRAL && s.gmm_n_init == 5);
+          s.manifold_epochs == 0 && s.manifold_init == MANIFOLD_INIT_SPECTRAL && s.gmm_n_init == 20);
     CHECK(s.n_hidden == 4 && s.hidden[3] == 10);
     if (norm) {
         json_t *m = json_object_get(norm, "manifold");
         CHECK_EQ_INT(json_integer_value(json_object_get(m, "components")), 10);
         CHECK_EQ_INT(json_integer_value(json_object_get(m, "neighbors")), 20);
         CHECK(strcmp(json_string_value(json_object_get(m, "init")), "spectral") == 0);
-        CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(norm, "mixture"), "n_init")), 5);
+        CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(norm, "mixture"), "n_init")), 20);
         json_decref(norm);
     }
     round_trip("{\"dataset\":\"d\",\"method\":\"n2d\",\"n_clusters\":4,"

@@ -426,8 +426,16 @@ static void body_chunk(api_req *r, const char *data, size_t n)
     r->body[r->body_len] = 0;
 }
 
+/* The handler's state (an upload's temporary file, its slot) goes as soon as the request
+ * has its reply, before MHD sends it: a client that reads the answer finds it released. */
+static void release_user(api_req *r)
+{
+    if (r->user_free) r->user_free(r->user);
+    r->user = NULL, r->user_free = NULL;
+}
+
 /* The last call: the body is complete; run the handler. */
-static enum MHD_Result final_call(http_server *h, api_req *r)
+static enum MHD_Result reply_call(http_server *h, api_req *r)
 {
     int rc;
 
@@ -444,6 +452,13 @@ static enum MHD_Result final_call(http_server *h, api_req *r)
         rc = api_problem(r, 500, "%s %s failed: %s", r->route->method, r->route->pattern,
                          rc < 0 ? dc_err_name(rc) : "no reply");
     return r->status ? MHD_YES : MHD_NO;
+}
+
+static enum MHD_Result final_call(http_server *h, api_req *r)
+{
+    enum MHD_Result res = reply_call(h, r);
+    release_user(r);
+    return res;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -518,7 +533,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         api_metrics_count(h->ctx->metrics, r->route_index, r->status);
         api_metrics_observe(h->ctx->metrics, r->route_index, dc_now_s() - r->t0);
     }
-    if (r->user_free) r->user_free(r->user);
+    release_user(r); /* a request that never reached its last call */
     free(r->body);
     free(r);
     *req_cls = NULL;

@@ -259,8 +259,8 @@ typedef struct upload {
     dc_err refused; /* why the upload was refused (slots, space) */
 } upload;
 
-/* The file and the upload slot go as soon as the handler is done with them, before the
- * reply reaches the client (the completion callback comes after). */
+/* The file and the upload slot go as soon as the handler is done with them; http.c frees
+ * the rest (upload_free) right after the handler replies, before the reply is sent. */
 static void upload_done(upload *u)
 {
     if (u->fd >= 0) close(u->fd);
@@ -367,13 +367,6 @@ static int upload_ready(api_req *r, upload **out, bad_req *b)
     return 0;
 }
 
-/* A refusal after the body arrived: the file goes before the reply, as on success. */
-static int refuse_upload(api_req *r, bad_req *b)
-{
-    if (r->user) upload_done(r->user);
-    return reply_bad(r, b);
-}
-
 /* Query parameter name, one of names (case-insensitive): *out = its index; untouched when
  * absent. 0, or DC_EINVAL with b a 400 listing the allowed values. */
 static int enum_query(api_req *r, const char *name, const char *const *names, int *out,
@@ -433,7 +426,7 @@ int api_h_dataset_create(api_req *r)
     int rc;
 
     if (!service(r)) return api_no_service(r);
-    if (upload_ready(r, &u, &b) < 0) return refuse_upload(r, &b);
+    if (upload_ready(r, &u, &b) < 0) return reply_bad(r, &b);
     content_type(r, ct, sizeof ct);
     if (strcmp(ct, "text/csv") == 0) su.format = DATA_FMT_CSV;
     else if (strcmp(ct, "application/x-npy") == 0) su.format = DATA_FMT_NPY;
@@ -442,20 +435,16 @@ int api_h_dataset_create(api_req *r)
         enum_query(r, "scale", scales, &su.scale, &b) < 0 ||
         enum_query(r, "header", headers, &su.csv_header, &b) < 0 ||
         query_int(r, "label_column", INT_MIN, -100000, 100000, &col, &b) < 0)
-        return refuse_upload(r, &b);
+        return reply_bad(r, &b);
     if (col != INT_MIN) su.csv_has_label = 1, su.csv_label_col = (int)col;
     if (su.scale == 3) su.scale = DATA_SCALE_255;
     else if (su.scale == 4) su.scale = SVC_SCALE_UNIT;
-    if (query(r, "shape") && parse_image_shape(query(r, "shape"), &su) < 0) {
-        upload_done(u);
+    if (query(r, "shape") && parse_image_shape(query(r, "shape"), &su) < 0)
         return api_problem_field(r, 400, "shape", "query parameter shape must be H,W or H,W,C "
-                                 "(positive integers, e.g. 28,28)");
-    }
+                             "(positive integers, e.g. 28,28)");
     su.name = query(r, "name");
-    if (su.name && strlen(su.name) > 200) {
-        upload_done(u);
+    if (su.name && strlen(su.name) > 200)
         return api_problem_field(r, 400, "name", "name is longer than 200 bytes");
-    }
     sha256_final_hex(&u->sha, su.sha256);
     su.upload_bytes = u->bytes;
     rc = svc_dataset_import(service(r), u->path, &su, &ds, &e);
@@ -478,7 +467,7 @@ int api_h_dataset_labels(api_req *r)
     int rc;
 
     if (!service(r)) return api_no_service(r);
-    if (upload_ready(r, &u, &b) < 0) return refuse_upload(r, &b);
+    if (upload_ready(r, &u, &b) < 0) return reply_bad(r, &b);
     rc = svc_dataset_set_labels(service(r), api_param(r, "id"), u->path, &ds, &e);
     upload_done(u);
     return rc < 0 ? api_reply_err(r, rc, &e) : api_reply_json(r, 200, dataset_json(&ds));

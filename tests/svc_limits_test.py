@@ -15,6 +15,7 @@ environment variables set the same limits; a bad flag value is a usage error (ex
 """
 import os
 import socket
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -171,6 +172,10 @@ def main():
             if p.poll() is None:
                 p.kill()
                 p.wait()
+        if T.FAIL:
+            print(f"kept {tmp} (server logs and stores) for the failures above")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
     print(f"{T.PASS} passed, {T.FAIL} failed")
     return 1 if T.FAIL else 0
 

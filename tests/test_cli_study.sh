@@ -2,7 +2,8 @@
 # test_cli_study: `deepclust study` (issue 14) on generated blobs (4 clusters, one of
 # them twice the size): one pretraining per seed (the JSON line's runs: only the first
 # k of each seed pretrained), the table and the JSON line agree on the suggested k, which
-# is the true one; per-k means are the means of the runs; usage errors exit 2.
+# is the true one; per-k means are the means of the runs; --out-dir keeps each run's
+# model and labels and links each k's chosen model; usage errors exit 2.
 # Env: DC_BIN.
 set -u
 SRC=${DC_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -24,7 +25,8 @@ with open(sys.argv[1], "w") as f:
 EOF2
 export OPENBLAS_NUM_THREADS=1
 if ! "$BIN" study --data "$tmp/blobs.csv" --csv-label-col -1 --method ae_kmeans --hidden 16,4 \
-        --pretrain-epochs 10 --batch 32 --seeds 1,2 --clusters 2:6 --quiet >"$tmp/out.txt" 2>"$tmp/err.txt"; then
+        --pretrain-epochs 10 --batch 32 --seeds 1,2 --clusters 2:6 --quiet --out-dir "$tmp/keep" \
+        >"$tmp/out.txt" 2>"$tmp/err.txt"; then
     echo "FAIL: study exited $?"; cat "$tmp/err.txt"; fail=1
 fi
 "$PY" - "$tmp/out.txt" <<'EOF2' || fail=1
@@ -52,6 +54,46 @@ want(any(l.startswith("suggested k = 4:") for l in lines), "the table says it to
 for b in bad: print("FAIL:", b)
 sys.exit(1 if bad else 0)
 EOF2
+# --out-dir: every run's model and labels; per k the chosen seed's model, hard-linked;
+# that model predicts the data back to the labels the run kept
+"$BIN" predict --model "$tmp/keep/k4-chosen.model" --data "$tmp/blobs.csv" --csv-label-col -1 \
+    --out "$tmp/q.npy" --labels-out "$tmp/pred.npy" >/dev/null 2>&1 || { echo "FAIL: predict with k4-chosen.model"; fail=1; }
+"$PY" - "$tmp/out.txt" "$tmp/keep" "$tmp/pred.npy" <<'EOF2' || fail=1
+import ast, json, os, struct, sys
+from array import array
+def npy_i32(path):  # (shape, values) of a little-endian int32 NPY file (no numpy here)
+    b = open(path, "rb").read()
+    hl = struct.unpack("<H", b[8:10])[0]
+    h = ast.literal_eval(b[10:10 + hl].decode())
+    if h["descr"] != "<i4": return h["shape"], None
+    a = array("i"); a.frombytes(b[10 + hl:])
+    return h["shape"], list(a)
+j = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+keep, bad = sys.argv[2], []
+want = lambda c, what, got=None: c or bad.append(f"{what}: got {got!r}")
+names = sorted(os.listdir(keep))
+for r in j["runs"]:
+    for ext in ("model", "labels.npy"):
+        want(f"seed{r['seed']}-k{r['k']}.{ext}" in names, f"kept seed {r['seed']} k {r['k']} {ext}", names)
+for p in j["per_k"]:
+    c = os.path.join(keep, f"k{p['k']}-chosen.model")
+    s = os.path.join(keep, f"seed{p['chosen_seed']}-k{p['k']}.model")
+    want(os.path.exists(c) and os.path.samefile(c, s), f"k{p['k']}-chosen.model is seed {p['chosen_seed']}'s", names)
+want(len(names) == 2 * len(j["runs"]) + len(j["per_k"]), "nothing else kept", names)
+k4 = [p for p in j["per_k"] if p["k"] == 4][0]
+ks, kept = npy_i32(os.path.join(keep, f"seed{k4['chosen_seed']}-k4.labels.npy"))
+ps, pred = npy_i32(sys.argv[3])
+want(ks == (750,) and kept is not None and len(kept) == 750, "labels: 750 int32", ks)
+want(kept is not None and kept == pred, "the chosen model predicts the kept labels",
+     sum(x != y for x, y in zip(kept or [], pred or [])))
+for b in bad: print("FAIL:", b)
+sys.exit(1 if bad else 0)
+EOF2
+touch "$tmp/afile"
+"$BIN" study --data "$tmp/blobs.csv" --method kmeans --clusters 2:3 --out-dir "$tmp/afile" >/dev/null 2>"$tmp/od.txt"
+rc=$?
+[ $rc -eq 1 ] && grep -q -- "--out-dir .*not a folder" "$tmp/od.txt" ||
+    { echo "FAIL: --out-dir on a file: exit $rc, $(cat "$tmp/od.txt")"; fail=1; }
 # kmeans shares nothing: no pretraining at all
 out=$("$BIN" study --data "$tmp/blobs.csv" --csv-label-col -1 --method kmeans --seeds 3 --clusters 3,4,5 --quiet | tail -1)
 "$PY" -c 'import json,sys; j=json.loads(sys.argv[1]); sys.exit(0 if j["pretrainings"]==0 and j["suggestion"]["k"]==4 and len(j["runs"])==3 else 1)' "$out" ||

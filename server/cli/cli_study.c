@@ -2,13 +2,16 @@
  * one autoencoder pretraining (when the method has one) and every k's clustering stage
  * from it; then per k the mean and std over the seeds, the criteria without labels,
  * the stability, the seed chosen without labels, the consensus ACC, and the suggested
- * k (core/study.h, core/kselect.h). The table goes to stdout, then one JSON line. */
+ * k (core/study.h, core/kselect.h). The table goes to stdout, then one JSON line.
+ * --out-dir keeps every run's model and labels, and per k the chosen seed's model. */
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cli_util.h"
@@ -23,6 +26,7 @@ enum { MAX_FILES = 16, MAX_SEEDS = 20, MAX_KS = 30 };
 
 typedef struct study_args {
     const char *data[MAX_FILES], *labels[MAX_FILES];
+    const char *out_dir;   /* --out-dir or NULL */
     int nd, nl, quiet, threads;
     uint64_t seeds[MAX_SEEDS];
     int n_seeds;
@@ -62,7 +66,11 @@ static void study_usage(FILE *f)
             "ARI to the other seeds), the consensus labelling's ACC, and the suggested k.\n"
             "The last stdout line is one JSON object. --seeds: 1..%d distinct integers\n"
             "(default 0); --clusters: 1..%d values in 2..100. --quiet: no progress.\n"
-            "The training options are train's (deepclust train --help), but --seed.\n",
+            "The training options are train's (deepclust train --help), but --seed.\n"
+            "--out-dir DIR (created if missing) keeps, as each run ends, its model\n"
+            "(DIR/seedS-kK.model, for deepclust predict) and its labels on the data\n"
+            "(DIR/seedS-kK.labels.npy, int32), and at the end per k the chosen seed's model\n"
+            "as DIR/kK-chosen.model (a hard link).\n",
             STUDY_SAMPLE, MAX_SEEDS, MAX_KS);
 }
 
@@ -133,6 +141,9 @@ static int study_parse(int argc, char **argv, study_args *a, int *done)
             if (m < 0 || parse_seeds(v, a) < 0) return CLI_USAGE;
         } else if ((m = cli_flag(argc, argv, &i, "clusters", &v))) {
             if (m < 0 || parse_ks(v, a) < 0) return CLI_USAGE;
+        } else if ((m = cli_flag(argc, argv, &i, "out-dir", &v))) {
+            if (m < 0) return CLI_USAGE;
+            a->out_dir = v;
         } else if ((m = cli_flag(argc, argv, &i, "threads", &v))) {
             if (m < 0 || cli_int("threads", v, 1, 256, &a->threads) < 0) return CLI_USAGE;
         } else if ((m = cli_data_flag(argc, argv, &i, &a->dop)) != 0) {
@@ -194,6 +205,53 @@ static int on_pretrained(void *ctx, const void *ae, size_t len)
     return 0;
 }
 
+/* DIR/seedS-kK.EXT into p; -1 (e set) when it does not fit. */
+static int run_path(const char *dir, uint64_t seed, int k, const char *ext, char *p, size_t n,
+                    dc_err *e)
+{
+    int w = snprintf(p, n, "%s/seed%llu-k%d.%s", dir, (unsigned long long)seed, k, ext);
+    return w < 0 || (size_t)w >= n ? dc_err_set(e, DC_EINVAL, "--out-dir: path too long") : 0;
+}
+
+/* --out-dir: the run's model and labels, written as soon as it ends. */
+static int keep_run(const char *dir, const cluster_model *m, const run_out *o, int64_t n,
+                    dc_err *e)
+{
+    char p[4096];
+    if (run_path(dir, o->seed, o->k, "model", p, sizeof p, e) < 0 ||
+        cli_save_model(m, p, e) < 0)
+        return -1;
+    if (run_path(dir, o->seed, o->k, "labels.npy", p, sizeof p, e) < 0 ||
+        cli_write_npy_i32(p, o->labels, n, e) < 0)
+        return -1;
+    return 0;
+}
+
+/* --out-dir: DIR/kK-chosen.model, a hard link to the chosen seed's model. */
+static int link_chosen(const char *dir, uint64_t seed, int k, dc_err *e)
+{
+    char from[4096], to[4096];
+    if (run_path(dir, seed, k, "model", from, sizeof from, e) < 0) return -1;
+    int w = snprintf(to, sizeof to, "%s/k%d-chosen.model", dir, k);
+    if (w < 0 || (size_t)w >= sizeof to) return dc_err_set(e, DC_EINVAL, "--out-dir: path too long");
+    if ((unlink(to) < 0 && errno != ENOENT) || link(from, to) < 0)
+        return dc_err_set(e, DC_EIO, "%s: %s", to, strerror(errno));
+    return 0;
+}
+
+/* --out-dir: the folder, created if missing; -1 (e set) when it is not a writable folder. */
+static int make_out_dir(const char *dir, dc_err *e)
+{
+    struct stat st;
+    if (mkdir(dir, 0777) < 0 && errno != EEXIST)
+        return dc_err_set(e, DC_EIO, "--out-dir %s: %s", dir, strerror(errno));
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode))
+        return dc_err_set(e, DC_EINVAL, "--out-dir %s: not a folder", dir);
+    if (access(dir, W_OK) < 0)
+        return dc_err_set(e, DC_EIO, "--out-dir %s: %s", dir, strerror(errno));
+    return 0;
+}
+
 /* One run: the fit (from ae when given), its scores, criteria and labels. */
 static int run_one(const study_args *a, const dataset *ds, uint64_t seed, int k, run_ctx *c,
                    const void *ae, size_t ae_len, run_out *o, dc_err *e)
@@ -223,6 +281,7 @@ static int run_one(const study_args *a, const dataset *ds, uint64_t seed, int k,
     o->labels = d.labels; /* ours now */
     d.labels = NULL;
     o->r.labels = o->labels;
+    if (a->out_dir) rc = keep_run(a->out_dir, m, o, ds->n, e);
 out:
     cluster_drive_free(&d);
     cluster_model_free(m);
@@ -331,6 +390,7 @@ int cli_study(int argc, char **argv)
     rc = CLI_FAIL;
     c.quiet = a.quiet;
     if (a.threads) cli_set_blas_threads(a.threads);
+    if (a.out_dir && make_out_dir(a.out_dir, &e) < 0) goto fail;
     if (cli_load_data(&ds, a.data, a.labels, a.nd, a.nl, &a.dop, &e) < 0) goto fail;
     runs = calloc((size_t)a.n_seeds * a.n_ks, sizeof *runs);
     sum = calloc((size_t)a.n_ks, sizeof *sum);
@@ -372,6 +432,9 @@ int cli_study(int argc, char **argv)
         study_run r[MAX_SEEDS];
         for (int i = 0; i < a.n_seeds; i++) r[i] = runs[i * a.n_ks + j].r;
         if (study_summarize_k(a.ks[j], r, a.n_seeds, (size_t)ds.n, ds.labels, &sum[j], &e) < 0)
+            goto fail;
+        if (a.out_dir && sum[j].chosen >= 0 &&
+            link_chosen(a.out_dir, a.seeds[sum[j].chosen], a.ks[j], &e) < 0)
             goto fail;
     }
     kselect_row rows[MAX_KS];

@@ -6,6 +6,7 @@
  * --out-dir keeps every run's model and labels, and per k the chosen seed's model. */
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -205,12 +206,17 @@ static int on_pretrained(void *ctx, const void *ae, size_t len)
     return 0;
 }
 
-/* DIR/seedS-kK.EXT into p; -1 (e set) when it does not fit. */
-static int run_path(const char *dir, uint64_t seed, int k, const char *ext, char *p, size_t n,
-                    dc_err *e)
+/* DIR/NAME (NAME from fmt) into p[4096]; -1 (e set) when it does not fit. */
+static int out_path(char p[4096], dc_err *e, const char *dir, const char *fmt, ...)
 {
-    int w = snprintf(p, n, "%s/seed%llu-k%d.%s", dir, (unsigned long long)seed, k, ext);
-    return w < 0 || (size_t)w >= n ? dc_err_set(e, DC_EINVAL, "--out-dir: path too long") : 0;
+    char name[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    if (w >= 0 && (size_t)w < sizeof name) w = snprintf(p, 4096, "%s/%s", dir, name);
+    else w = -1;
+    return w < 0 || w >= 4096 ? dc_err_set(e, DC_EINVAL, "--out-dir: path too long") : 0;
 }
 
 /* --out-dir: the run's model and labels, written as soon as it ends. */
@@ -218,10 +224,9 @@ static int keep_run(const char *dir, const cluster_model *m, const run_out *o, i
                     dc_err *e)
 {
     char p[4096];
-    if (run_path(dir, o->seed, o->k, "model", p, sizeof p, e) < 0 ||
-        cli_save_model(m, p, e) < 0)
-        return -1;
-    if (run_path(dir, o->seed, o->k, "labels.npy", p, sizeof p, e) < 0 ||
+    unsigned long long s = o->seed;
+    if (out_path(p, e, dir, "seed%llu-k%d.model", s, o->k) < 0 || cli_save_model(m, p, e) < 0 ||
+        out_path(p, e, dir, "seed%llu-k%d.labels.npy", s, o->k) < 0 ||
         cli_write_npy_i32(p, o->labels, n, e) < 0)
         return -1;
     return 0;
@@ -231,9 +236,9 @@ static int keep_run(const char *dir, const cluster_model *m, const run_out *o, i
 static int link_chosen(const char *dir, uint64_t seed, int k, dc_err *e)
 {
     char from[4096], to[4096];
-    if (run_path(dir, seed, k, "model", from, sizeof from, e) < 0) return -1;
-    int w = snprintf(to, sizeof to, "%s/k%d-chosen.model", dir, k);
-    if (w < 0 || (size_t)w >= sizeof to) return dc_err_set(e, DC_EINVAL, "--out-dir: path too long");
+    if (out_path(from, e, dir, "seed%llu-k%d.model", (unsigned long long)seed, k) < 0 ||
+        out_path(to, e, dir, "k%d-chosen.model", k) < 0)
+        return -1;
     if ((unlink(to) < 0 && errno != ENOENT) || link(from, to) < 0)
         return dc_err_set(e, DC_EIO, "%s: %s", to, strerror(errno));
     return 0;

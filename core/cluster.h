@@ -98,7 +98,7 @@ typedef struct cluster_spec {
     double manifold_min_dist; /* UMAP min_dist (0) */
     int manifold_epochs;     /* UMAP layout epochs, 0 = auto: 500 up to 10,000 samples, else 200 */
     int manifold_init;       /* MANIFOLD_INIT_SPECTRAL (default, umap-learn's) or _PCA */
-    int gmm_n_init;          /* mixture restarts, best log-likelihood kept (5) */
+    int gmm_n_init;          /* mixture restarts, best log-likelihood kept (100) */
 } cluster_spec;
 
 /* DESIGN.md defaults for method m and k clusters: the rows of cluster_opts.def. */

@@ -56,7 +56,7 @@ static void test_defaults(void)
     cluster_spec_default(&s, CM_DCEC, 10);
     CHECK(s.pretrain_epochs == 30 && s.cluster_opt == OPT_ADAM && s.cluster_lr == 1e-3);
     cluster_spec_default(&s, CM_N2D, 10);
-    CHECK(s.pretrain_epochs == 25 && s.manifold_init == MANIFOLD_INIT_SPECTRAL && s.gmm_n_init == 20);
+    CHECK(s.pretrain_epochs == 25 && s.manifold_init == MANIFOLD_INIT_SPECTRAL && s.gmm_n_init == 100);
     cluster_spec_default(&s, CM_VAE, 10);
     CHECK(s.n_hidden == 3 && s.hidden[3] == 0 && s.latent == 10 && s.embed_dim == 10 &&
           s.vae_lr == 1e-4 && s.batch == 100);

@@ -157,20 +157,20 @@ static void test_n2d(void)
     cluster_spec s, d;
     jobspec_error je;
     json_t *norm = NULL;
-    /* defaults: DESIGN.md's N2D (ae_kmeans' autoencoder, UMAP 10/20/0, 5 mixture starts) */
+    /* defaults: DESIGN.md's N2D (ae_kmeans' autoencoder, UMAP 10/20/0, 100 mixture starts) */
     CHECK_EQ_INT(parse("{\"dataset\":\"d\",\"method\":\"n2d\",\"n_clusters\":10}", &s, &je, &norm), 0);
     cluster_spec_default(&d, CM_N2D, 10);
     CHECK_MSG(memcmp(&s, &d, sizeof s) == 0, "a minimal n2d spec must equal cluster_spec_default");
     CHECK_EQ_INT(s.method, CM_N2D);
     CHECK(s.manifold_components == 10 && s.manifold_neighbors == 20 && s.manifold_min_dist == 0 &&
-          s.manifold_epochs == 0 && s.manifold_init == MANIFOLD_INIT_SPECTRAL && s.gmm_n_init == 20);
+          s.manifold_epochs == 0 && s.manifold_init == MANIFOLD_INIT_SPECTRAL && s.gmm_n_init == 100);
     CHECK(s.n_hidden == 4 && s.hidden[3] == 10);
     if (norm) {
         json_t *m = json_object_get(norm, "manifold");
         CHECK_EQ_INT(json_integer_value(json_object_get(m, "components")), 10);
         CHECK_EQ_INT(json_integer_value(json_object_get(m, "neighbors")), 20);
         CHECK(strcmp(json_string_value(json_object_get(m, "init")), "spectral") == 0);
-        CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(norm, "mixture"), "n_init")), 20);
+        CHECK_EQ_INT(json_integer_value(json_object_get(json_object_get(norm, "mixture"), "n_init")), 100);
         json_decref(norm);
     }
     round_trip("{\"dataset\":\"d\",\"method\":\"n2d\",\"n_clusters\":4,"

@@ -13,7 +13,7 @@
  *
  * With 5 mixture starts, measured under the Haswell, Zen, SkylakeX and Cooperlake kernels
  * at 1 and 2 threads (8 runs, docs/kernels.md): the mean of seeds 1-3 0.589-0.596, n2d
- * minus ae_kmeans 0.083-0.091. With 20 starts (the default since 2026-12-02; it lifts
+ * minus ae_kmeans 0.083-0.091. With 20 starts (the default for part of 2026-12-02; it lifts
  * Fashion-MNIST at full size, docs/n2d.md, but not this subset), under Haswell and Zen
  * at 1 and 2 threads (the kernels an AVX2-only CPU runs): a single seed 0.536-0.598, the
  * mean 0.5700-0.5729, the gain 0.0624-0.0704. With 100 starts (the default since later

@@ -79,7 +79,9 @@ for p in j["per_k"]:
     c = os.path.join(keep, f"k{p['k']}-chosen.model")
     s = os.path.join(keep, f"seed{p['chosen_seed']}-k{p['k']}.model")
     want(os.path.exists(c) and os.path.samefile(c, s), f"k{p['k']}-chosen.model is seed {p['chosen_seed']}'s", names)
-want(len(names) == 2 * len(j["runs"]) + len(j["per_k"]), "nothing else kept", names)
+for sd in sorted({r["seed"] for r in j["runs"]}):
+    want(f"seed{sd}.ae" in names, f"kept seed {sd}'s autoencoder", names)
+want(len(names) == 2 * len(j["runs"]) + len(j["per_k"]) + 2, "nothing else kept", names)
 k4 = [p for p in j["per_k"] if p["k"] == 4][0]
 ks, kept = npy_i32(os.path.join(keep, f"seed{k4['chosen_seed']}-k4.labels.npy"))
 ps, pred = npy_i32(sys.argv[3])
@@ -89,6 +91,16 @@ want(kept is not None and kept == pred, "the chosen model predicts the kept labe
 for b in bad: print("FAIL:", b)
 sys.exit(1 if bad else 0)
 EOF2
+# --out-dir's seedS.ae is the autoencoder the seed's runs started from: train --load-ae
+# with it reproduces the study's run (same seed, k, method) label for label
+"$BIN" train --data "$tmp/blobs.csv" --csv-label-col -1 --method ae_kmeans --hidden 16,4 \
+    --batch 32 --seed 2 --clusters 5 --load-ae "$tmp/keep/seed2.ae" --save-model "$tmp/l5.model" \
+    --quiet >/dev/null 2>"$tmp/la.txt" &&
+"$BIN" predict --model "$tmp/l5.model" --data "$tmp/blobs.csv" --csv-label-col -1 \
+    --out "$tmp/q5.npy" --labels-out "$tmp/l5.npy" >/dev/null 2>>"$tmp/la.txt" ||
+    { echo "FAIL: train --load-ae seed2.ae, then predict: $(cat "$tmp/la.txt")"; fail=1; }
+cmp -s "$tmp/l5.npy" "$tmp/keep/seed2-k5.labels.npy" ||
+    { echo "FAIL: train --load-ae seed2.ae gave other labels than the study's seed 2, k 5 run"; fail=1; }
 touch "$tmp/afile"
 "$BIN" study --data "$tmp/blobs.csv" --method kmeans --clusters 2:3 --out-dir "$tmp/afile" >/dev/null 2>"$tmp/od.txt"
 rc=$?

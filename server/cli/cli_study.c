@@ -70,8 +70,9 @@ static void study_usage(FILE *f)
             "The training options are train's (deepclust train --help), but --seed.\n"
             "--out-dir DIR (created if missing) keeps, as each run ends, its model\n"
             "(DIR/seedS-kK.model, for deepclust predict) and its labels on the data\n"
-            "(DIR/seedS-kK.labels.npy, int32), and at the end per k the chosen seed's model\n"
-            "as DIR/kK-chosen.model (a hard link).\n",
+            "(DIR/seedS-kK.labels.npy, int32), each seed's pretrained autoencoder\n"
+            "(DIR/seedS.ae, for train --load-ae), and at the end per k the chosen seed's\n"
+            "model as DIR/kK-chosen.model (a hard link).\n",
             STUDY_SAMPLE, MAX_SEEDS, MAX_KS);
 }
 
@@ -230,6 +231,15 @@ static int keep_run(const char *dir, const cluster_model *m, const run_out *o, i
         cli_write_npy_i32(p, o->labels, n, e) < 0)
         return -1;
     return 0;
+}
+
+/* --out-dir: DIR/seedS.ae, the seed's autoencoder as pretraining left it (before any k's
+   clustering stage changed it), for deepclust train --load-ae. */
+static int keep_ae(const char *dir, uint64_t seed, const run_ctx *c, dc_err *e)
+{
+    char p[4096];
+    if (out_path(p, e, dir, "seed%llu.ae", (unsigned long long)seed) < 0) return -1;
+    return cli_write_file(p, c->ae, c->ae_len, e);
 }
 
 /* --out-dir: DIR/kK-chosen.model, a hard link to the chosen seed's model. */
@@ -416,6 +426,8 @@ int cli_study(int argc, char **argv)
                         c.ae ? ": from the seed's autoencoder" : "");
             if (run_one(&a, &ds, a.seeds[i], a.ks[j], &c, c.ae, c.ae_len, o, &e) < 0) goto fail;
             nr++;
+            if (a.out_dir && o->pretrained && c.ae && keep_ae(a.out_dir, a.seeds[i], &c, &e) < 0)
+                goto fail;
             if (!a.quiet)
                 fprintf(stderr, "seed %llu, k %d: %.2fs (pretraining %.2fs), silhouette %.4f%s",
                         (unsigned long long)a.seeds[i], a.ks[j], o->seconds, o->pretrain_s,

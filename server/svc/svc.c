@@ -36,6 +36,18 @@ int svc__sql_err(db_conn *db, const char *what, dc_err *e)
     return dc_err_set(e, DC_EIO, "%s: %s", what, db_errmsg(db));
 }
 
+int svc__row_by_id(db_conn *db, const char *sql, const char *id, const char *kind,
+                   const char *what, db_stmt **st, dc_err *e)
+{
+    *st = NULL;
+    if (db_prepare(db, sql, st) != DB_OK) return svc__sql_err(db, what, e);
+    db_bind_text(*st, 1, id);
+    int rc = db_step(*st);
+    if (rc == DB_ROW) return 0;
+    return rc == DB_DONE ? dc_err_set(e, DC_ENOTFOUND, "no %s %s", kind, id)
+                         : svc__sql_err(db, what, e);
+}
+
 void svc__wake_workers(svc *s, db_conn *h)
 {
     pthread_mutex_lock(&s->mu);
@@ -663,16 +675,11 @@ int svc_model_get(svc *s, const char *id, svc_model_info *out, dc_err *e)
 
     memset(out, 0, sizeof *out);
     if (!db) return e ? e->code : DC_EIO;
-    if (db_prepare(store_db(db),
-                           "SELECT id, job_id, method, n_clusters, d, arch, "
-                           "size_bytes, created_at, scale_mode, scale, scale_shift, "
-                           "scale_mult, range_min, range_max FROM models WHERE id = ?", &st) != DB_OK) {
-        rc = svc__sql_err(store_db(db), "get model", e);
-        goto out;
-    }
-    db_bind_text(st, 1, id);
-    rc = db_step(st);
-    if (rc == DB_ROW) {
+    rc = svc__row_by_id(store_db(db),
+                        "SELECT id, job_id, method, n_clusters, d, arch, size_bytes, "
+                        "created_at, scale_mode, scale, scale_shift, scale_mult, range_min, "
+                        "range_max FROM models WHERE id = ?", id, "model", "get model", &st, e);
+    if (rc == 0) {
         svc__col_text(st, 0, out->id, sizeof out->id);
         svc__col_text(st, 1, out->job, sizeof out->job);
         svc__col_text(st, 2, out->method, sizeof out->method);
@@ -684,11 +691,7 @@ int svc_model_get(svc *s, const char *id, svc_model_info *out, dc_err *e)
         svc__col_text(st, 7, out->created_at, sizeof out->created_at);
         svc__preprocess_row(st, 8, &out->pre);
         rc = out->arch ? 0 : dc_err_set(e, DC_ENOMEM, "out of memory");
-    } else {
-        rc = rc == DB_DONE ? dc_err_set(e, DC_ENOTFOUND, "no model %s", id)
-                               : svc__sql_err(store_db(db), "get model", e);
     }
-out:
     db_finalize(st);
     svc__db_put(s, db);
     return rc;

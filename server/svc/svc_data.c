@@ -97,17 +97,8 @@ static int dataset_fetch(db_conn *db, const char *id, svc_dataset *out, dc_err *
     int rc;
 
     snprintf(sql, sizeof sql, "%s WHERE id = ? AND status = 'ready'", dataset_cols);
-    if (db_prepare(db, sql, &st) != DB_OK)
-        return svc__sql_err(db, "dataset", e);
-    db_bind_text(st, 1, id);
-    rc = db_step(st);
-    if (rc == DB_ROW) {
+    if ((rc = svc__row_by_id(db, sql, id, "dataset", "dataset", &st, e)) == 0)
         dataset_row(st, out);
-        rc = 0;
-    } else {
-        rc = rc == DB_DONE ? dc_err_set(e, DC_ENOTFOUND, "no dataset %s", id)
-                               : svc__sql_err(db, "dataset", e);
-    }
     db_finalize(st);
     return rc;
 }

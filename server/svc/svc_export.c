@@ -111,18 +111,9 @@ static int model_preprocess(db_conn *h, const char *id, svc_preprocess *pre, dc_
 {
     db_stmt *st = NULL;
     int rc;
-    if (db_prepare(h, "SELECT scale_mode, scale, scale_shift, scale_mult, range_min, "
-                           "range_max FROM models WHERE id = ?", &st) != DB_OK)
-        return svc__sql_err(h, "model", e);
-    db_bind_text(st, 1, id);
-    rc = db_step(st);
-    if (rc == DB_ROW) {
-        svc__preprocess_row(st, 0, pre);
-        rc = 0;
-    } else {
-        rc = rc == DB_DONE ? dc_err_set(e, DC_ENOTFOUND, "no model %s", id)
-                               : svc__sql_err(h, "model", e);
-    }
+    rc = svc__row_by_id(h, "SELECT scale_mode, scale, scale_shift, scale_mult, range_min, "
+                           "range_max FROM models WHERE id = ?", id, "model", "model", &st, e);
+    if (rc == 0) svc__preprocess_row(st, 0, pre);
     db_finalize(st);
     return rc;
 }
@@ -177,21 +168,9 @@ int svc_model_file(svc *s, const char *id, int64_t *size, dc_err *e)
 
     *size = 0;
     if (!db) return e ? e->code : DC_EIO;
-    if (db_prepare(store_db(db), "SELECT length(weights) FROM models WHERE id = ?", &st) !=
-        DB_OK) {
-        rc = svc__sql_err(store_db(db), "model file", e);
-        goto out;
-    }
-    db_bind_text(st, 1, id);
-    rc = db_step(st);
-    if (rc == DB_ROW) {
-        *size = db_column_int64(st, 0);
-        rc = 0;
-    } else {
-        rc = rc == DB_DONE ? dc_err_set(e, DC_ENOTFOUND, "no model %s", id)
-                           : svc__sql_err(store_db(db), "model file", e);
-    }
-out:
+    rc = svc__row_by_id(store_db(db), "SELECT length(weights) FROM models WHERE id = ?", id,
+                        "model", "model file", &st, e);
+    if (rc == 0) *size = db_column_int64(st, 0);
     db_finalize(st);
     svc__db_put(s, db);
     return rc;

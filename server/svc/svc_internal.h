@@ -71,6 +71,12 @@ void svc__db_put(svc *s, store *st);
  * failed for space (the disk or quota is full). */
 int svc__sql_err(db_conn *db, const char *what, dc_err *e);
 
+/* The one row of sql (its only parameter, ?1 or ?, bound to id): 0 with *st on the row
+ * (read it, then db_finalize *st); DC_ENOTFOUND "no <kind> <id>" when there is none,
+ * svc__sql_err(what) on an error. *st is always to be finalized (NULL-safe). */
+int svc__row_by_id(db_conn *db, const char *sql, const char *id, const char *kind,
+                   const char *what, db_stmt **st, dc_err *e);
+
 /* The disk reserve (svc.c). release gives the file's space back to the filesystem and
  * returns 1 when it held some, 0 otherwise. */
 int svc__reserve_release(svc *s);

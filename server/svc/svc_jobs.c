@@ -92,13 +92,8 @@ static int job_fetch(db_conn *db, const char *id, svc_job *out, dc_err *e)
     int rc;
 
     snprintf(sql, sizeof sql, "%s WHERE j.id = ?", job_cols);
-    if (db_prepare(db, sql, &st) != DB_OK)
-        return svc__sql_err(db, "job", e);
-    db_bind_text(st, 1, id);
-    rc = db_step(st);
-    if (rc == DB_ROW) rc = job_row(st, out, 1, e);
-    else rc = rc == DB_DONE ? dc_err_set(e, DC_ENOTFOUND, "no job %s", id)
-                                : svc__sql_err(db, "job", e);
+    if ((rc = svc__row_by_id(db, sql, id, "job", "job", &st, e)) == 0)
+        rc = job_row(st, out, 1, e);
     db_finalize(st);
     return rc;
 }
@@ -333,12 +328,7 @@ static int job_exists(db_conn *db, const char *id, dc_err *e)
 {
     db_stmt *st = NULL;
     int rc;
-    if (db_prepare(db, "SELECT 1 FROM jobs WHERE id = ?", &st) != DB_OK)
-        return svc__sql_err(db, "get job", e);
-    db_bind_text(st, 1, id);
-    rc = db_step(st);
-    rc = rc == DB_ROW ? 0 : rc == DB_DONE ? dc_err_set(e, DC_ENOTFOUND, "no job %s", id)
-                                                  : svc__sql_err(db, "get job", e);
+    rc = svc__row_by_id(db, "SELECT 1 FROM jobs WHERE id = ?", id, "job", "get job", &st, e);
     db_finalize(st);
     return rc;
 }
@@ -471,17 +461,10 @@ static int job_delete_txn(store *db, const char *id, char *model, size_t cap, dc
 
     model[0] = 0;
     if ((rc = store_begin(db, e)) < 0) return rc;
-    if (db_prepare(h, "SELECT j.status, (SELECT m.id FROM models m WHERE m.job_id = j.id) "
-                           "FROM jobs j WHERE j.id = ?", &st) != DB_OK) {
-        rc = svc__sql_err(h, "delete job", e);
+    if ((rc = svc__row_by_id(h, "SELECT j.status, (SELECT m.id FROM models m WHERE m.job_id "
+                                "= j.id) FROM jobs j WHERE j.id = ?", id, "job", "delete job",
+                             &st, e)) < 0)
         goto out;
-    }
-    db_bind_text(st, 1, id);
-    if ((rc = db_step(st)) != DB_ROW) {
-        rc = rc == DB_DONE ? dc_err_set(e, DC_ENOTFOUND, "no job %s", id)
-                               : svc__sql_err(h, "delete job", e);
-        goto out;
-    }
     const char *status = (const char *)db_column_text(st, 0);
     if (strcmp(status, "queued") == 0 || strcmp(status, "running") == 0) {
         rc = dc_err_set(e, DC_ECONFLICT, "job %s is %s; cancel it first", id, status);

@@ -550,18 +550,9 @@ static int model_job(db_conn *db, const char *model, char *job, size_t cap, dc_e
 {
     db_stmt *st = NULL;
     int rc;
-    if (db_prepare(db, "SELECT job_id FROM models WHERE id = ?", &st) !=
-        DB_OK)
-        return svc__sql_err(db, "model", e);
-    db_bind_text(st, 1, model);
-    rc = db_step(st);
-    if (rc == DB_ROW) {
-        svc__col_text(st, 0, job, cap);
-        rc = 0;
-    } else {
-        rc = rc == DB_DONE ? dc_err_set(e, DC_ENOTFOUND, "no model %s", model)
-                               : svc__sql_err(db, "model", e);
-    }
+    rc = svc__row_by_id(db, "SELECT job_id FROM models WHERE id = ?", model, "model", "model",
+                        &st, e);
+    if (rc == 0) svc__col_text(st, 0, job, cap);
     db_finalize(st);
     return rc;
 }

@@ -463,17 +463,11 @@ static int job_ref(db_conn *db, const char *job, svc__job_ref *ref, dc_err *e)
     db_stmt *st = NULL;
     int rc;
     memset(ref, 0, sizeof *ref);
-    if (db_prepare(db, "SELECT j.status, j.seed, m.id, d.id, d.d, d.shape FROM jobs j "
-                           "LEFT JOIN models m ON m.job_id = j.id "
-                           "LEFT JOIN datasets d ON d.id = j.dataset_id WHERE j.id = ?", &st) != DB_OK)
-        return svc__sql_err(db, "job", e);
-    db_bind_text(st, 1, job);
-    rc = db_step(st);
-    if (rc != DB_ROW) {
-        rc = rc == DB_DONE ? dc_err_set(e, DC_ENOTFOUND, "no job %s", job)
-                               : svc__sql_err(db, "job", e);
+    if ((rc = svc__row_by_id(db, "SELECT j.status, j.seed, m.id, d.id, d.d, d.shape FROM jobs j "
+                                 "LEFT JOIN models m ON m.job_id = j.id "
+                                 "LEFT JOIN datasets d ON d.id = j.dataset_id WHERE j.id = ?",
+                             job, "job", "job", &st, e)) < 0)
         goto out;
-    }
     const char *status = (const char *)db_column_text(st, 0);
     if (!status || strcmp(status, "succeeded") != 0) {
         rc = dc_err_set(e, DC_ECONFLICT, "job %s is %s: its results are there once it has "

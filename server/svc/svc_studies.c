@@ -280,13 +280,8 @@ static int study_fetch(db_conn *db, const char *id, svc_study *out, dc_err *e)
     char sql[1400];
     int rc;
     snprintf(sql, sizeof sql, "%s WHERE s.id = ?", study_cols);
-    if (db_prepare(db, sql, &st) != DB_OK)
-        return svc__sql_err(db, "study", e);
-    db_bind_text(st, 1, id);
-    rc = db_step(st);
-    if (rc == DB_ROW) rc = study_row(st, out, e);
-    else rc = rc == DB_DONE ? dc_err_set(e, DC_ENOTFOUND, "no study %s", id)
-                                : svc__sql_err(db, "study", e);
+    if ((rc = svc__row_by_id(db, sql, id, "study", "study", &st, e)) == 0)
+        rc = study_row(st, out, e);
     db_finalize(st);
     return rc;
 }

@@ -297,6 +297,7 @@ static int run_one(const study_args *a, const dataset *ds, uint64_t seed, int k,
     d.labels = NULL;
     o->r.labels = o->labels;
     if (a->out_dir) rc = keep_run(a->out_dir, m, o, ds->n, e);
+    if (rc == 0 && a->out_dir && o->pretrained && c->ae) rc = keep_ae(a->out_dir, seed, c, e);
 out:
     cluster_drive_free(&d);
     cluster_model_free(m);
@@ -426,8 +427,6 @@ int cli_study(int argc, char **argv)
                         c.ae ? ": from the seed's autoencoder" : "");
             if (run_one(&a, &ds, a.seeds[i], a.ks[j], &c, c.ae, c.ae_len, o, &e) < 0) goto fail;
             nr++;
-            if (a.out_dir && o->pretrained && c.ae && keep_ae(a.out_dir, a.seeds[i], &c, &e) < 0)
-                goto fail;
             if (!a.quiet)
                 fprintf(stderr, "seed %llu, k %d: %.2fs (pretraining %.2fs), silhouette %.4f%s",
                         (unsigned long long)a.seeds[i], a.ks[j], o->seconds, o->pretrain_s,

@@ -9,8 +9,13 @@ the same data, from bench/study_rules.sh); Y.npy the true labels (int32). Per se
 of the silhouette of this seed's labels, on one fixed sample of 2000 points drawn by
 numpy default_rng(2026)), the same in its own pretrained space only, R1 with
 Calinski-Harabasz, and agreement (mean ARI to the other seeds' labels, the service's
-rule); then which seed each rule picks against the seeds' mean ACC. A reference
-analysis (numpy, scipy, scikit-learn), not part of the product."""
+rule); and, when DIR/study.json is there (the study's JSON line), the criteria the study
+computed in each model's own embedding: best silhouette, highest Calinski-Harabasz,
+lowest Davies-Bouldin, lowest BIC (n2d). Then which seed each rule picks against the
+seeds' mean ACC. A reference analysis (numpy, scipy, scikit-learn), not part of the
+product."""
+import json
+import os
 import sys
 
 import numpy as np
@@ -46,8 +51,16 @@ def main():
               f"{r['r1_own']:.4f}  R1-CH {r['r1_ch']:.0f}  agreement {r['agreement']:.4f}  "
               f"per space {r['each']}")
     print(f"mean ACC {mean:.4f}, best {max(r['acc'] for r in rows):.4f}")
-    for key in ("r1", "r1_own", "r1_ch", "agreement"):
-        b = max(rows, key=lambda r: r[key])
+    picks = [(key, max(rows, key=lambda r: r[key])) for key in ("r1", "r1_own", "r1_ch", "agreement")]
+    sj = os.path.join(d, "study.json")
+    if os.path.exists(sj):  # the study's own criteria, per seed at this k
+        own = {r["seed"]: r for r in json.load(open(sj))["runs"] if r["k"] == k}
+        for key, best in (("silhouette", max), ("calinski_harabasz", max),
+                          ("davies_bouldin", min), ("bic", min)):
+            have = [r for r in rows if own.get(r["seed"], {}).get(key) is not None]
+            if have:
+                picks.append((key, best(have, key=lambda r: own[r["seed"]][key])))
+    for key, b in picks:
         print(f"{key}: seed {b['seed']} ACC {b['acc']:.4f} "
               f"{'>=' if b['acc'] >= mean else '<'} mean")
 

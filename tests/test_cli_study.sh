@@ -3,7 +3,8 @@
 # them twice the size): one pretraining per seed (the JSON line's runs: only the first
 # k of each seed pretrained), the table and the JSON line agree on the suggested k, which
 # is the true one; per-k means are the means of the runs; --out-dir keeps each run's
-# model and labels and links each k's chosen model; usage errors exit 2.
+# model and labels, links each k's chosen model and writes the JSON line as study.json;
+# usage errors exit 2.
 # Env: DC_BIN.
 set -u
 SRC=${DC_SRC:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -81,7 +82,9 @@ for p in j["per_k"]:
     want(os.path.exists(c) and os.path.samefile(c, s), f"k{p['k']}-chosen.model is seed {p['chosen_seed']}'s", names)
 for sd in sorted({r["seed"] for r in j["runs"]}):
     want(f"seed{sd}.ae" in names, f"kept seed {sd}'s autoencoder", names)
-want(len(names) == 2 * len(j["runs"]) + len(j["per_k"]) + 2, "nothing else kept", names)
+want(len(names) == 2 * len(j["runs"]) + len(j["per_k"]) + 2 + 1, "nothing else kept", names)
+want(open(os.path.join(keep, "study.json")).read() == open(sys.argv[1]).read().splitlines()[-1] + "\n",
+     "study.json is the JSON line, byte for byte", names)
 k4 = [p for p in j["per_k"] if p["k"] == 4][0]
 ks, kept = npy_i32(os.path.join(keep, f"seed{k4['chosen_seed']}-k4.labels.npy"))
 ps, pred = npy_i32(sys.argv[3])

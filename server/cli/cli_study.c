@@ -3,7 +3,8 @@
  * from it; then per k the mean and std over the seeds, the criteria without labels,
  * the stability, the seed chosen without labels, the consensus ACC, and the suggested
  * k (core/study.h, core/kselect.h). The table goes to stdout, then one JSON line.
- * --out-dir keeps every run's model and labels, and per k the chosen seed's model. */
+ * --out-dir keeps every run's model and labels, per k the chosen seed's model, and the
+ * JSON line as study.json. */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -72,7 +73,8 @@ static void study_usage(FILE *f)
             "(DIR/seedS-kK.model, for deepclust predict) and its labels on the data\n"
             "(DIR/seedS-kK.labels.npy, int32), each seed's pretrained autoencoder\n"
             "(DIR/seedS.ae, for train --load-ae), and at the end per k the chosen seed's\n"
-            "model as DIR/kK-chosen.model (a hard link).\n",
+            "model as DIR/kK-chosen.model (a hard link); last, the JSON line as\n"
+            "DIR/study.json.\n",
             STUDY_SAMPLE, MAX_SEEDS, MAX_KS);
 }
 
@@ -304,28 +306,33 @@ out:
     return rc;
 }
 
-static void json_str(const char *s)
+static void json_str(FILE *f, const char *s)
 {
-    putchar('"');
+    fputc('"', f);
     for (; *s; s++) {
-        if (*s == '"' || *s == '\\') printf("\\%c", *s);
-        else if ((unsigned char)*s < 0x20) printf("\\u%04x", *s);
-        else putchar(*s);
+        if (*s == '"' || *s == '\\') fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20) fprintf(f, "\\u%04x", *s);
+        else fputc(*s, f);
     }
-    putchar('"');
+    fputc('"', f);
 }
 
-static void json_num(double v) { isfinite(v) ? printf("%.9g", v) : printf("null"); }
+static void json_num(FILE *f, double v) { isfinite(v) ? fprintf(f, "%.9g", v) : fprintf(f, "null"); }
 
 static void print_ms(double m, double s) { isfinite(m) ? printf(" %7.4f±%-6.4f", m, s) : printf(" %14s", "-"); }
 
-/* The table and the JSON line. */
-static void report(const study_args *a, const dataset *ds, const run_out *runs, int nr,
-                   const study_k *sum, const kselect_suggestion *sug, int suggested,
-                   double seconds)
+static int count_pretrained(const run_out *runs, int nr)
 {
     int pre = 0;
     for (int i = 0; i < nr; i++) pre += runs[i].pretrained;
+    return pre;
+}
+
+/* The table, to stdout. */
+static void report_table(const study_args *a, const dataset *ds, const run_out *runs, int nr,
+                         const study_k *sum, const kselect_suggestion *sug, int suggested,
+                         double seconds)
+{
     printf("%3s %4s", "k", "runs");
     for (int s = ds->labels ? ST_ACC : ST_SIL; s <= ST_DB; s++)
         printf(" %14.14s", study_stat_name(s));
@@ -339,54 +346,82 @@ static void report(const study_args *a, const dataset *ds, const run_out *runs, 
         isfinite(k->consensus_acc) ? printf(" %9.4f\n", k->consensus_acc) : printf(" %9s\n", "-");
     }
     if (suggested) printf("suggested k = %d: %s\n", sug->k, sug->reason);
-    printf("%d pretraining(s), %d runs, %.1fs\n", pre, nr, seconds);
-    /* the JSON line */
-    printf("{\"method\":");
-    json_str(a->over.val[COPT_METHOD]);
-    printf(",\"n\":%lld,\"d\":%d,\"pretrainings\":%d,\"seconds\":", (long long)ds->n, ds->d, pre);
-    json_num(seconds);
-    printf(",\"runs\":[");
+    printf("%d pretraining(s), %d runs, %.1fs\n", count_pretrained(runs, nr), nr, seconds);
+}
+
+/* The JSON object, on one line, to f. */
+static void report_json(FILE *f, const study_args *a, const dataset *ds, const run_out *runs,
+                        int nr, const study_k *sum, const kselect_suggestion *sug,
+                        int suggested, double seconds)
+{
+    fprintf(f, "{\"method\":");
+    json_str(f, a->over.val[COPT_METHOD]);
+    fprintf(f, ",\"n\":%lld,\"d\":%d,\"pretrainings\":%d,\"seconds\":", (long long)ds->n, ds->d,
+            count_pretrained(runs, nr));
+    json_num(f, seconds);
+    fprintf(f, ",\"runs\":[");
     for (int i = 0; i < nr; i++) {
-        printf("%s{\"seed\":%llu,\"k\":%d,\"pretrained\":%s,\"seconds\":", i ? "," : "",
-               (unsigned long long)runs[i].seed, runs[i].k, runs[i].pretrained ? "true" : "false");
-        json_num(runs[i].seconds);
-        printf(",\"pretrain_seconds\":");
-        json_num(runs[i].pretrain_s);
+        fprintf(f, "%s{\"seed\":%llu,\"k\":%d,\"pretrained\":%s,\"seconds\":", i ? "," : "",
+                (unsigned long long)runs[i].seed, runs[i].k, runs[i].pretrained ? "true" : "false");
+        json_num(f, runs[i].seconds);
+        fprintf(f, ",\"pretrain_seconds\":");
+        json_num(f, runs[i].pretrain_s);
         for (int s = 0; s < ST_COUNT; s++) {
-            printf(",\"%s\":", study_stat_name(s));
-            json_num(runs[i].r.stat[s]);
+            fprintf(f, ",\"%s\":", study_stat_name(s));
+            json_num(f, runs[i].r.stat[s]);
         }
-        printf("}");
+        fprintf(f, "}");
     }
-    printf("],\"per_k\":[");
+    fprintf(f, "],\"per_k\":[");
     for (int i = 0; i < a->n_ks; i++) {
         const study_k *k = &sum[i];
-        printf("%s{\"k\":%d,\"runs\":%d", i ? "," : "", k->k, k->n_runs);
+        fprintf(f, "%s{\"k\":%d,\"runs\":%d", i ? "," : "", k->k, k->n_runs);
         for (int s = 0; s < ST_COUNT; s++) {
-            printf(",\"%s\":{\"mean\":", study_stat_name(s));
-            json_num(k->mean[s]);
-            printf(",\"std\":");
-            json_num(k->std[s]);
-            printf("}");
+            fprintf(f, ",\"%s\":{\"mean\":", study_stat_name(s));
+            json_num(f, k->mean[s]);
+            fprintf(f, ",\"std\":");
+            json_num(f, k->std[s]);
+            fprintf(f, "}");
         }
-        printf(",\"stability\":");
-        json_num(k->stability);
-        if (k->chosen >= 0) printf(",\"chosen_seed\":%llu", (unsigned long long)a->seeds[k->chosen]);
-        else printf(",\"chosen_seed\":null");
-        printf(",\"consensus_acc\":");
-        json_num(k->consensus_acc);
-        printf("}");
+        fprintf(f, ",\"stability\":");
+        json_num(f, k->stability);
+        if (k->chosen >= 0) fprintf(f, ",\"chosen_seed\":%llu", (unsigned long long)a->seeds[k->chosen]);
+        else fprintf(f, ",\"chosen_seed\":null");
+        fprintf(f, ",\"consensus_acc\":");
+        json_num(f, k->consensus_acc);
+        fprintf(f, "}");
     }
-    printf("],\"suggestion\":");
+    fprintf(f, "],\"suggestion\":");
     if (suggested) {
-        printf("{\"k\":%d,\"reason\":", sug->k);
-        json_str(sug->reason);
-        printf("}");
+        fprintf(f, "{\"k\":%d,\"reason\":", sug->k);
+        json_str(f, sug->reason);
+        fprintf(f, "}");
     } else {
-        printf("null");
+        fprintf(f, "null");
     }
-    printf("}\n");
-    fflush(stdout);
+    fprintf(f, "}\n");
+}
+
+/* --out-dir: DIR/study.json, the JSON line (written whole to a temporary name, then
+ * renamed, so a reader never sees half of it). */
+static int keep_json(const study_args *a, const dataset *ds, const run_out *runs, int nr,
+                     const study_k *sum, const kselect_suggestion *sug, int suggested,
+                     double seconds, dc_err *e)
+{
+    char tmp[4096], to[4096];
+    if (out_path(tmp, e, a->out_dir, "study.json.tmp") < 0 ||
+        out_path(to, e, a->out_dir, "study.json") < 0)
+        return e->code;
+    FILE *f = fopen(tmp, "w");
+    if (!f) return dc_err_set(e, DC_EIO, "%s: %s", tmp, strerror(errno));
+    report_json(f, a, ds, runs, nr, sum, sug, suggested, seconds);
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad || rename(tmp, to) != 0) {
+        int err = errno;
+        remove(tmp);
+        return dc_err_set(e, DC_EIO, "%s: %s", to, strerror(err));
+    }
+    return 0;
 }
 
 int cli_study(int argc, char **argv)
@@ -458,7 +493,12 @@ int cli_study(int argc, char **argv)
     dc_err se = {0};
     for (int j = 0; j < a.n_ks; j++) rows[j] = sum[j].row;
     int suggested = kselect_suggest(rows, a.n_ks, &sug, &se) == 0;
-    report(&a, &ds, runs, nr, sum, &sug, suggested, dc_now_s() - t0);
+    double seconds = dc_now_s() - t0;
+    report_table(&a, &ds, runs, nr, sum, &sug, suggested, seconds);
+    report_json(stdout, &a, &ds, runs, nr, sum, &sug, suggested, seconds);
+    fflush(stdout);
+    if (a.out_dir && keep_json(&a, &ds, runs, nr, sum, &sug, suggested, seconds, &e) < 0)
+        goto fail;
     rc = CLI_OK;
     goto out;
 fail:

@@ -402,26 +402,26 @@ static void report_json(FILE *f, const study_args *a, const dataset *ds, const r
     fprintf(f, "}\n");
 }
 
-/* --out-dir: DIR/study.json, the JSON line (written whole to a temporary name, then
- * renamed, so a reader never sees half of it). */
-static int keep_json(const study_args *a, const dataset *ds, const run_out *runs, int nr,
+/* The JSON line, rendered once: to stdout, and with --out-dir to DIR/study.json
+ * (cli_write_file: never left half written). */
+static int emit_json(const study_args *a, const dataset *ds, const run_out *runs, int nr,
                      const study_k *sum, const kselect_suggestion *sug, int suggested,
                      double seconds, dc_err *e)
 {
-    char tmp[4096], to[4096];
-    if (out_path(tmp, e, a->out_dir, "study.json.tmp") < 0 ||
-        out_path(to, e, a->out_dir, "study.json") < 0)
-        return e->code;
-    FILE *f = fopen(tmp, "w");
-    if (!f) return dc_err_set(e, DC_EIO, "%s: %s", tmp, strerror(errno));
+    char *buf = NULL, path[4096];
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f) return dc_err_set(e, DC_ENOMEM, "out of memory");
     report_json(f, a, ds, runs, nr, sum, sug, suggested, seconds);
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad || rename(tmp, to) != 0) {
-        int err = errno;
-        remove(tmp);
-        return dc_err_set(e, DC_EIO, "%s: %s", to, strerror(err));
+    int rc = fclose(f) != 0 ? dc_err_set(e, DC_ENOMEM, "out of memory") : 0;
+    if (rc == 0) {
+        fwrite(buf, 1, len, stdout);
+        fflush(stdout);
+        if (a->out_dir && (rc = out_path(path, e, a->out_dir, "study.json")) == 0)
+            rc = cli_write_file(path, buf, len, e);
     }
-    return 0;
+    free(buf);
+    return rc;
 }
 
 int cli_study(int argc, char **argv)
@@ -495,10 +495,7 @@ int cli_study(int argc, char **argv)
     int suggested = kselect_suggest(rows, a.n_ks, &sug, &se) == 0;
     double seconds = dc_now_s() - t0;
     report_table(&a, &ds, runs, nr, sum, &sug, suggested, seconds);
-    report_json(stdout, &a, &ds, runs, nr, sum, &sug, suggested, seconds);
-    fflush(stdout);
-    if (a.out_dir && keep_json(&a, &ds, runs, nr, sum, &sug, suggested, seconds, &e) < 0)
-        goto fail;
+    if (emit_json(&a, &ds, runs, nr, sum, &sug, suggested, seconds, &e) < 0) goto fail;
     rc = CLI_OK;
     goto out;
 fail:
